@@ -1,0 +1,1 @@
+"""The kit Angie's MCP servers are built with."""

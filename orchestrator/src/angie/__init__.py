@@ -1,0 +1,1 @@
+"""Angie: a 24/7 personal AI assistant."""

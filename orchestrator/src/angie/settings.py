@@ -1,0 +1,209 @@
+"""Angie's settings: read once from the environment (prefix ``ANGIE_``) and ``.env``, at the edge.
+
+Nothing imports a settings object at module level: ``main()`` and the app factories call
+:func:`load_settings` and pass the result down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from platformdirs import user_data_dir
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = (
+    "AngieSettings",
+    "Environment",
+    "SettingsError",
+    "load_settings",
+)
+
+ENV_PREFIX = "ANGIE_"
+SECRET_KEY_FILE = "secret_key"
+_DATABASE_SCHEMES = ("sqlite+aiosqlite", "mysql+asyncmy")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Values that people paste from examples: never acceptable as a production secret.
+_PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "placeholder", "replace-me", "xxx"}
+)
+_MIN_PRODUCTION_SECRET_LENGTH = 32
+# Settings whose rejected value may be echoed back; URLs can carry passwords, keys are secret.
+_ECHOABLE = frozenset({"env", "data_dir", "log_level", "host", "port", "model"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("angie", appauthor=False))
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return lowered in _PLACEHOLDER_SECRETS or lowered.startswith(("<", "${", "your-", "set-"))
+
+
+class AngieSettings(BaseSettings):
+    """Every setting of the orchestrator. Each MCP server has its own prefix and settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    env: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="development, test or production; production refuses unsafe defaults.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where Angie keeps her SQLite database, generated secret key and files.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means SQLite in the data dir. "
+        "Supported: sqlite+aiosqlite:///path, mysql+asyncmy://user:pass@host/db.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the cache and the Dramatiq broker; unset means embedded in-memory.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="A pydantic-ai model string, e.g. openai:gpt-4o or anthropic:claude-sonnet-4-5.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs tokens and encrypts credentials; generated into the data dir in "
+        "development, required in production.",
+    )
+    log_level: Annotated[str, Field(description="DEBUG, INFO, WARNING or ERROR.")] = "INFO"
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(tuple(f"{s}://" for s in _DATABASE_SCHEMES)):
+            scheme = value.split("://", 1)[0] if "://" in value else value[:20]
+            raise ValueError(
+                f"unsupported scheme {scheme!r}; use one of {', '.join(_DATABASE_SCHEMES)}"
+            )
+        return value
+
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(tuple(f"{s}://" for s in _REDIS_SCHEMES)):
+            raise ValueError(f"must start with one of {', '.join(s + '://' for s in _REDIS_SCHEMES)}")
+        return value
+
+    @field_validator("log_level", mode="after")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _resolve(self) -> AngieSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'angie.db'}"
+        if self.env is Environment.PRODUCTION:
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if not key:
+                raise ValueError("ANGIE_SECRET_KEY must be set in production")
+            if _is_placeholder(key) or len(key) < _MIN_PRODUCTION_SECRET_LENGTH:
+                raise ValueError(
+                    "ANGIE_SECRET_KEY looks like a placeholder; use at least "
+                    f"{_MIN_PRODUCTION_SECRET_LENGTH} random characters "
+                    '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+        return self
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secret(self) -> str:
+        """The secret key's value; :func:`load_settings` guarantees there is one."""
+        if self.secret_key is None:
+            raise SettingsError("ANGIE_SECRET_KEY: not set (load settings with load_settings())")
+        return self.secret_key.get_secret_value()
+
+
+def _describe(error: Any) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not loc:
+        return message
+    name = f"{ENV_PREFIX}{loc[0].upper()}"
+    shown = error.get("input")
+    if loc[0] in _ECHOABLE and isinstance(shown, str | int | float) and shown != "":
+        return f"{name}: {message} (got {shown!r})"
+    return f"{name}: {message}"
+
+
+def _secret_from_data_dir(data_dir: Path) -> SecretStr:
+    """Read the development secret key, creating it (mode 0600) the first time."""
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise SettingsError(
+            f"ANGIE_DATA_DIR: cannot create the secret key file {path} ({err.strerror})"
+        ) from err
+    if not value:
+        raise SettingsError(f"ANGIE_SECRET_KEY: the generated key file {path} is empty")
+    return SecretStr(value)
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> AngieSettings:
+    """Build the settings at the edge; raise :class:`SettingsError` with one clear line.
+
+    Outside production an unset secret key is generated once into the data dir, so a fresh
+    machine runs with nothing configured.
+    """
+    try:
+        settings = AngieSettings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise SettingsError(_describe(first)) from None
+    if settings.secret_key is None:
+        settings.secret_key = _secret_from_data_dir(settings.data_dir)
+    return settings

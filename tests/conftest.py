@@ -1,0 +1,95 @@
+"""Shared fixtures: the real MariaDB and Redis servers on loopback, and a fresh database per test.
+
+Outside CI a missing server skips the tests that need it; with ``CI=true`` it fails them, so a
+green CI run always means the MySQL and Redis paths really ran.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+MYSQL_URL = os.environ.get("ANGIE_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("ANGIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _require(url: str, default_port: int, what: str) -> None:
+    if _answers(url, default_port):
+        return
+    message = f"{what} does not answer at {urlsplit(url).netloc}"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{message} (CI=true: services are required)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "angie-data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's own ANGIE_* variables, .env or data directory."""
+    for name in list(os.environ):
+        if name.startswith("ANGIE_") and not name.startswith("ANGIE_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ANGIE_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture
+def redis_url() -> str:
+    _require(REDIS_URL, 6379, "Redis")
+    return REDIS_URL
+
+
+@pytest.fixture
+async def mysql_url() -> AsyncIterator[str]:
+    """A fresh, empty MySQL database for one test, dropped afterwards."""
+    _require(MYSQL_URL, 3306, "MariaDB/MySQL")
+    server = make_url(MYSQL_URL)
+    name = f"angie_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(server)
+    try:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(
+                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        await admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'angie-test.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs on SQLite and on the real MariaDB."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("mysql_url"))
