@@ -1,0 +1,69 @@
+"""The root ``angie`` group and the small commands that need no module of their own."""
+
+from __future__ import annotations
+
+from importlib.metadata import version as dist_version
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from angie.cli.context import CliContext, pass_cli, run_async
+from angie.cli.db import db, prepare_database
+
+__all__ = ("cli", "main")
+
+console = Console(highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Read ANGIE_* settings from this file as well as the environment.",
+)
+@click.version_option(dist_version("angie"), "-V", "--version", prog_name="angie")
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path) -> None:
+    """Angie, your 24/7 personal assistant.
+
+    Run `angie serve` to start her; settings come from ANGIE_* environment variables and .env.
+    """
+    ctx.obj = CliContext(env_file=env_file)
+
+
+@cli.command()
+def version() -> None:
+    """Print Angie's version."""
+    console.print(f"angie {dist_version('angie')}")
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default ANGIE_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default ANGIE_PORT, 8000).")
+@pass_cli
+def serve(app: CliContext, host: str | None, port: int | None) -> None:
+    """Start Angie on this machine: database, MCP servers, worker, scheduler and API."""
+    settings = app.settings
+    revision = run_async(prepare_database(settings))
+    console.print(f"[green]✓[/] database ready at revision {revision} ({_where(settings.database_url)})")
+    console.print(
+        f"Angie's data lives in {settings.data_dir}. The daemon, API and MCP servers "
+        f"(listening on {host or settings.host}:{port or settings.port}) are not part of this "
+        "build yet: the database is migrated and nothing else runs, so Angie stops here."
+    )
+
+
+def _where(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+cli.add_command(db)
+
+
+def main() -> None:
+    cli(prog_name="angie")

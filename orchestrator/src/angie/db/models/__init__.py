@@ -1,0 +1,55 @@
+"""Every table of Angie's database. Importing this module registers them all on ``Base``."""
+
+from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
+from angie.db.models.conversations import Conversation, Message, MessageRole
+from angie.db.models.credentials import Credential
+from angie.db.models.events import Event, EventStatus, EventType
+from angie.db.models.mcp import ApprovalMode, McpServer, McpTransport, ServerHealth
+from angie.db.models.prompts import Prompt, PromptKind
+from angie.db.models.schedules import MisfirePolicy, Schedule
+from angie.db.models.tasks import (
+    Approval,
+    ApprovalStatus,
+    Task,
+    TaskKind,
+    TaskStatus,
+    ToolCall,
+    ToolCallOutcome,
+)
+from angie.db.models.users import ChannelIdentity, ChannelKind, User
+from angie.db.models.workflows import OnFailure, Workflow, WorkflowStep
+
+__all__ = (
+    "Agent",
+    "AgentServer",
+    "Approval",
+    "ApprovalMode",
+    "ApprovalStatus",
+    "ChannelIdentity",
+    "ChannelKind",
+    "Conversation",
+    "Credential",
+    "Event",
+    "EventStatus",
+    "EventType",
+    "McpServer",
+    "McpTransport",
+    "Message",
+    "MessageRole",
+    "MisfirePolicy",
+    "OnFailure",
+    "Prompt",
+    "PromptKind",
+    "Schedule",
+    "ServerHealth",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
+    "Team",
+    "TeamMember",
+    "ToolCall",
+    "ToolCallOutcome",
+    "User",
+    "Workflow",
+    "WorkflowStep",
+)
