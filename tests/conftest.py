@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from angie.db import migrate
+from angie.db.engine import Database
 
 MYSQL_URL = os.environ.get("ANGIE_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("ANGIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -24,7 +27,9 @@ REDIS_URL = os.environ.get("ANGIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 def _answers(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
             return True
     except OSError:
         return False
@@ -47,14 +52,13 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own ANGIE_* variables, .env or data directory."""
     for name in list(os.environ):
         if name.startswith("ANGIE_") and not name.startswith("ANGIE_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ANGIE_DATA_DIR", str(tmp_path / "default-data"))
     monkeypatch.chdir(tmp_path)
-    yield
 
 
 @pytest.fixture
@@ -93,3 +97,14 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("mysql_url"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty database (SQLite and MariaDB) behind Angie's own engine factory."""
+    database = Database(database_url)
+    try:
+        await migrate.upgrade(database.engine)
+        yield database
+    finally:
+        await database.dispose()

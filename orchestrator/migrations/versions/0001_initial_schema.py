@@ -73,7 +73,7 @@ def upgrade() -> None:
             "(transport = 'stdio' AND command IS NOT NULL) OR (transport = 'http' AND url IS NOT NULL)",
             name=op.f("ck_mcp_servers_reachable"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_mcp_servers")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name", name=op.f("uq_mcp_servers_name")),
     )
     with op.batch_alter_table("mcp_servers", schema=None) as batch_op:
@@ -92,7 +92,7 @@ def upgrade() -> None:
         sa.Column("last_login_at", angie.db.base.UTCDateTime(), nullable=True),
         sa.Column("created_at", angie.db.base.UTCDateTime(), nullable=False),
         sa.Column("updated_at", angie.db.base.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     op.create_table(
@@ -114,7 +114,7 @@ def upgrade() -> None:
             name=op.f("fk_agents_created_by_id_users"),
             ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name", name=op.f("uq_agents_name")),
     )
     with op.batch_alter_table("agents", schema=None) as batch_op:
@@ -150,7 +150,7 @@ def upgrade() -> None:
             name=op.f("fk_channel_identities_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_identities")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
             "channel", "external_id", name=op.f("uq_channel_identities_channel_external_id")
         ),
@@ -193,7 +193,7 @@ def upgrade() -> None:
             name=op.f("fk_conversations_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
             "user_id", "channel", "thread", name=op.f("uq_conversations_user_id_channel_thread")
         ),
@@ -217,7 +217,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_credentials_user_id_users"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("owner_key", "name", name=op.f("uq_credentials_owner_key_name")),
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
@@ -280,7 +280,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_events_user_id_users"), ondelete="SET NULL"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_events_dedupe_key")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
@@ -327,7 +327,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_prompts_user_id_users"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_prompts")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
             "kind",
             "owner_key",
@@ -359,7 +359,7 @@ def upgrade() -> None:
             name=op.f("fk_teams_created_by_id_users"),
             ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
     )
     op.create_table(
@@ -375,7 +375,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_workflows_user_id_users"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_workflows")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("owner_key", "name", name=op.f("uq_workflows_owner_key_name")),
     )
     with op.batch_alter_table("workflows", schema=None) as batch_op:
@@ -397,7 +397,7 @@ def upgrade() -> None:
             name=op.f("fk_agent_servers_server_id_mcp_servers"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("agent_id", "server_id", name=op.f("pk_agent_servers")),
+        sa.PrimaryKeyConstraint("agent_id", "server_id"),
     )
     with op.batch_alter_table("agent_servers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_agent_servers_server_id"), ["server_id"], unique=False)
@@ -451,7 +451,7 @@ def upgrade() -> None:
             name=op.f("fk_schedules_workflow_id_workflows"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_schedules")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("user_id", "name", name=op.f("uq_schedules_user_id_name")),
     )
     with op.batch_alter_table("schedules", schema=None) as batch_op:
@@ -478,7 +478,7 @@ def upgrade() -> None:
             name=op.f("fk_team_members_team_id_teams"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("team_id", "agent_id", name=op.f("pk_team_members")),
+        sa.PrimaryKeyConstraint("team_id", "agent_id"),
         sa.UniqueConstraint("team_id", "position", name=op.f("uq_team_members_team_id_position")),
     )
     with op.batch_alter_table("team_members", schema=None) as batch_op:
@@ -532,7 +532,7 @@ def upgrade() -> None:
             name=op.f("fk_workflow_steps_workflow_id_workflows"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_steps")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
             "workflow_id", "position", name=op.f("uq_workflow_steps_workflow_id_position")
         ),
@@ -638,7 +638,7 @@ def upgrade() -> None:
             name=op.f("fk_tasks_workflow_step_id_workflow_steps"),
             ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_tasks_idempotency_key")),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
@@ -701,7 +701,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_approvals_user_id_users"), ondelete="SET NULL"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
             "task_id", "tool_call_id", name=op.f("uq_approvals_task_id_tool_call_id")
         ),
@@ -743,7 +743,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["task_id"], ["tasks.id"], name=op.f("fk_messages_task_id_tasks"), ondelete="SET NULL"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(
@@ -788,7 +788,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["task_id"], ["tasks.id"], name=op.f("fk_tool_calls_task_id_tasks"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_calls")),
+        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("tool_calls", schema=None) as batch_op:
         batch_op.create_index(

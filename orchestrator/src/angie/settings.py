@@ -30,7 +30,7 @@ __all__ = (
 )
 
 ENV_PREFIX = "ANGIE_"
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 _DATABASE_SCHEMES = ("sqlite+aiosqlite", "mysql+asyncmy")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Values that people paste from examples: never acceptable as a production secret.
@@ -69,6 +69,8 @@ class AngieSettings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `ANGIE_SECRET_KEY=` in a .env means "not set", not "the empty string".
+        env_ignore_empty=True,
         validate_default=True,
     )
 
@@ -91,7 +93,7 @@ class AngieSettings(BaseSettings):
     )
     model: str | None = Field(
         default=None,
-        description="A pydantic-ai model string, e.g. openai:gpt-4o or anthropic:claude-sonnet-4-5.",
+        description="A pydantic-ai model string (openai:gpt-4o, anthropic:claude-sonnet-4-5).",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -123,7 +125,9 @@ class AngieSettings(BaseSettings):
         if not value:
             return None
         if not value.startswith(tuple(f"{s}://" for s in _REDIS_SCHEMES)):
-            raise ValueError(f"must start with one of {', '.join(s + '://' for s in _REDIS_SCHEMES)}")
+            raise ValueError(
+                f"must start with one of {', '.join(s + '://' for s in _REDIS_SCHEMES)}"
+            )
         return value
 
     @field_validator("log_level", mode="after")
@@ -200,7 +204,7 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Ang
     machine runs with nothing configured.
     """
     try:
-        settings = AngieSettings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = AngieSettings(_env_file=env_file, **overrides)
     except ValidationError as err:
         first = err.errors()[0]
         raise SettingsError(_describe(first)) from None

@@ -48,7 +48,9 @@ def serve(app: CliContext, host: str | None, port: int | None) -> None:
     """Start Angie on this machine: database, MCP servers, worker, scheduler and API."""
     settings = app.settings
     revision = run_async(prepare_database(settings))
-    console.print(f"[green]✓[/] database ready at revision {revision} ({_where(settings.database_url)})")
+    console.print(
+        f"[green]✓[/] database ready at revision {revision} ({_where(settings.database_url)})"
+    )
     console.print(
         f"Angie's data lives in {settings.data_dir}. The daemon, API and MCP servers "
         f"(listening on {host or settings.host}:{port or settings.port}) are not part of this "

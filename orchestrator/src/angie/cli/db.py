@@ -54,7 +54,9 @@ def db() -> None:
 def upgrade(app: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     now = run_async(_with_engine(app.settings, "upgrade", revision))
-    console.print(f"[green]✓[/] database at revision {now or 'base'} ({_safe(app.settings.database_url)})")
+    console.print(
+        f"[green]✓[/] database at revision {now or 'base'} ({_safe(app.settings.database_url)})"
+    )
 
 
 @db.command()
@@ -65,7 +67,8 @@ def downgrade(app: CliContext, revision: str, yes: bool) -> None:
     """Migrate the database down to REVISION ("base" removes every table and its data)."""
     if not yes:
         click.confirm(
-            f"Downgrading to {revision} can delete data in {_safe(app.settings.database_url)}. Go on?",
+            f"Downgrading to {revision} can delete data in "
+            f"{_safe(app.settings.database_url)}. Go on?",
             abort=True,
         )
     now = run_async(_with_engine(app.settings, "downgrade", revision))

@@ -29,7 +29,6 @@ NAMING_CONVENTION = {
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
 }
 
 
@@ -83,7 +82,7 @@ def str_enum[E: StrEnum](enum: type[E], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+    type_annotation_map = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON_TYPE,
         list[Any]: JSON_TYPE,

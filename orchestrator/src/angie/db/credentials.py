@@ -32,7 +32,9 @@ class CredentialStore:
             raise ValueError("a credential needs a name")
         row = await self._row(name, user_id)
         if row is None:
-            self._session.add(Credential(name=name, user_id=user_id, ciphertext=self._box.encrypt(value)))
+            self._session.add(
+                Credential(name=name, user_id=user_id, ciphertext=self._box.encrypt(value))
+            )
         else:
             row.ciphertext = self._box.encrypt(value)
         await self._session.flush()
@@ -43,6 +45,8 @@ class CredentialStore:
 
     async def delete(self, name: str, *, user_id: int | None = None) -> bool:
         result = await self._session.execute(
-            delete(Credential).where(Credential.name == name, Credential.owner_key == (user_id or 0))
+            delete(Credential).where(
+                Credential.name == name, Credential.owner_key == (user_id or 0)
+            )
         )
         return bool(getattr(result, "rowcount", 0))

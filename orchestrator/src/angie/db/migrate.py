@@ -10,12 +10,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ("MigrationError", "alembic_config", "current", "downgrade", "head", "migrations_dir", "upgrade")
+__all__ = (
+    "MigrationError",
+    "alembic_config",
+    "current",
+    "downgrade",
+    "head",
+    "migrations_dir",
+    "upgrade",
+)
 
 
 class MigrationError(Exception):
@@ -30,7 +39,9 @@ def migrations_dir() -> Path:
     for candidate in candidates:
         if (candidate / "env.py").is_file():
             return candidate
-    raise MigrationError(f"Angie's migrations are missing (looked in {', '.join(map(str, candidates))})")
+    raise MigrationError(
+        f"Angie's migrations are missing (looked in {', '.join(map(str, candidates))})"
+    )
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -49,10 +60,13 @@ def head() -> str:
 def _with_connection(connection: Connection, action: str, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    if action == "upgrade":
-        command.upgrade(config, revision)
-    else:
-        command.downgrade(config, revision)
+    try:
+        if action == "upgrade":
+            command.upgrade(config, revision)
+        else:
+            command.downgrade(config, revision)
+    except CommandError as err:
+        raise MigrationError(f"cannot {action} to {revision!r}: {err}") from err
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

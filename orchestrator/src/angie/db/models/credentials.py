@@ -5,7 +5,7 @@ Integration credentials never come here: each MCP server keeps its own.
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from angie.db.base import Base, OwnedMixin, TimestampMixin
@@ -15,9 +15,7 @@ __all__ = ("Credential",)
 
 class Credential(OwnedMixin, TimestampMixin, Base):
     __tablename__ = "credentials"
-    __table_args__ = (
-        UniqueConstraint("owner_key", "name"),
-    )
+    __table_args__ = (UniqueConstraint("owner_key", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # "slack.bot_token", "hook.github.secret", …

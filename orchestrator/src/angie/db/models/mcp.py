@@ -40,7 +40,8 @@ class McpServer(TimestampMixin, Base):
     __tablename__ = "mcp_servers"
     __table_args__ = (
         CheckConstraint(
-            "(transport = 'stdio' AND command IS NOT NULL) OR (transport = 'http' AND url IS NOT NULL)",
+            "(transport = 'stdio' AND command IS NOT NULL)"
+            " OR (transport = 'http' AND url IS NOT NULL)",
             name="reachable",
         ),
     )

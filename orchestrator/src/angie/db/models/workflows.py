@@ -20,9 +20,7 @@ class OnFailure(StrEnum):
 
 class Workflow(OwnedMixin, TimestampMixin, Base):
     __tablename__ = "workflows"
-    __table_args__ = (
-        UniqueConstraint("owner_key", "name"),
-    )
+    __table_args__ = (UniqueConstraint("owner_key", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -48,7 +46,8 @@ class WorkflowStep(Base):
         CheckConstraint("position >= 0", name="position_not_negative"),
         CheckConstraint("max_retries >= 0", name="max_retries_not_negative"),
         CheckConstraint(
-            "(agent_id IS NOT NULL AND team_id IS NULL) OR (agent_id IS NULL AND team_id IS NOT NULL)",
+            "(agent_id IS NOT NULL AND team_id IS NULL)"
+            " OR (agent_id IS NULL AND team_id IS NOT NULL)",
             name="one_runner",
         ),
     )
@@ -61,7 +60,9 @@ class WorkflowStep(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="RESTRICT"), index=True
     )
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), index=True
+    )
     # A Jinja2 template over the triggering event and the earlier steps' outputs.
     instruction: Mapped[str] = mapped_column(Text)
     on_failure: Mapped[OnFailure] = mapped_column(

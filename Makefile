@@ -1,0 +1,77 @@
+# Angie's developer and user commands. `make run` and `make test` work alone on a fresh machine:
+# both install what is missing first (uv, then the locked workspace).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+# uv from PATH when there is one, else the copy `make install` puts in Python's own packages.
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+T ?=
+COMPOSE ?= docker compose
+
+.PHONY: help install run test test-single lint lint-fix format format-fix typecheck check fix \
+	build docker-build docker-up docker-down migrate bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+install: ## Install uv if missing, then the locked workspace into .venv
+	@$(UV) --version >/dev/null 2>&1 || { \
+		echo "uv not found: installing it with $(PYTHON) -m pip"; \
+		$(PYTHON) -m pip install --quiet --user uv 2>/dev/null || $(PYTHON) -m pip install --quiet uv; }
+	@$(UV) sync --locked --quiet
+
+run: install ## Start Angie on the embedded defaults (SQLite, in-memory cache and queue)
+	$(RUN) angie serve
+
+test: install ## Run every test (MariaDB and Redis tests need those servers on loopback)
+	$(RUN) pytest
+
+test-single: install ## Run one test: make test-single T=tests/test_cli.py::test_version_prints_the_package_version
+	@test -n "$(T)" || { echo "usage: make test-single T=path::name"; exit 2; }
+	$(RUN) pytest "$(T)"
+
+lint: install ## Lint (no changes)
+	$(RUN) ruff check .
+
+lint-fix: install ## Lint and apply safe fixes
+	$(RUN) ruff check --fix .
+
+format: install ## Check formatting (no changes)
+	$(RUN) ruff format --check .
+
+format-fix: install ## Format the code
+	$(RUN) ruff format .
+
+typecheck: install ## Type-check every package and the tests
+	$(RUN) mypy
+
+check: lint format typecheck ## Lint, format check and type check; changes nothing
+
+fix: lint-fix format-fix ## Apply lint fixes and formatting
+
+build: install ## Build the standalone binary dist/angie (PyInstaller)
+	$(RUN) pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/angie.spec
+	./dist/angie --version
+
+docker-build: ## Build the container images
+	$(COMPOSE) build
+
+docker-up: ## Start the production stack (MySQL, Redis, API, worker, daemon)
+	$(COMPOSE) up -d
+
+docker-down: ## Stop the production stack (volumes are kept)
+	$(COMPOSE) down
+
+migrate: install ## Apply the database migrations (ANGIE_DATABASE_URL, default SQLite)
+	$(RUN) angie db upgrade
+
+bench: install ## Run the benchmarks under bench/ and print their figures
+	$(RUN) python bench/run.py
+
+clean: ## Remove build outputs and caches (not .venv, not your data)
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -not -path './.venv/*' -prune -exec rm -rf {} +
