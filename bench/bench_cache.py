@@ -94,9 +94,8 @@ async def redis() -> None:
 
 
 async def main() -> None:
-    print(
-        f"{ROUNDS} alternating rounds x {OPS} set+get pairs, median; value {len(json.dumps(VALUE))} B"
-    )
+    size = len(json.dumps(VALUE))
+    print(f"{ROUNDS} alternating rounds x {OPS} set+get pairs, median; value {size} B")
     await memory()
     await redis()
 
