@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from angie.cli.context import CliContext, pass_cli, run_async
-from angie.cli.db import db, prepare_database
+from angie.cli.db import db, prepare_database, safe_url
 
 __all__ = ("cli", "main")
 
@@ -49,19 +49,13 @@ def serve(app: CliContext, host: str | None, port: int | None) -> None:
     settings = app.settings
     revision = run_async(prepare_database(settings))
     console.print(
-        f"[green]✓[/] database ready at revision {revision} ({_where(settings.database_url)})"
+        f"[green]✓[/] database ready at revision {revision} ({safe_url(settings.database_url)})"
     )
     console.print(
         f"Angie's data lives in {settings.data_dir}. The daemon, API and MCP servers "
         f"(listening on {host or settings.host}:{port or settings.port}) are not part of this "
         "build yet: the database is migrated and nothing else runs, so Angie stops here."
     )
-
-
-def _where(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 cli.add_command(db)

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from angie.cli.context import CliContext, fail, pass_cli, run_async
-from angie.db import migrate
-from angie.db.engine import create_engine
-from angie.settings import AngieSettings
 
-__all__ = ("db", "prepare_database")
+if TYPE_CHECKING:
+    from angie.settings import AngieSettings
+
+__all__ = ("db", "prepare_database", "safe_url")
 
 console = Console(highlight=False)
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
-async def _with_engine[T](settings: AngieSettings, action: str, revision: str | None) -> str | None:
+async def _with_engine(settings: AngieSettings, action: str, revision: str | None) -> str | None:
+    # SQLAlchemy and Alembic load here, not at import: `angie --help` stays quick.
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from angie.db import migrate
+    from angie.db.engine import create_engine
+
     engine = create_engine(settings.database_url)
     try:
         if action == "upgrade":
@@ -31,7 +39,7 @@ async def _with_engine[T](settings: AngieSettings, action: str, revision: str | 
         return await migrate.current(engine)
     except (OperationalError, DBAPIError, OSError) as err:
         reason = getattr(err, "orig", None) or err
-        fail(f"cannot use the database at {_safe(settings.database_url)}: {reason}")
+        fail(f"cannot use the database at {safe_url(settings.database_url)}: {reason}")
     except migrate.MigrationError as err:
         fail(str(err))
     finally:
@@ -55,7 +63,7 @@ def upgrade(app: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     now = run_async(_with_engine(app.settings, "upgrade", revision))
     console.print(
-        f"[green]✓[/] database at revision {now or 'base'} ({_safe(app.settings.database_url)})"
+        f"[green]✓[/] database at revision {now or 'base'} ({safe_url(app.settings.database_url)})"
     )
 
 
@@ -68,7 +76,7 @@ def downgrade(app: CliContext, revision: str, yes: bool) -> None:
     if not yes:
         click.confirm(
             f"Downgrading to {revision} can delete data in "
-            f"{_safe(app.settings.database_url)}. Go on?",
+            f"{safe_url(app.settings.database_url)}. Go on?",
             abort=True,
         )
     now = run_async(_with_engine(app.settings, "downgrade", revision))
@@ -79,6 +87,8 @@ def downgrade(app: CliContext, revision: str, yes: bool) -> None:
 @pass_cli
 def current(app: CliContext) -> None:
     """Show the revision the database is at and the newest one available."""
+    from angie.db import migrate
+
     now = run_async(_with_engine(app.settings, "current", None))
     newest = migrate.head()
     state = "up to date" if now == newest else f"behind: run `angie db upgrade` to reach {newest}"
