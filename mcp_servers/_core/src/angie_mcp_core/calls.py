@@ -1,4 +1,4 @@
-"""Running the vendors' blocking SDKs (phue, spotipy, PyGithub) from async tools, with a deadline."""
+"""Run the vendors' blocking SDKs (phue, spotipy, PyGithub) from async tools, with a deadline."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ from angie_mcp_core.errors import UpstreamTimeoutError
 __all__ = ("call_blocking",)
 
 
+# The deadline is a parameter, not the caller's asyncio.timeout(), so every tool passes its
+# server's configured timeout and the error can name it.
 async def call_blocking[**P, R](
-    service: str, timeout: float, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs
+    service: str,
+    timeout: float,  # noqa: ASYNC109
+    fn: Callable[P, R],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> R:
     """Run ``fn`` in a worker thread; past ``timeout`` seconds raise :class:`UpstreamTimeoutError`.
 

@@ -1,0 +1,25 @@
+"""Bearer-token auth for a server on streamable HTTP: one token, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastmcp.server.auth import AccessToken, TokenVerifier
+
+__all__ = ("BearerTokenVerifier",)
+
+
+class BearerTokenVerifier(TokenVerifier):
+    """Accepts exactly one token (the supervisor gives each server a fresh random one)."""
+
+    def __init__(self, token: str, client_id: str = "angie") -> None:
+        if len(token) < 16:
+            raise ValueError("a bearer token needs at least 16 characters")
+        super().__init__()
+        self._token = token.encode("utf-8")
+        self._client_id = client_id
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if hmac.compare_digest(token.encode("utf-8"), self._token):
+            return AccessToken(token=token, client_id=self._client_id, scopes=[])
+        return None

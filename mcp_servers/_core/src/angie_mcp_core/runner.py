@@ -1,0 +1,103 @@
+"""The command line every Angie MCP server shares: `angie-mcp-<name> [serve] [--transport …]`.
+
+Servers add their own subcommands (`pair`, `auth`) through ``commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fastmcp import FastMCP
+from pydantic import ValidationError
+
+from angie_mcp_core.settings import ServerSettings
+
+__all__ = ("Command", "ConfigError", "load_settings", "main")
+
+log = logging.getLogger("angie_mcp")
+
+#: A subcommand: gets the settings and its parsed arguments, returns an exit code.
+Command = tuple[
+    str, Callable[[argparse.ArgumentParser], None], Callable[[Any, argparse.Namespace], int]
+]
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+def load_settings[S: ServerSettings](settings_type: type[S], **overrides: Any) -> S:
+    try:
+        settings = settings_type(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        first = err.errors()[0]
+        prefix = str(settings_type.model_config.get("env_prefix", ""))
+        field = str(first["loc"][0]) if first.get("loc") else ""
+        raise ConfigError(f"{prefix}{field.upper()}: {first['msg']}") from None
+    if settings.transport == "http" and settings.token is None:
+        raise ConfigError(
+            f"{settings.env_name('token')} must be set to serve over HTTP: clients send it as "
+            '"Authorization: Bearer <token>" (generate one with '
+            'python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    return settings
+
+
+def _parser(prog: str, commands: Sequence[Command]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=f"{prog}: an MCP server of Angie's.")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="serve MCP (the default)")
+    for target in (parser, serve):
+        target.add_argument("--transport", choices=["stdio", "http"], help="default: stdio")
+        target.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+        target.add_argument("--port", type=int, help="HTTP port")
+        target.add_argument("--path", help="HTTP path of the MCP endpoint (default /mcp)")
+    for name, configure, _ in commands:
+        configure(sub.add_parser(name))
+    return parser
+
+
+def main[S: ServerSettings](
+    build: Callable[[S], FastMCP],
+    settings_type: type[S],
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str,
+    commands: Sequence[Command] = (),
+) -> int:
+    """Parse arguments, load settings, then serve or run a subcommand; returns the exit code."""
+    args = _parser(prog, commands).parse_args(argv)
+    try:
+        settings = load_settings(
+            settings_type, transport=args.transport, host=args.host, port=args.port, path=args.path
+        )
+    except ConfigError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    # stdout carries the MCP protocol on stdio: every log line goes to stderr.
+    logging.basicConfig(
+        stream=sys.stderr, level=settings.log_level, format="%(levelname)s %(name)s: %(message)s"
+    )
+    handlers: Mapping[str, Callable[[Any, argparse.Namespace], int]] = {
+        n: run for n, _, run in commands
+    }
+    if args.command in handlers:
+        return handlers[args.command](settings, args)
+    server = build(settings)
+    if settings.transport == "http":
+        log.info("serving %s on http://%s:%s%s", prog, settings.host, settings.port, settings.path)
+        server.run(
+            transport="http",
+            host=settings.host,
+            port=settings.port,
+            path=settings.path,
+            show_banner=False,
+            log_level=settings.log_level.lower(),
+        )
+    else:
+        server.run(transport="stdio", show_banner=False)
+    return 0

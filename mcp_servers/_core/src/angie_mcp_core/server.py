@@ -1,0 +1,99 @@
+"""Build an Angie MCP server: FastMCP with masked errors, bearer auth on HTTP, a `status` tool."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+
+from fastmcp import FastMCP
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from angie_mcp_core.auth import BearerTokenVerifier
+from angie_mcp_core.errors import ServerToolError
+from angie_mcp_core.settings import ServerSettings
+
+__all__ = ("READ_ONLY", "WRITE", "ServerStatus", "create_server")
+
+#: Annotations for tools that only read: no approval needed.
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
+#: Annotations for tools that change something in the world but destroy nothing.
+WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
+
+Probe = Callable[[], Awaitable[str]]
+
+
+class ServerStatus(BaseModel):
+    server: str = Field(description="The server's name.")
+    version: str = Field(description="The server package's version.")
+    configured: bool = Field(description="Whether every setting the service needs is set.")
+    missing_settings: list[str] = Field(description="Environment variables still to set.")
+    upstream_reachable: bool | None = Field(
+        description="Whether the service answered; null when not configured, so not tried."
+    )
+    upstream: str | None = Field(description="What the service said it is (name, version).")
+    error: str | None = Field(description="Why the service could not be reached.")
+
+
+def _package_version(name: str) -> str:
+    try:
+        return dist_version(f"angie-mcp-{name.replace('_', '-')}")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def create_server(
+    name: str,
+    settings: ServerSettings,
+    *,
+    instructions: str,
+    probe: Probe | None = None,
+) -> FastMCP:
+    """A FastMCP server named ``name`` with Angie's defaults and a ``status`` tool.
+
+    Only :class:`~angie_mcp_core.errors.ServerToolError` messages reach the model; other
+    exceptions are masked. On HTTP the server requires ``settings.token`` as a bearer token.
+    """
+    version = _package_version(name)
+    auth = None
+    if settings.transport == "http":
+        if settings.token is None:
+            raise ValueError(f"{settings.env_name('token')} must be set to serve over HTTP")
+        auth = BearerTokenVerifier(settings.token.get_secret_value())
+    mcp = FastMCP(
+        name=name,
+        instructions=instructions,
+        version=version,
+        auth=auth,
+        mask_error_details=True,
+        on_duplicate="error",
+    )
+
+    @mcp.tool(name="status", annotations=READ_ONLY)
+    async def status() -> ServerStatus:
+        """Report whether this server is configured and its service reachable.
+
+        Use it when another tool fails or before a first use. Never returns a secret.
+        """
+        missing = settings.missing()
+        reachable: bool | None = None
+        upstream: str | None = None
+        error: str | None = None
+        if not missing and probe is not None:
+            try:
+                upstream = await probe()
+                reachable = True
+            except ServerToolError as err:
+                reachable, error = False, str(err)
+        return ServerStatus(
+            server=name,
+            version=version,
+            configured=not missing,
+            missing_settings=missing,
+            upstream_reachable=reachable,
+            upstream=upstream,
+            error=error,
+        )
+
+    return mcp

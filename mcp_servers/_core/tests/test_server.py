@@ -1,0 +1,167 @@
+"""A kit-built server: its status tool, error masking, the runner, stdio and HTTP with a token."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from fastmcp import Client
+from fastmcp.exceptions import ToolError
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from angie_mcp_core.runner import ConfigError, load_settings
+
+SAMPLE = Path(__file__).with_name("sample_server.py")
+TOKEN = "sample-bearer-token-0123456789"
+
+
+def settings(sample: ModuleType, **values: Any) -> Any:
+    return sample.SampleSettings(**values)
+
+
+async def test_status_reports_missing_settings(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample))) as client:
+        result = await client.call_tool("status", {})
+    assert result.structured_content is not None
+    assert result.structured_content["configured"] is False
+    assert result.structured_content["missing_settings"] == ["ANGIE_SAMPLE_API_KEY"]
+    assert result.structured_content["upstream_reachable"] is None
+
+
+async def test_status_reports_a_reachable_upstream(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample, api_key="k-123"))) as client:
+        status = (await client.call_tool("status", {})).structured_content
+    assert status is not None
+    assert (status["configured"], status["upstream_reachable"], status["upstream"]) == (
+        True,
+        True,
+        "sample 1.0",
+    )
+    assert "k-123" not in str(status)
+
+
+async def test_status_reports_an_unreachable_upstream(sample: ModuleType) -> None:
+    server = sample.build(settings(sample, api_key="k-123", upstream_down=True))
+    async with Client(server) as client:
+        status = (await client.call_tool("status", {})).structured_content
+    assert status is not None
+    assert status["upstream_reachable"] is False
+    assert "cannot connect" in status["error"]
+
+
+async def test_tool_error_message_reaches_the_model(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample))) as client:
+        with pytest.raises(ToolError, match=r"Did you mean 'kitchen'\?"):
+            await client.call_tool("brightness", {"room": "Kitchn"})
+
+
+async def test_unexpected_errors_are_masked(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample))) as client:
+        result = await client.call_tool("crash", {}, raise_on_error=False)
+    assert result.is_error
+    assert "hunter2" not in str(result.content)
+
+
+async def test_every_tool_is_annotated(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample))) as client:
+        tools = await client.list_tools()
+    assert {t.name for t in tools} == {"status", "brightness", "crash"}
+    assert all(t.annotations and t.annotations.read_only_hint is True for t in tools)
+
+
+def test_http_without_a_token_is_refused(sample: ModuleType) -> None:
+    with pytest.raises(ConfigError, match=r"^ANGIE_SAMPLE_TOKEN must be set to serve over HTTP"):
+        load_settings(sample.SampleSettings, transport="http")
+
+
+def test_bad_port_is_one_line_and_exit_code_2(
+    sample: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sample.main(["--port", "70000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("angie-mcp-sample: error: ANGIE_SAMPLE_PORT: Input should be less than")
+    assert len(err.splitlines()) == 1
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **extra}
+
+
+async def test_official_sdk_client_over_stdio() -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=[str(SAMPLE)], env=_env(ANGIE_SAMPLE_API_KEY="k-1")
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = await session.list_tools()
+        result = await session.call_tool("brightness", {"room": "Living Room"})
+    assert "brightness" in {t.name for t in tools.tools}
+    assert result.structured_content == {"result": 80}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(SAMPLE), "--transport", "http", "--port", str(port)],
+        env=_env(ANGIE_SAMPLE_TOKEN=TOKEN, ANGIE_SAMPLE_LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError as err:
+            if process.poll() is not None:
+                output = process.stderr.read().decode() if process.stderr else "exited"
+                raise RuntimeError(output) from err
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/mcp"
+    process.terminate()
+    process.wait(10)
+    if process.stderr:
+        process.stderr.close()
+
+
+def test_http_without_a_bearer_token_is_401(http_server: str) -> None:
+    response = httpx.post(http_server, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert response.status_code == 401
+
+
+def test_http_with_a_wrong_token_is_401(http_server: str) -> None:
+    response = httpx.post(
+        http_server,
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"Authorization": "Bearer not-the-token-at-all"},
+    )
+    assert response.status_code == 401
+
+
+async def test_official_sdk_client_over_http_with_the_token(http_server: str) -> None:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+        streamable_http_client(http_server, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        result = await session.call_tool("brightness", {"room": "kitchen"})
+    assert result.structured_content == {"result": 40}
