@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from typing import ClassVar
 
@@ -18,7 +20,8 @@ ROOMS = {"kitchen": 40, "living room": 80}
 
 
 class SampleSettings(ServerSettings):
-    model_config = SettingsConfigDict(env_prefix="ANGIE_SAMPLE_")
+    # Angie's supervisor tests run two copies side by side, each under its own prefix.
+    model_config = SettingsConfigDict(env_prefix=os.environ.get("SAMPLE_PREFIX", "ANGIE_SAMPLE_"))
     required: ClassVar[tuple[str, ...]] = ("api_key",)
     api_key: SecretStr | None = None
     upstream_down: bool = False
@@ -39,6 +42,12 @@ def build(settings: SampleSettings) -> FastMCP:
         if key not in ROOMS:
             raise NotFoundError("room", room, ROOMS)
         return ROOMS[key]
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def slow(seconds: float) -> str:
+        """Answers after the given number of seconds."""
+        await asyncio.sleep(seconds)
+        return "done"
 
     @mcp.tool(annotations=READ_ONLY)
     def crash() -> str:

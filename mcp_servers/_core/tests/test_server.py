@@ -76,7 +76,7 @@ async def test_unexpected_errors_are_masked(sample: ModuleType) -> None:
 async def test_every_tool_is_annotated(sample: ModuleType) -> None:
     async with Client(sample.build(settings(sample))) as client:
         tools = await client.list_tools()
-    assert {t.name for t in tools} == {"status", "brightness", "crash"}
+    assert {t.name for t in tools} == {"status", "brightness", "slow", "crash"}
     assert all(t.annotations and t.annotations.read_only_hint is True for t in tools)
 
 

@@ -1,0 +1,1 @@
+"""How Angie finds, starts, watches and talks to MCP servers."""

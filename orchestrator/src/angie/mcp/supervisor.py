@@ -1,0 +1,256 @@
+"""Runs Angie's built-in MCP servers as child processes on loopback HTTP and keeps them up.
+
+Each start gets a free port and a fresh random bearer token; each child's environment holds only
+its own ``ANGIE_<NAME>_*`` settings (credentials never reach another server). A crashed child is
+restarted with exponential backoff; ``generation`` counts starts so toolsets built for an older
+process (its port, its token, its tool list) are replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from angie.db.models import ServerHealth
+from angie.mcp.registry import ServerSpec
+
+__all__ = ("Endpoint", "ServerState", "Supervisor", "SupervisorError")
+
+log = logging.getLogger(__name__)
+
+# What a child may inherit besides its own settings: enough to run Python, nothing secret.
+_PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
+_STABLE_AFTER = 60.0  # seconds up before the restart backoff starts again from the bottom
+
+
+class SupervisorError(Exception):
+    """A server could not be started or is not running; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    url: str
+    token: str
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    name: str
+    health: ServerHealth
+    url: str | None
+    pid: int | None
+    restarts: int
+    last_error: str | None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class _Child:
+    def __init__(self, spec: ServerSpec) -> None:
+        self.spec = spec
+        self.process: asyncio.subprocess.Process | None = None
+        self.health = ServerHealth.STOPPED
+        self.endpoint: Endpoint | None = None
+        self.generation = 0
+        self.restarts = 0
+        self.last_error: str | None = None
+        self.started_at = 0.0
+        self.stderr_tail: deque[str] = deque(maxlen=20)
+        self.watcher: asyncio.Task[None] | None = None
+
+
+class Supervisor:
+    def __init__(
+        self,
+        specs: Iterable[ServerSpec],
+        *,
+        environ: Mapping[str, str],
+        state_dir: Path,
+        host: str = "127.0.0.1",
+        start_timeout: float = 30.0,
+        min_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        on_restart: Callable[[str], None] | None = None,
+    ) -> None:
+        self._children = {s.name: _Child(s) for s in specs if s.builtin and s.enabled}
+        self._environ = dict(environ)
+        self._state_dir = state_dir
+        self._host = host
+        self._start_timeout = start_timeout
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._on_restart = on_restart
+        self._stopping = False
+
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._children)
+
+    def _env(self, child: _Child, port: int, token: str) -> dict[str, str]:
+        prefix = child.spec.env_prefix
+        env = {k: self._environ[k] for k in _PASS_THROUGH if k in self._environ}
+        env.update({k: v for k, v in self._environ.items() if k.startswith(prefix)})
+        env.update(child.spec.env)
+        env.update(
+            {
+                f"{prefix}TRANSPORT": "http",
+                f"{prefix}HOST": self._host,
+                f"{prefix}PORT": str(port),
+                f"{prefix}TOKEN": token,
+                "PYTHONUNBUFFERED": "1",
+                "FASTMCP_SHOW_SERVER_BANNER": "false",
+            }
+        )
+        return env
+
+    async def start(self) -> None:
+        """Start every enabled built-in server in parallel; returns when all are up or failed."""
+        self._stopping = False
+        await asyncio.gather(*(self._launch(child) for child in self._children.values()))
+
+    async def _launch(self, child: _Child) -> None:
+        port, token = _free_port(self._host), secrets.token_urlsafe(32)
+        cwd = self._state_dir / child.spec.name
+        cwd.mkdir(parents=True, exist_ok=True, mode=0o700)
+        child.health = ServerHealth.STARTING
+        child.stderr_tail.clear()
+        try:
+            child.process = await asyncio.create_subprocess_exec(
+                *child.spec.command,
+                env=self._env(child, port, token),
+                cwd=cwd,  # not Angie's cwd: a .env there holds every server's secrets
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as err:
+            self._failed(child, f"cannot start {child.spec.describe()}: {err.strerror}")
+            return
+        asyncio.create_task(self._drain(child, child.process))  # noqa: RUF006 - ends with the process
+        if await self._ready(child.process, port):
+            child.generation += 1
+            child.endpoint = Endpoint(f"http://{self._host}:{port}/mcp", token, child.generation)
+            child.health = ServerHealth.HEALTHY
+            child.started_at = time.monotonic()
+            child.last_error = None
+            log.info(
+                "MCP server %s is up on port %d (pid %d)", child.spec.name, port, child.process.pid
+            )
+        elif child.process.returncode is None:
+            child.process.kill()
+            await child.process.wait()
+            self._failed(child, f"did not start within {self._start_timeout:g} s")
+        else:
+            await asyncio.sleep(0)  # let the stderr drain catch up
+            self._failed(child, self._exit_reason(child))
+        child.watcher = asyncio.create_task(self._watch(child, child.process))
+
+    def _failed(self, child: _Child, reason: str) -> None:
+        child.health = ServerHealth.UNHEALTHY
+        child.last_error = reason
+        log.warning("MCP server %s: %s", child.spec.name, reason)
+
+    @staticmethod
+    def _exit_reason(child: _Child) -> str:
+        code = child.process.returncode if child.process else None
+        tail = " | ".join(list(child.stderr_tail)[-3:])
+        return f"exited with code {code}" + (f": {tail}" if tail else "")
+
+    async def _drain(self, child: _Child, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        async for line in process.stderr:
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                child.stderr_tail.append(text)
+                log.debug("[%s] %s", child.spec.name, text)
+
+    async def _ready(self, process: asyncio.subprocess.Process, port: int) -> bool:
+        deadline = time.monotonic() + self._start_timeout
+        while time.monotonic() < deadline and process.returncode is None:
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection(self._host, port)
+                writer.close()
+                await writer.wait_closed()
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def _watch(self, child: _Child, process: asyncio.subprocess.Process) -> None:
+        """Restart the child when it exits, waiting longer after each quick failure."""
+        await process.wait()
+        if self._stopping:
+            return
+        if child.health is ServerHealth.HEALTHY:
+            self._failed(child, self._exit_reason(child))
+        if time.monotonic() - child.started_at > _STABLE_AFTER:
+            child.restarts = 0
+        delay = min(self._max_backoff, self._min_backoff * 2**child.restarts)
+        child.restarts += 1
+        log.info("restarting MCP server %s in %.1f s", child.spec.name, delay)
+        await asyncio.sleep(delay)
+        if self.stopping():  # stop() may have run while this task slept
+            return
+        await self._launch(child)
+        if self._on_restart is not None:
+            self._on_restart(child.spec.name)
+
+    def endpoint(self, name: str) -> Endpoint:
+        """Where a running server answers, with its current token."""
+        child = self._children.get(name)
+        if child is None:
+            raise SupervisorError(f"no built-in MCP server named {name!r} is supervised")
+        if child.health is not ServerHealth.HEALTHY or child.endpoint is None:
+            reason = f": {child.last_error}" if child.last_error else ""
+            raise SupervisorError(f"the {name} server is {child.health.value}{reason}")
+        return child.endpoint
+
+    def states(self) -> list[ServerState]:
+        return [
+            ServerState(
+                name=name,
+                health=child.health,
+                url=child.endpoint.url if child.endpoint else None,
+                pid=child.process.pid
+                if child.process and child.process.returncode is None
+                else None,
+                restarts=child.restarts,
+                last_error=child.last_error,
+            )
+            for name, child in sorted(self._children.items())
+        ]
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Terminate every child (SIGTERM, then SIGKILL after ``grace`` seconds)."""
+        self._stopping = True
+        children = list(self._children.values())
+        for child in children:
+            if child.watcher is not None:
+                child.watcher.cancel()
+            if child.process is not None and child.process.returncode is None:
+                child.process.terminate()
+        for child in children:
+            if child.process is not None and child.process.returncode is None:
+                try:
+                    await asyncio.wait_for(child.process.wait(), grace)
+                except TimeoutError:
+                    child.process.kill()
+                    await child.process.wait()
+            child.health = ServerHealth.STOPPED
+            child.endpoint = None
+        await asyncio.gather(*(c.watcher for c in children if c.watcher), return_exceptions=True)

@@ -1,0 +1,218 @@
+"""The supervisor runs MCP servers on loopback HTTP with fresh tokens and restarts crashed ones;
+agents reach them through guarded toolsets that fail clearly and in time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastmcp import Client
+from pydantic_ai import Agent
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelResponse,
+    RetryPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from angie.db.models import ServerHealth
+from angie.mcp.registry import ServerSpec
+from angie.mcp.supervisor import Supervisor, SupervisorError
+from angie.mcp.toolsets import ServerToolset
+
+SAMPLE = (
+    Path(__file__).resolve().parents[1] / "mcp_servers" / "_core" / "tests" / "sample_server.py"
+)
+
+# One supervisor (two servers) for the module: starting Python servers is the slow part.
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+def spec(name: str = "sample") -> ServerSpec:
+    prefix = f"ANGIE_{name.upper()}_"
+    return ServerSpec(
+        name=name,
+        transport="stdio",
+        command=(sys.executable, str(SAMPLE)),
+        env={"SAMPLE_PREFIX": prefix},
+        builtin=True,
+    )
+
+
+async def wait_for(condition: object, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Supervisor]:
+    tmp_path = tmp_path_factory.mktemp("supervisor")
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "ANGIE_SAMPLE_API_KEY": "sample-key",
+        "ANGIE_OTHER_API_KEY": "other-key",
+        "ANGIE_GITHUB_TOKEN": "ghp_not_for_sample",
+        "OPENAI_API_KEY": "sk-not-for-servers",
+    }
+    restarted: list[str] = []
+    sup = Supervisor(
+        [spec("sample"), spec("other")],
+        environ=environ,
+        state_dir=tmp_path / "mcp",
+        min_backoff=0.1,
+        on_restart=restarted.append,
+    )
+    sup.restarted = restarted  # type: ignore[attr-defined]
+    await sup.start()
+    try:
+        yield sup
+    finally:
+        await sup.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def supervisor(running: Supervisor) -> Supervisor:
+    """The shared supervisor, once every server is up again after an earlier test's crash."""
+    await wait_for(lambda: all(s.health is ServerHealth.HEALTHY for s in running.states()))
+    return running
+
+
+async def test_servers_start_in_parallel_and_answer_with_their_token(
+    supervisor: Supervisor,
+) -> None:
+    assert [s.health for s in supervisor.states()] == [ServerHealth.HEALTHY] * 2
+    endpoint = supervisor.endpoint("sample")
+    async with Client(endpoint.url, auth=endpoint.token) as client:
+        result = await client.call_tool("brightness", {"room": "kitchen"})
+    assert result.data == 40
+
+
+async def test_server_refuses_requests_without_its_token(supervisor: Supervisor) -> None:
+    url = supervisor.endpoint("sample").url
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert response.status_code == 401
+
+
+async def test_each_server_gets_only_its_own_credentials(supervisor: Supervisor) -> None:
+    state = next(s for s in supervisor.states() if s.name == "sample")
+    assert state.pid is not None
+    environ = (await asyncio.to_thread(Path(f"/proc/{state.pid}/environ").read_bytes)).split(b"\0")
+    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+    assert "ANGIE_SAMPLE_API_KEY" in names
+    assert not names & {"ANGIE_OTHER_API_KEY", "ANGIE_GITHUB_TOKEN", "OPENAI_API_KEY"}
+
+
+async def test_crashed_server_is_restarted_with_a_new_token(supervisor: Supervisor) -> None:
+    before = supervisor.endpoint("sample")
+    restarts = len(supervisor.restarted)  # type: ignore[attr-defined]
+    pid = next(s.pid for s in supervisor.states() if s.name == "sample")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await wait_for(lambda: supervisor.restarted[restarts:] == ["sample"])  # type: ignore[attr-defined]
+    await wait_for(lambda: supervisor.endpoint("sample").generation > before.generation)
+    after = supervisor.endpoint("sample")
+    assert after.generation == before.generation + 1
+    assert after.token != before.token
+    async with Client(after.url, auth=after.token) as client:
+        assert (await client.call_tool("brightness", {"room": "living room"})).data == 80
+
+
+async def test_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
+    broken = ServerSpec(
+        "broken", "stdio", command=(sys.executable, "-c", "raise SystemExit(3)"), builtin=True
+    )
+    sup = Supervisor(
+        [broken], environ={"PATH": os.environ["PATH"]}, state_dir=tmp_path, max_backoff=60
+    )
+    await sup.start()
+    try:
+        (state,) = sup.states()
+        assert state.health is ServerHealth.UNHEALTHY
+        assert state.last_error is not None
+        assert "exited with code 3" in state.last_error
+        with pytest.raises(SupervisorError, match="the broken server is unhealthy"):
+            sup.endpoint("broken")
+    finally:
+        await sup.stop()
+
+
+def _script(*calls: ToolCallPart) -> FunctionModel:
+    """A model that makes the given tool calls one after another, then reports what it saw."""
+
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        step = sum(isinstance(m, ModelResponse) for m in messages)
+        if step < len(calls):
+            return ModelResponse(parts=[calls[step]])
+        seen = [
+            part.content if isinstance(part, ToolReturnPart) else f"RETRY: {part.content}"
+            for message in messages
+            for part in getattr(message, "parts", [])
+            if isinstance(part, ToolReturnPart | RetryPromptPart)
+        ]
+        return ModelResponse(parts=[TextPart(" | ".join(map(str, seen)))])
+
+    return FunctionModel(respond)
+
+
+async def test_agent_calls_a_prefixed_tool_through_the_toolset(supervisor: Supervisor) -> None:
+    toolset = ServerToolset(spec("sample"), supervisor, timeout=10)
+    agent = Agent(
+        _script(ToolCallPart("sample_brightness", {"room": "Kitchen"})), toolsets=[toolset]
+    )
+    result = await agent.run("how bright is the kitchen?")
+    assert result.output == "40"
+
+
+async def test_hung_server_is_a_clear_error_within_the_timeout(supervisor: Supervisor) -> None:
+    toolset = ServerToolset(spec("sample"), supervisor, timeout=0.5)
+    agent = Agent(_script(ToolCallPart("sample_slow", {"seconds": 5})), toolsets=[toolset])
+    started = time.monotonic()
+    result = await agent.run("wait")
+    assert time.monotonic() - started < 3
+    assert "did not answer within 0.5 seconds" in result.output
+
+
+async def test_dead_server_fails_clearly_and_the_other_keeps_working(
+    supervisor: Supervisor,
+) -> None:
+    sample = ServerToolset(spec("sample"), supervisor, timeout=5)
+    other = ServerToolset(spec("other"), supervisor, timeout=5)
+    victim = next(s.pid for s in supervisor.states() if s.name == "sample")
+    assert victim is not None
+
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        step = sum(isinstance(m, ModelResponse) for m in messages)
+        if step == 0:
+            os.kill(victim, signal.SIGKILL)  # the server dies after the run resolved its tools
+            time.sleep(0.3)
+            return ModelResponse(parts=[ToolCallPart("sample_brightness", {"room": "kitchen"})])
+        if step == 1:
+            return ModelResponse(parts=[ToolCallPart("other_brightness", {"room": "kitchen"})])
+        returns = {
+            p.tool_name: p.content
+            for m in messages
+            for p in getattr(m, "parts", [])
+            if isinstance(p, ToolReturnPart)
+        }
+        text = f"{returns['sample_brightness']} || {returns['other_brightness']}"
+        return ModelResponse(parts=[TextPart(text)])
+
+    agent = Agent(FunctionModel(respond), toolsets=[sample, other])
+    result = await agent.run("kitchen brightness from both")
+    assert "The sample server is unavailable" in result.output
+    assert result.output.endswith("|| 40")
