@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
+from typing import Any
 
 from fastmcp import FastMCP
 from mcp.types import ToolAnnotations
@@ -49,11 +51,13 @@ def create_server(
     *,
     instructions: str,
     probe: Probe | None = None,
+    lifespan: Callable[[FastMCP], AbstractAsyncContextManager[Any]] | None = None,
 ) -> FastMCP:
     """A FastMCP server named ``name`` with Angie's defaults and a ``status`` tool.
 
     Only :class:`~angie_mcp_core.errors.ServerToolError` messages reach the model; other
     exceptions are masked. On HTTP the server requires ``settings.token`` as a bearer token.
+    ``lifespan`` opens and closes what the server holds (a vendor client's connections).
     """
     version = _package_version(name)
     auth = None
@@ -68,6 +72,7 @@ def create_server(
         auth=auth,
         mask_error_details=True,
         on_duplicate="error",
+        lifespan=lifespan,
     )
 
     @mcp.tool(name="status", annotations=READ_ONLY)
