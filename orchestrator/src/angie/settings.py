@@ -39,7 +39,7 @@ _PLACEHOLDER_SECRETS = frozenset(
 )
 _MIN_PRODUCTION_SECRET_LENGTH = 32
 # Settings whose rejected value may be echoed back; URLs can carry passwords, keys are secret.
-_ECHOABLE = frozenset({"env", "data_dir", "log_level", "host", "port", "model"})
+_ECHOABLE = frozenset({"env", "data_dir", "log_level", "host", "port", "model", "mcp_timeout"})
 
 
 class Environment(StrEnum):
@@ -100,6 +100,13 @@ class AngieSettings(BaseSettings):
         description="Signs tokens and encrypts credentials; generated into the data dir in "
         "development, required in production.",
     )
+    mcp_config: Path | None = Field(
+        default=None,
+        description="An mcpServers JSON file of extra MCP servers; default <data dir>/mcp.json.",
+    )
+    mcp_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds an MCP tool call may take."
+    )
     log_level: Annotated[str, Field(description="DEBUG, INFO, WARNING or ERROR.")] = "INFO"
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
@@ -142,6 +149,8 @@ class AngieSettings(BaseSettings):
     def _resolve(self) -> AngieSettings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'angie.db'}"
+        if self.mcp_config is None:
+            self.mcp_config = self.data_dir / "mcp.json"
         if self.env is Environment.PRODUCTION:
             key = self.secret_key.get_secret_value() if self.secret_key else ""
             if not key:

@@ -22,7 +22,7 @@ from pathlib import Path
 from angie.db.models import ServerHealth
 from angie.mcp.registry import ServerSpec
 
-__all__ = ("Endpoint", "ServerState", "Supervisor", "SupervisorError")
+__all__ = ("Endpoint", "ServerState", "Supervisor", "SupervisorError", "child_environ")
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ class ServerState:
     pid: int | None
     restarts: int
     last_error: str | None
+
+
+def child_environ(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str]:
+    """What a server's process may see: enough to run Python and its own ANGIE_<NAME>_* only."""
+    env = {k: environ[k] for k in _PASS_THROUGH if k in environ}
+    env.update({k: v for k, v in environ.items() if k.startswith(spec.env_prefix)})
+    env.update(spec.env)
+    env["FASTMCP_SHOW_SERVER_BANNER"] = "false"
+    return env
 
 
 def _free_port(host: str) -> int:
@@ -104,9 +113,7 @@ class Supervisor:
 
     def _env(self, child: _Child, port: int, token: str) -> dict[str, str]:
         prefix = child.spec.env_prefix
-        env = {k: self._environ[k] for k in _PASS_THROUGH if k in self._environ}
-        env.update({k: v for k, v in self._environ.items() if k.startswith(prefix)})
-        env.update(child.spec.env)
+        env = child_environ(child.spec, self._environ)
         env.update(
             {
                 f"{prefix}TRANSPORT": "http",
@@ -114,7 +121,6 @@ class Supervisor:
                 f"{prefix}PORT": str(port),
                 f"{prefix}TOKEN": token,
                 "PYTHONUNBUFFERED": "1",
-                "FASTMCP_SHOW_SERVER_BANNER": "false",
             }
         )
         return env
