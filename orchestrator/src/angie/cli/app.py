@@ -10,6 +10,7 @@ from rich.console import Console
 
 from angie.cli.context import CliContext, pass_cli, run_async
 from angie.cli.db import db, prepare_database, safe_url
+from angie.cli.mcp import mcp
 
 __all__ = ("cli", "main")
 
@@ -59,6 +60,7 @@ def serve(app: CliContext, host: str | None, port: int | None) -> None:
 
 
 cli.add_command(db)
+cli.add_command(mcp)
 
 
 def main() -> None:
