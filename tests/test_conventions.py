@@ -1,0 +1,109 @@
+"""What every MCP server folder must have, checked here so a new integration is right by
+construction: package names, console script, README tools table, py.typed, settings prefix,
+tests, and honest tool annotations."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+
+from angie.mcp.registry import BUILTIN_SERVERS
+from angie_mcp_core.settings import ServerSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVERS = sorted(
+    p.name for p in (ROOT / "mcp_servers").iterdir() if p.is_dir() and p.name != "_core"
+)
+TABLE_HEADER = re.compile(
+    r"^\|\s*tool\s*\|\s*what it does\s*\|\s*read-only or destructive\s*\|\s*required settings\s*\|",
+    re.MULTILINE,
+)
+
+
+def project(name: str) -> dict[str, Any]:
+    data = tomllib.loads((ROOT / "mcp_servers" / name / "pyproject.toml").read_text())
+    meta: dict[str, Any] = data["project"]
+    return meta
+
+
+def settings_class(name: str) -> type[ServerSettings]:
+    module = importlib.import_module(f"angie_mcp_{name}.settings")
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServerSettings)
+        and value is not ServerSettings
+        and value.__module__ == module.__name__
+    ]
+    assert len(found) == 1, f"angie_mcp_{name}.settings must define one ServerSettings subclass"
+    return found[0]
+
+
+async def tools(name: str) -> list[Any]:
+    server = importlib.import_module(f"angie_mcp_{name}.server")
+    settings = settings_class(name)(_env_file=None)
+    async with Client(server.build(settings)) as client:
+        return list(await client.list_tools())
+
+
+def test_there_are_servers() -> None:
+    assert {"hue", "home_assistant", "spotify", "github"} <= set(SERVERS)
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_distribution_and_console_script_are_named_after_the_folder(name: str) -> None:
+    dist = f"angie-mcp-{name.replace('_', '-')}"
+    meta = project(name)
+    assert meta["name"] == dist
+    assert meta["scripts"] == {dist: f"angie_mcp_{name}.__main__:main"}
+    assert "angie-mcp-core" in meta["dependencies"]
+    assert not any(d.startswith("angie ") or d == "angie" for d in meta["dependencies"])
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_package_is_typed_and_has_tests(name: str) -> None:
+    folder = ROOT / "mcp_servers" / name
+    assert (folder / "src" / f"angie_mcp_{name}" / "py.typed").is_file()
+    assert list((folder / "tests").glob("test_*.py")), f"{name} has no tests"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_settings_use_the_servers_own_prefix(name: str) -> None:
+    prefix = settings_class(name).model_config.get("env_prefix")
+    assert prefix == f"ANGIE_{name.upper()}_"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_server_is_known_to_angie_and_the_type_checker(name: str) -> None:
+    assert BUILTIN_SERVERS[name] == f"angie_mcp_{name}"
+    mypy_path = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["mypy_path"]
+    assert f"mcp_servers/{name}/src" in mypy_path
+
+
+@pytest.mark.parametrize("name", SERVERS)
+async def test_every_tool_has_a_docstring_and_honest_hints(name: str) -> None:
+    for tool in await tools(name):
+        assert len(tool.description or "") > 20, f"{name}.{tool.name}: describe it"
+        hints = tool.annotations
+        assert hints is not None, f"{name}.{tool.name}: no annotations"
+        assert hints.read_only_hint is not None, f"{name}.{tool.name}: set readOnlyHint"
+        assert hints.destructive_hint is not None, f"{name}.{tool.name}: set destructiveHint"
+        read_only_and_destructive = hints.read_only_hint and hints.destructive_hint
+        assert not read_only_and_destructive, f"{name}.{tool.name}: read-only cannot destroy"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+async def test_readme_has_the_tools_table_with_every_tool(name: str) -> None:
+    readme = (ROOT / "mcp_servers" / name / "README.md").read_text()
+    assert TABLE_HEADER.search(readme), f"{name}/README.md needs the tools table"
+    for tool in await tools(name):
+        assert re.search(rf"^\|\s*`?{tool.name}`?", readme, re.MULTILINE), (
+            f"{name}/README.md: the tools table lacks {tool.name}"
+        )
