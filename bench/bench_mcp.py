@@ -1,0 +1,136 @@
+"""MCP federation figures, each against a baseline measured in the same run:
+
+1. tool-call overhead: one call through Angie's guarded, prefixed toolset vs a raw fastmcp Client
+   call to the same supervised server (aim: <= 1.3x);
+2. federation start: all four built-in servers started in parallel vs one alone (aim: <= 2x);
+3. memory: RSS of each idle built-in server vs a bare FastMCP hello-world (aim: <= 1.2x).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fastmcp import Client
+from pydantic_ai import RunContext
+from pydantic_ai.models.test import TestModel
+from pydantic_ai.usage import RunUsage
+
+from angie.mcp.registry import ServerSpec, builtin_specs
+from angie.mcp.supervisor import Supervisor
+from angie.mcp.toolsets import ServerToolset
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "mcp_servers" / "_core" / "tests" / "sample_server.py"
+CALLS = 300
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def tool_call_overhead(state_dir: Path) -> None:
+    spec = ServerSpec("sample", "stdio", command=(sys.executable, str(SAMPLE)), builtin=True)
+    sup = Supervisor([spec], environ={"PATH": os.environ["PATH"]}, state_dir=state_dir)
+    await sup.start()
+    try:
+        endpoint = sup.endpoint("sample")
+        ctx = RunContext(deps=None, model=TestModel(), usage=RunUsage())
+        toolset = await ServerToolset(spec, sup, timeout=30).for_run(ctx)
+        raw_times: list[float] = []
+        ours: list[float] = []
+        async with Client(endpoint.url, auth=endpoint.token) as raw, toolset:
+            tools = await toolset.get_tools(ctx)
+            tool = tools["sample_brightness"]
+            for _ in range(20):  # warm-up both paths
+                await raw.call_tool("brightness", {"room": "kitchen"})
+                await toolset.call_tool("sample_brightness", {"room": "kitchen"}, ctx, tool)
+            for _ in range(CALLS):  # alternate, so both see the same machine
+                start = time.perf_counter()
+                await raw.call_tool("brightness", {"room": "kitchen"})
+                raw_times.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                await toolset.call_tool("sample_brightness", {"room": "kitchen"}, ctx, tool)
+                ours.append((time.perf_counter() - start) * 1000)
+    finally:
+        await sup.stop()
+    for q in (50, 99):
+        a, b = pct(ours, q), pct(raw_times, q)
+        print(f"tool call p{q:<3}   angie {a:7.2f} ms   raw client {b:7.2f} ms   ratio {a / b:5.2f}x")
+    print(f"  ({CALLS} calls each over loopback HTTP with the bearer token; aim <= 1.3x)")
+
+
+async def federation_start(state_dir: Path) -> dict[str, int]:
+    specs = builtin_specs()
+
+    async def timed(chosen: list[ServerSpec]) -> tuple[float, Supervisor]:
+        sup = Supervisor(chosen, environ={"PATH": os.environ["PATH"]}, state_dir=state_dir)
+        start = time.perf_counter()
+        await sup.start()
+        return time.perf_counter() - start, sup
+
+    one, sup = await timed([specs["hue"]])
+    await sup.stop()
+    everything, sup = await timed(list(specs.values()))
+    pids = {s.name: s.pid for s in sup.states() if s.pid}
+    print(
+        f"federation start   all {len(specs)} {everything:6.2f} s   hue alone {one:6.2f} s"
+        f"   ratio {everything / one:5.2f}x   (aim <= 2x; {os.cpu_count()} cores)"
+    )
+    await asyncio.sleep(2)  # idle
+    memory(pids)
+    await sup.stop()
+    return pids
+
+
+def memory(pids: dict[str, int]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hello = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "hello_server.py"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(2)
+        base = rss_mb(hello.pid)
+    finally:
+        hello.terminate()
+        hello.wait()
+    for name, pid in sorted(pids.items()):
+        mine = rss_mb(pid)
+        print(f"idle RSS {name:<15} {mine:6.1f} MB   hello-world {base:6.1f} MB   ratio {mine / base:5.2f}x")
+    print("  (aim <= 1.2x)")
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        await tool_call_overhead(Path(tmp))
+        await federation_start(Path(tmp))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
