@@ -75,6 +75,9 @@ async def _tools(app: CliContext, spec: ServerSpec) -> list[Any]:
 @click.group()
 def mcp() -> None:
     """Angie's MCP servers: list them, see their tools, call one, serve one."""
+    if getattr(sys, "frozen", False):
+        # The binary carries the CLI only; the servers are Python packages it cannot start.
+        fail("the standalone binary does not include the MCP servers; use `uv run angie mcp …`")
 
 
 @mcp.command("list")
