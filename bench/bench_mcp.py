@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,9 @@ async def tool_call_overhead(state_dir: Path) -> None:
         await sup.stop()
     for q in (50, 99):
         a, b = pct(ours, q), pct(raw_times, q)
-        print(f"tool call p{q:<3}   angie {a:7.2f} ms   raw client {b:7.2f} ms   ratio {a / b:5.2f}x")
+        print(
+            f"tool call p{q:<3}   angie {a:7.2f} ms   raw client {b:7.2f} ms   ratio {a / b:5.2f}x"
+        )
     print(f"  ({CALLS} calls each over loopback HTTP with the bearer token; aim <= 1.3x)")
 
 
@@ -122,7 +123,10 @@ def memory(pids: dict[str, int]) -> None:
         hello.wait()
     for name, pid in sorted(pids.items()):
         mine = rss_mb(pid)
-        print(f"idle RSS {name:<15} {mine:6.1f} MB   hello-world {base:6.1f} MB   ratio {mine / base:5.2f}x")
+        print(
+            f"idle RSS {name:<15} {mine:6.1f} MB   hello-world {base:6.1f} MB"
+            f"   ratio {mine / base:5.2f}x"
+        )
     print("  (aim <= 1.2x)")
 
 

@@ -12,7 +12,7 @@ def main() -> int:
     failed = 0
     for script in sorted(here.glob("bench_*.py")):
         print(f"\n== {script.stem} ==", flush=True)
-        done = subprocess.run([sys.executable, str(script)], check=False)  # noqa: S603 - our files
+        done = subprocess.run([sys.executable, str(script)], check=False)
         failed += done.returncode != 0
     return 1 if failed else 0
 
