@@ -90,3 +90,20 @@ def test_bad_config_file_is_one_line_and_exit_2(sample_config: Path) -> None:
     code, _, err = run("mcp", "tools", "sample")
     assert code == 2
     assert "server name 'Bad Name' must be lower-case" in err
+
+
+def sample_row(out: str) -> str:
+    return next(line for line in out.splitlines() if "sample" in line)
+
+
+def test_disable_is_remembered_and_enable_undoes_it() -> None:
+    assert run("mcp", "disable", "sample")[0] == 0
+    assert "disabled" in sample_row(run("mcp", "list")[1])
+    assert run("mcp", "enable", "sample")[0] == 0
+    assert "disabled" not in sample_row(run("mcp", "list")[1])
+
+
+def test_disabling_an_unknown_server_is_refused() -> None:
+    code, _, err = run("mcp", "disable", "nope")
+    assert code == 1
+    assert "no MCP server named 'nope'" in err

@@ -24,12 +24,26 @@ __all__ = ("mcp",)
 console = Console(highlight=False)
 
 
+async def _choices(app: CliContext) -> dict[str, bool]:
+    from angie.cli.db import prepare_database
+    from angie.db.engine import Database
+    from angie.mcp.store import enabled_choices
+
+    await prepare_database(app.settings)
+    database = Database(app.settings.database_url)
+    try:
+        async with database.session() as session:
+            return await enabled_choices(session)
+    finally:
+        await database.dispose()
+
+
 def _catalog(app: CliContext) -> dict[str, ServerSpec]:
     from angie.mcp.catalog import servers
     from angie.mcp.registry import RegistryError
 
     try:
-        return servers(app.settings)
+        return servers(app.settings, run_async(_choices(app)))
     except RegistryError as err:
         fail(str(err), code=2)
 
@@ -167,6 +181,40 @@ def call(app: CliContext, server: str, tool: str, raw_args: str) -> None:
     except Exception as err:  # reported in one line
         fail(f"cannot call {server}_{name}: {err}")
     click.echo(json.dumps(output, indent=2, ensure_ascii=False, default=str))
+
+
+def _set_enabled(app: CliContext, server: str, enabled: bool) -> None:
+    from angie.db.engine import Database
+    from angie.mcp.store import set_enabled
+
+    spec = _spec(app, server)
+
+    async def store() -> None:
+        database = Database(app.settings.database_url)
+        try:
+            async with database.session() as session:
+                await set_enabled(session, spec, enabled)
+        finally:
+            await database.dispose()
+
+    run_async(store())
+    console.print(f"[green]✓[/] {server} is {'enabled' if enabled else 'disabled'}")
+
+
+@mcp.command()
+@click.argument("server")
+@pass_cli
+def enable(app: CliContext, server: str) -> None:
+    """Let Angie use SERVER again."""
+    _set_enabled(app, server, True)
+
+
+@mcp.command()
+@click.argument("server")
+@pass_cli
+def disable(app: CliContext, server: str) -> None:
+    """Stop Angie from starting or using SERVER (its settings are kept)."""
+    _set_enabled(app, server, False)
 
 
 @mcp.command()

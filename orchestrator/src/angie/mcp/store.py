@@ -1,0 +1,41 @@
+"""The user's choices about MCP servers, kept in the ``mcp_servers`` table: on or off."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from angie.db.models import McpServer, McpTransport
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from angie.mcp.registry import ServerSpec
+
+__all__ = ("enabled_choices", "set_enabled")
+
+
+async def enabled_choices(session: AsyncSession) -> dict[str, bool]:
+    rows = await session.execute(select(McpServer.name, McpServer.enabled))
+    return {row.name: row.enabled for row in rows}
+
+
+async def set_enabled(session: AsyncSession, spec: ServerSpec, enabled: bool) -> None:
+    """Record the choice, creating the server's row the first time."""
+    row = (
+        await session.scalars(select(McpServer).where(McpServer.name == spec.name))
+    ).one_or_none()
+    if row is None:
+        row = McpServer(
+            name=spec.name,
+            transport=McpTransport(spec.transport),
+            # Only how it is reached, never its env values or headers (they may hold secrets).
+            command=list(spec.command) if spec.transport == "stdio" else None,
+            url=spec.url,
+            env_keys=sorted(spec.env),
+            builtin=spec.builtin,
+        )
+        session.add(row)
+    row.enabled = enabled
+    await session.flush()
