@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from angie_mcp_core.errors import (
@@ -12,6 +14,7 @@ from angie_mcp_core.errors import (
     UnauthorizedError,
     UpstreamError,
     from_status,
+    parse_retry_after,
 )
 
 
@@ -60,3 +63,21 @@ def test_unauthorized_carries_the_hint() -> None:
         str(error)
         == "GitHub failed (HTTP 401): it rejected Angie's credentials. Check ANGIE_GITHUB_TOKEN."
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        ("0.5", 0.5),
+        ("-3", 0.0),
+        ("Sat, 21 Nov 2026 12:00:30 GMT", 30.0),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_or_an_http_date(
+    header: str | None, seconds: float | None
+) -> None:
+    now = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after(header, now) == seconds

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from fastmcp.exceptions import ToolError
 
@@ -23,6 +25,7 @@ __all__ = (
     "UpstreamTimeoutError",
     "close_matches",
     "from_status",
+    "parse_retry_after",
 )
 
 
@@ -85,6 +88,21 @@ class UpstreamTimeoutError(ServerToolError):
         super().__init__(
             f"{service} did not answer within {seconds:g} seconds; it may be offline or busy."
         )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def from_status(

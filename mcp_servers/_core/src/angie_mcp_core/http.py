@@ -18,7 +18,12 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from angie_mcp_core.errors import UpstreamError, UpstreamTimeoutError, from_status
+from angie_mcp_core.errors import (
+    UpstreamError,
+    UpstreamTimeoutError,
+    from_status,
+    parse_retry_after,
+)
 
 __all__ = (
     "IDEMPOTENT_METHODS",
@@ -101,21 +106,13 @@ def create_http_client(
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date), if any."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
+    """Seconds from a Retry-After header (delta or HTTP date, against the response's Date)."""
     date = response.headers.get("date")
-    now = parsedate_to_datetime(date) if date else None
-    return max(0.0, (when - now).total_seconds()) if now else None
+    try:
+        now = parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError):
+        now = None
+    return parse_retry_after(response.headers.get("retry-after"), now)
 
 
 def check_response(

@@ -37,6 +37,7 @@ from angie_mcp_core.errors import (
     UpstreamError,
     UpstreamTimeoutError,
     from_status,
+    parse_retry_after,
 )
 from angie_mcp_github import conversions as convert
 from angie_mcp_github.models import (
@@ -467,9 +468,10 @@ def _detail(data: Any) -> str:
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:
+    if "retry-after" in headers:
+        seconds = parse_retry_after(headers["retry-after"])
+        return None if seconds is None else max(1.0, seconds)
     try:
-        if "retry-after" in headers:
-            return max(1.0, float(headers["retry-after"]))
         if "x-ratelimit-reset" in headers:
             return float(max(1, math.ceil(float(headers["x-ratelimit-reset"]) - time.time())))
     except ValueError:

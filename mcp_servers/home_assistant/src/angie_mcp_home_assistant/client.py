@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -29,6 +28,7 @@ from angie_mcp_core.errors import (
     UpstreamError,
     UpstreamTimeoutError,
     from_status,
+    parse_retry_after,
 )
 from angie_mcp_home_assistant.models import (
     EntityHistory,
@@ -90,7 +90,9 @@ class _SDKClient(Client):
     def response_logic(response: niquests.Response) -> Any:
         status = response.status_code
         if status is not None and status not in (200, 201):
-            raise _StatusError(status, _detail(response), _retry_after(response))
+            raise _StatusError(
+                status, _detail(response), parse_retry_after(response.headers.get("Retry-After"))
+            )
         return Client.response_logic(response)
 
 
@@ -103,21 +105,6 @@ def _detail(response: niquests.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         text = body["message"]
     return text[:300] or (response.reason or "")
-
-
-def _retry_after(response: niquests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _number(value: object) -> float | None:

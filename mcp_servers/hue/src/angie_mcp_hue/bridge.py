@@ -15,6 +15,7 @@ from angie_mcp_core.errors import (
     UpstreamError,
     UpstreamTimeoutError,
     from_status,
+    parse_retry_after,
 )
 
 __all__ = ("SERVICE", "HueBridge")
@@ -25,13 +26,6 @@ SERVICE = "the Hue bridge"
 # itself was wrong (bad JSON, missing or invalid parameter, device off, link button).
 _INVALID_REQUEST_TYPES = frozenset({2, 5, 6, 7, 8, 11, 201})
 _LINK_BUTTON_NOT_PRESSED = 101
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None  # an HTTP date: the caller says "later" instead
 
 
 def _reason(err: BaseException) -> str:
@@ -81,7 +75,7 @@ class HueBridge(phue.Bridge):  # type: ignore[misc]  # phue.Bridge is untyped (A
                 response.status,
                 response.reason,
                 auth_hint=self._auth_hint,
-                retry_after=_retry_after(response.getheader("Retry-After")),
+                retry_after=parse_retry_after(response.getheader("Retry-After")),
             )
         try:
             answer = json.loads(raw)

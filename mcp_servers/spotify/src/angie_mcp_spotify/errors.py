@@ -18,6 +18,7 @@ from angie_mcp_core.errors import (
     UpstreamError,
     UpstreamTimeoutError,
     from_status,
+    parse_retry_after,
 )
 from angie_mcp_spotify.settings import SpotifySettings
 
@@ -72,14 +73,6 @@ def _detail(err: Any) -> str:
     return "" if message == "None" else message
 
 
-def _retry_after(headers: Any) -> float | None:
-    value = (headers or {}).get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _from_api_error(err: Any, settings: SpotifySettings) -> ServerToolError:
     status: int = err.http_status
     reason = str(err.reason or "")
@@ -104,7 +97,9 @@ def _from_api_error(err: Any, settings: SpotifySettings) -> ServerToolError:
         status,
         detail,
         auth_hint=_auth_hint(settings),
-        retry_after=_retry_after(err.headers) if status == 429 else None,
+        retry_after=parse_retry_after((err.headers or {}).get("Retry-After"))
+        if status == 429
+        else None,
     )
 
 
@@ -121,7 +116,7 @@ def _from_oauth_error(err: Any, settings: SpotifySettings) -> ServerToolError:
     if err.error == "invalid_grant":
         return NotSignedInError("the stored sign-in was revoked or has expired")
     if status == 429 and response is not None:
-        return RateLimitedError(SERVICE, _retry_after(response.headers))
+        return RateLimitedError(SERVICE, parse_retry_after(response.headers.get("Retry-After")))
     if status is not None and status >= 500:
         return UpstreamError(SERVICE, "its accounts service had an internal error", status)
     return UnauthorizedError(SERVICE, _auth_hint(settings))
