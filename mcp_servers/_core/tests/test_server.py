@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +18,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from angie_mcp_core.runner import ConfigError, load_settings
+from angie_mcp_core.testing import serve_http
 
 SAMPLE = Path(__file__).with_name("sample_server.py")
 TOKEN = "sample-bearer-token-0123456789"
@@ -110,36 +108,11 @@ async def test_official_sdk_client_over_stdio() -> None:
     assert result.structured_content == {"result": 80}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(SAMPLE), "--transport", "http", "--port", str(port)],
-        env=_env(ANGIE_SAMPLE_TOKEN=TOKEN, ANGIE_SAMPLE_LOG_LEVEL="WARNING"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError as err:
-            if process.poll() is not None:
-                output = process.stderr.read().decode() if process.stderr else "exited"
-                raise RuntimeError(output) from err
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
-    if process.stderr:
-        process.stderr.close()
+    env = _env(ANGIE_SAMPLE_TOKEN=TOKEN, ANGIE_SAMPLE_LOG_LEVEL="WARNING")
+    with serve_http([sys.executable, str(SAMPLE)], env=env) as url:
+        yield url
 
 
 def test_http_without_a_bearer_token_is_401(http_server: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +23,8 @@ from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
+
+from angie_mcp_core.testing import serve_http
 
 HELLO = "octocat/Hello-World"
 # The MCP bearer token (ANGIE_GITHUB_TOKEN), not the GitHub token (ANGIE_GITHUB_API_TOKEN).
@@ -489,39 +490,14 @@ async def test_official_sdk_client_over_stdio(fake_github: FakeGitHub, tmp_path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_server(
     module_fake_github: FakeGitHub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "angie_mcp_github", "--transport", "http", "--port", str(port)],
-        env=_env(module_fake_github, ANGIE_GITHUB_TOKEN=BEARER),
-        cwd=tmp_path_factory.mktemp("http"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError as err:
-            if process.poll() is not None:
-                output = process.stderr.read().decode() if process.stderr else "exited"
-                raise RuntimeError(output) from err
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
-    if process.stderr:
-        process.stderr.close()
+    env = _env(module_fake_github, ANGIE_GITHUB_TOKEN=BEARER)
+    command = [sys.executable, "-m", "angie_mcp_github"]
+    with serve_http(command, env=env, cwd=tmp_path_factory.mktemp("http")) as url:
+        yield url
 
 
 def test_http_without_a_bearer_token_is_401(http_server: str) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +19,8 @@ from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
+
+from angie_mcp_core.testing import serve_http
 
 if TYPE_CHECKING:
     # conftest is not importable at run time (importlib mode); mypy sees it by its path.
@@ -315,40 +315,14 @@ async def test_official_sdk_client_over_stdio_with_python_m(
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_server(
     module_home_assistant: FakeHomeAssistant, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
-    command = ["-m", "angie_mcp_home_assistant", "--transport", "http", "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, *command],
-        env={**_fake_env(module_home_assistant), f"{PREFIX}TOKEN": MCP_TOKEN},
-        cwd=tmp_path_factory.mktemp("http"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError as err:
-            if process.poll() is not None:
-                output = process.stderr.read().decode() if process.stderr else "exited"
-                raise RuntimeError(output) from err
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
-    if process.stderr:
-        process.stderr.close()
+    env = {**_fake_env(module_home_assistant), f"{PREFIX}TOKEN": MCP_TOKEN}
+    command = [sys.executable, "-m", "angie_mcp_home_assistant"]
+    with serve_http(command, env=env, cwd=tmp_path_factory.mktemp("http")) as url:
+        yield url
 
 
 @pytest.mark.slow

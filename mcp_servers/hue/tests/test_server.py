@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +20,8 @@ from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
+
+from angie_mcp_core.testing import serve_http
 
 TOKEN = "hue-test-bearer-token-0123456789"
 READS = {"status", "list_lights", "list_rooms", "list_scenes", "get_light", "get_room"}
@@ -436,44 +436,18 @@ async def test_official_sdk_client_over_stdio(fake_hue: FakeBridge, tmp_path: Pa
     assert _state(fake_hue, "4")["on"] is False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_server(
     shared_fake_hue: FakeBridge, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
     env = _env(
         tmp_path_factory.mktemp("home"),
         shared_fake_hue,
         ANGIE_HUE_TOKEN=TOKEN,
         ANGIE_HUE_LOG_LEVEL="WARNING",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "angie_mcp_hue", "--transport", "http", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError as err:
-            if process.poll() is not None:
-                output = process.stderr.read().decode() if process.stderr else "exited"
-                raise RuntimeError(output) from err
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
-    if process.stderr:
-        process.stderr.close()
+    with serve_http([sys.executable, "-m", "angie_mcp_hue"], env=env) as url:
+        yield url
 
 
 _LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

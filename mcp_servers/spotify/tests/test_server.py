@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,6 +18,8 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+
+from angie_mcp_core.testing import serve_http
 
 BEARER = "spotify-bearer-token-0123456789"
 READS = {"status", "search", "now_playing", "list_devices", "list_playlists"}
@@ -331,39 +331,14 @@ async def test_official_sdk_client_over_stdio(
     assert result.structured_content["track"]["name"] == "So What"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_server(
     module_fake: Any, server_env: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port, home = _free_port(), tmp_path_factory.mktemp("http-server")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "angie_mcp_spotify", "--transport", "http", "--port", str(port)],
-        env=server_env(module_fake, home / "state", ANGIE_SPOTIFY_TOKEN=BEARER),
-        cwd=home,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError as err:
-            if process.poll() is not None:
-                output = process.stderr.read().decode() if process.stderr else "exited"
-                raise RuntimeError(output) from err
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
-    if process.stderr:
-        process.stderr.close()
+    home = tmp_path_factory.mktemp("http-server")
+    env = server_env(module_fake, home / "state", ANGIE_SPOTIFY_TOKEN=BEARER)
+    with serve_http([sys.executable, "-m", "angie_mcp_spotify"], env=env, cwd=home) as url:
+        yield url
 
 
 def test_http_without_a_bearer_token_is_401(http_server: str) -> None:
