@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import spotipy  # type: ignore[import-untyped]  # spotipy ships no type hints
+import spotipy
 from angie_mcp_spotify.client import SCOPES, SpotifyClient
 from angie_mcp_spotify.settings import SpotifySettings
 from angie_mcp_spotify.token_cache import EncryptedCacheHandler

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import spotipy  # type: ignore[import-untyped]  # spotipy ships no type hints
+import spotipy
 from angie_mcp_spotify.client import SCOPES, NotSignedInError, SpotifyClient
 from angie_mcp_spotify.settings import SpotifySettings
 

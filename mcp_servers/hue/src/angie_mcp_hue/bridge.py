@@ -6,7 +6,7 @@ import http.client
 import json
 from typing import Any
 
-import phue  # type: ignore[import-untyped]  # phue 1.1 ships no type hints
+import phue
 
 from angie_mcp_core.errors import (
     InvalidArgumentError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final, NoReturn
 
-import spotipy  # type: ignore[import-untyped]  # spotipy ships no type hints
+import spotipy
 
 from angie_mcp_spotify.errors import NotSignedInError
 

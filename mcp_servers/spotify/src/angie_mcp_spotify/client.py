@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import requests
-import spotipy  # type: ignore[import-untyped]  # spotipy ships no type hints
+import spotipy
 
 from angie_mcp_core.errors import InvalidArgumentError, NotConfiguredError, NotFoundError
 from angie_mcp_spotify.auth import SCOPES, HeadlessOAuth, quiet_spotipy_debug_logs

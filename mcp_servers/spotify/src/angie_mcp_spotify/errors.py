@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 import requests
-import spotipy  # type: ignore[import-untyped]  # spotipy ships no type hints
+import spotipy
 
 from angie_mcp_core.errors import (
     InvalidArgumentError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-import spotipy  # type: ignore[import-untyped]  # spotipy ships no type hints
+import spotipy
 
 from angie_mcp_core.crypto import DecryptError
 from angie_mcp_core.tokens import TokenFile
