@@ -107,3 +107,9 @@ def test_disabling_an_unknown_server_is_refused() -> None:
     code, _, err = run("mcp", "disable", "nope")
     assert code == 1
     assert "no MCP server named 'nope'" in err
+
+
+def test_serve_refuses_a_server_that_is_not_angies() -> None:
+    code, _, err = run("mcp", "serve", "sample")
+    assert code == 1
+    assert "sample is not one of Angie's servers" in err

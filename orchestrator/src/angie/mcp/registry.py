@@ -13,6 +13,7 @@ an unset variable without a default is an error naming it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -82,8 +83,6 @@ def _check_name(name: str, source: str) -> str:
 
 def builtin_specs(installed: Iterable[str] | None = None) -> dict[str, ServerSpec]:
     """Specs of the built-in servers whose packages are installed."""
-    import importlib.util
-
     names = BUILTIN_SERVERS if installed is None else {n: BUILTIN_SERVERS[n] for n in installed}
     return {
         name: ServerSpec(
