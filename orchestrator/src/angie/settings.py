@@ -100,6 +100,34 @@ class AngieSettings(BaseSettings):
         description="Signs tokens and encrypts credentials; generated into the data dir in "
         "development, required in production.",
     )
+    model_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible server (Ollama, llama.cpp, vLLM) that "
+        "serves ANGIE_MODEL, e.g. http://127.0.0.1:11434/v1.",
+    )
+    model_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key for ANGIE_MODEL_BASE_URL (most local servers need none).",
+    )
+    copilot_cli_path: Path | None = Field(
+        default=None,
+        description="The GitHub Copilot runtime binary for copilot:<model> (from npm "
+        "@github/copilot); unset means the SDK's own lookup.",
+    )
+    worker_threads: int = Field(
+        default=4, ge=1, le=64, description="Tasks one worker process runs at the same time."
+    )
+    approval_ttl: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Seconds a pending approval waits for the user before its task fails.",
+    )
+    history_messages: int = Field(
+        default=40,
+        ge=4,
+        le=1000,
+        description="Conversation messages kept verbatim; older ones are summarised.",
+    )
     mcp_config: Path | None = Field(
         default=None,
         description="An mcpServers JSON file of extra MCP servers; default <data dir>/mcp.json.",

@@ -1,0 +1,463 @@
+"""A fake Hue bridge (REST API v1) on 127.0.0.1 for the real phue, with failure injection.
+
+Angie's own tests and demos drive the real Hue server against it; nothing here talks to a bridge.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ("USERNAME", "FakeHueBridge", "FakeRequest")
+
+# The key the fake has whitelisted; distinctive so tests can assert it never leaks.
+USERNAME = "s3cret-hue-key-5Jm2qVxT8rWb0LdE"
+_LINK_BUTTON_WINDOW_S = 30.0
+_STATE_KEYS = ("on", "bri", "hue", "sat", "xy", "ct", "effect", "alert")
+
+
+def _light(name: str, kind: str, model: str, room_state: dict[str, Any]) -> dict[str, Any]:
+    state = {"alert": "select", "mode": "homeautomation", "reachable": True, **room_state}
+    return {
+        "state": state,
+        "swupdate": {"state": "noupdates", "lastinstall": "2024-10-01T03:12:44"},
+        "type": kind,
+        "name": name,
+        "modelid": model,
+        "manufacturername": "Signify Netherlands B.V.",
+        "productname": kind.replace(" light", " lamp"),
+        "config": {"archetype": "classicbulb", "function": "mixed", "direction": "omnidirectional"},
+        "uniqueid": f"00:17:88:01:0{len(name) % 10}:{model[-3:]}:{len(kind):02x}:4e-0b",
+        "swversion": "1.108.7",
+    }
+
+
+def _home() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A realistic home: two rooms, a zone, an entertainment area, scenes; one lamp unplugged."""
+    lights = {
+        "1": _light(
+            "Sofa lamp",
+            "Extended color light",
+            "LCT015",
+            {"on": True, "bri": 203, "hue": 8417, "sat": 140, "effect": "none"}
+            | {"xy": [0.4573, 0.41], "ct": 366, "colormode": "ct"},
+        ),
+        "2": _light(
+            "Floor lamp",
+            "Extended color light",
+            "LCA001",
+            {"on": False, "bri": 254, "hue": 6291, "sat": 251, "effect": "none"}
+            | {"xy": [0.5, 0.4], "ct": 500, "colormode": "xy"},
+        ),
+        "3": _light(
+            "Reading lamp",
+            "Color temperature light",
+            "LTW001",
+            {"on": False, "bri": 1, "ct": 447, "colormode": "ct", "reachable": False},
+        ),
+        "4": _light(
+            "Kitchen ceiling",
+            "Color temperature light",
+            "LTW010",
+            {"on": True, "bri": 254, "ct": 233, "colormode": "ct"},
+        ),
+        "5": _light("Kitchen counter", "Dimmable light", "LWB010", {"on": False, "bri": 127}),
+        "6": _light("Coffee machine", "On/Off plug-in unit", "LOM001", {"on": False}),
+    }
+    groups: dict[str, dict[str, Any]] = {
+        "1": {
+            "name": "Living room",
+            "lights": ["1", "2", "3"],
+            "type": "Room",
+            "class": "Living room",
+        },
+        "2": {"name": "Kitchen", "lights": ["4", "5", "6"], "type": "Room", "class": "Kitchen"},
+        "3": {
+            "name": "Downstairs",
+            "lights": ["1", "2", "4"],
+            "type": "Zone",
+            "class": "Downstairs",
+        },
+        "4": {"name": "TV area", "lights": ["1", "2"], "type": "Entertainment", "class": "TV"},
+    }
+    for group in groups.values():
+        group.update(sensors=[], recycle=False, action={"on": False, "alert": "none"})
+    warm = {"on": True, "bri": 144, "ct": 447}
+    cool = {"on": True, "bri": 254, "ct": 233}
+    scenes: dict[str, tuple[str, str, dict[str, dict[str, Any]]]] = {
+        "ssRlxLivng4Xa1q": ("Relax", "1", {"1": warm, "2": warm, "3": warm}),
+        "ssRlxKitch9Pb2r": (
+            "Relax",
+            "2",
+            {"4": warm, "5": {"on": True, "bri": 144}, "6": {"on": True}},
+        ),
+        "ssCncKitch2Qc3s": (
+            "Concentrate",
+            "2",
+            {"4": cool, "5": {"on": True, "bri": 254}, "6": {"on": True}},
+        ),
+        "ssNgtLivng7Rd4t": (
+            "Nightlight",
+            "1",
+            {
+                "1": {"on": True, "bri": 1, "xy": [0.561, 0.4042]},
+                "2": {"on": False},
+                "3": {"on": False},
+            },
+        ),
+    }
+    scene_json = {
+        sid: {
+            "name": name,
+            "type": "GroupScene",
+            "group": group,
+            "lights": sorted(states),
+            "owner": "e1f2a3b4c5d6-hue-app",
+            "recycle": False,
+            "locked": False,
+            "appdata": {"version": 1, "data": f"{sid[:5]}_r11_d01"},
+            "picture": "",
+            "lastupdated": "2024-11-02T19:12:44",
+            "version": 2,
+        }
+        for sid, (name, group, states) in scenes.items()
+    }
+    scene_states = {sid: states for sid, (_, _, states) in scenes.items()}
+    return lights, groups, scene_json, scene_states
+
+
+@dataclass
+class FakeRequest:
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class _Failure:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeHueBridge:
+    """The bridge's v1 REST API in memory: lights, groups (rooms, zones), scenes, config, pairing.
+
+    Failure injection: ``fail_next(status, times, headers)`` answers the next requests with an
+    HTTP error; ``bridge_error_next(type, description)`` with the bridge's 200-with-error list;
+    ``delay`` slows every answer (``release()`` ends a pending wait); ``stop()`` closes the port.
+    """
+
+    username: str = USERNAME
+    delay: float = 0.0
+    requests: list[FakeRequest] = field(default_factory=list)
+    devicetypes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lights, self.groups, self.scenes, self._scene_states = _home()
+        self.whitelist: dict[str, str] = {self.username: "angie#test"}
+        self.last_transition: int | None = None
+        self._failures: deque[_Failure] = deque()
+        self._link_button_until = 0.0
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        # A short poll interval keeps shutdown() (each test's teardown) from waiting 0.5 s.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._stopped = False
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def release(self) -> None:
+        """Let every delayed answer go now (and every later one)."""
+        self._released.set()
+
+    def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        body = {"error": f"injected HTTP {status}"}
+        self._failures.extend(_Failure(status, headers or {}, body) for _ in range(times))
+
+    def bridge_error_next(self, error_type: int, description: str, times: int = 1) -> None:
+        body = [{"error": {"type": error_type, "address": "/", "description": description}}]
+        self._failures.extend(_Failure(200, {}, body) for _ in range(times))
+
+    def press_link_button(self) -> None:
+        self._link_button_until = time.monotonic() + _LINK_BUTTON_WINDOW_S
+
+    # The API ---------------------------------------------------------------------------------
+
+    def answer(self, method: str, path: str, raw: bytes) -> tuple[int, dict[str, str], Any]:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = _INVALID_JSON
+        with self._lock:
+            self.requests.append(FakeRequest(method, path, body))
+            if self._failures:
+                failure = self._failures.popleft()
+                return failure.status, failure.headers, failure.body
+            if body is _INVALID_JSON:
+                return 200, {}, [_error(2, path, "body contains invalid json")]
+            return 200, {}, self._route(method, [p for p in path.split("/") if p], body)
+
+    def _route(self, method: str, parts: list[str], body: Any) -> Any:
+        if parts == ["api"] and method == "POST":
+            return self._pair(body)
+        if len(parts) < 2 or parts[0] != "api":
+            return [_error(4, "/" + "/".join(parts), "method not available")]
+        user, rest = parts[1], parts[2:]
+        address = "/" + "/".join(rest)
+        if user not in self.whitelist:
+            if rest == ["config"] and method == "GET":
+                return self._public_config()
+            return [_error(1, address, "unauthorized user")]
+        match method, rest:
+            case "GET", []:
+                config = self._config()
+                return {"lights": self.lights, "groups": self._groups(), "config": config}
+            case "GET", ["config"]:
+                return self._config()
+            case "GET", ["lights"]:
+                return self.lights
+            case "GET", ["lights", light_id] if light_id in self.lights:
+                return self.lights[light_id]
+            case "PUT", ["lights", light_id, "state"] if light_id in self.lights:
+                return self._set_light(light_id, body)
+            case "GET", ["groups"]:
+                return self._groups()
+            case "GET", ["groups", group_id] if group_id in self._group_ids():
+                return self._group(group_id)
+            case "PUT", ["groups", group_id, "action"] if group_id in self._group_ids():
+                return self._set_group(group_id, body)
+            case "GET", ["scenes"]:
+                return self.scenes
+            case "GET", ["scenes", scene_id] if scene_id in self.scenes:
+                return self.scenes[scene_id] | {"lightstates": self._scene_states[scene_id]}
+            case _, ["lights" | "groups" | "scenes", *_]:
+                return [_error(3, address, f"resource, {address}, not available")]
+        return [_error(4, address, f"method, {method}, not available for resource, {address}")]
+
+    def _pair(self, body: Any) -> list[dict[str, Any]]:
+        devicetype = body.get("devicetype") if isinstance(body, dict) else None
+        if not isinstance(devicetype, str) or not 0 < len(devicetype) <= 40:
+            return [_error(7, "", f"invalid value, {devicetype}, for parameter, devicetype")]
+        if time.monotonic() > self._link_button_until:
+            return [_error(101, "", "link button not pressed")]
+        key = secrets.token_hex(20)
+        self.whitelist[key] = devicetype
+        self.devicetypes.append(devicetype)
+        return [{"success": {"username": key}}]
+
+    def _config(self) -> dict[str, Any]:
+        whitelist = {
+            key: {"last use date": "2024-11-21T18:00:00", "create date": "2024-01-05T10:00:00"}
+            | {"name": name}
+            for key, name in self.whitelist.items()
+        }
+        return self._public_config() | {
+            "zigbeechannel": 25,
+            "dhcp": True,
+            "ipaddress": "127.0.0.1",
+            "netmask": "255.255.255.0",
+            "gateway": "127.0.0.1",
+            "timezone": "Europe/Amsterdam",
+            "linkbutton": time.monotonic() <= self._link_button_until,
+            "whitelist": whitelist,
+        }
+
+    @staticmethod
+    def _public_config() -> dict[str, Any]:
+        return {
+            "name": "Hue Bridge",
+            "datastoreversion": "163",
+            "swversion": "1967054020",
+            "apiversion": "1.65.0",
+            "mac": "00:17:88:4a:1b:2c",
+            "bridgeid": "001788FFFE4A1B2C",
+            "factorynew": False,
+            "replacesbridgeid": None,
+            "modelid": "BSB002",
+            "starterkitid": "",
+        }
+
+    def _group_ids(self) -> set[str]:
+        return {"0", *self.groups}  # group 0 is every light; the bridge never lists it
+
+    def _group(self, group_id: str) -> dict[str, Any]:
+        group: dict[str, Any]
+        if group_id == "0":
+            group = {"name": "Group 0", "lights": sorted(self.lights), "type": "LightGroup"}
+            group |= {"sensors": [], "recycle": False, "action": {"on": False}}
+        else:
+            group = self.groups[group_id]
+        states = [self.lights[i]["state"]["on"] for i in group["lights"]]
+        return group | {"state": {"all_on": all(states) and bool(states), "any_on": any(states)}}
+
+    def _groups(self) -> dict[str, Any]:
+        return {group_id: self._group(group_id) for group_id in self.groups}
+
+    def _set_light(self, light_id: str, body: Any) -> list[dict[str, Any]]:
+        if not isinstance(body, dict):
+            return [_error(2, f"/lights/{light_id}/state", "body contains invalid json")]
+        self.last_transition = body.get("transitiontime")
+        state = self.lights[light_id]["state"]
+        turning_on = body.get("on") is True
+        results: list[dict[str, Any]] = []
+        for key, value in body.items():
+            address = f"/lights/{light_id}/state/{key}"
+            if key == "transitiontime":
+                continue
+            if key not in _STATE_KEYS or key not in state:
+                results.append(_error(6, address, f"parameter, {key}, not available"))
+            elif not _valid(key, value):
+                results.append(_error(7, address, f"invalid value, {value}, for parameter, {key}"))
+            elif key != "on" and not state["on"] and not turning_on:
+                message = f"parameter, {key}, is not modifiable. Device is set to off."
+                results.append(_error(201, address, message))
+            else:
+                _apply(state, key, value, colormode=_colormode(body))
+                results.append({"success": {address: value}})
+        return results
+
+    def _set_group(self, group_id: str, body: Any) -> list[dict[str, Any]]:
+        prefix = f"/groups/{group_id}/action"
+        if not isinstance(body, dict):
+            return [_error(2, prefix, "body contains invalid json")]
+        self.last_transition = body.get("transitiontime")
+        members = self._group(group_id)["lights"]
+        if "scene" in body:
+            scene_id = body["scene"]
+            if scene_id not in self.scenes:
+                message = f"invalid value, {scene_id}, for parameter, scene"
+                return [_error(7, f"{prefix}/scene", message)]
+            for light_id, target in self._scene_states[scene_id].items():
+                if light_id in members and self.lights[light_id]["state"]["reachable"]:
+                    self._merge(light_id, target)
+            return [{"success": {f"{prefix}/scene": scene_id}}]
+        results: list[dict[str, Any]] = []
+        for key, value in body.items():
+            if key == "transitiontime":
+                continue
+            if key not in _STATE_KEYS:
+                results.append(_error(6, f"{prefix}/{key}", f"parameter, {key}, not available"))
+            elif not _valid(key, value):
+                message = f"invalid value, {value}, for parameter, {key}"
+                results.append(_error(7, f"{prefix}/{key}", message))
+            else:
+                results.append({"success": {f"{prefix}/{key}": value}})
+        if any("error" in r for r in results):
+            return results
+        if group_id in self.groups:
+            self.groups[group_id]["action"].update(body)
+        for light_id in members:
+            if self.lights[light_id]["state"]["reachable"]:
+                self._merge(light_id, {k: v for k, v in body.items() if k != "transitiontime"})
+        return results
+
+    def _merge(self, light_id: str, target: dict[str, Any]) -> None:
+        """What a group command or scene does to one member: each takes what it supports."""
+        state = self.lights[light_id]["state"]
+        if "on" in target:
+            state["on"] = target["on"]
+        if not state["on"]:
+            return
+        for key, value in target.items():
+            if key != "on" and key in state:
+                _apply(state, key, value, colormode=_colormode(target))
+
+
+_INVALID_JSON = object()
+
+
+def _error(error_type: int, address: str, description: str) -> dict[str, Any]:
+    return {"error": {"type": error_type, "address": address, "description": description}}
+
+
+def _valid(key: str, value: Any) -> bool:
+    match key:
+        case "on":
+            return isinstance(value, bool)
+        case "bri" | "sat":
+            return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 254
+        case "ct":
+            return isinstance(value, int) and 153 <= value <= 500
+        case "hue":
+            return isinstance(value, int) and 0 <= value <= 65535
+        case "xy":
+            return (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, int | float) and 0 <= v <= 1 for v in value)
+            )
+        case _:
+            return isinstance(value, str)
+
+
+def _colormode(body: dict[str, Any]) -> str | None:
+    # The bridge's priority when several are sent: xy, then ct, then hue/sat.
+    for key, mode in (("xy", "xy"), ("ct", "ct"), ("hue", "hs"), ("sat", "hs")):
+        if key in body:
+            return mode
+    return None
+
+
+def _apply(state: dict[str, Any], key: str, value: Any, colormode: str | None) -> None:
+    state[key] = copy.deepcopy(value)
+    if colormode is not None and "colormode" in state:
+        state["colormode"] = colormode
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeHueBridge
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout tests) closes its end; that is expected here."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _serve(self) -> None:
+        fake = self.server.fake
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if fake.delay:
+            fake._released.wait(fake.delay)
+        status, headers, payload = fake.answer(self.command, self.path, raw)
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: pytest shows failures, not every request."""
