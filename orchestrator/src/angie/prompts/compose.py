@@ -1,0 +1,70 @@
+"""Composition: SYSTEM, then ANGIE, then the agent's prompt or the user's documents, one text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from angie.prompts.household import HOUSEHOLD_KINDS
+from angie.prompts.user_store import doc_order
+
+if TYPE_CHECKING:
+    from angie.prompts.context import PromptContext
+    from angie.prompts.household import HouseholdPromptStore
+    from angie.prompts.library import PromptLibrary
+    from angie.prompts.versions import PromptVersion
+
+__all__ = ("PromptComposer",)
+
+
+class PromptComposer:
+    """Renders and joins the prompt hierarchy; the household's overrides win over the files.
+
+    Each section is rendered with the same context and stripped; sections are joined with one
+    blank line, and a section that renders to nothing is left out.
+    """
+
+    def __init__(
+        self, library: PromptLibrary, household: HouseholdPromptStore | None = None
+    ) -> None:
+        self._library = library
+        # None: no database (a preview, a test), so the shipped files are used as they are.
+        self._household = household
+
+    async def compose_agent(self, ctx: PromptContext, agent_prompt: str) -> str:
+        """SYSTEM, ANGIE, then the agent's prompt (``agents.prompt``, itself a template)."""
+        if ctx.agent is None:
+            raise ValueError("compose_agent needs a PromptContext with an agent")
+        sections = await self._household_sections(ctx)
+        sections.append(
+            self._library.render_source(
+                agent_prompt, ctx, name=f"the prompt of agent {ctx.agent.name}"
+            )
+        )
+        return _join(sections)
+
+    async def compose_conversation(
+        self, ctx: PromptContext, user_prompts: Sequence[PromptVersion]
+    ) -> str:
+        """SYSTEM, ANGIE, then the user's documents: the setup topics first, others by name."""
+        sections = await self._household_sections(ctx)
+        for doc in sorted(user_prompts, key=lambda doc: doc_order(doc.name)):
+            where = f"user prompt `{doc.name}` (version {doc.version})"
+            sections.append(self._library.render_source(doc.body, ctx, name=where))
+        return _join(sections)
+
+    async def _household_sections(self, ctx: PromptContext) -> list[str]:
+        overrides = await self._household.overrides() if self._household else {}
+        sections = []
+        for kind in HOUSEHOLD_KINDS:
+            override = overrides.get(kind)
+            if override is None:
+                sections.append(self._library.render(f"{kind.value}.md", ctx))
+            else:
+                where = f"the household {kind.name} prompt (version {override.version})"
+                sections.append(self._library.render_source(override.body, ctx, name=where))
+        return sections
+
+
+def _join(sections: Sequence[str]) -> str:
+    return "\n\n".join(text for text in (s.strip() for s in sections) if text)

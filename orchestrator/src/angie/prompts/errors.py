@@ -1,0 +1,9 @@
+"""The one error of Angie's prompts: a prompt that cannot be loaded, checked or rendered."""
+
+from __future__ import annotations
+
+__all__ = ("PromptError",)
+
+
+class PromptError(Exception):
+    """A prompt is missing, malformed or uses an undefined variable; the message names it."""

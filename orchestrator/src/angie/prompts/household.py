@@ -1,0 +1,69 @@
+"""The household's own SYSTEM and ANGIE prompts: an admin's edits, which win over the shipped files.
+
+The latest version of ``system`` or ``angie`` (kind SYSTEM/ANGIE, no user) overrides the file of
+that name. Resetting saves an empty version, which means "use the shipped file" again: the
+household follows future updates of the file, and the edited texts stay in the history.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from angie.db.models import PromptKind
+from angie.prompts import versions
+from angie.prompts.versions import PromptVersion, prepare_body
+
+if TYPE_CHECKING:
+    from angie.db.engine import Database
+    from angie.prompts.library import PromptLibrary
+
+__all__ = ("HOUSEHOLD_KINDS", "HouseholdPromptStore")
+
+#: The kinds of prompt a household admin may override.
+HOUSEHOLD_KINDS = (PromptKind.SYSTEM, PromptKind.ANGIE)
+
+
+def _kind(kind: PromptKind) -> PromptKind:
+    if kind not in HOUSEHOLD_KINDS:
+        raise ValueError(f"the household overrides only SYSTEM and ANGIE prompts, not {kind.name}")
+    return kind
+
+
+class HouseholdPromptStore:
+    """SYSTEM and ANGIE overrides over the ``prompts`` table (``name`` is the kind's value)."""
+
+    def __init__(self, database: Database, library: PromptLibrary) -> None:
+        self._db = database
+        self._library = library
+
+    async def current(self, kind: PromptKind) -> PromptVersion | None:
+        """The override in effect, or None when the shipped file is used."""
+        async with self._db.session() as session:
+            row = await versions.latest(session, _kind(kind), None, kind.value)
+        return PromptVersion.of(row) if row and row.body else None
+
+    async def overrides(self) -> dict[PromptKind, PromptVersion]:
+        """Every override in effect, in one read: what composition needs on each turn."""
+        found: dict[PromptKind, PromptVersion] = {}
+        async with self._db.session() as session:
+            for kind in HOUSEHOLD_KINDS:
+                row = await versions.latest(session, kind, None, kind.value)
+                if row and row.body:
+                    found[kind] = PromptVersion.of(row)
+        return found
+
+    async def history(self, kind: PromptKind) -> list[PromptVersion]:
+        """Every version, oldest first; empty bodies are the resets to the shipped file."""
+        async with self._db.session() as session:
+            return await versions.history(session, _kind(kind), None, kind.value)
+
+    async def save(self, kind: PromptKind, body: str, *, by: int | None) -> int:
+        """Save a new override and return its version (the current one if nothing changed)."""
+        text = prepare_body(self._library, body, name=f"the household {_kind(kind).name} prompt")
+        async with self._db.session() as session:
+            return await versions.append(session, kind, None, kind.value, text, by=by)
+
+    async def reset(self, kind: PromptKind, *, by: int | None) -> int:
+        """Go back to the shipped file; returns the version recording that (0: never overridden)."""
+        async with self._db.session() as session:
+            return await versions.append(session, _kind(kind), None, kind.value, "", by=by)
