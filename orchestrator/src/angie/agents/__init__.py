@@ -1,0 +1,1 @@
+"""Angie's agents: the models they think with, the tools they may use, their audit trail."""

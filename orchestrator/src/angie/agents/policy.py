@@ -1,0 +1,249 @@
+"""The approval policy: which MCP tool calls Angie makes on her own, which wait for the user's
+approval, and which never happen."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from pydantic_ai import ApprovalRequired, RunContext, ToolFailed
+from pydantic_ai.messages import ToolCallPart, ToolReturnPart
+from pydantic_ai.tools import AgentDepsT, ToolDefinition
+from pydantic_ai.toolsets import WrapperToolset
+from pydantic_ai.toolsets.abstract import ToolsetTool
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.db.models import ApprovalMode, McpServer
+
+__all__ = (
+    "ApprovalPolicy",
+    "Decision",
+    "PolicyToolset",
+    "ServerPolicy",
+    "ToolForbidden",
+    "args_hash",
+    "is_read_only",
+    "load_policy",
+)
+
+log = logging.getLogger(__name__)
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    ASK = "ask"
+    NEVER = "never"
+
+
+_MODE_DECISIONS = {
+    ApprovalMode.ALLOW: Decision.ALLOW,
+    ApprovalMode.ASK: Decision.ASK,
+    ApprovalMode.NEVER: Decision.NEVER,
+}
+
+
+def is_read_only(tool_def: ToolDefinition) -> bool:
+    """Whether the server declares the tool read-only (MCP ``readOnlyHint``).
+
+    pydantic-ai's ``MCPToolset`` puts the MCP annotations, camelCase as on the wire, under
+    ``metadata["annotations"]``. No annotations means not read-only, and a tool that claims
+    both read-only and destructive is taken at its more dangerous word.
+    """
+    hints = (tool_def.metadata or {}).get("annotations") or {}
+    return hints.get("readOnlyHint") is True and hints.get("destructiveHint") is not True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerPolicy:
+    """One server's policy: its mode and per-tool overrides keyed by the server's own tool name."""
+
+    name: str
+    mode: ApprovalMode = ApprovalMode.AUTO
+    tool_policies: Mapping[str, Decision] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Plain strings are accepted (the API and the database speak them); anything else is
+        # refused here rather than silently meaning something at call time.
+        object.__setattr__(self, "mode", ApprovalMode(self.mode))
+        object.__setattr__(
+            self,
+            "tool_policies",
+            MappingProxyType({tool: Decision(d) for tool, d in self.tool_policies.items()}),
+        )
+
+
+class ApprovalPolicy:
+    """The policy of every server, as plain data: loaded from the database, changed by the API."""
+
+    def __init__(self, servers: Iterable[ServerPolicy] = ()) -> None:
+        self._servers = {server.name: server for server in servers}
+
+    @property
+    def servers(self) -> tuple[ServerPolicy, ...]:
+        return tuple(self._servers.values())
+
+    def server(self, name: str) -> ServerPolicy:
+        """The named server's policy; a server with none follows its tools' annotations."""
+        return self._servers.get(name) or ServerPolicy(name)
+
+    def decide(
+        self, server: str, tool: str, tool_def: ToolDefinition, *, untrusted: bool
+    ) -> Decision:
+        """What to do with a call to ``tool`` (the server's own, unprefixed name) on ``server``.
+
+        The per-tool override wins over the server's mode, which wins over the annotations.
+        An untrusted run (started by a webhook or an inbound email) can only be stricter: any
+        tool that is not read-only asks even where the policy allows it; never stays never.
+        """
+        policy = self.server(server)
+        read_only = is_read_only(tool_def)
+        decision = (
+            policy.tool_policies.get(tool)
+            or _MODE_DECISIONS.get(policy.mode)
+            or (Decision.ALLOW if read_only else Decision.ASK)
+        )
+        if untrusted and decision is Decision.ALLOW and not read_only:
+            return Decision.ASK
+        return decision
+
+
+def _tool_policies(server: str, raw: Mapping[str, Any]) -> dict[str, Decision]:
+    policies: dict[str, Decision] = {}
+    for tool, value in raw.items():
+        try:
+            policies[tool] = Decision(value)
+        except ValueError:
+            # A typo must not loosen anything: the call waits for the user instead.
+            log.warning("server %s: unknown policy %r for tool %s; asking", server, value, tool)
+            policies[tool] = Decision.ASK
+    return policies
+
+
+async def load_policy(session: AsyncSession) -> ApprovalPolicy:
+    """The approval policy of every server in the ``mcp_servers`` table."""
+    rows = await session.execute(
+        select(McpServer.name, McpServer.approval_mode, McpServer.tool_policies)
+    )
+    return ApprovalPolicy(
+        ServerPolicy(name, mode, _tool_policies(name, tool_policies or {}))
+        for name, mode, tool_policies in rows
+    )
+
+
+def args_hash(tool: str, args: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a tool name and its arguments.
+
+    An approval is bound to this hash: the user approves exactly this call, not whatever the
+    model sends next under the same tool call id.
+    """
+    canonical = json.dumps(
+        {"tool": tool, "arguments": args},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ToolForbidden(ToolFailed):
+    """A call the user's policy forbids: the model is told so, and the tool is not run."""
+
+
+@dataclass
+class PolicyToolset(WrapperToolset[AgentDepsT]):
+    """Applies the approval policy to one server's prefixed tools.
+
+    allow: the call goes through. ask: the run stops with ``ApprovalRequired`` (the call shows up
+    in the run's ``DeferredToolRequests``, its metadata naming server, tool and ``args_hash``)
+    until it is resumed with the user's approval. never: the tool is hidden from the model
+    (``hide_forbidden``, the default: the model cannot reach for what it cannot see). A call that
+    reaches it anyway (the policy changed while the run waited for approval, or hiding is off)
+    fails with ``ToolForbidden``: a terminal result the model reads, not a retry. After that
+    refusal the tool is hidden for the rest of the run, so a model that insists meets
+    pydantic-ai's bounded unknown-tool retries instead of looping.
+
+    ``untrusted`` is set for runs started by webhooks or inbound email: see
+    ``ApprovalPolicy.decide``.
+    """
+
+    server: str
+    policy: ApprovalPolicy
+    untrusted: bool = False
+    hide_forbidden: bool = True
+
+    def _tool_name(self, name: str) -> str:
+        return name.removeprefix(f"{self.server}_")
+
+    def _decide(self, name: str, tool_def: ToolDefinition) -> Decision:
+        return self.policy.decide(
+            self.server, self._tool_name(name), tool_def, untrusted=self.untrusted
+        )
+
+    def _refusal(self, name: str) -> str:
+        return (
+            f"The user's policy forbids the tool {name!r}, so it was not run. Do not call it "
+            "again; tell the user it is blocked and that they can change its approval policy."
+        )
+
+    async def get_tools(self, ctx: RunContext[AgentDepsT]) -> dict[str, ToolsetTool[AgentDepsT]]:
+        tools = await self.wrapped.get_tools(ctx)
+        refused: set[str] = set()
+        unanswered: dict[str, str] = {}
+        for message in ctx.messages:
+            for part in message.parts:
+                if isinstance(part, ToolCallPart):
+                    unanswered[part.tool_call_id] = part.tool_name
+                elif isinstance(part, ToolReturnPart):
+                    unanswered.pop(part.tool_call_id, None)
+                    if part.outcome == "failed" and part.content == self._refusal(part.tool_name):
+                        refused.add(part.tool_name)
+        called = set(unanswered.values())
+        # A call still waiting for its answer (a run resumed after approval) keeps its tool
+        # listed even if it is now forbidden, so the model hears why rather than "unknown tool".
+        return {
+            name: tool
+            for name, tool in tools.items()
+            if name in called or (name not in refused and not self._hidden(name, tool.tool_def))
+        }
+
+    def _hidden(self, name: str, tool_def: ToolDefinition) -> bool:
+        return self.hide_forbidden and self._decide(name, tool_def) is Decision.NEVER
+
+    async def call_tool(
+        self,
+        name: str,
+        tool_args: dict[str, Any],
+        ctx: RunContext[AgentDepsT],
+        tool: ToolsetTool[AgentDepsT],
+    ) -> Any:
+        decision = self._decide(name, tool.tool_def)
+        if decision is Decision.NEVER:
+            raise ToolForbidden(self._refusal(name))
+        if decision is Decision.ASK and not self._approved(name, tool_args, ctx):
+            raise ApprovalRequired(
+                metadata={
+                    "server": self.server,
+                    "tool": self._tool_name(name),
+                    "args_hash": args_hash(name, tool_args),
+                    "untrusted": self.untrusted,
+                }
+            )
+        return await self.wrapped.call_tool(name, tool_args, ctx, tool)
+
+    def _approved(self, name: str, tool_args: dict[str, Any], ctx: RunContext[AgentDepsT]) -> bool:
+        if not ctx.tool_call_approved:
+            return False
+        # The approver may pass the hash of what the user saw as the result's metadata; if the
+        # arguments no longer match it, this is a different call and the user is asked again.
+        metadata = ctx.tool_call_metadata
+        if isinstance(metadata, Mapping) and "args_hash" in metadata:
+            return bool(metadata["args_hash"] == args_hash(name, tool_args))
+        return True
