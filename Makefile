@@ -75,3 +75,19 @@ bench: install ## Run the benchmarks under bench/ and print their figures
 clean: ## Remove build outputs and caches (not .venv, not your data)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './.venv/*' -prune -exec rm -rf {} +
+
+# The GitHub Copilot runtime for copilot:<model> models: a native binary from npm, installed
+# outside the repository. Angie looks for it here (after ANGIE_COPILOT_CLI_PATH, COPILOT_CLI_PATH).
+COPILOT_RUNTIME_DIR ?= $(HOME)/.cache/angie/copilot
+COPILOT_RUNTIME_VERSION ?= 1.0.102
+
+.PHONY: copilot-runtime
+copilot-runtime: ## Install the GitHub Copilot runtime (npm, ~190 MB) once; prints its path
+	@bin=$$(ls "$(COPILOT_RUNTIME_DIR)"/node_modules/@github/copilot-*/copilot 2>/dev/null || true); \
+	if [ -z "$$bin" ]; then \
+		command -v npm >/dev/null || { echo "npm not found: install Node.js and npm first"; exit 1; }; \
+		npm install --prefix "$(COPILOT_RUNTIME_DIR)" --no-audit --no-fund --save-exact \
+			--loglevel=error "@github/copilot@$(COPILOT_RUNTIME_VERSION)" >&2; \
+		bin=$$(ls "$(COPILOT_RUNTIME_DIR)"/node_modules/@github/copilot-*/copilot); \
+	fi; \
+	echo "$$bin"

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from angie.cli import cli
 from angie.db import migrate
+from angie_mcp_core.testing import free_port
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -67,13 +71,11 @@ def test_db_downgrade_asks_first_and_keeps_data_when_refused(
     assert "revision base" in out
 
 
-def test_serve_migrates_a_new_sqlite_file(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANGIE_DATA_DIR", str(data_dir))
-    code, out, _ = run("serve")
-    assert code == 0
-    assert f"database ready at revision {migrate.head()}" in out
-    assert (data_dir / "angie.db").is_file()
-    assert (data_dir / "secret_key").is_file()
+def test_worker_without_redis_is_refused_in_one_line() -> None:
+    code, _, err = run("worker")
+    assert code == 2
+    assert "ANGIE_REDIS_URL" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_bad_setting_is_one_line_and_exit_code_2(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,15 +107,38 @@ def test_unknown_revision_is_a_clear_error(data_dir: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.slow
-def test_console_script_runs_as_a_program(data_dir: Path) -> None:
+def test_serve_starts_answers_and_stops_cleanly_on_sigterm(data_dir: Path) -> None:
+    """`angie serve` on a fresh machine: migrates SQLite, serves the API, exits 0 on SIGTERM."""
+    port = free_port()
     angie = Path(sys.executable).with_name("angie")
-    done = subprocess.run(
-        [str(angie), "serve"],
-        env={"ANGIE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
+    process = subprocess.Popen(
+        [str(angie), "serve", "--port", str(port)],
+        env={"ANGIE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "HOME": str(data_dir)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr
-    assert "database ready" in done.stdout
+    try:
+        deadline = time.monotonic() + 45
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health is not None, "angie serve did not answer on /api/health"
+        assert health["status"] == "ok"
+        ready = httpx.get(f"http://127.0.0.1:{port}/api/ready", timeout=5).json()
+        assert ready["status"] == "ready"
+        assert set(ready["servers"]) >= {"hue", "github"}
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Angie stopped" in err
+    assert "Traceback" not in err
+    assert (data_dir / "angie.db").is_file()
+    assert (data_dir / "secret_key").is_file()

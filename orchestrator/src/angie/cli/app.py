@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from angie.cli.context import CliContext, pass_cli, run_async
-from angie.cli.db import db, prepare_database, safe_url
+from angie.cli.context import CliContext
+from angie.cli.daemon import daemon, serve, worker
+from angie.cli.db import db
 from angie.cli.mcp import mcp
 
 __all__ = ("cli", "main")
@@ -41,25 +42,10 @@ def version() -> None:
     console.print(f"angie {dist_version('angie')}")
 
 
-@cli.command()
-@click.option("--host", help="Address to listen on (default ANGIE_HOST, 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), help="Port (default ANGIE_PORT, 8000).")
-@pass_cli
-def serve(app: CliContext, host: str | None, port: int | None) -> None:
-    """Start Angie on this machine: database, MCP servers, worker, scheduler and API."""
-    settings = app.settings
-    revision = run_async(prepare_database(settings))
-    console.print(
-        f"[green]✓[/] database ready at revision {revision} ({safe_url(settings.database_url)})"
-    )
-    console.print(
-        f"Angie's data lives in {settings.data_dir}. The daemon, API and MCP servers "
-        f"(listening on {host or settings.host}:{port or settings.port}) are not part of this "
-        "build yet: the database is migrated and nothing else runs, so Angie stops here."
-    )
-
-
 cli.add_command(db)
+cli.add_command(serve)
+cli.add_command(daemon)
+cli.add_command(worker)
 cli.add_command(mcp)
 
 

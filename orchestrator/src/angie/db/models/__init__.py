@@ -1,8 +1,10 @@
 """Every table of Angie's database. Importing this module registers them all on ``Base``."""
 
+import angie.db.models.scheduler_jobs  # noqa: F401 - registers the job store's table
 from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
 from angie.db.models.conversations import Conversation, Message, MessageRole
 from angie.db.models.credentials import Credential
+from angie.db.models.effects import TaskEffect
 from angie.db.models.events import Event, EventStatus, EventType
 from angie.db.models.mcp import ApprovalMode, McpServer, McpTransport, ServerHealth
 from angie.db.models.prompts import Prompt, PromptKind
@@ -43,6 +45,7 @@ __all__ = (
     "Schedule",
     "ServerHealth",
     "Task",
+    "TaskEffect",
     "TaskKind",
     "TaskStatus",
     "Team",

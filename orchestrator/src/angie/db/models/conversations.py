@@ -36,6 +36,8 @@ class Conversation(TimestampMixin, Base):
     title: Mapped[str | None] = mapped_column(String(255))
     # A running summary of the messages that no longer fit in the model's context.
     summary: Mapped[str | None] = mapped_column(LONG_TEXT)
+    # The last message the summary covers; later ones are still read verbatim.
+    summary_upto: Mapped[int | None]
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation",

@@ -1,0 +1,86 @@
+"""Direct tool calls (``/tool server.tool {json}`` in chat): no model involved, the person's own
+words are the consent, but the policy's "never" still holds and every call is audited."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastmcp.exceptions import ToolError
+from pydantic_ai.tools import ToolDefinition
+
+from angie.agents.audit import DatabaseRecorder, ToolCallRecord, redact
+from angie.agents.policy import Decision, load_policy
+from angie.agents.toolbox import Toolbox
+from angie.db.models import ToolCallOutcome
+from angie.mcp.supervisor import SupervisorError
+
+__all__ = ("DirectCallError", "DirectCaller")
+
+
+class DirectCallError(Exception):
+    """The call could not be made; one sentence for the person."""
+
+
+class DirectCaller:
+    def __init__(self, toolbox: Toolbox) -> None:
+        self.toolbox = toolbox
+
+    async def call(self, task_id: int, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+        spec = self.toolbox.spec(server)
+        if spec is None:
+            known = ", ".join(sorted(self.toolbox.installed())) or "none"
+            raise DirectCallError(f"no MCP server named {server!r} is enabled (enabled: {known})")
+        async with self.toolbox.db.session() as session:
+            policy = await load_policy(session)
+        recorder = DatabaseRecorder(self.toolbox.db, task_id)
+        started = time.monotonic()
+        outcome, error, data = ToolCallOutcome.OK, None, None
+        try:
+            async with self.toolbox.client(spec) as client:
+                tools = {t.name: t for t in await client.list_tools()}
+                if tool not in tools:
+                    raise DirectCallError(
+                        f"{server} has no tool {tool!r} (tools: {', '.join(sorted(tools))})"
+                    )
+                annotations = tools[tool].annotations
+                tool_def = ToolDefinition(
+                    name=f"{server}_{tool}",
+                    metadata={
+                        "annotations": annotations.model_dump(by_alias=True, exclude_none=True)
+                        if annotations
+                        else None
+                    },
+                )
+                if policy.decide(server, tool, tool_def, untrusted=False) is Decision.NEVER:
+                    outcome = ToolCallOutcome.DENIED
+                    raise DirectCallError(f"your policy never allows {server}.{tool}")
+                result = await client.call_tool(tool, arguments, raise_on_error=False)
+                if result.is_error:
+                    outcome = ToolCallOutcome.ERROR
+                    text = " ".join(getattr(c, "text", "") for c in result.content).strip()
+                    raise DirectCallError(text or f"{server}.{tool} failed")
+                data = result.structured_content
+                if data is None:
+                    data = [getattr(c, "text", str(c)) for c in result.content]
+                return data
+        except (DirectCallError, SupervisorError) as err:
+            error = str(err)
+            if outcome is ToolCallOutcome.OK:
+                outcome = ToolCallOutcome.ERROR
+            raise
+        except (OSError, TimeoutError, ToolError) as err:
+            outcome, error = ToolCallOutcome.ERROR, f"{type(err).__name__}: {err}"
+            raise DirectCallError(f"the {server} server could not be reached ({error})") from err
+        finally:
+            await recorder.record(
+                ToolCallRecord(
+                    server=server,
+                    tool=tool,
+                    arguments=redact(arguments),
+                    outcome=outcome,
+                    error=error,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    tool_call_id=None,
+                )
+            )

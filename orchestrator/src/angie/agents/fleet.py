@@ -1,0 +1,209 @@
+"""Angie's fleet: the agents and teams seeded on first start, and which of them can run here.
+
+An agent names the MCP servers whose tools it uses; one whose servers are not installed is
+listed as unavailable, never hidden, so the user sees what installing a server would add.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.db.models import Agent, McpServer, McpTransport, Team, TeamMember
+
+__all__ = (
+    "SEED_AGENTS",
+    "SEED_TEAMS",
+    "AgentSeed",
+    "Availability",
+    "TeamSeed",
+    "availability",
+    "seed_fleet",
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSeed:
+    name: str
+    description: str
+    servers: tuple[str, ...]
+    tool_filter: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSeed:
+    name: str
+    description: str
+    members: tuple[str, ...]
+
+
+# Server name -> the module that runs it, for servers the fleet uses (installed or not yet).
+_SERVER_MODULES: Mapping[str, str] = {
+    "hue": "angie_mcp_hue",
+    "home_assistant": "angie_mcp_home_assistant",
+    "spotify": "angie_mcp_spotify",
+    "github": "angie_mcp_github",
+    "gmail": "angie_mcp_gmail",
+    "outlook": "angie_mcp_outlook",
+    "yahoo": "angie_mcp_yahoo",
+    "spam": "angie_mcp_spam",
+    "gcal": "angie_mcp_gcal",
+    "unifi": "angie_mcp_unifi",
+    "angie": "angie_mcp_angie",
+}
+
+SEED_AGENTS: tuple[AgentSeed, ...] = (
+    AgentSeed("hue", "Philips Hue lights: rooms, brightness, colour and scenes.", ("hue",)),
+    AgentSeed(
+        "home_assistant",
+        "Home Assistant: the state of the home's devices, and calling their services.",
+        ("home_assistant",),
+    ),
+    AgentSeed(
+        "spotify", "Spotify: what is playing, playback, devices and playlists.", ("spotify",)
+    ),
+    AgentSeed("github", "GitHub: notifications, issues, pull requests and CI runs.", ("github",)),
+    AgentSeed(
+        "email",
+        "Email management: triage, labels and archiving across Gmail, Outlook and Yahoo.",
+        ("gmail", "outlook", "yahoo"),
+    ),
+    AgentSeed(
+        "correspondence",
+        "Email correspondence: drafting and replying to messages in the user's voice.",
+        ("gmail", "outlook", "yahoo"),
+    ),
+    AgentSeed("spam", "Spam clean-up: finds and removes junk mail safely.", ("spam",)),
+    AgentSeed("calendar", "Google Calendar: agenda, free time and events.", ("gcal",)),
+    AgentSeed("network", "The UniFi network: clients, devices and their health.", ("unifi",)),
+    AgentSeed("crons", "Angie's crons: scheduled jobs.", ("angie",), ("angie_cron_*",)),
+    AgentSeed(
+        "tasks", "Angie's tasks: what is running, queued or waiting.", ("angie",), ("angie_task_*",)
+    ),
+    AgentSeed(
+        "workflows",
+        "Angie's workflows: ordered steps across agents.",
+        ("angie",),
+        ("angie_workflow_*",),
+    ),
+    AgentSeed(
+        "events",
+        "Angie's events: what happened and what comes next.",
+        ("angie",),
+        ("angie_event_*",),
+    ),
+)
+
+SEED_TEAMS: tuple[TeamSeed, ...] = (
+    TeamSeed(
+        "home",
+        "The home: lights, devices and music together.",
+        ("hue", "home_assistant", "spotify"),
+    ),
+    TeamSeed(
+        "inbox",
+        "Email from triage to reply, with spam cleared.",
+        ("email", "correspondence", "spam"),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    available: bool
+    missing: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        if self.available:
+            return ""
+        return (
+            "needs the "
+            + ", ".join(self.missing)
+            + " MCP server"
+            + ("s" if len(self.missing) > 1 else "")
+        )
+
+
+def availability(server_names: Iterable[str], installed: Iterable[str]) -> Availability:
+    """Available when at least one of its servers runs here (an email agent needs one account)."""
+    names = tuple(server_names)
+    here = set(installed)
+    missing = tuple(n for n in names if n not in here)
+    return Availability(available=bool(names) and len(missing) < len(names), missing=missing)
+
+
+def _agent_prompt(prompts_root: Path | None, name: str) -> str:
+    if prompts_root is None:
+        return ""
+    path = prompts_root / "agents" / f"{name}.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+async def _server_rows(session: AsyncSession, names: Iterable[str]) -> dict[str, McpServer]:
+    wanted = set(names)
+    rows = {
+        row.name: row
+        for row in await session.scalars(select(McpServer).where(McpServer.name.in_(wanted)))
+    }
+    for name in sorted(wanted - set(rows)):
+        module = _SERVER_MODULES.get(name, f"angie_mcp_{name}")
+        rows[name] = McpServer(
+            name=name,
+            transport=McpTransport.STDIO,
+            command=["python", "-m", module],
+            builtin=True,
+        )
+        session.add(rows[name])
+    await session.flush()
+    return rows
+
+
+async def seed_fleet(session: AsyncSession, prompts_root: Path | None) -> list[str]:
+    """Create the seeded agents and teams that do not exist yet; returns the names created.
+
+    Existing ones are left as the user edited them; a deleted seed is not brought back only if
+    the user renamed it, which is the user's choice to make.
+    """
+    created: list[str] = []
+    existing = set(await session.scalars(select(Agent.name)))
+    servers = await _server_rows(session, (s for a in SEED_AGENTS for s in a.servers))
+    agents: dict[str, Agent] = {a.name: a for a in await session.scalars(select(Agent))}
+    for seed in SEED_AGENTS:
+        if seed.name in existing:
+            continue
+        agent = Agent(
+            name=seed.name,
+            description=seed.description,
+            prompt=_agent_prompt(prompts_root, seed.name),
+            tool_filter=list(seed.tool_filter),
+            builtin=True,
+            servers=[servers[s] for s in seed.servers],
+        )
+        session.add(agent)
+        agents[seed.name] = agent
+        created.append(seed.name)
+    await session.flush()
+    team_names = set(await session.scalars(select(Team.name)))
+    for team_seed in SEED_TEAMS:
+        if team_seed.name in team_names:
+            continue
+        team = Team(name=team_seed.name, description=team_seed.description)
+        team.members = [
+            TeamMember(agent_id=agents[m].id, position=i)
+            for i, m in enumerate(team_seed.members)
+            if m in agents
+        ]
+        session.add(team)
+        created.append(f"team:{team_seed.name}")
+    await session.flush()
+    if created:
+        log.info("seeded %d agents and teams", len(created))
+    return created

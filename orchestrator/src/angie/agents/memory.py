@@ -1,0 +1,137 @@
+"""Conversation memory per person and thread: the recent messages verbatim, older ones folded
+into a running summary so a long conversation stays within the model's reach."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    UserPromptPart,
+)
+from sqlalchemy import func, select
+
+from angie.db.engine import Database
+from angie.db.models import ChannelKind, Conversation, Message, MessageRole, Task
+from angie.feedback import conversation_for
+
+__all__ = ("ConversationMemory", "Summarise")
+
+log = logging.getLogger(__name__)
+
+# (previous summary, messages to fold in as "role: text" lines) → the new summary.
+Summarise = Callable[[str | None, list[str]], Awaitable[str]]
+
+
+class ConversationMemory:
+    def __init__(self, database: Database, *, keep: int, summarise: Summarise | None) -> None:
+        self.db = database
+        self.keep = keep
+        self._summarise = summarise
+
+    @staticmethod
+    def _where(task: Task) -> tuple[int, ChannelKind, str] | None:
+        if task.user_id is None:
+            return None
+        return task.user_id, task.channel or ChannelKind.WEB, task.thread or ""
+
+    async def remember_request(self, task: Task, text: str) -> None:
+        where = self._where(task)
+        if where is None:
+            return
+        async with self.db.session() as session:
+            conversation = await conversation_for(session, *where)
+            seen = await session.scalar(
+                select(func.count()).where(
+                    Message.task_id == task.id, Message.role == MessageRole.USER
+                )
+            )
+            if not seen:
+                session.add(
+                    Message(
+                        conversation_id=conversation.id,
+                        role=MessageRole.USER,
+                        content=text,
+                        task_id=task.id,
+                    )
+                )
+
+    async def history(self, task: Task) -> tuple[str | None, list[ModelMessage]]:
+        """(summary, recent messages) before this task's own request."""
+        where = self._where(task)
+        if where is None:
+            return None, []
+        async with self.db.session() as session:
+            conversation = await conversation_for(session, *where)
+            rows = list(
+                await session.scalars(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation.id,
+                        Message.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
+                        (Message.task_id.is_(None)) | (Message.task_id != task.id),
+                    )
+                    .order_by(Message.id.desc())
+                    .limit(self.keep)
+                )
+            )
+            summary = conversation.summary
+        rows.reverse()
+        return summary, [_as_model_message(m) for m in rows]
+
+    async def fold(self, task: Task) -> None:
+        """Summarise what fell out of the window since the last summary (after a chat turn)."""
+        where = self._where(task)
+        if where is None or self._summarise is None:
+            return
+        async with self.db.session() as session:
+            conversation = await conversation_for(session, *where)
+            ids = list(
+                await session.scalars(
+                    select(Message.id)
+                    .where(Message.conversation_id == conversation.id)
+                    .order_by(Message.id.desc())
+                    .limit(self.keep)
+                )
+            )
+            if len(ids) < self.keep:
+                return
+            oldest_kept = min(ids)
+            folded_upto = conversation.summary_upto or 0
+            fallen = list(
+                await session.scalars(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation.id,
+                        Message.id > folded_upto,
+                        Message.id < oldest_kept,
+                    )
+                    .order_by(Message.id)
+                )
+            )
+            if not fallen:
+                return
+            lines = [f"{m.role.value}: {m.content}" for m in fallen]
+            previous = conversation.summary
+            conversation_id = conversation.id
+        try:
+            summary = await self._summarise(previous, lines)
+        except Exception:
+            # The conversation goes on without a fresh summary; the next turn tries again.
+            log.exception("could not summarise conversation %s", conversation_id)
+            return
+        async with self.db.session() as session:
+            row = await session.get(Conversation, conversation_id)
+            if row is not None:
+                row.summary = summary
+                row.summary_upto = fallen[-1].id
+
+
+def _as_model_message(message: Message) -> ModelMessage:
+    if message.role is MessageRole.USER:
+        return ModelRequest(parts=[UserPromptPart(message.content)])
+    return ModelResponse(parts=[TextPart(message.content)])

@@ -1,0 +1,214 @@
+"""The language models Angie's agents think with: a model string (``ANGIE_MODEL`` or an agent's own)
+becomes a pydantic-ai :class:`~pydantic_ai.models.Model`, with errors a user can act on."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic_ai.exceptions import UserError
+from pydantic_ai.models import Model, infer_model, parse_model_id
+from pydantic_ai.providers import Provider, infer_provider_class
+
+from angie.settings import AngieSettings, SettingsError
+
+__all__ = (
+    "OPENAI_COMPATIBLE",
+    "ModelConfigError",
+    "ModelNotConfigured",
+    "build_model",
+    "clear_model_cache",
+    "describe_model",
+)
+
+#: Prefixes that ANGIE_MODEL_BASE_URL applies to: servers speaking OpenAI's chat-completions API.
+OPENAI_COMPATIBLE = frozenset({"openai", "openai-chat", "ollama", "vllm", "litellm"})
+_COPILOT = "copilot"
+# A user sees these, so the common choices come first and the rest of pydantic-ai is named once.
+_SUPPORTED = (
+    "openai:, anthropic:, ollama: or vllm: (with ANGIE_MODEL_BASE_URL), copilot: "
+    "or another provider pydantic-ai knows, such as openrouter: or deepseek:"
+)
+_ENV_NAME = re.compile(r"`([A-Z][A-Z0-9_]*_(?:KEY|TOKEN|URL|SECRET)[A-Z0-9_]*)`")
+_COPILOT_TOKENS = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
+
+
+class ModelConfigError(SettingsError):
+    """A model string or its credentials are wrong; the message is one sentence for the user."""
+
+
+class ModelNotConfigured(ModelConfigError):
+    """No model is configured at all."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No language model is configured: set ANGIE_MODEL, for example openai:gpt-4o "
+            "(with OPENAI_API_KEY), anthropic:claude-sonnet-4-5 (with ANTHROPIC_API_KEY) or "
+            "ollama:llama3.1 with ANGIE_MODEL_BASE_URL=http://127.0.0.1:11434/v1 for a local "
+            "Ollama, or run `angie config model`."
+        )
+
+
+def build_model(model: str | None, settings: AngieSettings) -> Model:
+    """The model for ``model`` (an agent's own choice) or, when it is None, ``settings.model``.
+
+    Raises :class:`ModelNotConfigured` when neither is set and :class:`ModelConfigError` for an
+    unknown provider or a missing key. Models are cached per configuration, so agents that share
+    one share its connection pool (and, for Copilot, its runtime process).
+    """
+    name = (model or settings.model or "").strip()
+    if not name:
+        raise ModelNotConfigured
+    source = "the agent's model" if model else "ANGIE_MODEL"
+    provider, _ = parse_model_id(name)
+    base_url = settings.model_base_url if provider in OPENAI_COMPATIBLE | {_COPILOT} else None
+    api_key = settings.model_api_key.get_secret_value() if settings.model_api_key else None
+    cli_path = settings.copilot_cli_path if provider == _COPILOT else None
+    home = settings.data_dir / "copilot" if provider == _COPILOT else None
+    return _build(name, source, base_url, api_key, cli_path, home)
+
+
+def clear_model_cache() -> None:
+    """Forget built models, so changed credentials in the environment take effect."""
+    _build.cache_clear()
+
+
+def describe_model(settings: AngieSettings, model: str | None = None) -> str:
+    """A short description for status output: provider, model and server host; never a key."""
+    name = (model or settings.model or "").strip()
+    if not name:
+        return "no model configured (set ANGIE_MODEL)"
+    provider, model_name = parse_model_id(name)
+    if provider is None:
+        return model_name
+    base_url = settings.model_base_url if provider in OPENAI_COMPATIBLE | {_COPILOT} else None
+    if provider == _COPILOT:
+        where = f"via {_host(base_url)}" if base_url else "via GitHub"
+        return f"GitHub Copilot {model_name} ({where})"
+    if base_url:
+        return f"{provider} {model_name} at {_host(base_url)}"
+    return f"{provider} {model_name}"
+
+
+def _host(url: str) -> str:
+    """The host[:port] of a URL, without user info, path or query (they can carry secrets)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return "an unreadable URL"
+
+
+@functools.lru_cache(maxsize=32)
+def _build(
+    name: str,
+    source: str,
+    base_url: str | None,
+    api_key: str | None,
+    cli_path: Path | None,
+    home: Path | None,
+) -> Model:
+    provider, model_name = parse_model_id(name)
+    if provider is None:
+        if name == "test":  # pydantic-ai's canned-answer model, handy for trying Angie out
+            return infer_model(name)
+        raise ModelConfigError(
+            f"{source} {name!r} names no provider: write provider:model, using {_SUPPORTED}."
+        )
+    if not model_name:
+        raise ModelConfigError(f"{source} {name!r} names no model after {provider}:.")
+    if provider == _COPILOT:
+        return _copilot(model_name, source, base_url, api_key, cli_path, home)
+    if base_url and provider in OPENAI_COMPATIBLE:
+        return _openai_compatible(provider, model_name, base_url, api_key)
+    if provider in {"ollama", "vllm", "litellm"}:
+        raise ModelConfigError(
+            f"{source} {name!r} needs ANGIE_MODEL_BASE_URL, the address of the {provider} "
+            "server (for Ollama usually http://127.0.0.1:11434/v1)."
+        )
+    return _infer(name, source, provider)
+
+
+def _infer(name: str, source: str, provider: str) -> Model:
+    """Any other pydantic-ai provider, with its own environment variables for keys."""
+    missing_sdk = ModelConfigError(
+        f"{source} {name!r} needs the SDK of the {provider} provider, which Angie does not "
+        f"install; use {_SUPPORTED}."
+    )
+    try:
+        infer_provider_class(provider)
+    except ValueError:
+        raise ModelConfigError(
+            f"{source} {name!r} has an unknown provider {provider!r}: use {_SUPPORTED}."
+        ) from None
+    except ImportError:
+        raise missing_sdk from None
+    try:
+        return infer_model(name)
+    except ImportError:
+        raise missing_sdk from None
+    except UserError as err:
+        # pydantic-ai names the missing variable in backticks; the message never holds a key.
+        variable = _ENV_NAME.search(str(err))
+        if variable is None:
+            raise ModelConfigError(f"{source} {name!r} cannot be used: {err}") from None
+        raise ModelConfigError(
+            f"{source} {name!r} needs {variable.group(1)} to be set in Angie's environment."
+        ) from None
+
+
+def _openai_compatible(provider: str, model_name: str, base_url: str, api_key: str | None) -> Model:
+    """A chat-completions server at ANGIE_MODEL_BASE_URL (Ollama, vLLM, llama.cpp, a proxy)."""
+    from pydantic_ai.models.openai import OpenAIChatModel
+
+    client: Provider[Any]
+    if provider == "ollama":
+        from pydantic_ai.providers.ollama import OllamaProvider
+
+        client = OllamaProvider(base_url=base_url, api_key=api_key)
+    elif provider == "vllm":
+        from pydantic_ai.providers.vllm import VLLMProvider
+
+        client = VLLMProvider(base_url=base_url, api_key=api_key)
+    elif provider == "litellm":
+        from pydantic_ai.providers.litellm import LiteLLMProvider
+
+        client = LiteLLMProvider(api_base=base_url, api_key=api_key)
+    else:
+        # Not OpenAIProvider: that one would send OPENAI_API_KEY to whatever server this is.
+        from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
+        client = OpenAICompatibleProvider("openai-compatible", base_url=base_url, api_key=api_key)
+    if provider == "ollama":
+        return infer_model(f"ollama:{model_name}", provider_factory=lambda _: client)
+    return OpenAIChatModel(model_name, provider=client)
+
+
+def _copilot(
+    model_name: str,
+    source: str,
+    base_url: str | None,
+    api_key: str | None,
+    cli_path: Path | None,
+    home: Path | None,
+) -> Model:
+    from angie.agents.copilot import CopilotModel, find_runtime
+
+    if cli_path is not None and not cli_path.is_file():
+        raise ModelConfigError(
+            f"ANGIE_COPILOT_CLI_PATH: there is no Copilot runtime at {cli_path} "
+            "(`make copilot-runtime` installs one and prints its path)."
+        )
+    if base_url is None and not any(os.environ.get(var) for var in _COPILOT_TOKENS):
+        raise ModelConfigError(
+            f"{source} copilot:{model_name} needs COPILOT_GITHUB_TOKEN (a GitHub token with "
+            "Copilot access), or ANGIE_MODEL_BASE_URL to run Copilot on your own model server."
+        )
+    return CopilotModel(
+        model_name, runtime=find_runtime(cli_path), home=home, base_url=base_url, api_key=api_key
+    )

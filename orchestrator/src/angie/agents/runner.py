@@ -1,0 +1,216 @@
+"""Building the pydantic-ai agents a task runs: an agent over its servers' tools, a team over
+its members' tools combined, and Angie herself, who answers and delegates (one tool per agent
+and team) but holds no integration tools."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic_ai import Agent, DeferredToolRequests, RunContext, Tool
+from pydantic_ai.models import Model
+from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
+from sqlalchemy import select
+
+from angie.agents.fleet import availability
+from angie.agents.journal import EffectJournal
+from angie.agents.policy import ApprovalPolicy, load_policy
+from angie.agents.toolbox import Toolbox
+from angie.db.base import utcnow
+from angie.db.engine import Database
+from angie.db.models import Agent as AgentRow
+from angie.db.models import Task, Team, User
+from angie.prompts import PromptAgent, PromptComposer, PromptContext, PromptUser, PromptVersion
+
+__all__ = ("AgentFactory", "Delegate", "Roster", "RosterEntry", "TaskDeps")
+
+# What a delegation tool calls: (parent task, tool call id, kind, id, request) → the answer.
+Delegate = Callable[[Task, str, Literal["agent", "team"], int, str], Awaitable[str]]
+ModelFor = Callable[[str | None], Model]
+
+
+@dataclass
+class TaskDeps:
+    task: Task
+    delegate: Delegate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    kind: Literal["agent", "team"]
+    id: int
+    name: str
+    description: str
+    available: bool
+    reason: str = ""
+
+    @property
+    def tool_name(self) -> str:
+        return f"ask_{self.name}" if self.kind == "agent" else f"ask_team_{self.name}"
+
+
+@dataclass
+class Roster:
+    entries: list[RosterEntry] = field(default_factory=list)
+
+    @property
+    def available(self) -> list[RosterEntry]:
+        return [e for e in self.entries if e.available]
+
+
+class AgentFactory:
+    def __init__(
+        self,
+        database: Database,
+        toolbox: Toolbox,
+        prompts: PromptComposer,
+        model_for: ModelFor,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = database
+        self.toolbox = toolbox
+        self.prompts = prompts
+        self.model_for = model_for
+        self._clock = clock
+
+    async def roster(self) -> Roster:
+        """Every enabled agent and team, each marked available or not on this machine."""
+        installed = self.toolbox.installed()
+        entries: list[RosterEntry] = []
+        async with self.db.session() as session:
+            for agent in await session.scalars(
+                select(AgentRow).where(AgentRow.enabled.is_(True)).order_by(AgentRow.name)
+            ):
+                state = availability([s.name for s in agent.servers], installed)
+                entries.append(
+                    RosterEntry(
+                        "agent",
+                        agent.id,
+                        agent.name,
+                        agent.description,
+                        state.available,
+                        state.reason,
+                    )
+                )
+            for team in await session.scalars(
+                select(Team).where(Team.enabled.is_(True)).order_by(Team.name)
+            ):
+                servers = [s.name for m in team.members for s in m.agent.servers]
+                state = availability(servers, installed)
+                entries.append(
+                    RosterEntry(
+                        "team", team.id, team.name, team.description, state.available, state.reason
+                    )
+                )
+        return Roster(entries)
+
+    async def context(self, task: Task, agent: PromptAgent | None = None) -> PromptContext:
+        channel = task.channel.value if task.channel else "web"
+        async with self.db.session() as session:
+            user = await session.get(User, task.user_id) if task.user_id else None
+        if user is None:
+            person = PromptUser(name="the household", address_as="everyone")
+            return PromptContext(person, self._clock(), "UTC", channel, agent)
+        return PromptContext.for_user(user, now=self._clock(), channel=channel, agent=agent)
+
+    async def _policy(self) -> ApprovalPolicy:
+        async with self.db.session() as session:
+            return await load_policy(session)
+
+    async def for_agent(
+        self, task: Task, agent_id: int, *, untrusted: bool
+    ) -> Agent[TaskDeps, Any]:
+        async with self.db.session() as session:
+            row = await session.get(AgentRow, agent_id)
+            if row is None:
+                raise LookupError(f"agent {agent_id} no longer exists")
+            servers = [s.name for s in row.servers]
+        toolsets = self.toolbox.toolsets(
+            servers,
+            row.tool_filter,
+            policy=await self._policy(),
+            task_id=task.id,
+            untrusted=untrusted,
+            journal=EffectJournal(self.db, task.id),
+        )
+        tools = await self.toolbox.capabilities(servers, row.tool_filter)
+        ctx = await self.context(task, PromptAgent(row.name, row.description, tools))
+        return self._agent(row.model, await self.prompts.compose_agent(ctx, row.prompt), toolsets)
+
+    async def for_team(self, task: Task, team_id: int, *, untrusted: bool) -> Agent[TaskDeps, Any]:
+        async with self.db.session() as session:
+            team = await session.get(Team, team_id)
+            if team is None:
+                raise LookupError(f"team {team_id} no longer exists")
+            members = [m.agent for m in team.members if m.agent.enabled]
+            servers = [s.name for a in members for s in a.servers]
+            member_filters = [p for a in members for p in a.tool_filter if p.startswith("!")]
+            prompt = "\n\n".join(
+                [team.prompt, *(f"## {a.name}\n{a.prompt}" for a in members if a.prompt)]
+            )
+            description = team.description
+            team_filter = list(team.tool_filter)
+        policy = await self._policy()
+        journal = EffectJournal(self.db, task.id)
+        toolsets = self.toolbox.toolsets(
+            servers,
+            team.tool_filter,
+            policy=policy,
+            task_id=task.id,
+            untrusted=untrusted,
+            journal=journal,
+            extra_filter=member_filters,
+        )
+        tools = await self.toolbox.capabilities(servers, [*team_filter, *member_filters])
+        ctx = await self.context(task, PromptAgent(team.name, description, tools))
+        model = members[0].model if members else None
+        return self._agent(model, await self.prompts.compose_agent(ctx, prompt), toolsets)
+
+    async def for_angie(
+        self, task: Task, roster: Roster, user_prompts: Sequence[PromptVersion]
+    ) -> Agent[TaskDeps, Any]:
+        tools = FunctionToolset[TaskDeps]([_delegation_tool(e) for e in roster.available])
+        ctx = await self.context(task)
+        instructions = await self.prompts.compose_conversation(ctx, user_prompts)
+        unavailable = [e for e in roster.entries if not e.available]
+        if unavailable:
+            instructions += "\n\nNot available on this machine: " + "; ".join(
+                f"{e.name} ({e.reason})" for e in unavailable
+            )
+        return self._agent(None, instructions, [tools])
+
+    def _agent(
+        self, model: str | None, instructions: str, toolsets: Sequence[AbstractToolset[Any]]
+    ) -> Agent[TaskDeps, Any]:
+        return Agent(
+            self.model_for(model),
+            output_type=[str, DeferredToolRequests],
+            instructions=instructions,
+            deps_type=TaskDeps,
+            toolsets=list(toolsets),
+            retries=2,
+        )
+
+
+def _delegation_tool(entry: RosterEntry) -> Tool[TaskDeps]:
+    async def delegate(ctx: RunContext[TaskDeps], request: str) -> str:
+        if ctx.deps.delegate is None:
+            return "Delegation is not possible in this run."
+        return await ctx.deps.delegate(
+            ctx.deps.task, ctx.tool_call_id or "", entry.kind, entry.id, request
+        )
+
+    who = f"the {entry.name} agent" if entry.kind == "agent" else f"the {entry.name} team"
+    return Tool(
+        delegate,
+        name=entry.tool_name,
+        description=(
+            f"Ask {who} to do something: {entry.description} "
+            "`request` is a complete instruction in plain words, with every detail it needs "
+            "(it does not see this conversation). Returns its answer."
+        ),
+        takes_ctx=True,
+    )

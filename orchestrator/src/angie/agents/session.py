@@ -1,0 +1,126 @@
+"""Running one task's agent: a fresh run, or the resumption of a run that stopped for the
+user's approval or for a child task, from the message history kept on the task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ToolCallPart
+from pydantic_core import to_jsonable_python
+
+from angie.agents.approvals import ApprovalService, deferred_approvals
+from angie.agents.runner import Delegate, TaskDeps
+from angie.db.models import ApprovalStatus, Task, TaskStatus
+from angie.tasks.service import TERMINAL, TaskService
+
+__all__ = ("Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    text: str
+    data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suspended:
+    """The run stopped: ``approvals`` are calls for the user to decide, ``children`` tasks
+    (by tool call id) whose answers it waits for."""
+
+    state: dict[str, Any]
+    approvals: list[ToolCallPart] = field(default_factory=list)
+    children: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Resumed too early: something it waits for is not decided yet."""
+
+
+Outcome = Finished | Failed | Suspended | Waiting
+
+
+def answer_of(child: Task) -> str:
+    """A finished child task as its parent's model reads it."""
+    if child.status is TaskStatus.SUCCEEDED:
+        result = child.result or {}
+        return str(result.get("text", "")) if isinstance(result, dict) else str(result)
+    if child.status is TaskStatus.CANCELLED:
+        return "The user cancelled that request before it finished."
+    return f"That could not be done: {child.error or 'it failed'}."
+
+
+async def run_agent(
+    agent: Agent[TaskDeps, Any],
+    task: Task,
+    *,
+    prompt: str | None,
+    history: Sequence[ModelMessage] = (),
+    tasks: TaskService,
+    approvals: ApprovalService,
+    delegate: Delegate | None = None,
+) -> Outcome:
+    deps = TaskDeps(task=task, delegate=delegate)
+    state = task.state or {}
+    if state.get("messages"):
+        messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
+        results = await _deferred_results(task, state, messages, tasks, approvals)
+        if results is None:
+            return Waiting()
+        run = await agent.run(message_history=messages, deferred_tool_results=results, deps=deps)
+    else:
+        run = await agent.run(prompt, message_history=list(history) or None, deps=deps)
+    output = run.output
+    if isinstance(output, DeferredToolRequests):
+        children = {
+            call.tool_call_id: int(output.metadata.get(call.tool_call_id, {}).get("task_id", 0))
+            for call in output.calls
+        }
+        state = {
+            "messages": to_jsonable_python(run.all_messages()),
+            "approvals": [c.tool_call_id for c in output.approvals],
+            "children": children,
+        }
+        return Suspended(state, list(output.approvals), children)
+    return Finished(str(output))
+
+
+def _calls(messages: Sequence[ModelMessage]) -> dict[str, ToolCallPart]:
+    found: dict[str, ToolCallPart] = {}
+    for message in messages:
+        for part in message.parts:
+            if isinstance(part, ToolCallPart):
+                found[part.tool_call_id] = part
+    return found
+
+
+async def _deferred_results(
+    task: Task,
+    state: dict[str, Any],
+    messages: Sequence[ModelMessage],
+    tasks: TaskService,
+    approvals: ApprovalService,
+) -> DeferredToolResults | None:
+    decided = await approvals.for_task(task.id)
+    wanted = set(state.get("approvals", []))
+    if any(a.status is ApprovalStatus.PENDING and a.tool_call_id in wanted for a in decided):
+        return None
+    answers = deferred_approvals([a for a in decided if a.tool_call_id in wanted], _calls(messages))
+    calls: dict[str, Any] = {}
+    for call_id, child_id in state.get("children", {}).items():
+        child = await tasks.get(int(child_id))
+        if child is None:
+            calls[call_id] = "That request was lost."
+            continue
+        if child.status not in TERMINAL:
+            return None
+        calls[call_id] = answer_of(child)
+    return DeferredToolResults(calls=calls, approvals=answers)

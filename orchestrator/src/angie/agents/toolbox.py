@@ -1,0 +1,149 @@
+"""The tools an agent gets: each of its servers' MCP tools, filtered, under the approval policy,
+journaled against repeats and audited — wrapped in that order around the server's toolset."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import httpx2
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport, StreamableHttpTransport
+from mcp import MCPError as McpError
+from pydantic_ai import RunContext
+from pydantic_ai.tools import ToolDefinition
+from pydantic_ai.toolsets import AbstractToolset
+
+from angie.agents.audit import AuditToolset, DatabaseRecorder
+from angie.agents.journal import EffectJournal, JournalToolset
+from angie.agents.policy import ApprovalPolicy, PolicyToolset
+from angie.db.engine import Database
+from angie.mcp.registry import ServerSpec
+from angie.mcp.supervisor import Supervisor, SupervisorError
+from angie.mcp.toolsets import ServerToolset
+from angie.prompts import Tool as PromptTool
+
+__all__ = ("Toolbox", "tool_allowed")
+
+log = logging.getLogger(__name__)
+
+
+def tool_allowed(name: str, patterns: Sequence[str]) -> bool:
+    """Globs over prefixed tool names; ``!glob`` excludes; no inclusion glob means all."""
+    include = [p for p in patterns if not p.startswith("!")]
+    exclude = [p[1:] for p in patterns if p.startswith("!")]
+    if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
+        return False
+    return not any(fnmatch.fnmatchcase(name, p) for p in exclude)
+
+
+class Toolbox:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        servers: Callable[[], Mapping[str, ServerSpec]],
+        supervisor: Supervisor | None,
+        timeout: float,
+    ) -> None:
+        self.db = database
+        self._servers = servers
+        self._supervisor = supervisor
+        self._timeout = timeout
+        self._described: dict[str, tuple[int, list[PromptTool]]] = {}
+
+    def installed(self) -> set[str]:
+        """Servers this Angie can reach now (installed and enabled)."""
+        return {name for name, spec in self._servers().items() if spec.enabled}
+
+    def spec(self, name: str) -> ServerSpec | None:
+        spec = self._servers().get(name)
+        return spec if spec is not None and spec.enabled else None
+
+    def attach(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+
+    def client(self, spec: ServerSpec) -> Client[Any]:
+        """A direct MCP client for one server, wherever it runs."""
+        if spec.builtin:
+            if self._supervisor is None:
+                raise SupervisorError(f"the {spec.name} server is not running here")
+            endpoint = self._supervisor.endpoint(spec.name)
+            return Client(endpoint.url, auth=endpoint.token, timeout=self._timeout)
+        if spec.transport == "http":
+            transport = StreamableHttpTransport(str(spec.url), headers=dict(spec.headers))
+            return Client(transport, timeout=self._timeout)
+        stdio = StdioTransport(
+            command=spec.command[0], args=list(spec.command[1:]), env=dict(spec.env)
+        )
+        return Client(stdio, timeout=self._timeout)
+
+    async def capabilities(
+        self, servers: Iterable[str], tool_filter: Sequence[str]
+    ) -> list[PromptTool]:
+        """The tools an agent can use, for its prompt; a server that is down adds none."""
+        found: list[PromptTool] = []
+        for name in dict.fromkeys(servers):
+            spec = self.spec(name)
+            if spec is None:
+                continue
+            generation = (
+                self._supervisor.endpoint(name).generation
+                if spec.builtin and self._supervisor is not None and name in self._supervisor.names
+                else 0
+            )
+            cached = self._described.get(name)
+            if cached is None or cached[0] != generation:
+                try:
+                    async with self.client(spec) as client:
+                        tools = await client.list_tools()
+                except (OSError, TimeoutError, SupervisorError, McpError, httpx2.HTTPError) as err:
+                    log.info("cannot list the tools of %s for a prompt: %r", name, err)
+                    continue
+                described = [
+                    PromptTool(f"{name}_{t.name}", (t.description or "").strip()) for t in tools
+                ]
+                cached = self._described[name] = (generation, described)
+            found.extend(t for t in cached[1] if tool_allowed(t.name, tool_filter))
+        return found
+
+    def server(self, name: str) -> ServerToolset | None:
+        """One server's prefixed, guarded tools (a fresh client per run)."""
+        spec = self.spec(name)
+        if spec is None:
+            return None
+        return ServerToolset(spec, self._supervisor, timeout=self._timeout)
+
+    def toolsets(
+        self,
+        servers: Iterable[str],
+        tool_filter: Sequence[str],
+        *,
+        policy: ApprovalPolicy,
+        task_id: int,
+        untrusted: bool,
+        journal: EffectJournal | None,
+        extra_filter: Sequence[str] = (),
+    ) -> list[AbstractToolset[Any]]:
+        result: list[AbstractToolset[Any]] = []
+        recorder = DatabaseRecorder(self.db, task_id)
+        for name in dict.fromkeys(servers):
+            base = self.server(name)
+            if base is None:
+                continue
+
+            def keep(
+                _ctx: RunContext[Any],
+                tool_def: ToolDefinition,
+                patterns: tuple[str, ...] = (*tool_filter, *extra_filter),
+            ) -> bool:
+                return tool_allowed(tool_def.name, patterns)
+
+            guarded = PolicyToolset(
+                base.filtered(keep), server=name, policy=policy, untrusted=untrusted
+            )
+            journaled = JournalToolset(guarded, journal=journal)
+            result.append(AuditToolset(journaled, server=name, recorder=recorder))
+        return result

@@ -1,0 +1,72 @@
+"""``angie serve``, ``angie daemon`` and ``angie worker``: the long-running processes."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from rich.console import Console
+
+from angie.cli.context import CliContext, fail, pass_cli, run_async
+
+__all__ = ("daemon", "serve", "worker")
+
+console = Console(highlight=False, stderr=True)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # One line per request of the MCP client is noise at INFO.
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "mcp", "fastmcp", "dramatiq"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _run(app: CliContext, role: str, host: str | None = None, port: int | None = None) -> None:
+    from angie.daemon import Angie
+    from angie.mcp.registry import RegistryError
+    from angie.prompts import PromptError
+
+    settings = app.settings
+    _logging(settings.log_level)
+    if role == "worker" and not settings.redis_url:
+        fail(
+            "`angie worker` needs ANGIE_REDIS_URL (without Redis, `angie serve` runs tasks itself)",
+            2,
+        )
+    angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)  # type: ignore[arg-type]
+    if role == "serve":
+        where = f"http://{host or settings.host}:{port or settings.port}"
+        queue = "Redis" if settings.redis_url else "embedded"
+        console.print(f"Angie is starting: API {where}, {queue} queue, data in {settings.data_dir}")
+    try:
+        run_async(angie.run())
+    except (RegistryError, PromptError) as err:
+        fail(str(err), code=2)
+    except OSError as err:
+        fail(f"Angie could not start: {err.strerror or err}")
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default ANGIE_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default ANGIE_PORT, 8000).")
+@pass_cli
+def serve(app: CliContext, host: str | None, port: int | None) -> None:
+    """Start Angie on this machine: database, MCP servers, worker, scheduler and API."""
+    _run(app, "serve", host, port)
+
+
+@click.command()
+@pass_cli
+def daemon(app: CliContext) -> None:
+    """Run the scheduler, feedback and approvals (production: exactly one of these)."""
+    _run(app, "daemon")
+
+
+@click.command()
+@pass_cli
+def worker(app: CliContext) -> None:
+    """Run tasks from the Redis queue, with the MCP servers they need (production: N of these)."""
+    _run(app, "worker")

@@ -1,0 +1,173 @@
+"""Events in, tasks out: every event is stored once (deduplicated by delivery id) and routed by
+rules: messages go to Angie; crons, webhooks and API calls to their agent, team or workflow."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from angie.db.base import utcnow
+from angie.db.engine import Database
+from angie.db.models import ChannelKind, Event, EventStatus, EventType, Task, TaskKind
+from angie.tasks.service import TaskService
+
+__all__ = ("EventRouter", "NewEvent", "Route", "Rule", "Target", "default_rules")
+
+log = logging.getLogger(__name__)
+
+TargetKind = Literal["angie", "agent", "team", "workflow", "ignore"]
+_KINDS: dict[str, TaskKind] = {
+    "angie": TaskKind.CHAT,
+    "agent": TaskKind.AGENT,
+    "team": TaskKind.TEAM,
+    "workflow": TaskKind.WORKFLOW,
+}
+# Content from outside the household: its tasks may only read until the user approves more.
+UNTRUSTED_TYPES = frozenset({EventType.WEBHOOK})
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    type: EventType
+    source: str
+    user_id: int | None = None
+    channel: ChannelKind | None = None
+    thread: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: TargetKind
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    event: Event
+    task: Task | None
+    created: bool
+
+
+def target_from_payload(event: Event) -> Target:
+    """The agent, team or workflow an event names (``agent_id``/``team_id``/``workflow_id``)."""
+    for kind in ("agent", "team", "workflow"):
+        value = event.payload.get(f"{kind}_id")
+        if value is not None:
+            return Target(kind, int(value))
+    return Target("angie")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """First match wins: events of ``type`` from a source matching ``source`` (a glob)."""
+
+    type: EventType
+    target: Callable[[Event], Target]
+    source: str = "*"
+
+    def matches(self, event: Event) -> bool:
+        return event.type is self.type and fnmatch.fnmatchcase(event.source, self.source)
+
+
+def default_rules() -> list[Rule]:
+    return [
+        Rule(EventType.MESSAGE, lambda _e: Target("angie")),
+        Rule(EventType.CRON, target_from_payload),
+        Rule(EventType.WEBHOOK, target_from_payload),
+        Rule(EventType.API, target_from_payload),
+        Rule(EventType.SYSTEM, lambda _e: Target("ignore")),
+    ]
+
+
+class EventRouter:
+    def __init__(
+        self,
+        database: Database,
+        tasks: TaskService,
+        enqueue: Callable[[int], None],
+        rules: Sequence[Rule] | None = None,
+    ) -> None:
+        self.db = database
+        self.tasks = tasks
+        self._enqueue = enqueue
+        self.rules = list(rules if rules is not None else default_rules())
+
+    async def accept(self, new: NewEvent) -> Route:
+        """Store the event and route it; the same delivery id twice is one event, one task."""
+        event = Event(
+            type=new.type,
+            source=new.source,
+            user_id=new.user_id,
+            channel=new.channel,
+            thread=new.thread,
+            payload=new.payload,
+            dedupe_key=new.dedupe_key,
+        )
+        try:
+            async with self.db.session() as session:
+                session.add(event)
+        except IntegrityError:
+            if new.dedupe_key is None:
+                raise
+            async with self.db.session() as session:
+                event = (
+                    await session.scalars(select(Event).where(Event.dedupe_key == new.dedupe_key))
+                ).one()
+            task = await self.tasks.by_key(f"event:{event.id}")
+            log.info("event %s delivered again (%s): not routed twice", event.id, new.dedupe_key)
+            return Route(event, task, created=False)
+        return await self.route(event)
+
+    def _target(self, event: Event) -> Target:
+        for rule in self.rules:
+            if rule.matches(event):
+                return rule.target(event)
+        return Target("ignore")
+
+    async def route(self, event: Event) -> Route:
+        target = self._target(event)
+        if target.kind == "ignore":
+            await self._mark(event.id, EventStatus.IGNORED)
+            return Route(event, None, created=False)
+        payload = event.payload
+        task_input: dict[str, Any] = {
+            "text": str(payload.get("text") or payload.get("instruction") or ""),
+            "event_type": event.type.value,
+        }
+        if event.type in UNTRUSTED_TYPES or payload.get("untrusted"):
+            task_input["untrusted"] = True
+        if "body" in payload:
+            task_input["data"] = payload["body"]
+        task, created = await self.tasks.submit(
+            _KINDS[target.kind],
+            user_id=event.user_id,
+            input=task_input,
+            idempotency_key=f"event:{event.id}",
+            event_id=event.id,
+            channel=event.channel,
+            thread=event.thread,
+            agent_id=target.id if target.kind == "agent" else None,
+            team_id=target.id if target.kind == "team" else None,
+            workflow_id=target.id if target.kind == "workflow" else None,
+        )
+        await self._mark(event.id, EventStatus.ROUTED)
+        if created:
+            self._enqueue(task.id)
+        return Route(event, task, created)
+
+    async def _mark(self, event_id: int, status: EventStatus) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(Event)
+                .where(Event.id == event_id)
+                .values(status=status, processed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )

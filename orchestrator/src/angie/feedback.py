@@ -1,0 +1,149 @@
+"""Feedback: results, failures and approval requests go back to the person, through the channel
+the work came from. Channel adapters plug in behind one protocol; the web/API channel is first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.db.engine import Database
+from angie.db.models import ChannelKind, Conversation, Message, MessageRole, User
+
+__all__ = ("Channel", "Delivery", "DeliveryKind", "Feedback", "WebChannel", "conversation_for")
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryKind(StrEnum):
+    RESULT = "result"
+    FAILURE = "failure"
+    APPROVAL_REQUEST = "approval_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    kind: DeliveryKind
+    user_id: int
+    channel: ChannelKind
+    thread: str
+    text: str
+    task_id: int | None = None
+    approval_id: int | None = None
+    # Where Angie needs the person (an approval, a failure) she @-mentions them.
+    mention: str | None = None
+
+    @property
+    def rendered(self) -> str:
+        return f"@{self.mention} {self.text}" if self.mention else self.text
+
+
+class Channel(Protocol):
+    """A way back to the person: Slack, Discord, iMessage, email, the web UI."""
+
+    kind: ChannelKind
+
+    async def deliver(self, delivery: Delivery) -> None: ...
+
+
+@dataclass
+class WebChannel:
+    """The web UI, the API and the CLI: deliveries are kept in the conversation (so they are
+    there when the person looks) and pushed live to whoever is listening for that user."""
+
+    kind: ChannelKind = ChannelKind.WEB
+    _listeners: dict[int, set[asyncio.Queue[Delivery]]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+
+    async def deliver(self, delivery: Delivery) -> None:
+        for queue in list(self._listeners.get(delivery.user_id, ())):
+            queue.put_nowait(delivery)
+
+    async def listen(self, user_id: int) -> AsyncIterator[Delivery]:
+        queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._listeners[user_id].add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._listeners[user_id].discard(queue)
+
+
+class Feedback:
+    def __init__(self, database: Database, channels: list[Channel] | None = None) -> None:
+        self.db = database
+        self.web = WebChannel()
+        self.channels: dict[ChannelKind, Channel] = {c.kind: c for c in channels or []}
+        for kind in (ChannelKind.WEB, ChannelKind.API, ChannelKind.CLI):
+            self.channels.setdefault(kind, self.web)
+
+    async def send(
+        self,
+        kind: DeliveryKind,
+        *,
+        user_id: int | None,
+        channel: ChannelKind | None,
+        thread: str | None,
+        text: str,
+        task_id: int | None = None,
+        approval_id: int | None = None,
+    ) -> Delivery | None:
+        """Record the message in the person's conversation and push it through the channel."""
+        if user_id is None:
+            log.info("task %s has nobody to tell: %s", task_id, kind.value)
+            return None
+        channel = channel or ChannelKind.WEB
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                return None
+            mention = None
+            if kind is not DeliveryKind.RESULT:
+                mention = user.preferred_name or user.display_name
+            conversation = await conversation_for(session, user_id, channel, thread or "")
+            delivery = Delivery(
+                kind, user_id, channel, thread or "", text, task_id, approval_id, mention
+            )
+            session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    role=MessageRole.ASSISTANT,
+                    content=delivery.rendered,
+                    task_id=task_id,
+                )
+            )
+        target = self.channels.get(channel, self.web)
+        try:
+            await target.deliver(delivery)
+        except Exception:
+            # The words are in the conversation already; a flaky chat platform loses nothing.
+            log.exception("delivery through %s failed for task %s", channel.value, task_id)
+        return delivery
+
+
+async def conversation_for(
+    session: AsyncSession, user_id: int, channel: ChannelKind, thread: str
+) -> Conversation:
+    """The person's conversation on that channel and thread, created on first use."""
+    found = (
+        await session.scalars(
+            select(Conversation).where(
+                Conversation.user_id == user_id,
+                Conversation.channel == channel,
+                Conversation.thread == thread,
+            )
+        )
+    ).one_or_none()
+    if found is None:
+        found = Conversation(user_id=user_id, channel=channel, thread=thread)
+        session.add(found)
+        await session.flush()
+    return found

@@ -1,0 +1,275 @@
+"""The worker's side of a task: claim it, run it by kind, settle it (succeed, fail, retry or
+suspend) and report back. Children (delegations, workflow steps) run inside their parent."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Literal
+
+import httpx
+from pydantic_ai import CallDeferred
+from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, UsageLimitExceeded
+
+from angie.agents.approvals import ApprovalService
+from angie.agents.chat import ChatTurn
+from angie.agents.models import ModelConfigError, ModelNotConfigured
+from angie.agents.runner import AgentFactory
+from angie.agents.session import Failed, Finished, Outcome, Suspended, Waiting, run_agent
+from angie.db.models import Task, TaskKind, TaskStatus
+from angie.feedback import DeliveryKind, Feedback
+from angie.prompts import PromptError
+from angie.tasks.service import TERMINAL, TaskService
+from angie.workflows.engine import WorkflowEngine
+
+__all__ = ("Executor",)
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (httpx.TransportError, ConnectionError, TimeoutError)
+
+
+def _transient(err: BaseException) -> bool:
+    if isinstance(err, ModelHTTPError):
+        return err.status_code == 429 or err.status_code >= 500
+    return isinstance(err, _TRANSIENT)
+
+
+def _explain(err: BaseException) -> str:
+    """One sentence for the person; the details go to the log."""
+    if isinstance(err, ModelNotConfigured | ModelConfigError | PromptError | LookupError):
+        return str(err)
+    if isinstance(err, ModelHTTPError):
+        return f"the language model answered with an error ({err.status_code})"
+    if isinstance(err, UsageLimitExceeded):
+        return f"the work went over its limits ({err})"
+    if isinstance(err, UnexpectedModelBehavior):
+        return f"the language model misbehaved ({err.message})"
+    if _transient(err):
+        return f"a service could not be reached ({type(err).__name__})"
+    return f"something went wrong ({type(err).__name__})"
+
+
+class Executor:
+    def __init__(
+        self,
+        tasks: TaskService,
+        factory: AgentFactory,
+        chat: ChatTurn,
+        approvals: ApprovalService,
+        feedback: Feedback,
+        enqueue: Callable[[int, int | None], None],
+        *,
+        retry_backoff: float = 2.0,
+    ) -> None:
+        self.tasks = tasks
+        self.factory = factory
+        self.chat = chat
+        self.approvals = approvals
+        self.feedback = feedback
+        self._enqueue = enqueue
+        self._backoff = retry_backoff
+        self.workflows = WorkflowEngine(tasks.db, tasks, self.run_inline)
+        # Per running task: how many identical delegations it made in this execution.
+        self._delegations: dict[int, Counter[str]] = {}
+
+    async def handle(self, task_id: int) -> None:
+        """The queue's entry point: run the task if it is still to be run."""
+        task = await self.tasks.claim(task_id)
+        if task is None:
+            log.info("task %s is not runnable now; delivery ignored", task_id)
+            return
+        await self._settle(task, inline=False)
+
+    async def run_inline(self, child: Task) -> Task:
+        """Run a child task inside its parent's run; returns it as it ended up."""
+        claimed = await self.tasks.claim(child.id)
+        if claimed is not None:
+            await self._settle(claimed, inline=True)
+        return await self.tasks.require(child.id)
+
+    async def _settle(self, task: Task, *, inline: bool) -> None:
+        while True:
+            try:
+                outcome = await self._execute(task)
+            except asyncio.CancelledError:
+                raise  # shutting down: the task stays running and is picked up again
+            except Exception as err:
+                log.warning(
+                    "task %s attempt %s failed: %r", task.id, task.attempts, err, exc_info=True
+                )
+                retry_any = task.kind is TaskKind.WORKFLOW_STEP
+                if task.attempts < task.max_attempts and (retry_any or _transient(err)):
+                    if inline:
+                        await asyncio.sleep(min(self._backoff * task.attempts, 30.0))
+                        again = await self.tasks.requeue(task.id, error=_explain(err))
+                        claimed = await self.tasks.claim(task.id) if again else None
+                        if claimed is None:
+                            return
+                        task = claimed
+                        continue
+                    await self.tasks.requeue(task.id, error=_explain(err))
+                    self._enqueue(task.id, int(self._backoff * 1000 * 2 ** (task.attempts - 1)))
+                    return
+                outcome = Failed(_explain(err))
+            break
+        await self._apply(task, outcome, inline=inline)
+
+    async def _apply(self, task: Task, outcome: Outcome, *, inline: bool) -> None:
+        if isinstance(outcome, Waiting):
+            await self.tasks.suspend(task.id, task.state or {})
+            return
+        if isinstance(outcome, Suspended):
+            await self.tasks.suspend(task.id, outcome.state)
+            if outcome.approvals:
+                for approval in await self.approvals.request(task, outcome.approvals):
+                    await self.feedback.send(
+                        DeliveryKind.APPROVAL_REQUEST,
+                        user_id=task.user_id,
+                        channel=task.channel,
+                        thread=task.thread,
+                        text=(
+                            f"May I call {approval.server}.{approval.tool} with "
+                            f"{approval.arguments}? Approve or deny approval {approval.id}."
+                        ),
+                        task_id=task.id,
+                        approval_id=approval.id,
+                    )
+            return
+        if isinstance(outcome, Finished):
+            settled = await self.tasks.succeed(
+                task.id, {"text": outcome.text, "data": outcome.data}
+            )
+            kind: Literal[DeliveryKind.RESULT, DeliveryKind.FAILURE] = DeliveryKind.RESULT
+            text = outcome.text
+        else:
+            settled = await self.tasks.fail(task.id, outcome.error)
+            kind = DeliveryKind.FAILURE
+            text = f"I could not finish that: {outcome.error}."
+        if not settled:
+            return  # cancelled meanwhile: nothing to say
+        if task.parent_id is None:
+            await self.feedback.send(
+                kind,
+                user_id=task.user_id,
+                channel=task.channel,
+                thread=task.thread,
+                text=text,
+                task_id=task.id,
+            )
+        elif not inline:
+            await self.wake(task.parent_id)
+
+    async def wake(self, task_id: int) -> None:
+        """A parent waiting for a child (or an approval) goes back on the queue."""
+        parent = await self.tasks.get(task_id)
+        waiting = parent is not None and parent.status is TaskStatus.AWAITING_APPROVAL
+        if waiting and await self.tasks.requeue(task_id):
+            self._enqueue(task_id, None)
+
+    async def _execute(self, task: Task) -> Outcome:
+        self._delegations[task.id] = Counter()
+        try:
+            return await self._execute_kind(task)
+        finally:
+            self._delegations.pop(task.id, None)
+
+    async def _execute_kind(self, task: Task) -> Outcome:
+        untrusted = bool(task.input.get("untrusted"))
+        if task.kind is TaskKind.CHAT:
+            return await self.chat.run(task, self._delegate)
+        if task.kind is TaskKind.WORKFLOW:
+            return await self.workflows.run(task)
+        if task.kind in (TaskKind.AGENT, TaskKind.TEAM, TaskKind.WORKFLOW_STEP):
+            if task.agent_id is not None:
+                agent = await self.factory.for_agent(task, task.agent_id, untrusted=untrusted)
+            elif task.team_id is not None:
+                agent = await self.factory.for_team(task, task.team_id, untrusted=untrusted)
+            else:
+                return Failed("the task names no agent or team")
+            prompt = str(task.input.get("text", ""))
+            if untrusted and task.input.get("data") is not None:
+                from angie.agents.chat import fence
+
+                prompt = fence(
+                    f"{prompt}\n{task.input['data']}", str(task.input.get("event_type", "outside"))
+                )
+            return await run_agent(
+                agent,
+                task,
+                prompt=prompt,
+                tasks=self.tasks,
+                approvals=self.approvals,
+                delegate=self._delegate,
+            )
+        # TaskKind.TOOL: a direct call, made like the chat command that asks for it.
+        text = str(task.input.get("text", ""))
+        return await self.chat.run(task, self._delegate) if text else Failed("no command")
+
+    async def _delegate(
+        self, parent: Task, call_id: str, kind: Literal["agent", "team"], target: int, request: str
+    ) -> str:
+        # Keyed by what is asked, not by the model's call id (new on every run): a run repeated
+        # after a crash finds the child it started before, with that child's effects journal.
+        digest = hashlib.sha256(f"{kind}:{target}:{request}".encode()).hexdigest()[:24]
+        counter = self._delegations.setdefault(parent.id, Counter())
+        sequence = counter[digest]
+        counter[digest] += 1
+        child, _ = await self.tasks.submit(
+            TaskKind.AGENT if kind == "agent" else TaskKind.TEAM,
+            user_id=parent.user_id,
+            input={
+                "text": request,
+                **({"untrusted": True} if parent.input.get("untrusted") else {}),
+            },
+            idempotency_key=f"task:{parent.id}:ask:{digest}:{sequence}",
+            parent_id=parent.id,
+            agent_id=target if kind == "agent" else None,
+            team_id=target if kind == "team" else None,
+            channel=parent.channel,
+            thread=parent.thread,
+            event_id=parent.event_id,
+        )
+        if child.status not in TERMINAL and child.status is not TaskStatus.AWAITING_APPROVAL:
+            child = await self.run_inline(child)
+        if child.status is TaskStatus.AWAITING_APPROVAL:
+            raise CallDeferred(metadata={"task_id": child.id})
+        from angie.agents.session import answer_of
+
+        return answer_of(child)
+
+    async def decide(
+        self, approval_id: int, *, approve: bool, user_id: int | None, reason: str | None = None
+    ) -> None:
+        """The person answered: once nothing of the task is pending, it runs on."""
+        approval = await self.approvals.decide(
+            approval_id, approve=approve, user_id=user_id, reason=reason
+        )
+        pending = [
+            a
+            for a in await self.approvals.for_task(approval.task_id)
+            if a.status.value == "pending"
+        ]
+        if not pending:
+            await self.wake(approval.task_id)
+
+    async def expire_approvals(self) -> int:
+        """Fail, politely, the tasks whose approvals nobody answered in time."""
+        expired = await self.approvals.expire_due()
+        for task_id in dict.fromkeys(a.task_id for a in expired):
+            calls = ", ".join(f"{a.server}.{a.tool}" for a in expired if a.task_id == task_id)
+            task = await self.tasks.get(task_id)
+            if task is None or task.status in TERMINAL:
+                continue
+            await self._apply(
+                task,
+                Failed(
+                    f"I asked before calling {calls} and did not hear back in time, "
+                    "so I did not do it"
+                ),
+                inline=False,
+            )
+        return len(expired)

@@ -1,0 +1,112 @@
+"""Dramatiq carries task ids to workers: the Redis broker in production, an in-process broker
+for the embedded default. Messages hold only ids; the database holds the task itself, so a task
+accepted before a crash is found again on restart (embedded) or redelivered by Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import dramatiq
+from dramatiq import Broker, Worker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+__all__ = ("QUEUE_NAME", "TaskQueue", "create_broker")
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "angie"
+# A dead worker's unacked messages go back on the queue once its heartbeat is this old and a
+# maintenance pass runs; the consumers of live workers beat about once a second.
+REDIS_HEARTBEAT_TIMEOUT_MS = 20_000
+# Out of a million broker commands; idle consumers issue about one a second each, so with
+# one worker a pass runs every ~10 s and a dead worker's tasks come back within about 30 s.
+REDIS_MAINTENANCE_CHANCE = 100_000
+# The loop runs agent work; its own limits (usage limits, tool timeouts) bound a task. This
+# only stops a wedged worker thread from waiting forever.
+_TIME_LIMIT_MS = 6 * 3600 * 1000
+
+Handler = Callable[[int], Coroutine[Any, Any, None]]
+
+
+def create_broker(redis_url: str | None) -> Broker:
+    if redis_url:
+        return RedisBroker(  # type: ignore[no-untyped-call]
+            url=redis_url,
+            namespace="angie-tasks",
+            heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=REDIS_MAINTENANCE_CHANCE,
+        )
+    return StubBroker()
+
+
+class TaskQueue:
+    """Send task ids; run them on this process's event loop when it hosts a worker."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._handler: Handler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: Worker | None = None
+        self.actor = dramatiq.actor(
+            broker=broker,
+            actor_name="angie_run_task",
+            queue_name=QUEUE_NAME,
+            # Angie retries by herself: the database knows the attempts, Dramatiq does not.
+            max_retries=0,
+            time_limit=_TIME_LIMIT_MS,
+        )(self._run)
+
+    @property
+    def embedded(self) -> bool:
+        return isinstance(self.broker, StubBroker)
+
+    def enqueue(self, task_id: int, *, delay_ms: int | None = None) -> None:
+        self.actor.send_with_options(args=(task_id,), delay=delay_ms)
+
+    def _run(self, task_id: int) -> None:
+        # Dramatiq calls this on a worker thread; the work itself runs on Angie's event loop.
+        if self._handler is None or self._loop is None:
+            raise RuntimeError("the task queue has no worker bound in this process")
+        future = asyncio.run_coroutine_threadsafe(self._handler(task_id), self._loop)
+        try:
+            while True:
+                try:
+                    future.result(timeout=0.5)
+                    return
+                except concurrent.futures.TimeoutError:
+                    if future.done():
+                        future.result()
+                        return
+        except BaseException:
+            # Interrupted (time limit, shutdown): stop the coroutine too.
+            self._loop.call_soon_threadsafe(future.cancel)
+            raise
+
+    def start_worker(self, handler: Handler, *, threads: int) -> None:
+        """Consume the queue on ``threads`` threads, running each task on the current loop."""
+        self._handler = handler
+        self._loop = asyncio.get_running_loop()
+        self.broker.emit_after("process_boot")
+        self._worker = Worker(
+            self.broker, queues={QUEUE_NAME}, worker_threads=threads, worker_timeout=250
+        )
+        self._worker.start()
+
+    async def stop_worker(self, grace: float = 30.0) -> None:
+        """Stop taking tasks and wait up to ``grace`` seconds for the ones running now.
+
+        A task still running after that stays ``running`` in the database: the next start of
+        the embedded queue runs it again, and Redis redelivers it to another worker.
+        """
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        await asyncio.to_thread(worker.stop, int(grace * 1000))
+
+    def close(self) -> None:
+        self.broker.close()

@@ -1,0 +1,225 @@
+"""The task lifecycle in the database: queued → running → succeeded | failed | cancelled, with
+awaiting_approval in between. The database is the truth; the queue only carries task ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from angie.db.base import utcnow
+from angie.db.engine import Database
+from angie.db.models import Task, TaskKind, TaskStatus
+
+__all__ = ("TERMINAL", "TaskError", "TaskService")
+
+TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+# A delivery may start a task that is queued, or one left running by a worker that died.
+_CLAIMABLE = (TaskStatus.QUEUED, TaskStatus.RUNNING)
+
+
+class TaskError(Exception):
+    """A task cannot do what was asked (one sentence for the user)."""
+
+
+class TaskService:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def submit(
+        self,
+        kind: TaskKind,
+        *,
+        user_id: int | None,
+        input: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> tuple[Task, bool]:
+        """Create a queued task; with a key already used, the existing task and False."""
+        if idempotency_key is not None:
+            existing = await self.by_key(idempotency_key)
+            if existing is not None:
+                return existing, False
+        task = Task(
+            kind=kind,
+            user_id=user_id,
+            input=input or {},
+            idempotency_key=idempotency_key,
+            status=TaskStatus.QUEUED,
+            **fields,
+        )
+        try:
+            async with self.db.session() as session:
+                session.add(task)
+        except IntegrityError:
+            # Two submitters raced on the same key: the winner's task is the task.
+            existing = await self.by_key(idempotency_key) if idempotency_key else None
+            if existing is None:
+                raise
+            return existing, False
+        return task, True
+
+    async def by_key(self, key: str) -> Task | None:
+        async with self.db.session() as session:
+            return (
+                await session.scalars(select(Task).where(Task.idempotency_key == key))
+            ).one_or_none()
+
+    async def get(self, task_id: int) -> Task | None:
+        async with self.db.session() as session:
+            return await session.get(Task, task_id)
+
+    async def require(self, task_id: int, user_id: int | None = None) -> Task:
+        task = await self.get(task_id)
+        if task is None or (user_id is not None and task.user_id != user_id):
+            raise TaskError(f"there is no task {task_id}")
+        return task
+
+    async def claim(self, task_id: int) -> Task | None:
+        """Mark a task running and count the attempt; None when it is not to be run now."""
+        async with self.db.session() as session:
+            result = await session.execute(
+                update(Task)
+                .where(Task.id == task_id, Task.status.in_(_CLAIMABLE))
+                .values(
+                    status=TaskStatus.RUNNING,
+                    attempts=Task.attempts + 1,
+                    started_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return await session.get(Task, task_id, populate_existing=True)
+
+    async def _finish(self, task_id: int, status: TaskStatus, **values: Any) -> bool:
+        async with self.db.session() as session:
+            result = await session.execute(
+                update(Task)
+                .where(Task.id == task_id, Task.status.not_in(TERMINAL))
+                .values(status=status, updated_at=utcnow(), **values)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def succeed(self, task_id: int, result: Any) -> bool:
+        return await self._finish(
+            task_id,
+            TaskStatus.SUCCEEDED,
+            result=result,
+            error=None,
+            finished_at=utcnow(),
+            state=None,
+        )
+
+    async def fail(self, task_id: int, error: str) -> bool:
+        return await self._finish(
+            task_id, TaskStatus.FAILED, error=error[:4000], finished_at=utcnow()
+        )
+
+    async def requeue(self, task_id: int, *, error: str | None = None) -> bool:
+        """Back to the queue for another attempt (a transient failure, or a resumed task)."""
+        return await self._finish(task_id, TaskStatus.QUEUED, error=error)
+
+    async def suspend(self, task_id: int, state: dict[str, Any]) -> bool:
+        """Park a running task until the user (or a child task) answers."""
+        return await self._finish(task_id, TaskStatus.AWAITING_APPROVAL, state=state)
+
+    async def save_state(self, task_id: int, state: dict[str, Any]) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(state=state)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def cancel(self, task_id: int, user_id: int | None = None) -> Task:
+        """Cancel a task that has not finished, and its unfinished children."""
+        task = await self.require(task_id, user_id)
+        if task.status in TERMINAL:
+            raise TaskError(f"task {task_id} has already {task.status.value}")
+        async with self.db.session() as session:
+            ids = [task_id, *await self._descendants(session, task_id)]
+            await session.execute(
+                update(Task)
+                .where(Task.id.in_(ids), Task.status.not_in(TERMINAL))
+                .values(status=TaskStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+        return await self.require(task_id)
+
+    async def retry(self, task_id: int, user_id: int | None = None) -> Task:
+        """Queue a failed or cancelled task again, with a fresh budget of attempts."""
+        task = await self.require(task_id, user_id)
+        if task.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            raise TaskError(
+                f"task {task_id} is {task.status.value}; only failed or cancelled tasks are retried"
+            )
+        async with self.db.session() as session:
+            await session.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(
+                    status=TaskStatus.QUEUED,
+                    max_attempts=Task.attempts + max(task.max_attempts, 1),
+                    error=None,
+                    finished_at=None,
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return await self.require(task_id)
+
+    async def children(self, task_id: int) -> list[Task]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Task).where(Task.parent_id == task_id).order_by(Task.id)
+            )
+            return list(rows)
+
+    @staticmethod
+    async def _descendants(session: Any, task_id: int) -> list[int]:
+        found: list[int] = []
+        frontier = [task_id]
+        while frontier:
+            rows = await session.scalars(select(Task.id).where(Task.parent_id.in_(frontier)))
+            frontier = list(rows)
+            found.extend(frontier)
+        return found
+
+    async def unfinished(self, statuses: Sequence[TaskStatus] = _CLAIMABLE) -> list[int]:
+        """Tasks a restarted embedded queue must pick up again, oldest first."""
+        parent = aliased(Task)
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Task.id)
+                .outerjoin(parent, Task.parent_id == parent.id)
+                .where(
+                    Task.status.in_(statuses),
+                    # Children run inside their parent; one resumed on its own (after an
+                    # approval) runs alone while the parent waits for it.
+                    or_(Task.parent_id.is_(None), parent.status == TaskStatus.AWAITING_APPROVAL),
+                )
+                .order_by(Task.id)
+            )
+            return list(rows)
+
+    async def stale_queued(self, older_than: timedelta) -> list[int]:
+        """Queued top-level tasks nobody picked up for a while (a message lost before sending)."""
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Task.id)
+                .where(
+                    Task.status == TaskStatus.QUEUED,
+                    Task.parent_id.is_(None),
+                    Task.updated_at < utcnow() - older_than,
+                )
+                .order_by(Task.id)
+            )
+            return list(rows)

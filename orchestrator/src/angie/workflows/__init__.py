@@ -1,0 +1,1 @@
+"""Workflows: ordered steps across agents and teams, each run as a child task."""

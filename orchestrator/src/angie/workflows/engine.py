@@ -1,0 +1,113 @@
+"""Running a workflow: its steps in order, each a child task of the workflow's task, each
+instruction a Jinja2 template over the triggering event and the earlier steps' outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+
+from angie.agents.session import Failed, Finished, Outcome, Suspended, answer_of
+from angie.db.engine import Database
+from angie.db.models import Event, OnFailure, Task, TaskKind, TaskStatus, Workflow
+from angie.tasks.service import TERMINAL, TaskService
+
+__all__ = ("WorkflowEngine", "render_instruction")
+
+# Instructions are written by people in the household, but still only see what they are given.
+_TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def render_instruction(template: str, variables: dict[str, Any]) -> str:
+    return _TEMPLATES.from_string(template).render(**variables).strip()
+
+
+class WorkflowEngine:
+    def __init__(
+        self, database: Database, tasks: TaskService, run_inline: Callable[[Task], Awaitable[Task]]
+    ) -> None:
+        self.db = database
+        self.tasks = tasks
+        self._run_inline = run_inline
+
+    async def run(self, task: Task) -> Outcome:
+        async with self.db.session() as session:
+            workflow = await session.get(Workflow, task.workflow_id) if task.workflow_id else None
+            if workflow is None:
+                return Failed("the workflow no longer exists")
+            steps = list(workflow.steps)
+            event = await session.get(Event, task.event_id) if task.event_id else None
+            name = workflow.name
+        if not steps:
+            return Failed(f"workflow {name!r} has no steps")
+        trigger = {
+            "type": event.type.value if event else "api",
+            "source": event.source if event else "api",
+            "payload": event.payload if event else {},
+            "text": task.input.get("text", ""),
+        }
+        outputs: dict[str, str | None] = {}
+        failures: list[str] = []
+        previous: str | None = None
+        for step in steps:
+            key = f"task:{task.id}:step:{step.position}"
+            child = await self.tasks.by_key(key)
+            if child is None:
+                try:
+                    instruction = render_instruction(
+                        step.instruction,
+                        {
+                            "event": trigger,
+                            "steps": outputs,
+                            "previous": previous,
+                            "input": task.input,
+                        },
+                    )
+                except TemplateError as err:
+                    return Failed(f"step {step.name!r}: its instruction cannot be rendered ({err})")
+                retries = step.max_retries if step.on_failure is OnFailure.RETRY else 0
+                child, _ = await self.tasks.submit(
+                    TaskKind.WORKFLOW_STEP,
+                    user_id=task.user_id,
+                    input={"text": instruction, **_trust(task)},
+                    idempotency_key=key,
+                    parent_id=task.id,
+                    workflow_id=task.workflow_id,
+                    workflow_step_id=step.id,
+                    agent_id=step.agent_id,
+                    team_id=step.team_id,
+                    channel=task.channel,
+                    thread=task.thread,
+                    event_id=task.event_id,
+                    max_attempts=1 + retries,
+                )
+            if child.status not in TERMINAL and child.status is not TaskStatus.AWAITING_APPROVAL:
+                child = await self._run_inline(child)
+            if child.status is TaskStatus.AWAITING_APPROVAL:
+                return Suspended({"children": {key: child.id}}, children={key: child.id})
+            if child.status is TaskStatus.SUCCEEDED:
+                previous = outputs[step.name] = answer_of(child)
+                continue
+            if step.on_failure is OnFailure.CONTINUE:
+                outputs[step.name] = None
+                failures.append(f"{step.name}: {child.error or child.status.value}")
+                continue
+            return Failed(f"step {step.name!r} failed: {child.error or child.status.value}")
+        summary = previous or ""
+        if failures:
+            summary += "\n\nSteps that failed and were skipped: " + "; ".join(failures)
+        return Finished(summary.strip(), {"steps": outputs, "failed": failures})
+
+    async def steps_of(self, task_id: int) -> list[Task]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Task).where(Task.parent_id == task_id).order_by(Task.id)
+            )
+            return list(rows)
+
+
+def _trust(task: Task) -> dict[str, Any]:
+    return {"untrusted": True} if task.input.get("untrusted") else {}

@@ -1,0 +1,105 @@
+"""A scripted stand-in for the language model (pydantic-ai ``FunctionModel``) that plays both
+Angie and her agents, so a whole request walks through real queues, databases and MCP servers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    RetryPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import Model
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+__all__ = ("Brain",)
+
+# An agent's script: (its request, its tool names) → a tool call to make, or None to answer.
+Plan = Callable[[str, list[str]], tuple[str, dict[str, Any]] | None]
+
+
+def _request_text(messages: list[ModelMessage]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, ModelRequest):
+            for part in message.parts:
+                if isinstance(part, UserPromptPart) and isinstance(part.content, str):
+                    return part.content
+    return ""
+
+
+def _returns(messages: list[ModelMessage]) -> list[str]:
+    last = messages[-1]
+    if not isinstance(last, ModelRequest):
+        return []
+    found = []
+    for part in last.parts:
+        if isinstance(part, ToolReturnPart):
+            content = part.content
+            found.append(content if isinstance(content, str) else json.dumps(content, default=str))
+        elif isinstance(part, RetryPromptPart):
+            found.append(f"retry: {part.model_response()}")
+    return found
+
+
+@dataclass
+class Brain:
+    """Angie delegates by the first word of the request (``hue: turn on …`` → ``ask_hue``);
+    agents follow ``plans`` keyed by a word in their request; summaries are one line."""
+
+    plans: dict[str, Plan] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    fail_on: set[str] = field(default_factory=set)
+    # word → how many more times a request with it fails before it works.
+    flaky: dict[str, int] = field(default_factory=dict)
+
+    def model(self, _name: str | None = None) -> Model:
+        return FunctionModel(self._respond, model_name="brain")
+
+    def _respond(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        tools = [t.name for t in info.function_tools]
+        request = _request_text(messages)
+        if "Summarise this conversation" in (info.instructions or ""):
+            return ModelResponse(parts=[TextPart(f"summary of {len(request)} chars")])
+        for word in self.fail_on:
+            if word in request:
+                raise RuntimeError(f"the brain refuses {word!r}")
+        for word, left in self.flaky.items():
+            if word in request and left > 0:
+                self.flaky[word] = left - 1
+                raise RuntimeError(f"the brain stumbles on {word!r}")
+        returns = _returns(messages)
+        if any(t.startswith("ask_") for t in tools):
+            return self._angie(request, tools, returns)
+        return self._agent(request, tools, returns)
+
+    def _angie(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
+        if returns:
+            return ModelResponse(parts=[TextPart(f"Angie: {returns[-1]}")])
+        match = re.match(r"\s*(?:<untrusted-data[^>]*>\s*)?(\w+):\s*(.*)", request, re.S)
+        if match and f"ask_{match[1]}" in tools:
+            self.calls.append(("angie", f"ask_{match[1]}"))
+            return ModelResponse(
+                parts=[ToolCallPart(f"ask_{match[1]}", {"request": match[2].strip()})]
+            )
+        return ModelResponse(parts=[TextPart(f"Angie heard: {request}")])
+
+    def _agent(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
+        if returns:
+            return ModelResponse(parts=[TextPart(f"done: {returns[-1][:300]}")])
+        for word, plan in self.plans.items():
+            if word in request:
+                step = plan(request, tools)
+                if step is not None:
+                    self.calls.append(("agent", step[0]))
+                    return ModelResponse(parts=[ToolCallPart(step[0], step[1])])
+        return ModelResponse(parts=[TextPart(f"answer to: {request}")])
