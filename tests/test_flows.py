@@ -473,3 +473,51 @@ async def test_approval_is_the_owners_to_decide(simple: Harness) -> None:
     await simple.angie.executor.decide(approval.id, approve=False, user_id=owner)
     with pytest.raises(ApprovalError, match="already denied"):
         await simple.angie.executor.decide(approval.id, approve=True, user_id=owner)
+
+
+async def test_a_team_combines_its_members_tools(simple: Harness, brain: Brain) -> None:
+    await simple.hue_policy(ApprovalMode.ALLOW)
+    user = await simple.user()
+    task = await simple.settled(await simple.say(user, "team_home: turn on the floor lamp"))
+    assert task.status is TaskStatus.SUCCEEDED, task.error
+    assert ("angie", "ask_team_home") in brain.calls
+    assert simple.bridge.lights["2"]["state"]["on"] is True
+    [child] = await simple.angie.tasks.children(task.id)
+    assert child.team_id is not None
+
+
+async def test_agents_without_their_servers_are_listed_as_unavailable(simple: Harness) -> None:
+    roster = await simple.angie.factory.roster()
+    by_name = {e.name: e for e in roster.entries}
+    assert by_name["hue"].available
+    assert not by_name["email"].available
+    assert by_name["email"].reason == "needs the gmail, outlook, yahoo MCP servers"
+    assert not by_name["crons"].available
+    assert by_name["home"].kind == "team"
+    assert by_name["home"].available
+    assert "ask_email" not in [e.tool_name for e in roster.available]
+
+
+async def test_long_conversations_are_summarised_and_bounded(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge, brain: Brain
+) -> None:
+    from angie.db.models import Conversation
+
+    angie = make_angie(sqlite_url, data_dir, bridge, brain, None, history_messages=4)
+    await angie.start()
+    try:
+        h = Harness(angie, bridge)
+        user = await h.user()
+        for n in range(4):
+            await h.settled(await h.say(user, f"message number {n}"), DONE)
+        _, history = await angie.executor.chat.memory.history(
+            Task(id=10_000, user_id=user, channel=ChannelKind.WEB, thread="t1")
+        )
+        async with angie.database.session() as session:
+            conversation = (await session.scalars(select(Conversation))).one()
+    finally:
+        await angie.stop(grace=5)
+    assert len(history) == 4  # bounded to the window …
+    assert conversation.summary is not None  # … and what fell out of it is summarised
+    assert conversation.summary.startswith("summary of")
+    assert conversation.summary_upto is not None

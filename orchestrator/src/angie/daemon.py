@@ -2,7 +2,8 @@
 the scheduler, feedback and the API, started in order and stopped cleanly on SIGTERM.
 
 ``angie serve`` runs all of it in one process (the embedded default); in production
-``angie daemon`` (scheduler, feedback, approvals) and N ``angie worker`` processes split it.
+``angie api``, one ``angie daemon`` (scheduler, feedback, approvals) and N ``angie worker``
+processes split it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ __all__ = ("Angie", "Role")
 
 log = logging.getLogger(__name__)
 
-Role = Literal["serve", "daemon", "worker"]
+Role = Literal["serve", "daemon", "worker", "api"]
 ModelFor = Callable[[str | None], Model]
 _SWEEP_SECONDS = 15.0
 
@@ -83,7 +84,7 @@ class Angie:
         self.role = role
         self.version = dist_version("angie")
         self.database = Database(settings.database_url)
-        self._api = api and role == "serve"
+        self._api = api and role in ("serve", "api")
         self._with_scheduler = scheduler
         self._host = host or settings.host
         self._port = port or settings.port

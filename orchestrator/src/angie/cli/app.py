@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from angie.cli.context import CliContext
-from angie.cli.daemon import daemon, serve, worker
+from angie.cli.daemon import api, daemon, serve, worker
 from angie.cli.db import db
 from angie.cli.mcp import mcp
 
@@ -46,6 +46,7 @@ cli.add_command(db)
 cli.add_command(serve)
 cli.add_command(daemon)
 cli.add_command(worker)
+cli.add_command(api)
 cli.add_command(mcp)
 
 

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from angie.cli.context import CliContext, fail, pass_cli, run_async
 
-__all__ = ("daemon", "serve", "worker")
+__all__ = ("api", "daemon", "serve", "worker")
 
 console = Console(highlight=False, stderr=True)
 
@@ -37,7 +37,7 @@ def _run(app: CliContext, role: str, host: str | None = None, port: int | None =
             2,
         )
     angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)  # type: ignore[arg-type]
-    if role == "serve":
+    if role in ("serve", "api"):
         where = f"http://{host or settings.host}:{port or settings.port}"
         queue = "Redis" if settings.redis_url else "embedded"
         console.print(f"Angie is starting: API {where}, {queue} queue, data in {settings.data_dir}")
@@ -70,3 +70,12 @@ def daemon(app: CliContext) -> None:
 def worker(app: CliContext) -> None:
     """Run tasks from the Redis queue, with the MCP servers they need (production: N of these)."""
     _run(app, "worker")
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default ANGIE_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default ANGIE_PORT, 8000).")
+@pass_cli
+def api(app: CliContext, host: str | None, port: int | None) -> None:
+    """Serve the REST API only (production: next to a daemon and workers)."""
+    _run(app, "api", host, port)
