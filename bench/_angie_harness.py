@@ -3,6 +3,7 @@ the embedded queue or split into daemon and worker over Redis, a scripted model,
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 import redis
@@ -28,8 +29,9 @@ from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from sqlalchemy import select
 
-from angie.daemon import Angie
+from angie.daemon import Angie, Role
 from angie.db.models import Agent, User
+from angie.feedback import Delivery, Feedback
 from angie.mcp.registry import builtin_specs
 from angie.mcp.supervisor import Endpoint
 from angie.settings import AngieSettings
@@ -37,6 +39,7 @@ from angie.settings import AngieSettings
 __all__ = (
     "REDIS_URL",
     "Deployment",
+    "Inbox",
     "QueueKind",
     "deployment",
     "flush_namespace",
@@ -48,6 +51,7 @@ __all__ = (
 
 REDIS_URL = os.environ.get("ANGIE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 QueueKind = Literal["embedded", "redis"]
+_WAIT_S = 60.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -110,6 +114,36 @@ def flush_namespace(url: str = REDIS_URL, namespace: str = "angie-tasks") -> Non
         client.close()
 
 
+class Inbox:
+    """What reaches one person through the web channel, as it arrives; subscribed on entry, so
+    enter before submitting the work whose result it should see."""
+
+    def __init__(self, feedback: Feedback, user_id: int) -> None:
+        self._feedback = feedback
+        self._user_id = user_id
+        self._arrived: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def _collect(self) -> None:
+        async for delivery in self._feedback.web.listen(self._user_id):
+            self._arrived.put_nowait(delivery)
+
+    async def __aenter__(self) -> Self:
+        self._listener = asyncio.create_task(self._collect())
+        await asyncio.sleep(0)  # the listener runs up to its subscription
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._listener is not None:
+            self._listener.cancel()  # unsubscribes: the channel's listen() cleans up on exit
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    async def next(self) -> Delivery:
+        async with asyncio.timeout(_WAIT_S):  # a stuck task fails the run rather than hang it
+            return await self._arrived.get()
+
+
 @dataclass
 class Deployment:
     """``front`` takes events (``serve`` or ``daemon``); ``back`` runs the tasks (the same Angie
@@ -118,6 +152,9 @@ class Deployment:
     queue: QueueKind
     front: Angie
     back: Angie
+
+    def inbox(self, user_id: int) -> Inbox:
+        return Inbox(self.back.feedback, user_id)
 
     @property
     def hue(self) -> Endpoint:
@@ -140,7 +177,7 @@ def _angie(
     data_dir: Path,
     bridge: FakeHueBridge,
     queue: QueueKind,
-    role: Literal["serve", "daemon", "worker"],
+    role: Role,
     threads: int,
 ) -> Angie:
     settings = AngieSettings(

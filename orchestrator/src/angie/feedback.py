@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.db.engine import Database
@@ -142,8 +143,24 @@ async def conversation_for(
             )
         )
     ).one_or_none()
-    if found is None:
-        found = Conversation(user_id=user_id, channel=channel, thread=thread)
-        session.add(found)
-        await session.flush()
-    return found
+    if found is not None:
+        return found
+    created = Conversation(user_id=user_id, channel=channel, thread=thread)
+    try:
+        async with session.begin_nested():
+            session.add(created)
+    except IntegrityError:
+        # Two tasks of the same thread finished at once: the other one created it. A locking
+        # read sees it even under MySQL's repeatable read, whose snapshot predates it.
+        return (
+            await session.scalars(
+                select(Conversation)
+                .where(
+                    Conversation.user_id == user_id,
+                    Conversation.channel == channel,
+                    Conversation.thread == thread,
+                )
+                .with_for_update(read=True)
+            )
+        ).one()
+    return created

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import secrets
+import signal
 import socket
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +28,8 @@ from angie.mcp.registry import ServerSpec
 __all__ = ("Endpoint", "ServerState", "Supervisor", "SupervisorError", "child_environ")
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
 
 # What a child may inherit besides its own settings: enough to run Python, nothing secret.
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
@@ -59,6 +64,15 @@ def child_environ(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str
     env.update(spec.env)
     env["FASTMCP_SHOW_SERVER_BANNER"] = "false"
     return env
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, get SIGTERM when Angie dies, even by SIGKILL, so
+    no server outlives her holding its port and credentials."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port(host: str) -> int:
@@ -144,6 +158,7 @@ class Supervisor:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                preexec_fn=_die_with_parent,
             )
         except OSError as err:
             self._failed(child, f"cannot start {child.spec.describe()}: {err.strerror}")

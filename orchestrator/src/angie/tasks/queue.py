@@ -30,6 +30,9 @@ REDIS_MAINTENANCE_CHANCE = 100_000
 # only stops a wedged worker thread from waiting forever.
 _TIME_LIMIT_MS = 6 * 3600 * 1000
 
+# How long an idle consumer waits between polls: Redis picks up a new task within this.
+_POLL_MS = 50
+
 Handler = Callable[[int], Coroutine[Any, Any, None]]
 
 
@@ -93,7 +96,7 @@ class TaskQueue:
         self._loop = asyncio.get_running_loop()
         self.broker.emit_after("process_boot")
         self._worker = Worker(
-            self.broker, queues={QUEUE_NAME}, worker_threads=threads, worker_timeout=250
+            self.broker, queues={QUEUE_NAME}, worker_threads=threads, worker_timeout=_POLL_MS
         )
         self._worker.start()
 
