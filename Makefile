@@ -27,6 +27,8 @@ run: install ## Start Angie on the embedded defaults (SQLite, in-memory cache an
 	$(RUN) angie serve
 
 test: install ## Run every test (MariaDB and Redis tests need those servers on loopback)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory copilot-runtime >/dev/null; \
+	else echo "npm not found: the Copilot runtime tests will be skipped"; fi
 	$(RUN) pytest
 
 test-single: install ## Run one test: make test-single T=tests/test_cli.py::test_version_prints_the_package_version

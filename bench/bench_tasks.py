@@ -132,7 +132,7 @@ async def main() -> None:
             if queue == "redis":
                 print(
                     "  (an idle Dramatiq consumer polls Redis with a back-off of up to the worker's"
-                    " worker_timeout,\n   250 ms in Angie's TaskQueue: a task waits about half of"
+                    " worker_timeout,\n   50 ms in Angie's TaskQueue: a task waits about half of"
                     " that before it is picked up)"
                 )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fakes.openai_server import FakeOpenAI, Reply, last_user_text, tool_results
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, InternalServerError
 from pydantic_ai import Agent
 from pydantic_ai.exceptions import ModelHTTPError
 from pydantic_ai.models import Model
@@ -321,3 +321,19 @@ async def test_the_fake_lists_its_models(fake: FakeOpenAI) -> None:
     async with AsyncOpenAI(base_url=fake.url, api_key=KEY) as client:
         models = await client.models.list()
     assert [model.id for model in models.data] == ["fake"]
+
+
+async def test_a_broken_script_fails_the_test_that_uses_it() -> None:
+    def broken(request: dict[str, Any]) -> Reply:
+        raise LookupError("no answer scripted")
+
+    async def ask(fake: FakeOpenAI) -> None:
+        async with AsyncOpenAI(base_url=fake.url, api_key=KEY, max_retries=0) as client:
+            with pytest.raises(InternalServerError):
+                await client.chat.completions.create(
+                    model="fake", messages=[{"role": "user", "content": "Hello"}]
+                )
+
+    # The request fails with a 500, and leaving the fake raises the script's own error.
+    with pytest.raises(LookupError, match="no answer scripted"), FakeOpenAI(broken) as fake:
+        await ask(fake)

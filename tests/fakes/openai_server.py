@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -143,8 +144,7 @@ class FakeOpenAI:
         self._script_errors: list[Exception] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-openai", daemon=True
         )
@@ -195,6 +195,15 @@ class FakeOpenAI:
             return next(self._ids)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client closing its kept-alive connection is not an error worth a traceback.
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(_Handler):
         server_fake = fake
@@ -203,6 +212,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Every answer closes its connection: no idle kept-alive socket outlives a test's event loop
+    # in some client's pool, where it would end as a ResourceWarning in a later test.
     protocol_version = "HTTP/1.1"
     server_fake: FakeOpenAI
 
@@ -278,9 +289,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        self.close_connection = True
         self.wfile.write(data)
 
     def _send_error(self, status: int, message: str, kind: str) -> None:
@@ -290,7 +303,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(status, payload, headers)
 
     def _send_stream(self, chunks: Iterator[dict[str, Any]]) -> None:
-        # No length is known in advance: the stream ends when the connection closes.
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")

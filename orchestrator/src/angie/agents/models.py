@@ -63,13 +63,22 @@ def build_model(model: str | None, settings: AngieSettings) -> Model:
     name = (model or settings.model or "").strip()
     if not name:
         raise ModelNotConfigured
-    source = "the agent's model" if model else "ANGIE_MODEL"
     provider, _ = parse_model_id(name)
     base_url = settings.model_base_url if provider in OPENAI_COMPATIBLE | {_COPILOT} else None
     api_key = settings.model_api_key.get_secret_value() if settings.model_api_key else None
-    cli_path = settings.copilot_cli_path if provider == _COPILOT else None
-    home = settings.data_dir / "copilot" if provider == _COPILOT else None
-    return _build(name, source, base_url, api_key, cli_path, home)
+    cli_path, home = None, None
+    if provider == _COPILOT:
+        cli_path, home = settings.copilot_cli_path, settings.data_dir / "copilot"
+        if cli_path is not None and not cli_path.is_file():
+            raise ModelConfigError(
+                f"ANGIE_COPILOT_CLI_PATH: there is no Copilot runtime at {cli_path} "
+                "(`make copilot-runtime` installs one and prints its path)."
+            )
+    try:
+        return _build(name, base_url, api_key, cli_path, home)
+    except ModelConfigError as err:
+        source = "The agent's model" if model else "ANGIE_MODEL"
+        raise ModelConfigError(f"{source} {name!r} {err}") from None
 
 
 def clear_model_cache() -> None:
@@ -106,46 +115,37 @@ def _host(url: str) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _build(
-    name: str,
-    source: str,
-    base_url: str | None,
-    api_key: str | None,
-    cli_path: Path | None,
-    home: Path | None,
+    name: str, base_url: str | None, api_key: str | None, cli_path: Path | None, home: Path | None
 ) -> Model:
+    """The model; a :class:`ModelConfigError` here finishes the sentence "<model string> …"."""
     provider, model_name = parse_model_id(name)
     if provider is None:
         if name == "test":  # pydantic-ai's canned-answer model, handy for trying Angie out
             return infer_model(name)
-        raise ModelConfigError(
-            f"{source} {name!r} names no provider: write provider:model, using {_SUPPORTED}."
-        )
+        raise ModelConfigError(f"names no provider: write provider:model, using {_SUPPORTED}.")
     if not model_name:
-        raise ModelConfigError(f"{source} {name!r} names no model after {provider}:.")
+        raise ModelConfigError(f"names no model after {provider}:.")
     if provider == _COPILOT:
-        return _copilot(model_name, source, base_url, api_key, cli_path, home)
+        return _copilot(model_name, base_url, api_key, cli_path, home)
     if base_url and provider in OPENAI_COMPATIBLE:
         return _openai_compatible(provider, model_name, base_url, api_key)
     if provider in {"ollama", "vllm", "litellm"}:
         raise ModelConfigError(
-            f"{source} {name!r} needs ANGIE_MODEL_BASE_URL, the address of the {provider} "
-            "server (for Ollama usually http://127.0.0.1:11434/v1)."
+            f"needs ANGIE_MODEL_BASE_URL, the address of the {provider} server "
+            "(for Ollama usually http://127.0.0.1:11434/v1)."
         )
-    return _infer(name, source, provider)
+    return _infer(name, provider)
 
 
-def _infer(name: str, source: str, provider: str) -> Model:
+def _infer(name: str, provider: str) -> Model:
     """Any other pydantic-ai provider, with its own environment variables for keys."""
     missing_sdk = ModelConfigError(
-        f"{source} {name!r} needs the SDK of the {provider} provider, which Angie does not "
-        f"install; use {_SUPPORTED}."
+        f"needs the SDK of the {provider} provider, which Angie does not install; use {_SUPPORTED}."
     )
     try:
         infer_provider_class(provider)
     except ValueError:
-        raise ModelConfigError(
-            f"{source} {name!r} has an unknown provider {provider!r}: use {_SUPPORTED}."
-        ) from None
+        raise ModelConfigError(f"has an unknown provider {provider!r}: use {_SUPPORTED}.") from None
     except ImportError:
         raise missing_sdk from None
     try:
@@ -156,9 +156,9 @@ def _infer(name: str, source: str, provider: str) -> Model:
         # pydantic-ai names the missing variable in backticks; the message never holds a key.
         variable = _ENV_NAME.search(str(err))
         if variable is None:
-            raise ModelConfigError(f"{source} {name!r} cannot be used: {err}") from None
+            raise ModelConfigError(f"cannot be used: {err}") from None
         raise ModelConfigError(
-            f"{source} {name!r} needs {variable.group(1)} to be set in Angie's environment."
+            f"needs {variable.group(1)} to be set in Angie's environment."
         ) from None
 
 
@@ -191,7 +191,6 @@ def _openai_compatible(provider: str, model_name: str, base_url: str, api_key: s
 
 def _copilot(
     model_name: str,
-    source: str,
     base_url: str | None,
     api_key: str | None,
     cli_path: Path | None,
@@ -199,15 +198,10 @@ def _copilot(
 ) -> Model:
     from angie.agents.copilot import CopilotModel, find_runtime
 
-    if cli_path is not None and not cli_path.is_file():
-        raise ModelConfigError(
-            f"ANGIE_COPILOT_CLI_PATH: there is no Copilot runtime at {cli_path} "
-            "(`make copilot-runtime` installs one and prints its path)."
-        )
     if base_url is None and not any(os.environ.get(var) for var in _COPILOT_TOKENS):
         raise ModelConfigError(
-            f"{source} copilot:{model_name} needs COPILOT_GITHUB_TOKEN (a GitHub token with "
-            "Copilot access), or ANGIE_MODEL_BASE_URL to run Copilot on your own model server."
+            "needs COPILOT_GITHUB_TOKEN (a GitHub token with Copilot access), or "
+            "ANGIE_MODEL_BASE_URL to run Copilot on your own model server."
         )
     return CopilotModel(
         model_name, runtime=find_runtime(cli_path), home=home, base_url=base_url, api_key=api_key
