@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from angie_mcp_hue.testing import FakeHueBridge
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -59,6 +60,17 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
             monkeypatch.delenv(name)
     monkeypatch.setenv("ANGIE_DATA_DIR", str(tmp_path / "default-data"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def bridge() -> Iterator[FakeHueBridge]:
+    """A fake Hue bridge on 127.0.0.1 that Angie's Hue MCP server talks to with phue."""
+    fake = FakeHueBridge()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
 
 
 @pytest.fixture

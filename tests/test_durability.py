@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,6 @@ from angie.db.models import Task, TaskEffect, TaskStatus, User
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 SCRIPT = Path(__file__).parent / "fakes" / "angie_process.py"
-
-
-@pytest.fixture
-def bridge() -> Iterator[FakeHueBridge]:
-    fake = FakeHueBridge()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 class Processes:

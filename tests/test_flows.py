@@ -8,7 +8,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +56,6 @@ def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]]
 
 def list_lights(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
     return ("hue_list_lights", {}) if "hue_list_lights" in tools else None
-
-
-@pytest.fixture
-def bridge() -> Iterator[FakeHueBridge]:
-    fake = FakeHueBridge()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +39,6 @@ def script(request: dict[str, Any]) -> Reply:
             return Reply.say(f"The {light['name']} is {'on' if light['on'] else 'off'}.")
         return Reply.call("hue_set_light", {"name": "Floor lamp", "on": True})
     return Reply.say(f"no tools for: {last_user_text(request)}")
-
-
-@pytest.fixture
-def bridge() -> Iterator[FakeHueBridge]:
-    fake = FakeHueBridge()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 async def test_a_request_walks_through_the_real_openai_client(
