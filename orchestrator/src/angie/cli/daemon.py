@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from angie.cli.context import CliContext, fail, pass_cli, run_async
+
+if TYPE_CHECKING:
+    from angie.daemon import Role
 
 __all__ = ("api", "daemon", "serve", "worker")
 
@@ -24,7 +28,7 @@ def _logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def _run(app: CliContext, role: str, host: str | None = None, port: int | None = None) -> None:
+def _run(app: CliContext, role: Role, host: str | None = None, port: int | None = None) -> None:
     from angie.daemon import Angie
     from angie.mcp.registry import RegistryError
     from angie.prompts import PromptError
@@ -36,7 +40,7 @@ def _run(app: CliContext, role: str, host: str | None = None, port: int | None =
             "`angie worker` needs ANGIE_REDIS_URL (without Redis, `angie serve` runs tasks itself)",
             2,
         )
-    angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)  # type: ignore[arg-type]
+    angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)
     if role in ("serve", "api"):
         where = f"http://{host or settings.host}:{port or settings.port}"
         queue = "Redis" if settings.redis_url else "embedded"
