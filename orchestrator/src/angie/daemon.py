@@ -100,6 +100,7 @@ class Angie:
         self.supervisor: Supervisor | None = None
         self.scheduler: Scheduler | None = None
         self._server: uvicorn.Server | None = None
+        self._api_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
         library = PromptLibrary(prompts_dir())
@@ -190,10 +191,11 @@ class Angie:
             lifespan="on",
         )
         self._server = _uvicorn_server()(config)
-        self._background.append(asyncio.create_task(self._server.serve(), name="angie-api"))
+        self._api_task = asyncio.create_task(self._server.serve(), name="angie-api")
+        self._background.append(self._api_task)
         while not self._server.started:
-            if self._background[-1].done():
-                self._background[-1].result()
+            if self._api_task.done():
+                self._api_task.result()
                 raise RuntimeError(f"the API could not listen on {self._host}:{self._port}")
             await asyncio.sleep(0.02)
 
@@ -204,6 +206,10 @@ class Angie:
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         await self.queue.stop_worker(grace)
+        if self._api_task is not None:
+            # uvicorn finishes its own shutdown (lifespan included) once told to exit.
+            with contextlib.suppress(Exception):  # a failed or slow API exit is logged by uvicorn
+                await asyncio.wait_for(asyncio.shield(self._api_task), 10)
         for task in self._background:
             task.cancel()
         for task in self._background:
