@@ -16,7 +16,7 @@ from angie.agents.runner import Delegate, TaskDeps
 from angie.db.models import ApprovalStatus, Task, TaskStatus
 from angie.tasks.service import TERMINAL, TaskService
 
-__all__ = ("Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")
+__all__ = ("Failed", "Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,18 @@ from pydantic_ai import CallDeferred
 from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, UsageLimitExceeded
 
 from angie.agents.approvals import ApprovalService
-from angie.agents.chat import ChatTurn
+from angie.agents.chat import ChatTurn, fence
 from angie.agents.models import ModelConfigError, ModelNotConfigured
 from angie.agents.runner import AgentFactory
-from angie.agents.session import Failed, Finished, Outcome, Suspended, Waiting, run_agent
+from angie.agents.session import (
+    Failed,
+    Finished,
+    Outcome,
+    Suspended,
+    Waiting,
+    answer_of,
+    run_agent,
+)
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.feedback import DeliveryKind, Feedback
 from angie.prompts import PromptError
@@ -192,8 +200,6 @@ class Executor:
                 return Failed("the task names no agent or team")
             prompt = str(task.input.get("text", ""))
             if untrusted and task.input.get("data") is not None:
-                from angie.agents.chat import fence
-
                 prompt = fence(
                     f"{prompt}\n{task.input['data']}", str(task.input.get("event_type", "outside"))
                 )
@@ -237,8 +243,6 @@ class Executor:
             child = await self.run_inline(child)
         if child.status is TaskStatus.AWAITING_APPROVAL:
             raise CallDeferred(metadata={"task_id": child.id})
-        from angie.agents.session import answer_of
-
         return answer_of(child)
 
     async def decide(

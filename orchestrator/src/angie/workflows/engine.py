@@ -8,7 +8,6 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select
 
 from angie.agents.session import Failed, Finished, Outcome, Suspended, answer_of
 from angie.db.engine import Database
@@ -100,13 +99,6 @@ class WorkflowEngine:
         if failures:
             summary += "\n\nSteps that failed and were skipped: " + "; ".join(failures)
         return Finished(summary.strip(), {"steps": outputs, "failed": failures})
-
-    async def steps_of(self, task_id: int) -> list[Task]:
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(Task).where(Task.parent_id == task_id).order_by(Task.id)
-            )
-            return list(rows)
 
 
 def _trust(task: Task) -> dict[str, Any]:
