@@ -123,16 +123,23 @@ class Harness:
             assert time.monotonic() < deadline, f"task {task_id} stuck in {task.status}"
             await asyncio.sleep(0.05)
 
-    async def replies(self, user_id: int) -> list[str]:
-        async with self.angie.database.session() as session:
-            rows = await session.scalars(
-                select(Message.content)
-                .join(Message.conversation)
-                .where(Message.role == MessageRole.ASSISTANT)
-                .where(Message.conversation.has(user_id=user_id))
-                .order_by(Message.id)
-            )
-            return list(rows)
+    async def replies(self, user_id: int, seconds: float = 10) -> list[str]:
+        """Angie's messages to the person; the delivery lands just after the task settles."""
+        deadline = time.monotonic() + seconds
+        while True:
+            async with self.angie.database.session() as session:
+                rows = list(
+                    await session.scalars(
+                        select(Message.content)
+                        .join(Message.conversation)
+                        .where(Message.role == MessageRole.ASSISTANT)
+                        .where(Message.conversation.has(user_id=user_id))
+                        .order_by(Message.id)
+                    )
+                )
+            if rows or time.monotonic() > deadline:
+                return rows
+            await asyncio.sleep(0.05)
 
 
 def make_angie(
