@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
+from api_support import ApiHarness, api_harness, make_api_angie
+from fakes.brain import Brain
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -120,3 +122,17 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def api(sqlite_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
+    """Angie's API in memory over SQLite, no MCP servers, the scripted brain as her model."""
+    async with api_harness(make_api_angie(sqlite_url, data_dir, Brain())) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def api_db(database_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
+    """The same, once on SQLite and once on MariaDB."""
+    async with api_harness(make_api_angie(database_url, data_dir, Brain())) as harness:
+        yield harness

@@ -1,12 +1,17 @@
-"""The API app factory: health and readiness now; the resources mount here as they land."""
+"""The API app factory: every resource router under ``/api``, one error shape, request ids."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from angie.api.auth import AuthService
+from angie.api.errors import install_error_handlers
+from angie.api.middleware import RequestContext
+from angie.api.routes import auth, users
 
 if TYPE_CHECKING:
     from angie.daemon import Angie
@@ -14,17 +19,37 @@ if TYPE_CHECKING:
 __all__ = ("create_app",)
 
 
-def create_app(angie: Angie) -> FastAPI:
+def create_app(angie: Angie, *, auth_service: AuthService | None = None) -> FastAPI:
     app = FastAPI(
-        title="Angie", version=angie.version, docs_url="/api/docs", openapi_url="/api/openapi.json"
+        title="Angie",
+        version=angie.version,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        description="Angie's REST API. Authenticate with `Authorization: Bearer <token>`: "
+        "an access token from `POST /api/auth/login` or a personal API token.",
     )
+    app.state.angie = angie
+    app.state.auth = auth_service or AuthService(
+        angie.settings.secret, redis_url=angie.settings.redis_url
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContext)
 
-    @app.get("/api/health", operation_id="health", tags=["health"])
+    api = APIRouter(prefix="/api")
+
+    @api.get("/health", operation_id="health", tags=["health"])
     async def health() -> dict[str, str]:
         """Angie is up (no authentication)."""
         return {"status": "ok", "version": angie.version}
 
-    @app.get("/api/ready", operation_id="ready", tags=["health"], response_model=None)
+    @api.get(
+        "/ready",
+        operation_id="ready",
+        tags=["health"],
+        response_model=None,
+        responses={503: {"description": "Not ready"}},
+    )
     async def ready() -> Any:
         """Ready to work: the database answers and the MCP servers have started."""
         try:
@@ -35,4 +60,8 @@ def create_app(angie: Angie) -> FastAPI:
         servers = {s.name: s.health.value for s in angie.server_states()}
         return {"status": "ready", "servers": servers}
 
+    api.include_router(auth.router)
+    api.include_router(users.me_router)
+    api.include_router(users.users_router)
+    app.include_router(api)
     return app

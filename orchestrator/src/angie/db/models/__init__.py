@@ -2,10 +2,13 @@
 
 import angie.db.models.scheduler_jobs  # noqa: F401 - registers the job store's table
 from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
+from angie.db.models.auth import ApiToken, AuthSession, Invite
+from angie.db.models.channel_settings import ChannelSetting
 from angie.db.models.conversations import Conversation, Message, MessageRole
 from angie.db.models.credentials import Credential
 from angie.db.models.effects import TaskEffect
 from angie.db.models.events import Event, EventStatus, EventType
+from angie.db.models.hooks import Webhook
 from angie.db.models.mcp import ApprovalMode, McpServer, McpTransport, ServerHealth
 from angie.db.models.prompts import Prompt, PromptKind
 from angie.db.models.schedules import MisfirePolicy, Schedule
@@ -24,16 +27,20 @@ from angie.db.models.workflows import OnFailure, Workflow, WorkflowStep
 __all__ = (
     "Agent",
     "AgentServer",
+    "ApiToken",
     "Approval",
     "ApprovalMode",
     "ApprovalStatus",
+    "AuthSession",
     "ChannelIdentity",
     "ChannelKind",
+    "ChannelSetting",
     "Conversation",
     "Credential",
     "Event",
     "EventStatus",
     "EventType",
+    "Invite",
     "McpServer",
     "McpTransport",
     "Message",
@@ -53,6 +60,7 @@ __all__ = (
     "ToolCall",
     "ToolCallOutcome",
     "User",
+    "Webhook",
     "Workflow",
     "WorkflowStep",
 )

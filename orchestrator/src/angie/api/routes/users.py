@@ -1,0 +1,238 @@
+"""``/api/me`` (profile, password, personal API tokens) and ``/api/users`` (admins: people and
+invites)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Path, status
+from pydantic import Field, field_validator
+from sqlalchemy import select
+
+from angie.api.deps import AdminUser, AuthDep, CurrentUser, SessionDep
+from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.schemas import Body, Email, ListParams, Out, Page, order_by, paginate
+from angie.db.models import ApiToken, Invite, User
+
+__all__ = ("UserOut", "me_router", "users_router")
+
+me_router = APIRouter(prefix="/me", tags=["me"])
+users_router = APIRouter(prefix="/users", tags=["users"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    display_name: str
+    preferred_name: str | None
+    timezone: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None and value not in available_timezones():
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Paris)")
+    return value
+
+
+class MeIn(Body):
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    preferred_name: str | None = Field(default=None, max_length=120)
+    timezone: str | None = Field(default=None, max_length=64)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class PasswordIn(Body):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
+class TokenIn(Body):
+    name: str = Field(min_length=1, max_length=120)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(Out):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Shown once: keep it now.")
+
+
+class InviteIn(Body):
+    email: Email | None = None
+    is_admin: bool = False
+
+
+class InviteOut(Out):
+    id: int
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class NewInviteOut(InviteOut):
+    code: str = Field(description="Shown once: give it to the person you invite.")
+
+
+class UserAdminIn(Body):
+    is_admin: bool | None = None
+    is_active: bool | None = None
+
+
+# -- me ------------------------------------------------------------------------------------------
+
+
+@me_router.get("", operation_id="get_me")
+async def get_me(user: CurrentUser) -> UserOut:
+    """The signed-in person."""
+    return UserOut.model_validate(user)
+
+
+@me_router.patch("", operation_id="update_me")
+async def update_me(body: MeIn, user: CurrentUser, session: SessionDep) -> UserOut:
+    """Change your name, how Angie addresses you, or your timezone."""
+    for key, value in body.model_dump(exclude_unset=True).items():
+        if value is None and key != "preferred_name":
+            raise ApiError(f"{key} cannot be null", status=422)
+        setattr(user, key, value)
+    await session.flush()
+    return UserOut.model_validate(user)
+
+
+@me_router.post("/password", operation_id="change_password", status_code=204)
+async def change_password(
+    body: PasswordIn, user: CurrentUser, session: SessionDep, auth: AuthDep
+) -> None:
+    """Change your password (the current one is checked)."""
+    ok, _ = auth.passwords.verify(body.current_password, user.password_hash)
+    if not ok:
+        raise ApiError("the current password is wrong", status=403, code="forbidden")
+    user.password_hash = auth.passwords.hash(body.new_password)
+
+
+@me_router.get("/tokens", operation_id="list_api_tokens")
+async def list_tokens(user: CurrentUser, session: SessionDep, params: ListParams) -> Page[TokenOut]:
+    """Your personal API tokens (never their values)."""
+    stmt = order_by(
+        select(ApiToken).where(ApiToken.user_id == user.id),
+        params.sort,
+        {"created_at": ApiToken.created_at, "name": ApiToken.name},
+        "-created_at",
+        ApiToken.id,
+    )
+    rows, total = await paginate(session, stmt, params)
+    return Page(
+        items=[TokenOut.model_validate(r) for r in rows],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+@me_router.post("/tokens", operation_id="create_api_token", status_code=status.HTTP_201_CREATED)
+async def create_token(
+    body: TokenIn, user: CurrentUser, session: SessionDep, auth: AuthDep
+) -> NewTokenOut:
+    """Make a personal API token for the CLI or a script; the value is shown only now."""
+    row, plain = await auth.create_api_token(session, user, body.name, body.expires_in_days)
+    return NewTokenOut.model_validate({**TokenOut.model_validate(row).model_dump(), "token": plain})
+
+
+@me_router.delete("/tokens/{token_id}", operation_id="revoke_api_token", status_code=204)
+async def revoke_token(token_id: Id, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke one of your API tokens."""
+    row = await session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"there is no API token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+
+
+# -- users (admins) ------------------------------------------------------------------------------
+
+
+@users_router.get("", operation_id="list_users")
+async def list_users(_: AdminUser, session: SessionDep, params: ListParams) -> Page[UserOut]:
+    """Everyone with an account (admins only)."""
+    stmt = order_by(
+        select(User),
+        params.sort,
+        {"created_at": User.created_at, "email": User.email, "display_name": User.display_name},
+        "created_at",
+        User.id,
+    )
+    rows, total = await paginate(session, stmt, params)
+    return Page(
+        items=[UserOut.model_validate(r) for r in rows],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+@users_router.patch("/{user_id}", operation_id="update_user")
+async def update_user(
+    user_id: Id, body: UserAdminIn, admin: AdminUser, session: SessionDep
+) -> UserOut:
+    """Make someone an admin or not, deactivate or reactivate them (admins only)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user {user_id}")
+    if user.id == admin.id and (body.is_admin is False or body.is_active is False):
+        raise Conflict("you cannot remove your own admin rights or deactivate yourself")
+    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(user, key, value)
+    await session.flush()
+    return UserOut.model_validate(user)
+
+
+@users_router.get("/invites", operation_id="list_invites")
+async def list_invites(_: AdminUser, session: SessionDep, params: ListParams) -> Page[InviteOut]:
+    """Invitations (admins only)."""
+    stmt = order_by(
+        select(Invite), params.sort, {"created_at": Invite.created_at}, "-created_at", Invite.id
+    )
+    rows, total = await paginate(session, stmt, params)
+    return Page(
+        items=[InviteOut.model_validate(r) for r in rows],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+@users_router.post("/invites", operation_id="create_invite", status_code=status.HTTP_201_CREATED)
+async def create_invite(
+    body: InviteIn, admin: AdminUser, session: SessionDep, auth: AuthDep
+) -> NewInviteOut:
+    """Invite someone (valid 7 days, once); the code is shown only now."""
+    row, code = await auth.create_invite(
+        session, admin, str(body.email) if body.email else None, body.is_admin
+    )
+    return NewInviteOut.model_validate({**InviteOut.model_validate(row).model_dump(), "code": code})
+
+
+@users_router.delete("/invites/{invite_id}", operation_id="delete_invite", status_code=204)
+async def delete_invite(invite_id: Id, admin: AdminUser, session: SessionDep) -> None:
+    """Withdraw an invitation (admins only)."""
+    row = await session.get(Invite, invite_id)
+    if row is None:
+        raise NotFound(f"there is no invite {invite_id}")
+    await session.delete(row)
