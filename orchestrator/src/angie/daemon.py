@@ -188,6 +188,8 @@ class Angie:
             host=self._host,
             port=self._port,
             log_level=self.settings.log_level.lower(),
+            # Angie logs each request herself (with its id, without query strings).
+            access_log=False,
             lifespan="on",
         )
         self._server = _uvicorn_server()(config)

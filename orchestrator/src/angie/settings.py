@@ -10,7 +10,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import (
@@ -39,7 +39,9 @@ _PLACEHOLDER_SECRETS = frozenset(
 )
 _MIN_PRODUCTION_SECRET_LENGTH = 32
 # Settings whose rejected value may be echoed back; URLs can carry passwords, keys are secret.
-_ECHOABLE = frozenset({"env", "data_dir", "log_level", "host", "port", "model", "mcp_timeout"})
+_ECHOABLE = frozenset(
+    {"env", "data_dir", "log_level", "log_format", "host", "port", "model", "mcp_timeout"}
+)
 
 
 class Environment(StrEnum):
@@ -136,6 +138,9 @@ class AngieSettings(BaseSettings):
         default=30.0, gt=0, le=600, description="Seconds an MCP tool call may take."
     )
     log_level: Annotated[str, Field(description="DEBUG, INFO, WARNING or ERROR.")] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text (one readable line) or json (one object per line)."
+    )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
 

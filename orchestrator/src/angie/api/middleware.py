@@ -10,17 +10,17 @@ import logging
 import re
 import time
 import uuid
-from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from angie.logs import request_id_var
 
 __all__ = ("MAX_BODY_BYTES", "RequestContext", "request_id_var")
 
 log = logging.getLogger("angie.api.access")
 
 MAX_BODY_BYTES = 1_048_576
-request_id_var: ContextVar[str | None] = ContextVar("angie_request_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from angie.cli.context import CliContext, fail, pass_cli, run_async
+from angie.logs import configure_logging
 
 if TYPE_CHECKING:
     from angie.daemon import Role
@@ -18,23 +18,13 @@ __all__ = ("api", "daemon", "serve", "worker")
 console = Console(highlight=False, stderr=True)
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # One line per request of the MCP client is noise at INFO.
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "mcp", "fastmcp", "dramatiq"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
 def _run(app: CliContext, role: Role, host: str | None = None, port: int | None = None) -> None:
     from angie.daemon import Angie
     from angie.mcp.registry import RegistryError
     from angie.prompts import PromptError
 
     settings = app.settings
-    _logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if role == "worker" and not settings.redis_url:
         fail(
             "`angie worker` needs ANGIE_REDIS_URL (without Redis, `angie serve` runs tasks itself)",
