@@ -32,6 +32,7 @@ from angie.db.engine import Database
 from angie.db.models import EventType, Schedule
 from angie.events.router import EventRouter, NewEvent, Route
 from angie.feedback import Feedback
+from angie.live import LiveBus
 from angie.mcp.catalog import server_environ, servers
 from angie.mcp.registry import ServerSpec
 from angie.mcp.store import enabled_choices
@@ -96,7 +97,9 @@ class Angie:
         self.model_for: ModelFor = model_for or (lambda name: build_model(name, settings))
         self.queue = TaskQueue(create_broker(settings.redis_url))
         self.tasks = TaskService(self.database)
-        self.feedback = Feedback(self.database)
+        # What tasks do, live, for whoever watches (the chat routes); through Redis when split.
+        self.live = LiveBus(self.database, redis_url=settings.redis_url)
+        self.feedback = Feedback(self.database, live=self.live)
         self.supervisor: Supervisor | None = None
         self.scheduler: Scheduler | None = None
         self._server: uvicorn.Server | None = None
@@ -107,7 +110,10 @@ class Angie:
         self.prompts = PromptComposer(library, HouseholdPromptStore(self.database, library))
         self.user_prompts = UserPromptStore(self.database, library)
         self.approvals = ApprovalService(
-            self.database, ttl=settings.approval_ttl, servers=lambda: self._specs.keys()
+            self.database,
+            ttl=settings.approval_ttl,
+            servers=lambda: self._specs.keys(),
+            live=self.live,
         )
         self.router = EventRouter(self.database, self.tasks, self.queue.enqueue)
         self.toolbox = Toolbox(
@@ -115,6 +121,7 @@ class Angie:
             servers=lambda: self._specs,
             supervisor=None,
             timeout=settings.mcp_timeout,
+            live=self.live,
         )
         self.factory = AgentFactory(self.database, self.toolbox, self.prompts, self.model_for)
         self.direct = DirectCaller(self.toolbox)
@@ -221,6 +228,7 @@ class Angie:
         if self.supervisor is not None:
             await self.supervisor.stop()
         self.queue.close()
+        await self.live.aclose()
         await self.database.dispose()
         self._stopped.set()
         log.info("Angie stopped")

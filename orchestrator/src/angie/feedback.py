@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.db.engine import Database
-from angie.db.models import ChannelKind, Conversation, Message, MessageRole, User
+from angie.db.models import ChannelKind, Conversation, Message, MessageRole, TaskStatus, User
+from angie.live import LiveBus, LiveType
 
 __all__ = ("Channel", "Delivery", "DeliveryKind", "Feedback", "WebChannel", "conversation_for")
 
@@ -79,8 +80,15 @@ class WebChannel:
 
 
 class Feedback:
-    def __init__(self, database: Database, channels: list[Channel] | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        channels: list[Channel] | None = None,
+        *,
+        live: LiveBus | None = None,
+    ) -> None:
         self.db = database
+        self.live = live
         self.web = WebChannel()
         self.channels: dict[ChannelKind, Channel] = {c.kind: c for c in channels or []}
         for kind in (ChannelKind.WEB, ChannelKind.API, ChannelKind.CLI):
@@ -127,7 +135,25 @@ class Feedback:
         except Exception:
             # The words are in the conversation already; a flaky chat platform loses nothing.
             log.exception("delivery through %s failed for task %s", channel.value, task_id)
+        if self.live is not None and task_id is not None:
+            await _announce(self.live, delivery, task_id)
         return delivery
+
+
+async def _announce(live: LiveBus, delivery: Delivery, task_id: int) -> None:
+    """The reply on the live stream; a result or failure (only a top-level task's are sent)
+    also ends the task's stream."""
+    await live.announce(
+        task_id,
+        LiveType.REPLY,
+        text=delivery.rendered,
+        kind=delivery.kind.value,
+        **({"approval_id": delivery.approval_id} if delivery.approval_id else {}),
+    )
+    if delivery.kind is not DeliveryKind.APPROVAL_REQUEST:
+        ok = delivery.kind is DeliveryKind.RESULT
+        status = TaskStatus.SUCCEEDED if ok else TaskStatus.FAILED
+        await live.announce(task_id, LiveType.DONE, status=status.value)
 
 
 async def conversation_for(

@@ -16,6 +16,7 @@ from angie.agents.policy import args_hash
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import Approval, ApprovalStatus, Task
+from angie.live import LiveBus, LiveType
 
 __all__ = ("ApprovalError", "ApprovalService", "deferred_approvals", "split_tool_name")
 
@@ -40,16 +41,20 @@ class ApprovalService:
         ttl: float,
         servers: Callable[[], Iterable[str]],
         clock: Callable[[], datetime] = utcnow,
+        live: LiveBus | None = None,
     ) -> None:
         self.db = database
         self.ttl = timedelta(seconds=ttl)
         self._servers = servers
         self._clock = clock
+        # Approvals are announced on it; a chat run streams its text there too (session.py).
+        self.live = live
 
     async def request(self, task: Task, calls: Sequence[ToolCallPart]) -> list[Approval]:
         """Pending approvals for the calls a run stopped at (a call asked twice is one row)."""
         now = self._clock()
         created: list[Approval] = []
+        new: list[Approval] = []
         async with self.db.session() as session:
             existing = {
                 a.tool_call_id: a
@@ -73,6 +78,17 @@ class ApprovalService:
                 )
                 session.add(approval)
                 created.append(approval)
+                new.append(approval)
+        if self.live is not None:
+            for approval in new:
+                await self.live.announce(
+                    task.id,
+                    LiveType.APPROVAL,
+                    approval_id=approval.id,
+                    server=approval.server,
+                    tool=approval.tool,
+                    arguments=approval.arguments,
+                )
         return created
 
     async def get(self, approval_id: int, user_id: int | None = None) -> Approval:

@@ -25,6 +25,7 @@ __all__ = (
     "DatabaseRecorder",
     "Recorder",
     "ToolCallRecord",
+    "Watcher",
     "redact",
 )
 
@@ -123,6 +124,16 @@ class Recorder(Protocol):
     async def record(self, call: ToolCallRecord) -> None: ...
 
 
+class Watcher(Protocol):
+    """Who follows the calls as they happen (the live stream), with the same redacted view."""
+
+    async def calling(
+        self, server: str, tool: str, arguments: dict[str, Any], call_id: str | None
+    ) -> None: ...
+
+    async def called(self, call: ToolCallRecord) -> None: ...
+
+
 def _error_text(err: BaseException) -> str:
     if isinstance(err, ModelRetry | ToolFailed):
         return err.message
@@ -143,7 +154,8 @@ def _outcome(err: BaseException) -> ToolCallOutcome:
 
 @dataclass
 class AuditToolset(WrapperToolset[AgentDepsT]):
-    """Records every call to one server's prefixed tools, then lets the result or error through.
+    """Records every call to one server's prefixed tools, then lets the result or error through;
+    a ``watcher`` (the live stream) hears of each call as it starts and as it ends.
 
     Wrap it around the ``PolicyToolset`` so calls waiting for approval and calls the policy
     forbids are recorded too. A call the user denies never reaches a toolset; whoever applies
@@ -152,6 +164,7 @@ class AuditToolset(WrapperToolset[AgentDepsT]):
 
     server: str
     recorder: Recorder
+    watcher: Watcher | None = None
 
     async def call_tool(
         self,
@@ -160,6 +173,9 @@ class AuditToolset(WrapperToolset[AgentDepsT]):
         ctx: RunContext[AgentDepsT],
         tool: ToolsetTool[AgentDepsT],
     ) -> Any:
+        if self.watcher is not None:
+            tool_name = name.removeprefix(f"{self.server}_")
+            await self.watcher.calling(self.server, tool_name, redact(tool_args), ctx.tool_call_id)
         started = time.monotonic()
         try:
             result = await self.wrapped.call_tool(name, tool_args, ctx, tool)
@@ -193,6 +209,8 @@ class AuditToolset(WrapperToolset[AgentDepsT]):
             tool_call_id=ctx.tool_call_id,
         )
         await self.recorder.record(record)
+        if self.watcher is not None:
+            await self.watcher.called(record)
 
 
 class DatabaseRecorder:

@@ -87,7 +87,7 @@ class ChatTurn:
                     ),
                 )
         documents = await self.user_prompts.current(task.user_id) if task.user_id else []
-        roster = await self.factory.roster()
+        roster = await self.factory.roster(task.user_id)
         agent = await self.factory.for_angie(task, roster, documents)
         outcome = await run_agent(
             agent,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic_ai import Agent, DeferredToolRequests, RunContext, Tool
 from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from angie.agents.fleet import availability
 from angie.agents.journal import EffectJournal
@@ -76,13 +76,19 @@ class AgentFactory:
         self.model_for = model_for
         self._clock = clock
 
-    async def roster(self) -> Roster:
-        """Every enabled agent and team, each marked available or not on this machine."""
+    async def roster(self, user_id: int | None = None) -> Roster:
+        """The enabled agents and teams a person may use (the household's and their own), each
+        marked available or not on this machine."""
         installed = self.toolbox.installed()
         entries: list[RosterEntry] = []
         async with self.db.session() as session:
             for agent in await session.scalars(
-                select(AgentRow).where(AgentRow.enabled.is_(True)).order_by(AgentRow.name)
+                select(AgentRow)
+                .where(
+                    AgentRow.enabled.is_(True),
+                    or_(AgentRow.created_by_id.is_(None), AgentRow.created_by_id == user_id),
+                )
+                .order_by(AgentRow.name)
             ):
                 state = availability([s.name for s in agent.servers], installed)
                 entries.append(
@@ -96,7 +102,12 @@ class AgentFactory:
                     )
                 )
             for team in await session.scalars(
-                select(Team).where(Team.enabled.is_(True)).order_by(Team.name)
+                select(Team)
+                .where(
+                    Team.enabled.is_(True),
+                    or_(Team.created_by_id.is_(None), Team.created_by_id == user_id),
+                )
+                .order_by(Team.name)
             ):
                 servers = [s.name for m in team.members for s in m.agent.servers]
                 state = availability(servers, installed)

@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults
+from pydantic_ai.agent import EventStreamHandler
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ToolCallPart
+from pydantic_ai.models import Model
+from pydantic_ai.models.fallback import FallbackModel
+from pydantic_ai.models.function import FunctionModel
+from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_core import to_jsonable_python
 
 from angie.agents.approvals import ApprovalService, deferred_approvals
 from angie.agents.runner import Delegate, TaskDeps
-from angie.db.models import ApprovalStatus, Task, TaskStatus
+from angie.db.models import ApprovalStatus, Task, TaskKind, TaskStatus
+from angie.live import text_stream
 from angie.tasks.service import TERMINAL, TaskService
 
 __all__ = ("Failed", "Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")
@@ -69,15 +75,26 @@ async def run_agent(
     delegate: Delegate | None = None,
 ) -> Outcome:
     deps = TaskDeps(task=task, delegate=delegate)
+    stream = _live_text(agent, task, approvals)
     state = task.state or {}
     if state.get("messages"):
         messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
         results = await _deferred_results(task, state, messages, tasks, approvals)
         if results is None:
             return Waiting()
-        run = await agent.run(message_history=messages, deferred_tool_results=results, deps=deps)
+        run = await agent.run(
+            message_history=messages,
+            deferred_tool_results=results,
+            deps=deps,
+            event_stream_handler=stream,
+        )
     else:
-        run = await agent.run(prompt, message_history=list(history) or None, deps=deps)
+        run = await agent.run(
+            prompt,
+            message_history=list(history) or None,
+            deps=deps,
+            event_stream_handler=stream,
+        )
     output = run.output
     if isinstance(output, DeferredToolRequests):
         children = {
@@ -91,6 +108,30 @@ async def run_agent(
         }
         return Suspended(state, list(output.approvals), children)
     return Finished(str(output))
+
+
+def _live_text(
+    agent: Agent[TaskDeps, Any], task: Task, approvals: ApprovalService
+) -> EventStreamHandler[TaskDeps] | None:
+    """A chat run streams Angie's words to the person's live listeners as she writes them (the
+    run and its result are the same); an agent's answer is for Angie, not streamed."""
+    live = approvals.live
+    if live is None or task.kind is not TaskKind.CHAT:
+        return None
+    if not isinstance(agent.model, Model) or not _streams(agent.model):
+        return None
+    return text_stream(live, task.id)
+
+
+def _streams(model: Model) -> bool:
+    """Whether the model answers in a stream; one that cannot is run whole."""
+    if isinstance(model, FunctionModel):
+        return model.stream_function is not None
+    if isinstance(model, WrapperModel):
+        return _streams(model.wrapped)
+    if isinstance(model, FallbackModel):
+        return all(_streams(m) for m in model.models)
+    return type(model).request_stream is not Model.request_stream
 
 
 def _calls(messages: Sequence[ModelMessage]) -> dict[str, ToolCallPart]:

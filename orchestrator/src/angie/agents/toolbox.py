@@ -20,6 +20,7 @@ from angie.agents.audit import AuditToolset, DatabaseRecorder
 from angie.agents.journal import EffectJournal, JournalToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
 from angie.db.engine import Database
+from angie.live import LiveBus, TaskWatcher
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import Supervisor, SupervisorError
 from angie.mcp.toolsets import ServerToolset
@@ -47,11 +48,13 @@ class Toolbox:
         servers: Callable[[], Mapping[str, ServerSpec]],
         supervisor: Supervisor | None,
         timeout: float,
+        live: LiveBus | None = None,
     ) -> None:
         self.db = database
         self._servers = servers
         self._supervisor = supervisor
         self._timeout = timeout
+        self._live = live
         self._described: dict[str, tuple[int, list[PromptTool]]] = {}
 
     def installed(self) -> set[str]:
@@ -129,6 +132,7 @@ class Toolbox:
     ) -> list[AbstractToolset[Any]]:
         result: list[AbstractToolset[Any]] = []
         recorder = DatabaseRecorder(self.db, task_id)
+        watcher = TaskWatcher(self._live, task_id) if self._live is not None else None
         for name in dict.fromkeys(servers):
             base = self.server(name)
             if base is None:
@@ -145,5 +149,5 @@ class Toolbox:
                 base.filtered(keep), server=name, policy=policy, untrusted=untrusted
             )
             journaled = JournalToolset(guarded, journal=journal)
-            result.append(AuditToolset(journaled, server=name, recorder=recorder))
+            result.append(AuditToolset(journaled, server=name, recorder=recorder, watcher=watcher))
         return result

@@ -1,0 +1,392 @@
+"""``/api/chat``: talk with Angie and watch her work: wait for her reply, follow it as
+server-sent events, or keep a WebSocket open for every chat of yours."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, WebSocket, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from angie.api.auth import AuthService
+from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.errors import ApiError
+from angie.api.schemas import Body
+from angie.daemon import Angie
+from angie.db.models import ChannelKind, EventType, Message, MessageRole, TaskStatus
+from angie.events.router import NewEvent
+from angie.feedback import conversation_for
+from angie.live import LiveEvent, LiveType, Subscription
+from angie.tasks.service import TERMINAL
+
+__all__ = ("ChatIn", "ChatOut", "router")
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/chat", tags=["chat"])
+
+KEEPALIVE_SECONDS = 15.0
+AUTH_SECONDS = 10.0
+# How often a follower also asks the database: a cancelled task sends no reply, and a listener
+# too slow for its queue may miss one; the database still knows how the task ended.
+CHECK_SECONDS = 1.0
+AUTH_FAILED = 4401
+_AUTH_FRAME = '{"type": "auth", "token": "..."}'
+
+Text = Annotated[str, Field(min_length=1, max_length=20_000, description="What you say to Angie.")]
+Thread = Annotated[
+    str,
+    Field(min_length=1, max_length=255, description="The conversation thread it belongs to."),
+]
+
+
+class ChatIn(Body):
+    text: Text
+    thread: Thread = "api"
+
+
+class ChatOut(BaseModel):
+    task_id: int
+    status: TaskStatus = Field(description="The task's status when the reply came (or not).")
+    reply: str | None = Field(description="Angie's reply; null when she is still working.")
+    conversation_id: int
+
+
+class _MessageFrame(Body):
+    type: Literal["message"]
+    text: Text
+    thread: Thread = "web"
+
+
+# -- following a task ------------------------------------------------------------------------
+
+
+async def _start(
+    angie: Angie, user_id: int, channel: ChannelKind, thread: str, text: str
+) -> tuple[int, int]:
+    """Submit the message as an event; returns (task id, conversation id)."""
+    async with angie.database.session() as session:
+        conversation_id = (await conversation_for(session, user_id, channel, thread)).id
+    route = await angie.submit(
+        NewEvent(
+            EventType.MESSAGE,
+            source="api",
+            user_id=user_id,
+            channel=channel,
+            thread=thread,
+            payload={"text": text},
+        )
+    )
+    if route.task is None:
+        raise ApiError(
+            "Angie's event rules ignore chat messages, so nobody will answer", status=503
+        )
+    return route.task.id, conversation_id
+
+
+def _event(type: LiveType, task_id: int | None, user_id: int, **data: Any) -> LiveEvent:
+    return LiveEvent(type, task_id, user_id, data, root_id=task_id, chat=True)
+
+
+async def _last_reply(angie: Angie, task_id: int) -> str | None:
+    async with angie.database.session() as session:
+        return await session.scalar(
+            select(Message.content)
+            .where(Message.task_id == task_id, Message.role == MessageRole.ASSISTANT)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+
+
+async def _follow(
+    angie: Angie, subscription: Subscription, task_id: int, user_id: int, beat: float | None
+) -> AsyncGenerator[LiveEvent | None]:
+    """The task's live events until it is done, and None every ``beat`` idle seconds.
+
+    A task seen ended in the database on two checks in a row without its ``done`` (cancelled,
+    or the events were lost) ends the stream with what the database says.
+    """
+    loop = asyncio.get_running_loop()
+    last_beat = last_check = loop.time()
+    ended = replied = False
+    while True:
+        due = last_check + CHECK_SECONDS
+        if beat is not None:
+            due = min(due, last_beat + beat)
+        event = await subscription.next(max(0.0, due - loop.time()))
+        if event is not None:
+            final = event.type is LiveType.REPLY and event.data.get("kind") != "approval_request"
+            replied = replied or final
+            last_beat = loop.time()
+            yield event
+            if event.type is LiveType.DONE:
+                return
+        now = loop.time()
+        if beat is not None and now - last_beat >= beat:
+            last_beat = now
+            yield None
+        if now - last_check < CHECK_SECONDS:
+            continue
+        last_check = now
+        task = await angie.tasks.get(task_id)
+        if task is not None and task.status not in TERMINAL:
+            ended = False
+            continue
+        if not ended:
+            ended = True
+            continue
+        if task is None:
+            yield _event(LiveType.ERROR, task_id, user_id, message=f"task {task_id} is gone")
+            return
+        text = None if replied else await _last_reply(angie, task_id)
+        if text is not None:
+            kind = "result" if task.status is TaskStatus.SUCCEEDED else "failure"
+            yield _event(LiveType.REPLY, task_id, user_id, text=text, kind=kind)
+        yield _event(LiveType.DONE, task_id, user_id, status=task.status.value)
+        return
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    operation_id="chat",
+    responses={
+        202: {"model": ChatOut, "description": "No reply within `wait` seconds: still working."}
+    },
+)
+async def chat(
+    body: ChatIn,
+    user: CurrentUser,
+    session: SessionDep,
+    angie: AngieDep,
+    response: Response,
+    wait: Annotated[
+        float, Query(ge=1, le=300, description="Seconds to wait for Angie's reply.")
+    ] = 60,
+) -> ChatOut:
+    """Say something to Angie and wait (up to `wait` seconds) for her reply."""
+    user_id = user.id
+    await session.commit()  # nothing of this request's session stays open while she works
+    reply: LiveEvent | None = None
+    with await angie.live.subscribe(user_id) as subscription:
+        task_id, conversation_id = await _start(
+            angie, user_id, ChannelKind.API, body.thread, body.text
+        )
+        subscription.follow(task_id)
+        with contextlib.suppress(TimeoutError):
+            async with (
+                asyncio.timeout(wait),
+                contextlib.aclosing(_follow(angie, subscription, task_id, user_id, None)) as events,
+            ):
+                async for event in events:
+                    if event is not None and event.type in (LiveType.REPLY, LiveType.DONE):
+                        reply = event
+                        break
+    task = await angie.tasks.require(task_id)
+    state = task.status
+    if reply is None:
+        response.status_code = status.HTTP_202_ACCEPTED
+    elif reply.data.get("kind") == "approval_request" and state not in TERMINAL:
+        state = TaskStatus.AWAITING_APPROVAL  # her run is stopping to wait for your answer
+    text = reply.data.get("text") if reply is not None else None
+    return ChatOut(
+        task_id=task_id,
+        status=state,
+        reply=text if isinstance(text, str) else None,
+        conversation_id=conversation_id,
+    )
+
+
+def _sse(event: LiveEvent) -> str:
+    return f"event: {event.type.value}\ndata: {json.dumps(event.payload, default=str)}\n\n"
+
+
+@router.post(
+    "/stream",
+    operation_id="chat_stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Events `task`, `text`, `tool_call`, `tool_result`, `approval`, "
+            "`reply`, `done` and `error`, each `event: <type>` with a JSON `data:` line.",
+        }
+    },
+)
+async def chat_stream(
+    body: ChatIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+) -> StreamingResponse:
+    """Say something to Angie and follow her work as server-sent events until she is done."""
+    user_id = user.id
+    await session.commit()
+    subscription = await angie.live.subscribe(user_id)
+    try:
+        task_id, conversation_id = await _start(
+            angie, user_id, ChannelKind.API, body.thread, body.text
+        )
+    except BaseException:
+        subscription.close()
+        raise
+    subscription.follow(task_id)
+
+    async def frames() -> AsyncIterator[str]:
+        try:
+            yield _sse(_event(LiveType.TASK, task_id, user_id, conversation_id=conversation_id))
+            async for event in _follow(angie, subscription, task_id, user_id, KEEPALIVE_SECONDS):
+                yield ": keepalive\n\n" if event is None else _sse(event)
+        finally:
+            subscription.close()
+
+    return StreamingResponse(
+        frames(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        # Closes the subscription even when the client leaves before the stream starts.
+        background=BackgroundTask(subscription.close),
+    )
+
+
+# -- WebSocket -------------------------------------------------------------------------------
+
+
+async def _receive(websocket: WebSocket) -> str | None:
+    """The next frame's text; None once the client has gone."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    if message.get("text") is not None:
+        return str(message["text"])
+    try:
+        return bytes(message.get("bytes") or b"").decode()
+    except UnicodeDecodeError:
+        return ""
+
+
+def _parse(raw: str) -> dict[str, Any] | str:
+    """The frame as an object, or why it is not one."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return "the frame is not valid JSON"
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        return 'a frame is a JSON object with a "type"'
+    return frame
+
+
+async def _sign_in(websocket: WebSocket, angie: Angie) -> int | None:
+    """The user the first frame authenticates, or None (the socket closed with 4401)."""
+    try:
+        async with asyncio.timeout(AUTH_SECONDS):
+            raw = await _receive(websocket)
+    except TimeoutError:
+        await websocket.close(
+            AUTH_FAILED, f"send {_AUTH_FRAME} first, within {AUTH_SECONDS:g} seconds"
+        )
+        return None
+    if raw is None:
+        return None
+    frame = _parse(raw)
+    token = frame.get("token") if isinstance(frame, dict) else None
+    if not isinstance(frame, dict) or frame["type"] != "auth" or not isinstance(token, str):
+        await websocket.close(AUTH_FAILED, f"the first frame must be {_AUTH_FRAME}")
+        return None
+    auth: AuthService = websocket.app.state.auth
+    try:
+        async with angie.database.session() as session:
+            user = await auth.authenticate(session, token)
+            user_id = user.id
+    except ApiError as err:
+        # A close reason holds at most 123 bytes.
+        await websocket.close(AUTH_FAILED, err.message.encode()[:120].decode(errors="ignore"))
+        return None
+    return user_id
+
+
+async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
+    while True:
+        event = await subscription.next()
+        if event is not None:
+            frame = {"type": event.type.value, **event.payload}
+            await websocket.send_text(json.dumps(frame, default=str))
+
+
+async def _take(
+    angie: Angie, subscription: Subscription, user_id: int, frame: dict[str, Any]
+) -> None:
+    """One frame after signing in: a message starts a chat task; anything else is an error."""
+    if frame["type"] != "message":
+        reason = (
+            "you are signed in already"
+            if frame["type"] == "auth"
+            else f'unknown frame type {frame["type"]!r}; send {{"type": "message", "text": "..."}}'
+        )
+        subscription.offer(_event(LiveType.ERROR, None, user_id, message=reason))
+        return
+    try:
+        message = _MessageFrame.model_validate(frame)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        text = f"{where}: {first['msg']}" if where else str(first["msg"])
+        subscription.offer(_event(LiveType.ERROR, None, user_id, message=text))
+        return
+    task_id, conversation_id = await _start(
+        angie, user_id, ChannelKind.WEB, message.thread, message.text
+    )
+    subscription.offer(
+        _event(
+            LiveType.TASK,
+            task_id,
+            user_id,
+            conversation_id=conversation_id,
+            thread=message.thread,
+        )
+    )
+
+
+@router.websocket("/ws")
+async def chat_socket(websocket: WebSocket) -> None:
+    """Chat over a WebSocket: authenticate, send messages, receive every live event of your
+    chats (the same events as the stream, each a JSON object with its "type")."""
+    angie: Angie = websocket.app.state.angie
+    await websocket.accept()
+    user_id = await _sign_in(websocket, angie)
+    if user_id is None:
+        return
+    with await angie.live.subscribe(user_id, chats_only=True) as subscription:
+        sender = asyncio.create_task(_forward(websocket, subscription), name="angie-chat-ws")
+        try:
+            while not sender.done():
+                raw = await _receive(websocket)
+                if raw is None:
+                    return
+                frame = _parse(raw)
+                if isinstance(frame, str):
+                    subscription.offer(_event(LiveType.ERROR, None, user_id, message=frame))
+                    continue
+                try:
+                    await _take(angie, subscription, user_id, frame)
+                except Exception:
+                    log.exception("could not take a chat message from user %s", user_id)
+                    subscription.offer(
+                        _event(
+                            LiveType.ERROR,
+                            None,
+                            user_id,
+                            message="Angie could not take that message; see her log",
+                        )
+                    )
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
