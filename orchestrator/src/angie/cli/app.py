@@ -8,10 +8,19 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from angie.cli.approvals import approvals
+from angie.cli.ask import ask
+from angie.cli.config import config
 from angie.cli.context import CliContext
+from angie.cli.crons import crons
 from angie.cli.daemon import api, daemon, serve, worker
 from angie.cli.db import db
 from angie.cli.mcp import mcp
+from angie.cli.prompts import prompts
+from angie.cli.session import login, logout
+from angie.cli.setup import setup
+from angie.cli.status import status_command
+from angie.cli.tasks import tasks
 
 __all__ = ("cli", "main")
 
@@ -48,6 +57,16 @@ cli.add_command(daemon)
 cli.add_command(worker)
 cli.add_command(api)
 cli.add_command(mcp)
+cli.add_command(setup)
+cli.add_command(login)
+cli.add_command(logout)
+cli.add_command(ask)
+cli.add_command(status_command)
+cli.add_command(tasks)
+cli.add_command(crons)
+cli.add_command(approvals)
+cli.add_command(prompts)
+cli.add_command(config)
 
 
 def main() -> None:

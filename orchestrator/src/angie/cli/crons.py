@@ -1,0 +1,137 @@
+"""``angie crons``: Angie's schedules (cron expressions that wake her with an instruction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from angie.cli.client import AngieClient, connect, url_option
+from angie.cli.context import fail
+from angie.cli.interview import AnswerError, check_timezone
+from angie.cli.render import clip, items, when
+
+__all__ = ("crons",)
+
+console = Console(highlight=False)
+
+ScheduleId = click.IntRange(1, 2**31 - 1)
+
+
+@click.group()
+def crons() -> None:
+    """Schedules: what Angie does at set times (list, add, pause, resume, rm)."""
+
+
+def _agents(api: AngieClient) -> dict[int, str]:
+    return {
+        int(a["id"]): str(a.get("name"))
+        for a in items(api.get("/api/agents", params={"limit": 200}))
+    }
+
+
+@crons.command("list")
+@url_option
+def list_crons(url: str | None) -> None:
+    """Your schedules and when each runs next."""
+    with connect(url) as api:
+        rows = items(api.get("/api/schedules", params={"limit": 200}))
+        agents = _agents(api) if any(row.get("agent_id") for row in rows) else {}
+    if not rows:
+        console.print("[dim]No schedules. Add one with `angie crons add NAME CRON`.[/]")
+        return
+    table = Table("id", "name", "cron", "timezone", "state", "next run", "agent", "instruction")
+    for row in rows:
+        agent_id = row.get("agent_id")
+        table.add_row(
+            str(row.get("id")),
+            clip(row.get("name"), 30),
+            escape(str(row.get("cron"))),
+            escape(str(row.get("timezone"))),
+            "[green]on[/]" if row.get("enabled") else "[yellow]paused[/]",
+            when(row.get("next_run_at")) if row.get("enabled") else "-",
+            escape(agents.get(int(agent_id), str(agent_id))) if agent_id else "-",
+            clip(row.get("instruction"), 50),
+        )
+    console.print(table)
+
+
+def _agent_id(api: AngieClient, name: str) -> int:
+    """The id of the agent called ``name`` (exactly, or the only one whose name contains it)."""
+    found = items(api.get("/api/agents", params={"q": name, "limit": 50}))
+    exact = [a for a in found if str(a.get("name", "")).lower() == name.lower()]
+    if not found:
+        fail(f"there is no agent named {name!r}")
+    if len(exact) != 1 and len(found) != 1:
+        names = ", ".join(sorted(str(a.get("name")) for a in found))
+        fail(f"{name!r} could be any of {names}; give the full name")
+    return int((exact if len(exact) == 1 else found)[0]["id"])
+
+
+def _show(schedule: dict[str, Any], verb: str) -> None:
+    when_next = when(schedule.get("next_run_at")) if schedule.get("enabled") else "paused"
+    console.print(
+        f"[green]✓[/] schedule {schedule.get('id')} {clip(schedule.get('name'), 40)} {verb}"
+        f" [dim](next run: {when_next})[/]"
+    )
+
+
+@crons.command("add")
+@click.argument("name")
+@click.argument("cron")
+@click.option("--tz", "timezone", default="UTC", show_default=True, help="An IANA timezone.")
+@click.option("--instruction", default="", help="What Angie should do when it fires.")
+@click.option("--agent", help="The agent that does it (by name); default: Angie herself.")
+@url_option
+def add(
+    name: str, cron: str, timezone: str, instruction: str, agent: str | None, url: str | None
+) -> None:
+    """Add a schedule NAME firing at CRON (five fields, e.g. "0 7 * * 1-5")."""
+    try:
+        zone = check_timezone(timezone)
+    except AnswerError as err:
+        fail(f"--tz: {err}", code=2)
+    body: dict[str, Any] = {
+        "name": name,
+        "cron": cron,
+        "timezone": zone,
+        "instruction": instruction,
+    }
+    with connect(url) as api:
+        if agent:
+            body["agent_id"] = _agent_id(api, agent)
+        schedule = api.post("/api/schedules", body)
+    _show(schedule, "added")
+
+
+@crons.command("rm")
+@click.argument("schedule_id", type=ScheduleId)
+@url_option
+def remove(schedule_id: int, url: str | None) -> None:
+    """Delete a schedule."""
+    with connect(url) as api:
+        api.delete(f"/api/schedules/{schedule_id}")
+    console.print(f"[green]✓[/] schedule {schedule_id} removed")
+
+
+@crons.command()
+@click.argument("schedule_id", type=ScheduleId)
+@url_option
+def pause(schedule_id: int, url: str | None) -> None:
+    """Stop a schedule from firing until it is resumed."""
+    with connect(url) as api:
+        schedule = api.post(f"/api/schedules/{schedule_id}/pause")
+    _show(schedule, "paused")
+
+
+@crons.command()
+@click.argument("schedule_id", type=ScheduleId)
+@url_option
+def resume(schedule_id: int, url: str | None) -> None:
+    """Let a paused schedule fire again."""
+    with connect(url) as api:
+        schedule = api.post(f"/api/schedules/{schedule_id}/resume")
+    _show(schedule, "resumed")

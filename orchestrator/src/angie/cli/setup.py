@@ -1,0 +1,257 @@
+"""``angie setup``: the first-run interview (an account, then who you are and how Angie should
+work for you), re-runnable to change the answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.panel import Panel
+from rich.prompt import Prompt
+
+from angie.cli import interview
+from angie.cli.client import AngieClient, RequestFailed, connect, url_option
+from angie.cli.context import fail
+from angie.cli.interview import TOPICS, AnswerError, Answers, Question, Value
+from angie.cli.render import items
+from angie.cli.session import remember, token_for
+
+__all__ = ("setup",)
+
+console = Console(highlight=False)
+
+
+def _local_zone() -> str | None:
+    """This machine's IANA timezone, when it can be told (TZ, /etc/localtime, /etc/timezone)."""
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for candidate in candidates:
+        try:
+            return interview.check_timezone(candidate) if candidate else None
+        except AnswerError:
+            continue
+    return None
+
+
+# -- the account -------------------------------------------------------------------------------
+
+
+def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> bool:
+    """Make the account (the first one becomes the admin); False when it exists already."""
+    body = {
+        "email": account["email"],
+        "password": account["password"],
+        "display_name": account.get("display_name", ""),
+    }
+    if account.get("invite_code"):
+        body["invite_code"] = account["invite_code"]
+    while True:
+        try:
+            api.post("/api/auth/register", body, expect=(403, 409))
+        except RequestFailed as err:
+            if err.status == 409:
+                return False  # logging in will tell whether the password fits
+            if not interactive:
+                fail(
+                    err.message
+                    if "invite_code" in body
+                    else "this Angie already has an admin, so a new account needs an invite: "
+                    "add account.invite_code to the answers file"
+                )
+            if "invite" not in err.message:
+                fail(err.message)
+            console.print(f"[yellow]{escape(err.message)}[/]")
+            body["invite_code"] = Prompt.ask("Invite code", console=console).strip()
+            continue
+        console.print(f"[green]✓[/] account {escape(account['email'])} created")
+        return True
+
+
+def _new_password() -> str:
+    while True:
+        password = Prompt.ask(
+            "Choose a password (8 characters or more)", password=True, console=console
+        )
+        if len(password) < 8:
+            console.print("[red]That is shorter than 8 characters.[/]")
+        elif Prompt.ask("Password again", password=True, console=console) != password:
+            console.print("[red]The passwords differ.[/]")
+        else:
+            return password
+
+
+def _ask_account(api: AngieClient) -> str:
+    """Log in, or make an account and log in; returns a personal API token."""
+    console.print(f"[bold]Hello! I'm Angie.[/] Let's sign you in to {api.url}.")
+    email = Prompt.ask("Email", console=console).strip()
+    password = Prompt.ask("Password", password=True, console=console)
+    try:
+        return token_for(api, email, password)[0]
+    except RequestFailed:
+        console.print("No account has that email and password yet: let's make one.")
+    password = _new_password()
+    name = Prompt.ask("Your name", console=console).strip()
+    account = {"email": email, "password": password, "display_name": name}
+    if not _register(api, account, interactive=True):
+        fail(f"an account with {email} already exists, with another password")
+    return token_for(api, email, password)[0]
+
+
+def _signed_in(url: str | None, account: dict[str, str] | None, interactive: bool) -> AngieClient:
+    """A client with a working token: the saved one, or one from logging in (or registering)."""
+    api = connect(url)
+    if api.token:
+        try:
+            api.get("/api/me", expect=(401,))
+            return api
+        except RequestFailed:
+            console.print("[yellow]Your saved token was refused; let's log in again.[/]")
+    api.close()
+    with AngieClient(api.url, None) as anonymous:
+        if account is not None:
+            _register(anonymous, account, interactive)
+            try:
+                token = token_for(anonymous, account["email"], account["password"])[0]
+            except RequestFailed as err:
+                fail(f"cannot log in as {account['email']}: {err.message}")
+        elif interactive:
+            token = _ask_account(anonymous)
+        else:
+            fail("you are not logged in: add an account section to the answers file", code=2)
+    remember(api.url, token)
+    return AngieClient(api.url, token)
+
+
+# -- the interview -----------------------------------------------------------------------------
+
+
+def _ask(question: Question, default: Value) -> Value:
+    shown = question.shown(default)
+    while True:
+        if shown:
+            raw = Prompt.ask(question.ask, default=shown, console=console)
+        else:
+            raw = Prompt.ask(question.ask, console=console)
+        try:
+            return question.parse(raw, question.key)
+        except AnswerError as err:
+            console.print(f"[red]{escape(str(err))}[/]")
+
+
+def _interview(current: Answers) -> Answers:
+    answers: Answers = {}
+    for topic in TOPICS:
+        console.print()
+        console.rule(f"[bold]{topic.title}[/]", align="left")
+        answers[topic.name] = {q.key: _ask(q, current[topic.name][q.key]) for q in topic.questions}
+    return answers
+
+
+def _documents(api: AngieClient) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for doc in items(api.get("/api/prompts")):
+        name = str(doc.get("name", ""))
+        body = doc.get("body")
+        if body is None:
+            body = api.get(f"/api/prompts/{name}").get("body", "")
+        found[name] = str(body or "")
+    return found
+
+
+def _save(api: AngieClient, answers: Answers) -> dict[str, Any]:
+    with console.status("Saving your answers…"):
+        for topic in TOPICS:
+            body = interview.document(topic, answers[topic.name])
+            api.put(f"/api/prompts/{topic.name}", {"body": body})
+        profile = answers["profile"]
+        me: dict[str, Any] = api.patch(
+            "/api/me",
+            {
+                "display_name": profile["name"],
+                "preferred_name": profile["address_as"] or None,
+                "timezone": answers["schedule"]["timezone"],
+            },
+        )
+    return me
+
+
+def _show(bodies: dict[str, str], me: dict[str, Any]) -> None:
+    """The documents as Angie reads them (rendered for this person, answers block hidden)."""
+    from angie.prompts import PromptContext, PromptError, PromptLibrary, PromptUser, prompts_dir
+
+    name = str(me.get("display_name") or "")
+    zone = str(me.get("timezone") or "UTC")
+    user = PromptUser(name=name, address_as=str(me.get("preferred_name") or name), timezone=zone)
+    try:
+        library = PromptLibrary(prompts_dir())
+        ctx = PromptContext(user=user, now=datetime.now(UTC), timezone=zone, channel="cli")
+    except (PromptError, ValueError):
+        library = None
+    for topic in TOPICS:
+        body = bodies.get(topic.name, "")
+        if library is not None:
+            with contextlib.suppress(PromptError):  # a broken document is shown as written
+                body = library.render_source(body, ctx, name=topic.name)
+        console.print(Panel(Markdown(body.strip()), title=topic.name, title_align="left"))
+
+
+@click.command()
+@url_option
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Answer everything from this YAML or JSON file (account, profile, style, …).",
+)
+def setup(url: str | None, answers_file: Path | None) -> None:
+    """Set Angie up for you: an account, then a short interview she works from.
+
+    Run it again to change your answers; the earlier ones are the defaults.
+    """
+    data: Any = None
+    if answers_file is not None:
+        try:
+            data = interview.from_file(answers_file.read_text(encoding="utf-8"), answers_file.name)
+        except (OSError, UnicodeDecodeError) as err:
+            fail(f"cannot read {answers_file}: {err}", code=2)
+        except AnswerError as err:
+            fail(str(err), code=2)
+        if not isinstance(data, dict):
+            fail(f"{answers_file.name}: should hold a mapping of topics to answers", code=2)
+    elif not sys.stdin.isatty():
+        fail("no terminal to ask on: use --answers FILE", code=2)
+    where = answers_file.name if answers_file else ""
+    account = None
+    if data is not None:
+        # Every key is checked before Angie is touched: a bad file changes nothing.
+        try:
+            account = interview.parse(data, interview.defaults({}, {}, None), where)[1]
+        except AnswerError as err:
+            fail(str(err), code=2)
+    with _signed_in(url, account, interactive=data is None) as api:
+        me = api.get("/api/me")
+        current = interview.defaults(_documents(api), me, _local_zone())
+        if data is not None:
+            answers = interview.parse(data, current, where)[0]
+        else:
+            answers = _interview(current)
+        me = _save(api, answers)
+        bodies = _documents(api)
+    console.print()
+    _show(bodies, me)
+    who = escape(str(me.get("preferred_name") or me.get("display_name") or ""))
+    console.print(f'[green]✓[/] All set, {who}. Talk to me with `angie ask "…"`.')

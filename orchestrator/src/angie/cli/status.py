@@ -1,0 +1,89 @@
+"""``angie status``: what Angie is doing, what waits for you, what comes next, and her servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from angie.cli.client import connect, url_option
+from angie.cli.render import clip, status, task_table, when
+
+__all__ = ("status_command",)
+
+console = Console(highlight=False)
+
+_HEALTH = {"healthy": "green", "ok": "green", "starting": "yellow", "degraded": "yellow"}
+
+
+def _tasks(answer: dict[str, Any], key: str, title: str, empty: str) -> None:
+    rows = answer.get(key) or []
+    if rows:
+        console.print(task_table(rows, title=f"{title} ({len(rows)})"))
+    else:
+        console.print(f"[dim]{empty}[/]")
+
+
+def _events(rows: list[dict[str, Any]]) -> Table:
+    table = Table("id", "type", "from", "status", "task", "when", title="Recent events")
+    for event in rows:
+        table.add_row(
+            str(event.get("id", "")),
+            escape(str(event.get("type") or "")),
+            clip(event.get("source"), 30),
+            status(event.get("status")),
+            str(event.get("task_id") or "-"),
+            when(event.get("created_at")),
+        )
+    return table
+
+
+def _crons(rows: list[dict[str, Any]]) -> Table:
+    table = Table("schedule", "name", "next run", "cron", title="Next scheduled runs")
+    for tick in rows:
+        table.add_row(
+            str(tick.get("schedule_id", "")),
+            clip(tick.get("name"), 40),
+            when(tick.get("at")),
+            escape(str(tick.get("cron") or "")),
+        )
+    return table
+
+
+def _servers(rows: list[dict[str, Any]]) -> Table:
+    table = Table("server", "enabled", "health", "last error", title="MCP servers")
+    for server in rows:
+        health = str(server.get("health") or "?")
+        style = _HEALTH.get(health, "red")
+        enabled = server.get("enabled")
+        table.add_row(
+            escape(str(server.get("name") or "")),
+            "yes" if enabled else "[dim]no[/]",
+            f"[{style}]{escape(health)}[/]" if enabled else f"[dim]{escape(health)}[/]",
+            clip(server.get("last_error") or "", 60),
+        )
+    return table
+
+
+@click.command("status")
+@url_option
+def status_command(url: str | None) -> None:
+    """Show running, queued and waiting tasks, recent events, next crons and server health."""
+    with connect(url) as api:
+        answer: dict[str, Any] = api.get("/api/status")
+    console.print(f"[bold]Angie[/] at {escape(api.url)}")
+    _tasks(answer, "running", "Running", "Nothing running.")
+    _tasks(answer, "queued", "Queued", "Nothing queued.")
+    waiting = answer.get("awaiting_approval") or []
+    _tasks(answer, "awaiting_approval", "Waiting for your approval", "Nothing waits for you.")
+    if waiting:
+        console.print("[yellow]See them with `angie approvals list`.[/]")
+    events = answer.get("recent_events") or []
+    console.print(_events(events) if events else "[dim]No recent events.[/]")
+    crons = answer.get("next_crons") or []
+    console.print(_crons(crons) if crons else "[dim]Nothing scheduled.[/]")
+    servers = answer.get("servers") or []
+    console.print(_servers(servers) if servers else "[dim]No MCP servers.[/]")

@@ -1,0 +1,183 @@
+"""The ``angie`` CLI under test: the real console script in a subprocess (or a pseudo-terminal)
+against a started Angie whose API listens on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pexpect
+from api_support import PASSWORD, make_api_angie
+from fakes.brain import Brain
+
+from angie.daemon import Angie
+from angie.db.models import Task, TaskStatus
+from angie.mcp.registry import ServerSpec
+from angie_mcp_core.testing import free_port
+
+__all__ = ("ANGIE", "PASSWORD", "CliHarness", "Person", "Run", "cli_harness")
+
+ANGIE = Path(sys.executable).with_name("angie")
+_SETTLED = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class CliHarness:
+    angie: Angie
+    url: str
+    home: Path
+    people: list[Person] = field(default_factory=list)
+
+    @property
+    def config(self) -> Path:
+        """Where the CLI keeps its URL and token (ANGIE_CLI_CONFIG)."""
+        return self.home / "cli.json"
+
+    def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.home),
+            "LC_ALL": "C.UTF-8",
+            "ANGIE_URL": self.url,
+            "ANGIE_CLI_CONFIG": str(self.config),
+            # Wide and plain: rich wraps to COLUMNS and colours nothing under NO_COLOR.
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+            "TERM": "dumb",
+            **(extra or {}),
+        }
+
+    async def run(
+        self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None
+    ) -> Run:
+        """``angie ARGS`` in a subprocess (in a thread: this loop serves the API meanwhile)."""
+        return await asyncio.to_thread(self._run, args, input, env)
+
+    def _run(self, args: tuple[str, ...], input: str | None, env: Mapping[str, str] | None) -> Run:
+        done = subprocess.run(
+            [str(ANGIE), *args],
+            input=input or "",
+            capture_output=True,
+            text=True,
+            env=self.environ(env),
+            cwd=self.home,
+            timeout=50,
+            check=False,
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> pexpect.spawn[str]:
+        """``angie ARGS`` on a pseudo-terminal, to answer its prompts (drive it in a thread)."""
+        # A real terminal type: rich treats a dumb one as 80 columns wide, whatever its size.
+        return pexpect.spawn(
+            str(ANGIE),
+            list(args),
+            env=self.environ({"TERM": "xterm", **(env or {})}),
+            cwd=str(self.home),
+            encoding="utf-8",
+            timeout=30,
+            dimensions=(50, 200),
+        )
+
+    def client(self, person: Person | None = None) -> httpx.AsyncClient:
+        headers = person.headers if person else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+    async def signup(self, name: str = "sam", *, save: bool = True) -> Person:
+        """An account made over HTTP (the first is the admin, later ones by invite) with a
+        personal API token, saved for the CLI unless ``save`` is false."""
+        email = f"{name}-{uuid.uuid4().hex[:6]}@home.test"
+        body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": name}
+        async with self.client() as http:
+            if self.people:
+                async with self.client(self.people[0]) as admin:
+                    invite = await admin.post("/api/users/invites", json={"email": email})
+                assert invite.status_code == 201, invite.text
+                body["invite_code"] = invite.json()["code"]
+            made = await http.post("/api/auth/register", json=body)
+            assert made.status_code == 201, made.text
+            login = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+            access = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            token = await http.post("/api/me/tokens", json={"name": "test"}, headers=access)
+            assert token.status_code == 201, token.text
+        person = Person(made.json()["id"], email, token.json()["token"])
+        self.people.append(person)
+        if save:
+            self.config.write_text(json.dumps({"url": self.url, "token": person.token}))
+        return person
+
+    def saved(self) -> dict[str, Any]:
+        data = json.loads(self.config.read_text()) if self.config.exists() else {}
+        assert isinstance(data, dict)
+        return data
+
+    async def settled(self, task_id: int, seconds: float = 30) -> Task:
+        """Wait until a task has finished or waits for an approval."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            task = await self.angie.tasks.get(task_id)
+            assert task is not None
+            if task.status in _SETTLED | {TaskStatus.AWAITING_APPROVAL}:
+                return task
+            assert loop.time() < deadline, f"task {task_id} still {task.status}"
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def cli_harness(
+    database_url: str,
+    data_dir: Path,
+    home: Path,
+    brain: Brain,
+    *,
+    specs: Mapping[str, ServerSpec] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncIterator[CliHarness]:
+    """Start an Angie serving her API on a free port; stop her afterwards."""
+    port = free_port()
+    angie = make_api_angie(
+        database_url,
+        data_dir,
+        brain,
+        specs=specs,
+        environ=environ,
+        api=True,
+        port=port,
+        log_level="WARNING",
+    )
+    await asyncio.to_thread(home.mkdir, parents=True, exist_ok=True)
+    await angie.start()
+    try:
+        yield CliHarness(angie, f"http://127.0.0.1:{port}", home)
+    finally:
+        await angie.stop(grace=5)
