@@ -14,14 +14,28 @@ from typing import Any
 
 import httpx
 from fakes.brain import Brain
+from pwdlib.hashers.argon2 import Argon2Hasher
 
+from angie.agents.fleet import seed_fleet
 from angie.api.app import create_app
+from angie.api.auth import AuthService
+from angie.api.security import Passwords
 from angie.daemon import Angie
+from angie.db import migrate
+from angie.db.engine import Database
 from angie.db.models import Task, TaskStatus
 from angie.mcp.registry import ServerSpec
+from angie.prompts import prompts_dir
 from angie.settings import AngieSettings
 
-__all__ = ("Account", "ApiHarness", "api_harness", "make_api_angie")
+__all__ = (
+    "Account",
+    "ApiHarness",
+    "api_harness",
+    "make_api_angie",
+    "quick_auth",
+    "seeded_database",
+)
 
 PASSWORD = "correct horse battery staple"
 DONE = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
@@ -96,6 +110,8 @@ def make_api_angie(
     *,
     specs: Mapping[str, ServerSpec] | None = None,
     environ: Mapping[str, str] | None = None,
+    api: bool = False,
+    port: int | None = None,
     **settings: Any,
 ) -> Angie:
     """An Angie for API tests: no MCP servers unless given, the scripted brain as her model."""
@@ -110,7 +126,8 @@ def make_api_angie(
     env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), **(environ or {})}
     return Angie(
         config,
-        api=False,
+        api=api,
+        port=port,
         specs=specs or {},
         environ=env,
         model_for=brain.model,
@@ -118,11 +135,35 @@ def make_api_angie(
     )
 
 
+async def seeded_database(url: str) -> None:
+    """Migrate ``url`` to head and seed the fleet, as Angie's first start does."""
+    database = Database(url)
+    try:
+        await migrate.upgrade(database.engine)
+        async with database.session() as session:
+            await seed_fleet(session, prompts_dir())
+    finally:
+        await database.dispose()
+
+
+def quick_auth(angie: Angie) -> AuthService:
+    """Argon2 at its cheapest and generous rate limits: the auth tests check the real ones."""
+    cheap = Passwords(Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1))
+    return AuthService(
+        angie.settings.secret,
+        passwords=cheap,
+        database=angie.database,
+        login_limit="1000/minute",
+        login_ip_limit="1000/minute",
+        register_limit="1000/minute",
+    )
+
+
 @asynccontextmanager
 async def api_harness(angie: Angie) -> AsyncIterator[ApiHarness]:
     """Start ``angie``, serve her app in memory, stop her afterwards."""
     await angie.start()
-    app = create_app(angie)
+    app = create_app(angie, auth_service=quick_auth(angie))
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://angie.test") as client:

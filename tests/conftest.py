@@ -6,7 +6,9 @@ green CI run always means the MySQL and Redis paths really ran.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import ApiHarness, api_harness, make_api_angie
+from api_support import ApiHarness, api_harness, make_api_angie, seeded_database
 from fakes.brain import Brain
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -124,15 +126,33 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated and seeded once; API tests start from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "angie.db"
+    asyncio.run(seeded_database(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+def _from_template(url: str, template: Path) -> str:
+    if url.startswith("sqlite"):
+        shutil.copyfile(template, make_url(url).database or "")
+    return url
+
+
 @pytest.fixture
-async def api(sqlite_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
+async def api(sqlite_url: str, data_dir: Path, sqlite_template: Path) -> AsyncIterator[ApiHarness]:
     """Angie's API in memory over SQLite, no MCP servers, the scripted brain as her model."""
-    async with api_harness(make_api_angie(sqlite_url, data_dir, Brain())) as harness:
+    url = _from_template(sqlite_url, sqlite_template)
+    async with api_harness(make_api_angie(url, data_dir, Brain())) as harness:
         yield harness
 
 
 @pytest.fixture
-async def api_db(database_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
+async def api_db(
+    database_url: str, data_dir: Path, sqlite_template: Path
+) -> AsyncIterator[ApiHarness]:
     """The same, once on SQLite and once on MariaDB."""
-    async with api_harness(make_api_angie(database_url, data_dir, Brain())) as harness:
+    url = _from_template(database_url, sqlite_template)
+    async with api_harness(make_api_angie(url, data_dir, Brain())) as harness:
         yield harness

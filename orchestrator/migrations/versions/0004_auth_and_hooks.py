@@ -1,4 +1,5 @@
-"""Sign-in (login sessions, personal API tokens, invites), webhooks and channel settings.
+"""Sign-in (login sessions, personal API tokens, invites), webhooks, channel settings, and an
+index for listing a person's top-level tasks.
 
 Revision ID: 0004
 Revises: 0003
@@ -20,6 +21,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_tasks_user_id_parent_id_created_at"),
+            ["user_id", "parent_id", "created_at"],
+            unique=False,
+        )
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -170,3 +177,5 @@ def downgrade() -> None:
     op.drop_table("channel_settings")
     op.drop_table("auth_sessions")
     op.drop_table("api_tokens")
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tasks_user_id_parent_id_created_at"))

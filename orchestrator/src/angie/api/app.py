@@ -9,9 +9,27 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from angie.api.auth import AuthService
-from angie.api.errors import install_error_handlers
+from angie.api.errors import document_errors, install_error_handlers
 from angie.api.middleware import RequestContext
-from angie.api.routes import auth, users
+from angie.api.routes import (
+    agents,
+    approvals,
+    auth,
+    channels,
+    chat,
+    conversations,
+    events,
+    hooks,
+    mcp,
+    prompts,
+    schedules,
+    status,
+    tasks,
+    teams,
+    users,
+    webhooks,
+    workflows,
+)
 
 if TYPE_CHECKING:
     from angie.daemon import Angie
@@ -31,10 +49,12 @@ def create_app(angie: Angie, *, auth_service: AuthService | None = None) -> Fast
     )
     app.state.angie = angie
     app.state.auth = auth_service or AuthService(
-        angie.settings.secret, redis_url=angie.settings.redis_url
+        angie.settings.secret, redis_url=angie.settings.redis_url, database=angie.database
     )
     install_error_handlers(app)
     app.add_middleware(RequestContext)
+    generate = app.openapi
+    app.openapi = lambda: document_errors(generate())  # type: ignore[method-assign]
 
     api = APIRouter(prefix="/api")
 
@@ -63,5 +83,15 @@ def create_app(angie: Angie, *, auth_service: AuthService | None = None) -> Fast
     api.include_router(auth.router)
     api.include_router(users.me_router)
     api.include_router(users.users_router)
+    api.include_router(webhooks.router)
+    api.include_router(hooks.router)
+    api.include_router(prompts.prompts_router)
+    api.include_router(prompts.system_prompts_router)
+    for work in (tasks, events, schedules, approvals, status):
+        api.include_router(work.router)
+    for household in (agents, teams, workflows, mcp, channels):
+        api.include_router(household.router)
+    api.include_router(chat.router)
+    api.include_router(conversations.router)
     app.include_router(api)
     return app

@@ -52,7 +52,11 @@ def _client(request: Request) -> str:
     "/register",
     operation_id="register",
     status_code=status.HTTP_201_CREATED,
-    responses={403: {"description": "An invite is needed"}, 409: {"description": "Taken"}},
+    responses={
+        403: {"description": "An invite is needed"},
+        409: {"description": "Taken"},
+        429: {"description": "Too many attempts"},
+    },
 )
 async def register(
     body: RegisterIn, request: Request, session: SessionDep, auth: AuthDep

@@ -49,6 +49,8 @@ class Task(TimestampMixin, Base):
         Index(None, "status", "created_at"),
         Index(None, "user_id", "created_at"),
         Index(None, "user_id", "status"),
+        # The API lists a person's top-level tasks (parent_id IS NULL) newest first.
+        Index(None, "user_id", "parent_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

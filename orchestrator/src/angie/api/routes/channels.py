@@ -1,0 +1,287 @@
+"""``/api/channels``: each person's chat channels (Slack, Discord, email, iMessage): settings in
+``channel_settings``, secrets encrypted in ``credentials`` and never sent back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.errors import ApiError, NotFound
+from angie.api.routes.agents import matching
+from angie.api.schemas import Body, Email, Page
+from angie.db.credentials import CredentialStore
+from angie.db.crypto import credential_box
+from angie.db.models import ChannelKind, ChannelSetting, Credential, User
+
+__all__ = ("KINDS", "ChannelIn", "ChannelOut", "router")
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+Host = Annotated[
+    str, matching(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}", "must be a host name or address")
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+# -- what each kind takes -------------------------------------------------------------------------
+
+
+class SlackConfig(Body):
+    default_channel: (
+        Annotated[str, matching(r"[#@]?[A-Za-z0-9._-]{1,80}", "must be a channel such as #home")]
+        | None
+    ) = None
+
+
+class SlackSecrets(Body):
+    bot_token: (
+        Annotated[str, matching(r"xoxb-[A-Za-z0-9-]{8,250}", "must be a bot token (xoxb-…)")] | None
+    ) = None
+    app_token: (
+        Annotated[str, matching(r"xapp-[A-Za-z0-9-]{8,250}", "must be an app token (xapp-…)")]
+        | None
+    ) = None
+    signing_secret: (
+        Annotated[str, matching(r"[A-Za-z0-9]{16,128}", "must be the app's signing secret")] | None
+    ) = None
+
+
+class DiscordConfig(Body):
+    guild_id: (
+        Annotated[str, matching(r"[0-9]{1,25}", "must be the server's id (digits)")] | None
+    ) = None
+
+
+class DiscordSecrets(Body):
+    bot_token: (
+        Annotated[str, matching(r"[A-Za-z0-9_.-]{20,200}", "must be a Discord bot token")] | None
+    ) = None
+
+
+class EmailConfig(Body):
+    imap_host: Host | None = None
+    imap_port: Port | None = None
+    smtp_host: Host | None = None
+    smtp_port: Port | None = None
+    address: Email | None = None
+    username: str | None = Field(default=None, min_length=1, max_length=320)
+
+
+class EmailSecrets(Body):
+    password: Password | None = None
+
+
+class IMessageConfig(Body):
+    server_url: str | None = Field(
+        default=None, max_length=2048, description="Where the BlueBubbles server answers."
+    )
+
+    @field_validator("server_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL of the BlueBubbles server")
+        return value.rstrip("/")
+
+
+class IMessageSecrets(Body):
+    password: Password | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKindSpec:
+    config: type[Body]
+    secrets: type[Body]
+    required_config: tuple[str, ...]
+    # Each entry is satisfied by any one of its secrets (Slack: Socket Mode or signed events).
+    required_secrets: tuple[tuple[str, ...], ...]
+
+
+KINDS: Mapping[str, ChannelKindSpec] = {
+    "slack": ChannelKindSpec(
+        SlackConfig, SlackSecrets, (), (("bot_token",), ("app_token", "signing_secret"))
+    ),
+    "discord": ChannelKindSpec(DiscordConfig, DiscordSecrets, (), (("bot_token",),)),
+    "email": ChannelKindSpec(
+        EmailConfig, EmailSecrets, ("imap_host", "smtp_host", "address"), (("password",),)
+    ),
+    "imessage": ChannelKindSpec(IMessageConfig, IMessageSecrets, ("server_url",), (("password",),)),
+}
+
+Kind = Annotated[str, Path(max_length=32, description="slack, discord, email or imessage")]
+
+
+class ChannelIn(Body):
+    enabled: bool | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, description="The channel's settings; replaces them when given."
+    )
+    secrets: dict[str, str | None] | None = Field(
+        default=None, description="Secrets to set (null removes one); others are kept."
+    )
+
+
+class ChannelOut(BaseModel):
+    channel: str
+    enabled: bool
+    configured: bool = Field(description="Everything the channel needs is set.")
+    missing: list[str] = Field(description="What is still needed before it can work.")
+    config: dict[str, Any]
+    secrets_set: list[str] = Field(description="Names of the secrets stored; never their values.")
+    updated_at: datetime | None
+
+
+def _spec(kind: str) -> ChannelKindSpec:
+    spec = KINDS.get(kind)
+    if spec is None:
+        kinds = ", ".join(KINDS)
+        raise NotFound(
+            f"there is no channel {kind!r}; the channels are {kinds}",
+            details=[{"field": "path: kind", "message": f"use one of {kinds}"}],
+        )
+    return spec
+
+
+def _prefix(kind: str) -> str:
+    return f"channel.{kind}."
+
+
+def _out(kind: str, row: ChannelSetting | None, secrets: set[str]) -> ChannelOut:
+    spec = KINDS[kind]
+    config = dict(row.config) if row is not None else {}
+    missing = [key for key in spec.required_config if config.get(key) in (None, "")]
+    missing += [
+        " or ".join(options)
+        for options in spec.required_secrets
+        if not any(o in secrets for o in options)
+    ]
+    return ChannelOut(
+        channel=kind,
+        enabled=row.enabled if row is not None else False,
+        configured=row is not None and not missing,
+        missing=missing,
+        config=config,
+        secrets_set=sorted(secrets),
+        updated_at=row.updated_at if row is not None else None,
+    )
+
+
+async def _rows(session: AsyncSession, user: User) -> dict[str, ChannelSetting]:
+    rows = await session.scalars(select(ChannelSetting).where(ChannelSetting.user_id == user.id))
+    return {row.channel.value: row for row in rows}
+
+
+async def _secret_names(session: AsyncSession, user: User) -> dict[str, set[str]]:
+    names = await session.scalars(
+        select(Credential.name).where(
+            Credential.user_id == user.id,
+            Credential.name.startswith("channel.", autoescape=True),
+        )
+    )
+    found: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    for name in names:
+        _, kind, field = name.split(".", 2)
+        if kind in found:
+            found[kind].add(field)
+    return found
+
+
+def _validated(model: type[Body], raw: Mapping[str, Any], where: str) -> Body:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        details = [
+            {
+                "field": f"body: {where}." + ".".join(str(p) for p in e["loc"]),
+                "message": e["msg"],
+            }
+            for e in err.errors()
+        ]
+        first = details[0]
+        raise ApiError(
+            f"{first['field']}: {first['message']}", status=422, details=details
+        ) from err
+
+
+async def _one(session: AsyncSession, user: User, kind: str) -> ChannelOut:
+    row = (await _rows(session, user)).get(kind)
+    return _out(kind, row, (await _secret_names(session, user))[kind])
+
+
+@router.get("", operation_id="list_channels")
+async def list_channels(user: CurrentUser, session: SessionDep) -> Page[ChannelOut]:
+    """Every channel Angie can talk to you through, with your settings for it."""
+    rows = await _rows(session, user)
+    secrets = await _secret_names(session, user)
+    items = [_out(kind, rows.get(kind), secrets[kind]) for kind in KINDS]
+    return Page(items=items, total=len(items), limit=len(items), offset=0)
+
+
+@router.get("/{kind}", operation_id="get_channel")
+async def get_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> ChannelOut:
+    """Your settings for one channel (secrets only by name)."""
+    _spec(kind)
+    return await _one(session, user, kind)
+
+
+@router.put("/{kind}", operation_id="set_channel")
+async def set_channel(
+    kind: Kind, body: ChannelIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+) -> ChannelOut:
+    """Set up a channel: switch it on or off, replace its settings, set or remove secrets."""
+    spec = _spec(kind)
+    if "enabled" in body.model_fields_set and body.enabled is None:
+        raise ApiError("body: enabled: cannot be null", status=422)
+    config = _validated(spec.config, body.config, "config") if body.config is not None else None
+    secrets = (
+        _validated(spec.secrets, body.secrets, "secrets") if body.secrets is not None else None
+    )
+    row = (await _rows(session, user)).get(kind)
+    if row is None:
+        row = ChannelSetting(user_id=user.id, channel=ChannelKind(kind), config={})
+        session.add(row)
+    if body.enabled is not None:
+        row.enabled = body.enabled
+    if config is not None:
+        row.config = config.model_dump(mode="json", exclude_none=True)
+    if secrets is not None:
+        store = CredentialStore(session, credential_box(angie.settings.secret))
+        for field in sorted(secrets.model_fields_set):
+            value = getattr(secrets, field)
+            name = _prefix(kind) + field
+            if value is None:
+                await store.delete(name, user_id=user.id)
+            else:
+                await store.set(name, value, user_id=user.id)
+    await session.flush()
+    return await _one(session, user, kind)
+
+
+@router.delete("/{kind}", operation_id="delete_channel", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> None:
+    """Forget a channel: its settings and its secrets."""
+    _spec(kind)
+    row = (await _rows(session, user)).get(kind)
+    removed = await session.execute(
+        delete(Credential).where(
+            Credential.user_id == user.id,
+            Credential.name.startswith(_prefix(kind), autoescape=True),
+        )
+    )
+    if row is None and not getattr(removed, "rowcount", 0):
+        raise NotFound(f"you have not set up {kind}")
+    if row is not None:
+        await session.delete(row)

@@ -1,0 +1,241 @@
+"""``/api/mcp/servers``: the household's MCP servers, their health, their tools with the approval
+decision each would get, and (admins) switching them on or off and setting their policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx2
+from fastapi import APIRouter, Path
+from mcp import MCPError
+from pydantic import BaseModel, Field
+from pydantic_ai.tools import ToolDefinition
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.agents.policy import Decision, is_read_only, load_policy
+from angie.api.deps import AdminUser, AngieDep, CurrentUser, SessionDep
+from angie.api.errors import ApiError, NotFound
+from angie.api.routes.agents import invalid, matching
+from angie.api.schemas import Body, ListParams, Page, order_by, paginate
+from angie.daemon import Angie
+from angie.db.models import ApprovalMode, McpServer, McpTransport, ServerHealth
+from angie.mcp.store import set_enabled
+from angie.mcp.supervisor import SupervisorError
+
+__all__ = ("ServerOut", "ServerPatch", "ToolOut", "router")
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/mcp/servers", tags=["mcp"])
+
+ServerName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", max_length=64)]
+ToolName = Annotated[
+    str, matching(r"[A-Za-z0-9_.-]{1,128}", "must be a tool's name: letters, digits, _ . -")
+]
+
+
+class ServerOut(BaseModel):
+    name: str
+    description: str
+    transport: McpTransport
+    builtin: bool
+    enabled: bool = Field(description="The household's choice; a change applies at restart.")
+    active: bool = Field(description="This Angie has the server now (installed and enabled).")
+    health: ServerHealth
+    last_error: str | None
+    restarts: int | None = Field(description="Restarts by the supervisor, when it runs it.")
+    approval_mode: ApprovalMode
+    tool_policies: dict[str, Decision]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServerPatch(Body):
+    enabled: bool | None = Field(default=None, description="Applies when Angie restarts.")
+    approval_mode: ApprovalMode | None = Field(
+        default=None, description="auto follows each tool's annotations; the others apply to all."
+    )
+    tool_policies: Annotated[dict[ToolName, Decision], Field(max_length=500)] | None = Field(
+        default=None, description="Per tool (the server's own name); replaces the whole map."
+    )
+
+
+class ToolOut(BaseModel):
+    name: str = Field(description="The server's own name for the tool.")
+    prefixed_name: str = Field(description="The name agents see and tool filters match.")
+    title: str | None
+    description: str
+    read_only: bool
+    destructive: bool
+    annotations: dict[str, Any]
+    input_schema: dict[str, Any]
+    decision: Decision = Field(description="What a call does now: allow, ask or never.")
+    untrusted_decision: Decision = Field(
+        description="The same for runs a webhook or an inbound email started."
+    )
+
+
+def _out(row: McpServer, angie: Angie) -> ServerOut:
+    states = {s.name: s for s in angie.server_states()}
+    live = states.get(row.name)
+    policies = {}
+    for tool, value in (row.tool_policies or {}).items():
+        # A stored value the policy does not know means "ask" (see angie.agents.policy).
+        policies[tool] = Decision(value) if value in set(Decision) else Decision.ASK
+    return ServerOut(
+        name=row.name,
+        description=row.description,
+        transport=row.transport,
+        builtin=row.builtin,
+        enabled=row.enabled,
+        active=row.name in angie.toolbox.installed(),
+        health=live.health if live else row.health,
+        last_error=live.last_error if live else row.last_error,
+        restarts=live.restarts if live else None,
+        approval_mode=row.approval_mode,
+        tool_policies=policies,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def _register(session: AsyncSession, angie: Angie) -> None:
+    """Give each server this Angie has a row (an mcpServers file adds servers the seeds do not
+    know), so the household sees it and an admin can set its policy."""
+    known = set(await session.scalars(select(McpServer.name)))
+    for name in sorted(angie.toolbox.installed() - known):
+        spec = angie.toolbox.spec(name)
+        if spec is None:
+            continue
+        try:
+            async with session.begin_nested():
+                await set_enabled(session, spec, True)
+        except IntegrityError:
+            log.debug("server %s was registered by a concurrent request", name)
+
+
+async def _server(session: AsyncSession, name: str) -> McpServer:
+    row = (await session.scalars(select(McpServer).where(McpServer.name == name))).one_or_none()
+    if row is None:
+        raise NotFound(f"there is no MCP server {name!r}")
+    return row
+
+
+def _unavailable(message: str) -> ApiError:
+    return ApiError(message, status=503)
+
+
+@router.get("", operation_id="list_mcp_servers")
+async def list_servers(
+    _: CurrentUser,
+    session: SessionDep,
+    angie: AngieDep,
+    params: ListParams,
+    enabled: bool | None = None,
+) -> Page[ServerOut]:
+    """The MCP servers of the household, with their health and approval policy."""
+    await _register(session, angie)
+    stmt = select(McpServer)
+    if enabled is not None:
+        stmt = stmt.where(McpServer.enabled.is_(enabled))
+    stmt = order_by(
+        stmt,
+        params.sort,
+        {"name": McpServer.name, "created_at": McpServer.created_at},
+        "name",
+        McpServer.id,
+    )
+    rows, total = await paginate(session, stmt, params)
+    return Page(
+        items=[_out(r, angie) for r in rows],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+@router.get("/{name}", operation_id="get_mcp_server")
+async def get_server(
+    name: ServerName, _: CurrentUser, session: SessionDep, angie: AngieDep
+) -> ServerOut:
+    """One MCP server, with its live health when Angie runs it."""
+    await _register(session, angie)
+    return _out(await _server(session, name), angie)
+
+
+@router.get(
+    "/{name}/tools",
+    operation_id="list_mcp_server_tools",
+    responses={503: {"description": "The server is not running"}},
+)
+async def list_tools(
+    name: ServerName, _: CurrentUser, session: SessionDep, angie: AngieDep
+) -> list[ToolOut]:
+    """The server's tools, whether each only reads, and what the approval policy does with it."""
+    await _register(session, angie)
+    row = await _server(session, name)
+    if not row.enabled:
+        raise _unavailable(f"the {name} server is disabled; an admin can enable it")
+    spec = angie.toolbox.spec(name)
+    if spec is None:
+        raise _unavailable(
+            f"the {name} server is not running here (not installed, or enabled since Angie "
+            "started: restart her)"
+        )
+    try:
+        async with asyncio.timeout(angie.settings.mcp_timeout):
+            async with angie.toolbox.client(spec) as client:
+                tools = await client.list_tools()
+    except SupervisorError as err:
+        raise _unavailable(str(err)) from err
+    except (OSError, TimeoutError, MCPError, httpx2.HTTPError, RuntimeError) as err:
+        raise _unavailable(f"cannot reach the {name} server ({type(err).__name__})") from err
+    policy = await load_policy(session)
+    found = []
+    for tool in sorted(tools, key=lambda t: t.name):
+        hints = (
+            tool.annotations.model_dump(by_alias=True, exclude_none=True)
+            if tool.annotations
+            else {}
+        )
+        tool_def = ToolDefinition(name=f"{name}_{tool.name}", metadata={"annotations": hints})
+        found.append(
+            ToolOut(
+                name=tool.name,
+                prefixed_name=tool_def.name,
+                title=tool.title or (tool.annotations.title if tool.annotations else None),
+                description=(tool.description or "").strip(),
+                read_only=is_read_only(tool_def),
+                destructive=hints.get("destructiveHint") is True,
+                annotations=hints,
+                input_schema=dict(tool.input_schema),
+                decision=policy.decide(name, tool.name, tool_def, untrusted=False),
+                untrusted_decision=policy.decide(name, tool.name, tool_def, untrusted=True),
+            )
+        )
+    return found
+
+
+@router.patch("/{name}", operation_id="update_mcp_server", responses={403: {}})
+async def update_server(
+    name: ServerName, body: ServerPatch, _: AdminUser, session: SessionDep, angie: AngieDep
+) -> ServerOut:
+    """Set a server's approval policy, or switch it on or off from Angie's next start (admins)."""
+    await _register(session, angie)
+    row = await _server(session, name)
+    for key in body.model_fields_set:
+        if getattr(body, key) is None:
+            raise invalid(key, "cannot be null")
+    if body.enabled is not None:
+        row.enabled = body.enabled
+    if body.approval_mode is not None:
+        row.approval_mode = body.approval_mode
+    if body.tool_policies is not None:
+        row.tool_policies = {tool: d.value for tool, d in sorted(body.tool_policies.items())}
+    await session.flush()
+    return _out(row, angie)

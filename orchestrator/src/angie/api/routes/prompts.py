@@ -1,0 +1,394 @@
+"""``/api/prompts`` (each person's USER_PROMPTS documents) and ``/api/system-prompts`` (admins:
+the household's SYSTEM and ANGIE prompts and each agent's prompt)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.api.deps import AdminUser, AngieDep, CurrentUser, SessionDep
+from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.schemas import Body, ListParams, Out, Page, PageParams
+from angie.daemon import Angie
+from angie.db.models import Agent, PromptKind, User
+from angie.prompts import (
+    ONBOARDING_DOCS,
+    HouseholdPromptStore,
+    PromptAgent,
+    PromptContext,
+    PromptError,
+    PromptLibrary,
+    PromptVersion,
+    doc_order,
+    prompts_dir,
+)
+from angie.prompts import versions as prompt_versions
+
+__all__ = ("PromptOut", "SystemPromptOut", "prompts_router", "system_prompts_router")
+
+prompts_router = APIRouter(prefix="/prompts", tags=["prompts"])
+system_prompts_router = APIRouter(prefix="/system-prompts", tags=["system-prompts"])
+
+MAX_BODY_CHARS = 100_000
+MAX_IMPORT_DOCUMENTS = 100
+# /api/prompts/export and /import are routes, so no document may take those names.
+_RESERVED = frozenset({"export", "import"})
+DocName = Annotated[str, Path(min_length=1, max_length=120, description="A document's name.")]
+AgentName = Annotated[str, Path(min_length=1, max_length=64, description="An agent's name.")]
+HouseholdKind = Annotated[
+    Literal["system", "angie"], Path(description="Which household prompt: system or angie.")
+]
+PromptText = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
+_NEVER = datetime.min.replace(tzinfo=UTC)
+# A sample agent to render SYSTEM and ANGIE with, as they are when an agent runs.
+_SAMPLE_AGENT = PromptAgent("sample", "A sample agent.", (("sample_tool", "Does a thing."),))
+
+
+class PromptOut(Out):
+    name: str
+    version: int = Field(description="0 for a document never saved.")
+    body: str = Field(description="The text; empty when the document is cleared.")
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, doc: PromptVersion) -> PromptOut:
+        return cls(name=doc.name, version=doc.version, body=doc.body, created_at=doc.created_at)
+
+
+class PromptIn(Body):
+    body: PromptText = Field(description="The new text (a template); empty clears the document.")
+
+
+class DocumentsOut(Out):
+    documents: dict[str, str]
+
+
+class DocumentsIn(Body):
+    documents: dict[Annotated[str, StringConstraints(min_length=1, max_length=120)], PromptText] = (
+        Field(min_length=1, max_length=MAX_IMPORT_DOCUMENTS)
+    )
+
+
+class ImportOut(Out):
+    versions: dict[str, int] = Field(description="Each imported document's current version.")
+
+
+class SystemPromptSummary(Out):
+    kind: Literal["system", "angie", "agent"]
+    name: str
+    overridden: bool = Field(description="True when the text in effect is not the shipped file.")
+    version: int | None = Field(description="The household override's version, if any.")
+    changed_at: datetime | None
+
+
+class SystemPromptOut(SystemPromptSummary):
+    body: str = Field(description="The text in effect.")
+    shipped: str | None = Field(description="The shipped file's text (none for a custom agent).")
+
+
+class SystemPromptIn(Body):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+
+
+# -- shared ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _library() -> PromptLibrary:
+    return PromptLibrary(prompts_dir())
+
+
+def _household(angie: Angie) -> HouseholdPromptStore:
+    return HouseholdPromptStore(angie.database, _library())
+
+
+def _invalid(err: PromptError) -> ApiError:
+    return ApiError(str(err), status=422, details=[{"field": "body", "message": str(err)}])
+
+
+def _prepared(body: str, user: User, *, name: str, agents: Sequence[PromptAgent | None]) -> str:
+    """The body as it will be stored, once it has rendered in the sandbox for ``user``.
+
+    The store checks syntax and variable names; rendering also catches what only shows then
+    (a misspelt attribute such as ``user.nickname``), before it can break a conversation.
+    """
+    try:
+        text = prompt_versions.prepare_body(_library(), body, name=name)
+        now = datetime.now(UTC)
+        for agent in agents:
+            ctx = PromptContext.for_user(user, now=now, channel="web", agent=agent)
+            _library().render_source(text, ctx, name=name)
+    except PromptError as err:
+        raise _invalid(err) from err
+    return text
+
+
+def _page[T](
+    items: list[T], params: PageParams, sortable: dict[str, Callable[[T], Any]]
+) -> Page[T]:
+    """A page of a short list kept in memory; ``sort`` as for database lists."""
+    if params.sort is not None:
+        key = sortable.get(params.sort.removeprefix("-"))
+        if key is None:
+            raise ApiError(
+                f"cannot sort by {params.sort.removeprefix('-')!r}; "
+                f"use one of {', '.join(sorted(sortable))}",
+                status=422,
+                details=[{"field": "query: sort", "message": "unknown sort field"}],
+            )
+        items = sorted(items, key=key, reverse=params.sort.startswith("-"))
+    return Page(
+        items=items[params.offset : params.offset + params.limit],
+        total=len(items),
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+# -- the user's documents --------------------------------------------------------------------
+
+
+async def _documents(angie: Angie, user_id: int) -> dict[str, PromptVersion]:
+    """Every document of the user (cleared ones too), after giving a new user the defaults."""
+    await angie.user_prompts.ensure_defaults(user_id)
+    async with angie.database.session() as session:
+        rows = await prompt_versions.current_all(session, PromptKind.USER, user_id)
+    return {row.name: PromptVersion.of(row) for row in rows}
+
+
+def _never_saved(name: str) -> PromptOut:
+    return PromptOut(name=name, version=0, body="", created_at=None)
+
+
+async def _document(angie: Angie, user_id: int, name: str) -> PromptOut:
+    docs = await _documents(angie, user_id)
+    if name in docs:
+        return PromptOut.of(docs[name])
+    if name in ONBOARDING_DOCS:
+        return _never_saved(name)
+    names = sorted({*docs, *ONBOARDING_DOCS}, key=doc_order)
+    raise NotFound(
+        f"there is no prompt document {name!r}; yours are {', '.join(names)} "
+        "(import one to add a new document)"
+    )
+
+
+@prompts_router.get("", operation_id="list_prompts")
+async def list_prompts(user: CurrentUser, angie: AngieDep, params: ListParams) -> Page[PromptOut]:
+    """Your prompt documents, the setup topics first, each at its current version."""
+    docs = await _documents(angie, user.id)
+    items = [
+        PromptOut.of(docs[name]) if name in docs else _never_saved(name)
+        for name in sorted({*docs, *ONBOARDING_DOCS}, key=doc_order)
+    ]
+    return _page(
+        items,
+        params,
+        {"name": lambda d: d.name, "created_at": lambda d: d.created_at or _NEVER},
+    )
+
+
+@prompts_router.get("/export", operation_id="export_prompts")
+async def export_prompts(user: CurrentUser, angie: AngieDep) -> DocumentsOut:
+    """Your documents in effect (cleared ones left out), by name, to keep or import elsewhere."""
+    await angie.user_prompts.ensure_defaults(user.id)
+    docs = await angie.user_prompts.current(user.id)
+    return DocumentsOut(documents={doc.name: doc.body for doc in docs})
+
+
+@prompts_router.post(
+    "/import", operation_id="import_prompts", responses={422: {"description": "Nothing imported"}}
+)
+async def import_prompts(body: DocumentsIn, user: CurrentUser, angie: AngieDep) -> ImportOut:
+    """Save each document as a new version; one bad document and none is saved."""
+    await angie.user_prompts.ensure_defaults(user.id)
+    prepared: dict[str, str] = {}
+    for name, text in body.documents.items():
+        try:
+            prompt_versions.check_name(name)
+        except PromptError as err:
+            raise _invalid(err) from err
+        if name in _RESERVED:
+            raise ApiError(f"{name!r} is reserved; give the document another name", status=422)
+        prepared[name] = _prepared(text, user, name=f"user prompt `{name}`", agents=[None])
+    async with angie.database.session() as session:
+        saved = {
+            name: await prompt_versions.append(
+                session, PromptKind.USER, user.id, name, text, by=user.id
+            )
+            for name, text in prepared.items()
+        }
+    return ImportOut(versions=saved)
+
+
+@prompts_router.get("/{name}", operation_id="get_prompt", responses={404: {}})
+async def get_prompt(name: DocName, user: CurrentUser, angie: AngieDep) -> PromptOut:
+    """One of your documents at its current version."""
+    return await _document(angie, user.id, name)
+
+
+@prompts_router.put("/{name}", operation_id="save_prompt", responses={404: {}, 422: {}})
+async def save_prompt(
+    name: DocName, body: PromptIn, user: CurrentUser, angie: AngieDep
+) -> PromptOut:
+    """Save a new version of one of your documents (an unchanged text saves nothing)."""
+    await _document(angie, user.id, name)
+    text = _prepared(body.body, user, name=f"user prompt `{name}`", agents=[None])
+    try:
+        await angie.user_prompts.save(user.id, name, text, by=user.id)
+    except PromptError as err:
+        raise _invalid(err) from err
+    return await _document(angie, user.id, name)
+
+
+@prompts_router.get("/{name}/history", operation_id="prompt_history", responses={404: {}})
+async def prompt_history(
+    name: DocName, user: CurrentUser, angie: AngieDep, params: ListParams
+) -> Page[PromptOut]:
+    """Every version of one of your documents, newest first."""
+    await _document(angie, user.id, name)
+    found = await angie.user_prompts.history(user.id, name)
+    items = [PromptOut.of(doc) for doc in reversed(found)]
+    return _page(items, params, {"version": lambda d: d.version})
+
+
+@prompts_router.post("/{name}/reset", operation_id="reset_prompt", responses={404: {}, 409: {}})
+async def reset_prompt(name: DocName, user: CurrentUser, angie: AngieDep) -> PromptOut:
+    """Put a setup document back to its default text, as a new version."""
+    await _document(angie, user.id, name)
+    if name not in ONBOARDING_DOCS:
+        raise Conflict(
+            f"{name!r} is not a setup document and has no default; save it empty to clear it"
+        )
+    default = _library().onboarding_defaults()[name]
+    await angie.user_prompts.save(user.id, name, default, by=user.id)
+    return await _document(angie, user.id, name)
+
+
+# -- the household's prompts (admins) --------------------------------------------------------
+
+
+def _shipped(path: str) -> str | None:
+    try:
+        return _library().source(path)
+    except PromptError:
+        return None
+
+
+async def _household_prompt(angie: Angie, kind: PromptKind) -> SystemPromptOut:
+    override = await _household(angie).current(kind)
+    shipped = _shipped(f"{kind.value}.md")
+    return SystemPromptOut(
+        kind="system" if kind is PromptKind.SYSTEM else "angie",
+        name=kind.value,
+        overridden=override is not None,
+        version=override.version if override else None,
+        changed_at=override.created_at if override else None,
+        body=override.body if override else (shipped or ""),
+        shipped=shipped,
+    )
+
+
+def _agent_prompt(agent: Agent) -> SystemPromptOut:
+    shipped = _shipped(f"agents/{agent.name}.md")
+    return SystemPromptOut(
+        kind="agent",
+        name=agent.name,
+        overridden=shipped is not None and agent.prompt.strip() != shipped.strip(),
+        version=None,
+        changed_at=None,
+        body=agent.prompt,
+        shipped=shipped,
+    )
+
+
+async def _agent(session: AsyncSession, name: str) -> Agent:
+    agent = await session.scalar(select(Agent).where(Agent.name == name))
+    if agent is None:
+        raise NotFound(f"there is no agent named {name!r}")
+    return agent
+
+
+@system_prompts_router.get("", operation_id="list_system_prompts")
+async def list_system_prompts(
+    _: AdminUser, angie: AngieDep, session: SessionDep, params: ListParams
+) -> Page[SystemPromptSummary]:
+    """The household's prompts: SYSTEM, ANGIE and each agent's, and which differ from the files."""
+    found = [
+        await _household_prompt(angie, PromptKind.SYSTEM),
+        await _household_prompt(angie, PromptKind.ANGIE),
+        *(_agent_prompt(a) for a in await session.scalars(select(Agent).order_by(Agent.name))),
+    ]
+    items = [SystemPromptSummary.model_validate(p.model_dump()) for p in found]
+    return _page(items, params, {"name": lambda p: p.name})
+
+
+@system_prompts_router.get("/agent/{name}", operation_id="get_agent_prompt", responses={404: {}})
+async def get_agent_prompt(name: AgentName, _: AdminUser, session: SessionDep) -> SystemPromptOut:
+    """An agent's prompt in effect, and its shipped text."""
+    return _agent_prompt(await _agent(session, name))
+
+
+@system_prompts_router.put(
+    "/agent/{name}", operation_id="save_agent_prompt", responses={404: {}, 422: {}}
+)
+async def save_agent_prompt(
+    name: AgentName, body: SystemPromptIn, admin: AdminUser, session: SessionDep
+) -> SystemPromptOut:
+    """Replace an agent's prompt; it must render as a template."""
+    agent = await _agent(session, name)
+    sample = PromptAgent(agent.name, agent.description, (("sample_tool", "Does a thing."),))
+    agent.prompt = _prepared(
+        body.body, admin, name=f"the prompt of agent {agent.name}", agents=[sample]
+    )
+    await session.flush()
+    return _agent_prompt(agent)
+
+
+@system_prompts_router.delete(
+    "/agent/{name}",
+    operation_id="reset_agent_prompt",
+    status_code=204,
+    responses={404: {}, 409: {}},
+)
+async def reset_agent_prompt(name: AgentName, _: AdminUser, session: SessionDep) -> None:
+    """Put an agent's prompt back to its shipped file."""
+    agent = await _agent(session, name)
+    shipped = _shipped(f"agents/{agent.name}.md")
+    if shipped is None:
+        raise Conflict(f"agent {agent.name} has no shipped prompt to go back to")
+    agent.prompt = shipped
+
+
+@system_prompts_router.get("/{kind}", operation_id="get_system_prompt")
+async def get_system_prompt(kind: HouseholdKind, _: AdminUser, angie: AngieDep) -> SystemPromptOut:
+    """The household's SYSTEM or ANGIE prompt in effect, and its shipped text."""
+    return await _household_prompt(angie, PromptKind(kind))
+
+
+@system_prompts_router.put("/{kind}", operation_id="save_system_prompt", responses={422: {}})
+async def save_system_prompt(
+    kind: HouseholdKind, body: SystemPromptIn, admin: AdminUser, angie: AngieDep
+) -> SystemPromptOut:
+    """Override the household's SYSTEM or ANGIE prompt; it must render as a template."""
+    prompt_kind = PromptKind(kind)
+    where = f"the household {prompt_kind.name} prompt"
+    text = _prepared(body.body, admin, name=where, agents=[None, _SAMPLE_AGENT])
+    try:
+        await _household(angie).save(prompt_kind, text, by=admin.id)
+    except PromptError as err:
+        raise _invalid(err) from err
+    return await _household_prompt(angie, prompt_kind)
+
+
+@system_prompts_router.delete("/{kind}", operation_id="reset_system_prompt", status_code=204)
+async def reset_system_prompt(kind: HouseholdKind, admin: AdminUser, angie: AngieDep) -> None:
+    """Go back to the shipped SYSTEM or ANGIE file (the edited texts stay in the history)."""
+    await _household(angie).reset(PromptKind(kind), by=admin.id)

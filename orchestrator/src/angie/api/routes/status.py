@@ -1,0 +1,77 @@
+"""``/api/status``: what Angie is doing for you now, what just happened and what comes next."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows, upcoming_ticks
+from angie.api.routes.tasks import TaskOut, task_rows
+from angie.api.schemas import Out
+from angie.db.base import utcnow
+from angie.db.models import Event, McpServer, ServerHealth, Task, TaskStatus
+
+__all__ = ("ServerOut", "StatusOut", "router")
+
+router = APIRouter(prefix="/status", tags=["status"])
+# Enough for a glance; the task list has the rest.
+_TASKS_EACH = 50
+_RECENT_EVENTS = 10
+_NEXT_CRONS = 5
+
+
+class ServerOut(Out):
+    name: str
+    enabled: bool
+    health: ServerHealth
+    last_error: str | None
+
+
+class StatusOut(Out):
+    running: list[TaskOut]
+    queued: list[TaskOut]
+    awaiting_approval: list[TaskOut]
+    recent_events: list[EventOut]
+    next_crons: list[CronTickOut]
+    servers: list[ServerOut]
+
+
+@router.get("", operation_id="get_status")
+async def get_status(user: CurrentUser, session: SessionDep, angie: AngieDep) -> StatusOut:
+    """Your running, queued and waiting tasks, recent events, next crons and the MCP servers."""
+    waiting: dict[TaskStatus, list[TaskOut]] = {}
+    for wanted in (TaskStatus.RUNNING, TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
+        rows = await session.execute(
+            task_rows(Task.user_id == user.id, Task.status == wanted, Task.parent_id.is_(None))
+            .order_by(Task.created_at.desc(), Task.id.desc())
+            .limit(_TASKS_EACH)
+        )
+        waiting[wanted] = [TaskOut.model_validate(row) for row in rows]
+    events = await session.execute(
+        event_rows(Event.user_id == user.id)
+        .order_by(Event.created_at.desc(), Event.id.desc())
+        .limit(_RECENT_EVENTS)
+    )
+    crons, _ = await upcoming_ticks(session, user.id, after=utcnow(), until=None, limit=_NEXT_CRONS)
+    # Live health from the supervisor where this process runs one; the stored health elsewhere.
+    live = {state.name: state for state in angie.server_states()}
+    servers = []
+    for server in await session.scalars(select(McpServer).order_by(McpServer.name)):
+        state = live.get(server.name)
+        servers.append(
+            ServerOut(
+                name=server.name,
+                enabled=server.enabled,
+                health=state.health if state else server.health,
+                last_error=state.last_error if state else server.last_error,
+            )
+        )
+    return StatusOut(
+        running=waiting[TaskStatus.RUNNING],
+        queued=waiting[TaskStatus.QUEUED],
+        awaiting_approval=waiting[TaskStatus.AWAITING_APPROVAL],
+        recent_events=[event_out(event, task_id) for event, task_id in events],
+        next_crons=crons,
+        servers=servers,
+    )

@@ -1,0 +1,356 @@
+"""``/api/tasks``: the work Angie did and is doing for you, its audit trail, cancel and retry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.schemas import ListParams, Out, Page, PageParams, order_by
+from angie.daemon import Angie
+from angie.db.models import (
+    Agent,
+    Approval,
+    ApprovalStatus,
+    ChannelKind,
+    Task,
+    TaskKind,
+    TaskStatus,
+    ToolCall,
+    ToolCallOutcome,
+)
+from angie.tasks.service import TaskError
+
+__all__ = (
+    "TASK_SORTS",
+    "ApprovalOut",
+    "Id",
+    "TaskDetail",
+    "TaskFilters",
+    "TaskOut",
+    "TimeRange",
+    "ToolCallOut",
+    "release",
+    "router",
+    "task_page",
+    "task_rows",
+)
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+# How deep a task's subtree is walked for its detail; delegations nest a few levels at most.
+_MAX_DEPTH = 8
+
+
+class TaskOut(Out):
+    id: int
+    kind: TaskKind
+    status: TaskStatus
+    agent_id: int | None
+    agent: str | None
+    team_id: int | None
+    workflow_id: int | None
+    parent_id: int | None
+    event_id: int | None
+    input: dict[str, Any]
+    result: Any | None
+    error: str | None
+    attempts: int
+    max_attempts: int
+    channel: ChannelKind | None
+    thread: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ToolCallOut(Out):
+    id: int
+    task_id: int
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    outcome: ToolCallOutcome
+    error: str | None
+    duration_ms: int | None
+    approval_id: int | None
+    created_at: datetime
+
+
+class ApprovalOut(Out):
+    id: int
+    task_id: int
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    status: ApprovalStatus
+    reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+
+
+class TaskDetail(TaskOut):
+    tool_calls: list[ToolCallOut]
+    children: list[TaskOut]
+    approvals: list[ApprovalOut]
+
+
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    # A time without an offset is taken as UTC, the zone Angie stores.
+    try:
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ApiError(
+            f"{name} is out of range",
+            status=422,
+            details=[{"field": f"query: {name}", "message": "out of range in UTC"}],
+        ) from None
+
+
+class TimeRange:
+    """``since``/``until`` query parameters, checked to form a window."""
+
+    def __init__(
+        self,
+        since: Annotated[
+            datetime | None,
+            Query(description="Only those created at or after this ISO time (UTC if no offset)."),
+        ] = None,
+        until: Annotated[
+            datetime | None,
+            Query(description="Only those created before this ISO time (UTC if no offset)."),
+        ] = None,
+    ) -> None:
+        self.since = _utc(since, "since")
+        self.until = _utc(until, "until")
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ApiError(
+                "since must be before until",
+                status=422,
+                details=[{"field": "query: since", "message": "since is not before until"}],
+            )
+
+    def conditions(self, column: Any) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            found.append(column >= self.since)
+        if self.until is not None:
+            found.append(column < self.until)
+        return found
+
+
+class TaskFilters:
+    """The filters of the task list; each one narrows it further."""
+
+    def __init__(
+        self,
+        window: Annotated[TimeRange, Depends()],
+        status: Annotated[
+            list[TaskStatus] | None, Query(description="Any of these statuses (repeatable).")
+        ] = None,
+        kind: Annotated[TaskKind | None, Query(description="Only tasks of this kind.")] = None,
+        agent_id: Annotated[RowId | None, Query(description="Only tasks of this agent.")] = None,
+        team_id: Annotated[RowId | None, Query(description="Only tasks of this team.")] = None,
+        workflow_id: Annotated[
+            RowId | None, Query(description="Only tasks of this workflow.")
+        ] = None,
+        top_level: Annotated[
+            bool, Query(description="Only tasks no other task started (false: all).")
+        ] = True,
+    ) -> None:
+        self.window = window
+        self.status = list(dict.fromkeys(status or ()))
+        self.kind = kind
+        self.agent_id = agent_id
+        self.team_id = team_id
+        self.workflow_id = workflow_id
+        self.top_level = top_level
+
+    def conditions(self, user_id: int) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = [Task.user_id == user_id]
+        if self.status:
+            found.append(
+                Task.status == self.status[0]
+                if len(self.status) == 1
+                else Task.status.in_(self.status)
+            )
+        if self.kind is not None:
+            found.append(Task.kind == self.kind)
+        for column, value in (
+            (Task.agent_id, self.agent_id),
+            (Task.team_id, self.team_id),
+            (Task.workflow_id, self.workflow_id),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.top_level:
+            found.append(Task.parent_id.is_(None))
+        return found + self.window.conditions(Task.created_at)
+
+
+TASK_SORTS = {
+    "created_at": Task.created_at,
+    "id": Task.id,
+    "status": Task.status,
+    "finished_at": Task.finished_at,
+}
+# Only the columns a TaskOut shows: the suspended run's state can be large and is never sent.
+_COLUMNS = (
+    Task.id,
+    Task.kind,
+    Task.status,
+    Task.agent_id,
+    Agent.name.label("agent"),
+    Task.team_id,
+    Task.workflow_id,
+    Task.parent_id,
+    Task.event_id,
+    Task.input,
+    Task.result,
+    Task.error,
+    Task.attempts,
+    Task.max_attempts,
+    Task.channel,
+    Task.thread,
+    Task.created_at,
+    Task.updated_at,
+    Task.started_at,
+    Task.finished_at,
+)
+
+
+def task_rows(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """Tasks as TaskOut rows, with their agent's name joined in the same query."""
+    return select(*_COLUMNS).outerjoin(Agent, Agent.id == Task.agent_id).where(*conditions)
+
+
+def task_page(
+    user_id: int, filters: TaskFilters, params: PageParams
+) -> tuple[Select[Any], Select[Any]]:
+    """The page query and the count query of a task list: two statements, no per-row queries."""
+    conditions = filters.conditions(user_id)
+    page = order_by(task_rows(*conditions), params.sort, TASK_SORTS, "-created_at", Task.id)
+    count = select(func.count()).select_from(Task).where(*conditions)
+    return page.limit(params.limit).offset(params.offset), count
+
+
+async def _task_outs(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[TaskOut]:
+    rows = await session.execute(task_rows(*conditions).order_by(Task.id))
+    return [TaskOut.model_validate(row) for row in rows]
+
+
+async def _one(session: AsyncSession, task_id: int, user_id: int) -> TaskOut:
+    found = await _task_outs(session, Task.id == task_id, Task.user_id == user_id)
+    if not found:
+        raise NotFound(f"there is no task {task_id}")
+    return found[0]
+
+
+async def _subtree(session: AsyncSession, task_id: int) -> list[int]:
+    """The task and every task it started, however deep (bounded)."""
+    ids, frontier = [task_id], [task_id]
+    for _ in range(_MAX_DEPTH):
+        frontier = list(await session.scalars(select(Task.id).where(Task.parent_id.in_(frontier))))
+        if not frontier:
+            break
+        ids += frontier
+    return ids
+
+
+async def release(session: AsyncSession) -> None:
+    """End the request's transaction before a service writes in a transaction of its own.
+
+    On SQLite, a request transaction that has written anything holds the database's one write
+    lock until it ends, and the service's write would wait for it.
+    """
+    await session.commit()
+
+
+@router.get("", operation_id="list_tasks")
+async def list_tasks(
+    user: CurrentUser,
+    session: SessionDep,
+    params: ListParams,
+    filters: Annotated[TaskFilters, Depends()],
+) -> Page[TaskOut]:
+    """Your tasks, newest first; filter by status, kind, agent, team, workflow and time."""
+    page, count = task_page(user.id, filters, params)
+    total = await session.scalar(count)
+    rows = await session.execute(page)
+    return Page(
+        items=[TaskOut.model_validate(row) for row in rows],
+        total=int(total or 0),
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+@router.get("/{task_id}", operation_id="get_task", responses={404: {}})
+async def get_task(task_id: Id, user: CurrentUser, session: SessionDep) -> TaskDetail:
+    """One of your tasks with the tool calls, tasks and approvals it led to."""
+    task = await _one(session, task_id, user.id)
+    ids = await _subtree(session, task_id)
+    calls = await session.scalars(
+        select(ToolCall).where(ToolCall.task_id.in_(ids)).order_by(ToolCall.id)
+    )
+    approvals = await session.scalars(
+        select(Approval).where(Approval.task_id.in_(ids)).order_by(Approval.id)
+    )
+    return TaskDetail(
+        **task.model_dump(),
+        tool_calls=[ToolCallOut.model_validate(c) for c in calls],
+        children=await _task_outs(session, Task.parent_id == task_id),
+        approvals=[ApprovalOut.model_validate(a) for a in approvals],
+    )
+
+
+@router.post("/{task_id}/cancel", operation_id="cancel_task", responses={404: {}, 409: {}})
+async def cancel_task(
+    task_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+) -> TaskOut:
+    """Cancel one of your unfinished tasks and the unfinished tasks it started."""
+    await release(session)
+    try:
+        await angie.tasks.require(task_id, user.id)
+    except TaskError as err:
+        raise NotFound(str(err)) from None
+    try:
+        await angie.tasks.cancel(task_id, user.id)
+    except TaskError as err:
+        raise Conflict(str(err)) from None
+    return await _fresh(angie, task_id, user.id)
+
+
+@router.post("/{task_id}/retry", operation_id="retry_task", responses={404: {}, 409: {}})
+async def retry_task(
+    task_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+) -> TaskOut:
+    """Queue one of your failed or cancelled tasks again, with a fresh budget of attempts."""
+    await release(session)
+    try:
+        await angie.tasks.require(task_id, user.id)
+    except TaskError as err:
+        raise NotFound(str(err)) from None
+    try:
+        await angie.tasks.retry(task_id, user.id)
+    except TaskError as err:
+        raise Conflict(str(err)) from None
+    angie.queue.enqueue(task_id)
+    return await _fresh(angie, task_id, user.id)
+
+
+async def _fresh(angie: Angie, task_id: int, user_id: int) -> TaskOut:
+    # A session of its own: the request's transaction has ended (release), and the service
+    # committed the change in another connection.
+    async with angie.database.session() as session:
+        return await _one(session, task_id, user_id)

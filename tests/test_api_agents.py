@@ -1,0 +1,563 @@
+"""Agents and teams through the HTTP API: the household's built-in fleet, each person's own
+agents and teams (invisible to everyone else), validation, admin rules and deletes refused while
+a workflow or schedule still uses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from api_support import Account, ApiHarness
+from sqlalchemy import func, select
+
+from angie.db.models import Agent, Schedule, Team, TeamMember
+
+AGENTS = "/api/agents"
+TEAMS = "/api/teams"
+
+
+def _error(response: httpx.Response, status: int) -> str:
+    """The message of an error response that must have ``status`` and the one error shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "request_id"}, body
+    message = body["error"]["message"]
+    assert isinstance(message, str)
+    assert message
+    return message
+
+
+async def _count(api: ApiHarness, model: type[Any]) -> int:
+    async with api.angie.database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def _id_of(api: ApiHarness, account: Account, name: str) -> int:
+    found = await api.client.get(AGENTS, params={"q": name}, headers=account.headers)
+    assert found.status_code == 200, found.text
+    ids = [a["id"] for a in found.json()["items"] if a["name"] == name]
+    assert len(ids) == 1, found.text
+    return int(ids[0])
+
+
+async def _make_agent(
+    api: ApiHarness, account: Account, name: str, **fields: Any
+) -> dict[str, Any]:
+    body = {"name": name, "servers": ["hue"], **fields}
+    made = await api.client.post(AGENTS, json=body, headers=account.headers)
+    assert made.status_code == 201, made.text
+    result: dict[str, Any] = made.json()
+    return result
+
+
+# -- agents ---------------------------------------------------------------------------------------
+
+
+async def test_list_shows_the_built_in_fleet_with_servers_and_availability(
+    api: ApiHarness,
+) -> None:
+    sam = await api.signup("sam")
+
+    listed = await api.client.get(AGENTS, headers=sam.headers)
+
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    names = [a["name"] for a in page["items"]]
+    assert names == sorted(names)
+    assert {"hue", "email", "workflows"} <= set(names)
+    assert page["total"] == len(names)
+    hue = next(a for a in page["items"] if a["name"] == "hue")
+    assert hue["servers"] == ["hue"]
+    assert hue["builtin"] is True
+    assert hue["shared"] is True
+    # This Angie runs no MCP servers: the agent is listed, and says what it needs.
+    assert hue["available"] is False
+    assert hue["unavailable_reason"] == "needs the hue MCP server"
+
+
+async def test_list_filters_by_name_builtin_and_enabled_and_sorts(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    await _make_agent(api, sam, "lamp_helper", enabled=False)
+
+    mail = await api.client.get(AGENTS, params={"q": "mail"}, headers=sam.headers)
+    mine = await api.client.get(AGENTS, params={"builtin": "false"}, headers=sam.headers)
+    off = await api.client.get(AGENTS, params={"enabled": "false"}, headers=sam.headers)
+    desc = await api.client.get(AGENTS, params={"sort": "-name", "limit": 2}, headers=sam.headers)
+
+    assert [a["name"] for a in mail.json()["items"]] == ["email"]
+    assert [a["name"] for a in mine.json()["items"]] == ["lamp_helper"]
+    assert [a["name"] for a in off.json()["items"]] == ["lamp_helper"]
+    assert [a["name"] for a in desc.json()["items"]] == ["workflows", "tasks"]
+    assert desc.json()["limit"] == 2
+
+
+async def test_list_refuses_an_unknown_sort(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    message = _error(
+        await api.client.get(AGENTS, params={"sort": "prompt"}, headers=sam.headers), 422
+    )
+
+    assert "created_at, name" in message
+
+
+async def test_create_agent_then_read_it_back(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    made = await _make_agent(
+        api,
+        sam,
+        "night_lights",
+        description="Dims the house at night.",
+        prompt="Be gentle with the lights.",
+        tool_filter=["hue_*", "!hue_pair"],
+        model="openai:gpt-4o-mini",
+    )
+    again = await api.client.get(f"{AGENTS}/{made['id']}", headers=sam.headers)
+
+    assert made["name"] == "night_lights"
+    assert made["servers"] == ["hue"]
+    assert made["tool_filter"] == ["hue_*", "!hue_pair"]
+    assert made["builtin"] is False
+    assert made["shared"] is False
+    assert made["enabled"] is True
+    assert again.status_code == 200
+    assert again.json() == made
+    async with api.angie.database.session() as session:
+        row = await session.get(Agent, made["id"])
+        assert row is not None
+        assert row.created_by_id == sam.id
+
+
+BAD_NAMES = [
+    ("Hue_helper", "lower-case letters"),
+    ("x", "lower-case letters"),
+    ("1lights", "lower-case letters"),
+    ("night lights", "lower-case letters"),
+    ("a" * 65, "lower-case letters"),
+    ("team_lights", "team_"),
+]
+
+
+async def test_create_refuses_a_name_angie_cannot_ask_by(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    before = await _count(api, Agent)
+
+    for name, why in BAD_NAMES:
+        response = await api.client.post(
+            AGENTS, json={"name": name, "servers": ["hue"]}, headers=sam.headers
+        )
+        assert why in _error(response, 422), name
+
+    assert await _count(api, Agent) == before
+
+
+async def test_create_names_the_unknown_server(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    before = await _count(api, Agent)
+
+    response = await api.client.post(
+        AGENTS, json={"name": "weather", "servers": ["hue", "weather"]}, headers=sam.headers
+    )
+
+    message = _error(response, 422)
+    assert "'weather'" in message
+    assert "hue" in message  # the known servers are listed
+    assert await _count(api, Agent) == before
+
+
+BAD_TOOL_FILTERS: list[Any] = [
+    [f"hue_{i}" for i in range(51)],
+    [5],
+    ["hue set light"],
+    "hue_*",
+    [""],
+]
+
+
+async def test_create_refuses_a_bad_tool_filter(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    before = await _count(api, Agent)
+
+    for tool_filter in BAD_TOOL_FILTERS:
+        response = await api.client.post(
+            AGENTS,
+            json={"name": "filtered", "servers": ["hue"], "tool_filter": tool_filter},
+            headers=sam.headers,
+        )
+        assert "tool_filter" in _error(response, 422), tool_filter
+
+    assert await _count(api, Agent) == before
+
+
+async def test_create_refuses_unknown_fields_and_no_servers(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    extra = await api.client.post(
+        AGENTS, json={"name": "extra", "servers": ["hue"], "colour": "red"}, headers=sam.headers
+    )
+    none = await api.client.post(
+        AGENTS, json={"name": "lonely", "servers": []}, headers=sam.headers
+    )
+
+    assert "colour" in _error(extra, 422)
+    assert "servers" in _error(none, 422)
+
+
+async def test_create_refuses_a_taken_name(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    before = await _count(api, Agent)
+
+    response = await api.client.post(
+        AGENTS, json={"name": "hue", "servers": ["hue"]}, headers=sam.headers
+    )
+
+    assert "'hue' already exists" in _error(response, 409)
+    assert await _count(api, Agent) == before
+
+
+async def test_an_agent_is_invisible_to_everyone_but_its_creator(api: ApiHarness) -> None:
+    await api.signup("admin")
+    ana = await api.signup("ana")
+    ben = await api.signup("ben")
+    made = await _make_agent(api, ana, "ana_helper")
+    url = f"{AGENTS}/{made['id']}"
+
+    listed = await api.client.get(AGENTS, params={"limit": 200}, headers=ben.headers)
+    read = await api.client.get(url, headers=ben.headers)
+    patched = await api.client.patch(url, json={"prompt": "mine now"}, headers=ben.headers)
+    deleted = await api.client.delete(url, headers=ben.headers)
+
+    assert "ana_helper" not in {a["name"] for a in listed.json()["items"]}
+    for response in (read, patched, deleted):
+        assert _error(response, 404) == f"there is no agent {made['id']}"
+    ana_view = await api.client.get(url, headers=ana.headers)
+    assert ana_view.status_code == 200
+    assert ana_view.json()["prompt"] == ""
+
+
+async def test_angie_offers_a_private_agent_only_to_its_creator(api: ApiHarness) -> None:
+    await api.signup("admin")
+    ana = await api.signup("ana")
+    ben = await api.signup("ben")
+    await _make_agent(api, ana, "ana_helper")
+
+    for_ana = await api.angie.factory.roster(ana.id)
+    for_ben = await api.angie.factory.roster(ben.id)
+
+    assert "ana_helper" in {e.name for e in for_ana.entries}
+    assert "ana_helper" not in {e.name for e in for_ben.entries}
+    assert "hue" in {e.name for e in for_ben.entries}
+
+
+async def test_patch_changes_your_own_agent(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    made = await _make_agent(api, sam, "helper", model="openai:gpt-4o")
+    url = f"{AGENTS}/{made['id']}"
+
+    response = await api.client.patch(
+        url,
+        json={
+            "name": "lights_and_code",
+            "prompt": "Lights first.",
+            "servers": ["hue", "github"],
+            "model": None,
+            "enabled": False,
+        },
+        headers=sam.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    assert changed["name"] == "lights_and_code"
+    assert changed["servers"] == ["github", "hue"]
+    assert changed["model"] is None
+    assert changed["enabled"] is False
+    assert changed["updated_at"] >= made["updated_at"]
+    assert (await api.client.get(url, headers=sam.headers)).json() == changed
+
+
+async def test_patch_refuses_null_a_taken_name_and_unknown_servers(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    made = await _make_agent(api, sam, "helper", prompt="keep me")
+    url = f"{AGENTS}/{made['id']}"
+
+    null = await api.client.patch(url, json={"prompt": None}, headers=sam.headers)
+    taken = await api.client.patch(url, json={"name": "spotify"}, headers=sam.headers)
+    unknown = await api.client.patch(url, json={"servers": ["nope"]}, headers=sam.headers)
+
+    assert "prompt" in _error(null, 422)
+    assert "'spotify' already exists" in _error(taken, 409)
+    assert "'nope'" in _error(unknown, 422)
+    after = (await api.client.get(url, headers=sam.headers)).json()
+    assert (after["name"], after["prompt"], after["servers"]) == ("helper", "keep me", ["hue"])
+
+
+async def test_only_an_admin_changes_a_built_in_agent(api: ApiHarness) -> None:
+    admin = await api.signup("admin")
+    sam = await api.signup("sam")
+    hue = await _id_of(api, admin, "hue")
+    url = f"{AGENTS}/{hue}"
+
+    refused = await api.client.patch(url, json={"enabled": False}, headers=sam.headers)
+    allowed = await api.client.patch(
+        url,
+        json={"enabled": False, "prompt": "Warm white after 9pm.", "tool_filter": ["hue_*"]},
+        headers=admin.headers,
+    )
+
+    assert "admin" in _error(refused, 403)
+    assert allowed.status_code == 200, allowed.text
+    seen_by_sam = (await api.client.get(url, headers=sam.headers)).json()
+    assert seen_by_sam["enabled"] is False
+    assert seen_by_sam["prompt"] == "Warm white after 9pm."
+
+
+async def test_a_built_in_agent_keeps_its_name_and_servers(api: ApiHarness) -> None:
+    admin = await api.signup("admin")
+    hue = await _id_of(api, admin, "hue")
+    url = f"{AGENTS}/{hue}"
+
+    renamed = await api.client.patch(url, json={"name": "lights"}, headers=admin.headers)
+    moved = await api.client.patch(url, json={"servers": ["github"]}, headers=admin.headers)
+    same = await api.client.patch(
+        url, json={"name": "hue", "servers": ["hue"], "enabled": True}, headers=admin.headers
+    )
+
+    assert "name" in _error(renamed, 409)
+    assert "servers" in _error(moved, 409)
+    assert same.status_code == 200, same.text
+    assert same.json()["name"] == "hue"
+
+
+async def test_a_built_in_agent_can_be_disabled_not_deleted(api: ApiHarness) -> None:
+    admin = await api.signup("admin")
+    hue = await _id_of(api, admin, "hue")
+
+    response = await api.client.delete(f"{AGENTS}/{hue}", headers=admin.headers)
+
+    assert _error(response, 409) == "a built-in agent can be disabled, not deleted"
+    assert (await api.client.get(f"{AGENTS}/{hue}", headers=admin.headers)).status_code == 200
+
+
+async def test_delete_your_own_agent(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    made = await _make_agent(api, sam, "short_lived")
+    url = f"{AGENTS}/{made['id']}"
+
+    deleted = await api.client.delete(url, headers=sam.headers)
+
+    assert deleted.status_code == 204
+    assert _error(await api.client.get(url, headers=sam.headers), 404)
+    assert _error(await api.client.delete(url, headers=sam.headers), 404)
+
+
+async def test_absurd_ids_are_refused(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    for agent_id in ("0", "-1", str(2**31), "abc"):
+        _error(await api.client.get(f"{AGENTS}/{agent_id}", headers=sam.headers), 422)
+        _error(await api.client.get(f"{TEAMS}/{agent_id}", headers=sam.headers), 422)
+
+
+async def test_agents_need_a_signed_in_person(api: ApiHarness) -> None:
+    _error(await api.client.get(AGENTS), 401)
+
+
+async def test_an_agent_a_workflow_or_schedule_uses_is_not_deleted(api_db: ApiHarness) -> None:
+    api = api_db
+    sam = await api.signup("sam")
+    made = await _make_agent(api, sam, "porch_light")
+    url = f"{AGENTS}/{made['id']}"
+    workflow = await api.client.post(
+        "/api/workflows",
+        json={
+            "name": "evening",
+            "steps": [{"name": "porch", "agent_id": made["id"], "instruction": "porch on"}],
+        },
+        headers=sam.headers,
+    )
+    assert workflow.status_code == 201, workflow.text
+    async with api.angie.database.session() as session:
+        session.add(Schedule(user_id=sam.id, name="dusk", cron="0 18 * * *", agent_id=made["id"]))
+
+    refused = await api.client.delete(url, headers=sam.headers)
+
+    message = _error(refused, 409)
+    assert "workflow 'evening'" in message
+    assert "schedule 'dusk'" in message
+    assert (await api.client.get(url, headers=sam.headers)).status_code == 200
+
+    # Once nothing uses it, it goes.
+    gone = await api.client.delete(f"/api/workflows/{workflow.json()['id']}", headers=sam.headers)
+    assert gone.status_code == 204, gone.text
+    async with api.angie.database.session() as session:
+        schedule = (await session.scalars(select(Schedule).where(Schedule.name == "dusk"))).one()
+        await session.delete(schedule)
+    assert (await api.client.delete(url, headers=sam.headers)).status_code == 204
+
+
+# -- teams ----------------------------------------------------------------------------------------
+
+
+async def _make_team(
+    api: ApiHarness, account: Account, name: str, members: list[int], **fields: Any
+) -> dict[str, Any]:
+    made = await api.client.post(
+        TEAMS, json={"name": name, "members": members, **fields}, headers=account.headers
+    )
+    assert made.status_code == 201, made.text
+    result: dict[str, Any] = made.json()
+    return result
+
+
+async def test_list_teams_shows_the_seeded_teams_with_members_in_order(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    listed = await api.client.get(TEAMS, headers=sam.headers)
+
+    assert listed.status_code == 200, listed.text
+    teams = {t["name"]: t for t in listed.json()["items"]}
+    assert [m["name"] for m in teams["home"]["members"]] == ["hue", "home_assistant", "spotify"]
+    assert teams["home"]["builtin"] is True
+    assert teams["home"]["available"] is False
+
+
+async def test_create_team_keeps_the_members_order(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    mine = await _make_agent(api, sam, "porch_light")
+    spotify = await _id_of(api, sam, "spotify")
+
+    team = await _make_team(api, sam, "party", [spotify, mine["id"]], prompt="Music first.")
+    again = await api.client.get(f"{TEAMS}/{team['id']}", headers=sam.headers)
+
+    assert team["members"] == [
+        {"agent_id": spotify, "name": "spotify"},
+        {"agent_id": mine["id"], "name": "porch_light"},
+    ]
+    assert team["builtin"] is False
+    assert again.json() == team
+
+
+async def test_create_team_refuses_agents_you_cannot_see_and_duplicates(api: ApiHarness) -> None:
+    await api.signup("admin")
+    ana = await api.signup("ana")
+    ben = await api.signup("ben")
+    anas = await _make_agent(api, ana, "ana_helper")
+    hue = await _id_of(api, ben, "hue")
+    before = await _count(api, Team)
+
+    foreign = await api.client.post(
+        TEAMS, json={"name": "heist", "members": [hue, anas["id"]]}, headers=ben.headers
+    )
+    missing = await api.client.post(
+        TEAMS, json={"name": "ghosts", "members": [999_999]}, headers=ben.headers
+    )
+    twice = await api.client.post(
+        TEAMS, json={"name": "echo", "members": [hue, hue]}, headers=ben.headers
+    )
+    empty = await api.client.post(TEAMS, json={"name": "none", "members": []}, headers=ben.headers)
+    taken = await api.client.post(
+        TEAMS, json={"name": "home", "members": [hue]}, headers=ben.headers
+    )
+
+    assert f"there is no agent {anas['id']}" in _error(foreign, 422)
+    assert "there is no agent 999999" in _error(missing, 422)
+    assert "only once" in _error(twice, 422)
+    assert "members" in _error(empty, 422)
+    assert "'home' already exists" in _error(taken, 409)
+    assert await _count(api, Team) == before
+
+
+async def test_a_team_is_invisible_to_everyone_but_its_creator(api: ApiHarness) -> None:
+    await api.signup("admin")
+    ana = await api.signup("ana")
+    ben = await api.signup("ben")
+    team = await _make_team(api, ana, "ana_team", [await _id_of(api, ana, "hue")])
+    url = f"{TEAMS}/{team['id']}"
+
+    listed = await api.client.get(TEAMS, headers=ben.headers)
+    responses = [
+        await api.client.get(url, headers=ben.headers),
+        await api.client.patch(url, json={"enabled": False}, headers=ben.headers),
+        await api.client.delete(url, headers=ben.headers),
+    ]
+
+    assert "ana_team" not in {t["name"] for t in listed.json()["items"]}
+    for response in responses:
+        assert _error(response, 404) == f"there is no team {team['id']}"
+    assert (await api.client.get(url, headers=ana.headers)).json()["enabled"] is True
+
+
+async def test_patch_team_replaces_the_members(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    hue, spotify, github = [await _id_of(api, sam, n) for n in ("hue", "spotify", "github")]
+    team = await _make_team(api, sam, "mix", [hue, spotify])
+    url = f"{TEAMS}/{team['id']}"
+
+    response = await api.client.patch(
+        url, json={"members": [github, hue], "name": "mix_two"}, headers=sam.headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert [m["name"] for m in response.json()["members"]] == ["github", "hue"]
+    assert response.json()["name"] == "mix_two"
+    async with api.angie.database.session() as session:
+        rows = (
+            await session.execute(
+                select(TeamMember.agent_id, TeamMember.position)
+                .where(TeamMember.team_id == team["id"])
+                .order_by(TeamMember.position)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(github, 0), (hue, 1)]
+
+
+async def test_household_teams_are_changed_by_admins_only_and_never_deleted(
+    api: ApiHarness,
+) -> None:
+    admin = await api.signup("admin")
+    sam = await api.signup("sam")
+    home = next(
+        t
+        for t in (await api.client.get(TEAMS, headers=sam.headers)).json()["items"]
+        if t["name"] == "home"
+    )
+    url = f"{TEAMS}/{home['id']}"
+    private = await _make_agent(api, admin, "admin_helper")
+
+    refused = await api.client.patch(url, json={"enabled": False}, headers=sam.headers)
+    leak = await api.client.patch(url, json={"members": [private["id"]]}, headers=admin.headers)
+    allowed = await api.client.patch(url, json={"enabled": False}, headers=admin.headers)
+    deleted = await api.client.delete(url, headers=admin.headers)
+
+    assert "admin" in _error(refused, 403)
+    assert "household" in _error(leak, 422)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["enabled"] is False
+    assert [m["name"] for m in allowed.json()["members"]] == [m["name"] for m in home["members"]]
+    assert "disabled, not deleted" in _error(deleted, 409)
+
+
+async def test_a_team_a_workflow_uses_is_not_deleted(api_db: ApiHarness) -> None:
+    api = api_db
+    sam = await api.signup("sam")
+    team = await _make_team(api, sam, "crew", [await _id_of(api, sam, "hue")])
+    workflow = await api.client.post(
+        "/api/workflows",
+        json={
+            "name": "crew_run",
+            "steps": [{"name": "go", "team_id": team["id"], "instruction": "go"}],
+        },
+        headers=sam.headers,
+    )
+    assert workflow.status_code == 201, workflow.text
+
+    refused = await api.client.delete(f"{TEAMS}/{team['id']}", headers=sam.headers)
+
+    assert "workflow 'crew_run'" in _error(refused, 409)
+    assert (await api.client.get(f"{TEAMS}/{team['id']}", headers=sam.headers)).status_code == 200
+    await api.client.delete(f"/api/workflows/{workflow.json()['id']}", headers=sam.headers)
+    assert (
+        await api.client.delete(f"{TEAMS}/{team['id']}", headers=sam.headers)
+    ).status_code == 204

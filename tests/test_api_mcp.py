@@ -1,0 +1,229 @@
+"""MCP servers through the HTTP API: the household's servers with their health, the tools of a
+running one (the real Hue server on a fake bridge) with the approval decision each gets, and
+policy changes, which only admins make."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from angie_mcp_hue.testing import FakeHueBridge
+from api_support import ApiHarness, api_harness, make_api_angie
+from fakes.brain import Brain
+from sqlalchemy import select
+
+from angie.db.models import ApprovalMode, McpServer
+from angie.mcp.registry import ServerSpec, builtin_specs
+
+SERVERS = "/api/mcp/servers"
+
+
+def _error(response: httpx.Response, status: int) -> str:
+    """The message of an error response that must have ``status`` and the one error shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "request_id"}, body
+    message = body["error"]["message"]
+    assert isinstance(message, str)
+    assert message
+    return message
+
+
+async def _row(api: ApiHarness, name: str) -> McpServer:
+    async with api.angie.database.session() as session:
+        return (await session.scalars(select(McpServer).where(McpServer.name == name))).one()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def hue_api(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> AsyncIterator[ApiHarness]:
+    """The API of an Angie that runs the real Hue MCP server against the fake bridge."""
+    angie = make_api_angie(
+        sqlite_url,
+        data_dir,
+        Brain(),
+        specs=builtin_specs(["hue"]),
+        environ={"ANGIE_HUE_BRIDGE_HOST": bridge.host, "ANGIE_HUE_USERNAME": bridge.username},
+    )
+    async with api_harness(angie) as harness:
+        yield harness
+
+
+async def test_everyone_signed_in_sees_the_servers(api: ApiHarness) -> None:
+    await api.signup("admin")
+    sam = await api.signup("sam")
+
+    listed = await api.client.get(SERVERS, headers=sam.headers)
+    one = await api.client.get(f"{SERVERS}/hue", headers=sam.headers)
+
+    assert listed.status_code == 200, listed.text
+    names = [s["name"] for s in listed.json()["items"]]
+    assert names == sorted(names)
+    assert {"hue", "github", "gmail"} <= set(names)
+    assert one.status_code == 200, one.text
+    hue = one.json()
+    assert hue == next(s for s in listed.json()["items"] if s["name"] == "hue")
+    assert hue["builtin"] is True
+    assert hue["enabled"] is True
+    assert hue["active"] is False  # this Angie runs no servers
+    assert hue["health"] == "unknown"
+    assert hue["approval_mode"] == "auto"
+    assert hue["tool_policies"] == {}
+    _error(await api.client.get(SERVERS), 401)
+
+
+async def test_an_unknown_or_malformed_server_name(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    assert _error(await api.client.get(f"{SERVERS}/weather", headers=sam.headers), 404) == (
+        "there is no MCP server 'weather'"
+    )
+    _error(await api.client.get(f"{SERVERS}/Hue!", headers=sam.headers), 422)
+
+
+async def test_tools_of_a_server_that_is_not_running_are_a_503(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+
+    message = _error(await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers), 503)
+
+    assert "hue server is not running here" in message
+
+
+async def test_only_admins_change_a_servers_policy(api: ApiHarness) -> None:
+    admin = await api.signup("admin")
+    sam = await api.signup("sam")
+    change = {"approval_mode": "never", "tool_policies": {"list_lights": "allow"}}
+
+    refused = await api.client.patch(f"{SERVERS}/hue", json=change, headers=sam.headers)
+    before = await _row(api, "hue")
+    allowed = await api.client.patch(f"{SERVERS}/hue", json=change, headers=admin.headers)
+
+    assert "admin" in _error(refused, 403)
+    assert before.approval_mode is ApprovalMode.AUTO
+    assert before.tool_policies == {}
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["approval_mode"] == "never"
+    assert allowed.json()["tool_policies"] == {"list_lights": "allow"}
+    after = await _row(api, "hue")
+    assert after.approval_mode is ApprovalMode.NEVER
+    assert after.tool_policies == {"list_lights": "allow"}
+    # Everyone sees the household's policy.
+    seen = await api.client.get(f"{SERVERS}/hue", headers=sam.headers)
+    assert seen.json()["approval_mode"] == "never"
+
+
+async def test_disable_a_server(api: ApiHarness) -> None:
+    admin = await api.signup("admin")
+
+    response = await api.client.patch(
+        f"{SERVERS}/github", json={"enabled": False}, headers=admin.headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["enabled"] is False
+    assert (await _row(api, "github")).enabled is False
+    off = await api.client.get(SERVERS, params={"enabled": "false"}, headers=admin.headers)
+    assert [s["name"] for s in off.json()["items"]] == ["github"]
+    tools = await api.client.get(f"{SERVERS}/github/tools", headers=admin.headers)
+    assert "disabled" in _error(tools, 503)
+
+
+BAD_CHANGES: list[tuple[dict[str, Any], str]] = [
+    ({"approval_mode": "sometimes"}, "approval_mode"),
+    ({"tool_policies": {"set light": "allow"}}, "tool_policies"),
+    ({"tool_policies": {"x" * 129: "allow"}}, "tool_policies"),
+    ({"tool_policies": {"set_light": "maybe"}}, "tool_policies"),
+    ({"tool_policies": ["set_light"]}, "tool_policies"),
+    ({"enabled": None}, "enabled"),
+    ({"approval_mode": None}, "approval_mode"),
+    ({"transport": "http"}, "transport"),
+]
+
+
+async def test_a_bad_policy_is_refused(api: ApiHarness) -> None:
+    admin = await api.signup("admin")
+
+    for change, why in BAD_CHANGES:
+        response = await api.client.patch(f"{SERVERS}/hue", json=change, headers=admin.headers)
+        assert why in _error(response, 422), change
+
+    row = await _row(api, "hue")
+    assert (row.enabled, row.approval_mode, row.tool_policies) == (True, ApprovalMode.AUTO, {})
+
+
+async def test_a_server_that_cannot_be_reached_is_a_503(sqlite_url: str, data_dir: Path) -> None:
+    """A server from an mcpServers file that is down: listed (registered on sight), tools 503."""
+    url = f"http://127.0.0.1:{_closed_port()}/mcp"
+    specs = {"weather": ServerSpec(name="weather", transport="http", url=url, source="file")}
+    async with api_harness(make_api_angie(sqlite_url, data_dir, Brain(), specs=specs)) as api:
+        admin = await api.signup("admin")
+
+        listed = await api.client.get(SERVERS, headers=admin.headers)
+        tools = await api.client.get(f"{SERVERS}/weather/tools", headers=admin.headers)
+
+        weather = next(s for s in listed.json()["items"] if s["name"] == "weather")
+        assert weather["transport"] == "http"
+        assert weather["builtin"] is False
+        assert weather["active"] is True
+        assert "cannot reach the weather server" in _error(tools, 503)
+        # Registered, so an admin can set its policy.
+        patched = await api.client.patch(
+            f"{SERVERS}/weather", json={"approval_mode": "ask"}, headers=admin.headers
+        )
+        assert patched.status_code == 200, patched.text
+        assert (await _row(api, "weather")).approval_mode is ApprovalMode.ASK
+
+
+@pytest.mark.slow
+async def test_tools_of_the_running_hue_server_with_their_decisions(hue_api: ApiHarness) -> None:
+    api = hue_api
+    admin = await api.signup("admin")
+    sam = await api.signup("sam")
+
+    server = await api.client.get(f"{SERVERS}/hue", headers=sam.headers)
+    listed = await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers)
+
+    assert server.json()["health"] == "healthy"
+    assert server.json()["active"] is True
+    assert server.json()["restarts"] == 0
+    assert listed.status_code == 200, listed.text
+    tools = {t["name"]: t for t in listed.json()}
+    assert {"list_lights", "set_light"} <= set(tools)
+    lights, set_light = tools["list_lights"], tools["set_light"]
+    assert lights["prefixed_name"] == "hue_list_lights"
+    assert lights["read_only"] is True
+    assert lights["annotations"]["readOnlyHint"] is True
+    assert lights["description"]
+    assert "properties" in set_light["input_schema"]
+    # auto: what only reads runs, what changes things asks.
+    assert (lights["decision"], lights["untrusted_decision"]) == ("allow", "allow")
+    assert set_light["read_only"] is False
+    assert (set_light["decision"], set_light["untrusted_decision"]) == ("ask", "ask")
+    agents = await api.client.get("/api/agents", params={"q": "hue"}, headers=sam.headers)
+    assert next(a for a in agents.json()["items"] if a["name"] == "hue")["available"] is True
+
+    await api.client.patch(
+        f"{SERVERS}/hue",
+        json={"tool_policies": {"set_light": "allow", "list_lights": "never"}},
+        headers=admin.headers,
+    )
+    after = {
+        t["name"]: t
+        for t in (await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers)).json()
+    }
+
+    assert after["list_lights"]["decision"] == "never"
+    assert after["set_light"]["decision"] == "allow"
+    # A webhook's run still asks before it changes anything.
+    assert after["set_light"]["untrusted_decision"] == "ask"

@@ -1,0 +1,103 @@
+"""``/api/status`` over HTTP: your unfinished top-level tasks by state, recent events, the next
+cron runs and the MCP servers, and nothing of anyone else's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from api_support import ApiHarness
+from sqlalchemy import update
+
+from angie.daemon import Angie
+from angie.db.models import Event, EventType, McpServer, ServerHealth, Task, TaskKind, TaskStatus
+
+
+async def add_task(angie: Angie, user_id: int, status: TaskStatus, **fields: Any) -> int:
+    async with angie.database.session() as session:
+        task = Task(kind=TaskKind.CHAT, user_id=user_id, status=status, input={}, **fields)
+        session.add(task)
+        await session.flush()
+        return task.id
+
+
+async def test_status_shows_your_work_events_crons_and_servers(api: ApiHarness) -> None:
+    sam, kim = await api.signup("sam"), await api.signup("kim")
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    running = await add_task(api.angie, sam.id, TaskStatus.RUNNING, created_at=t0)
+    queued_old = await add_task(api.angie, sam.id, TaskStatus.QUEUED, created_at=t0)
+    queued_new = await add_task(
+        api.angie, sam.id, TaskStatus.QUEUED, created_at=t0 + timedelta(minutes=1)
+    )
+    waiting = await add_task(api.angie, sam.id, TaskStatus.AWAITING_APPROVAL, created_at=t0)
+    await add_task(api.angie, sam.id, TaskStatus.RUNNING, parent_id=waiting)  # a child: not shown
+    await add_task(api.angie, sam.id, TaskStatus.SUCCEEDED)
+    await add_task(api.angie, kim.id, TaskStatus.RUNNING)
+    async with api.angie.database.session() as session:
+        for i in range(12):
+            session.add(
+                Event(
+                    type=EventType.MESSAGE,
+                    source="slack",
+                    user_id=sam.id,
+                    created_at=t0 + timedelta(seconds=i),
+                )
+            )
+        session.add(Event(type=EventType.MESSAGE, source="slack", user_id=kim.id))
+        await session.execute(
+            update(McpServer)
+            .where(McpServer.name == "hue")
+            .values(health=ServerHealth.UNHEALTHY, last_error="the bridge does not answer")
+        )
+    for name, cron in (("hourly", "0 * * * *"), ("daily", "0 9 * * *")):
+        made = await api.client.post(
+            "/api/schedules",
+            json={"name": name, "cron": cron, "instruction": "check"},
+            headers=sam.headers,
+        )
+        assert made.status_code == 201, made.text
+
+    response = await api.client.get("/api/status", headers=sam.headers)
+
+    assert response.status_code == 200, response.text
+    status = response.json()
+    assert [t["id"] for t in status["running"]] == [running]
+    assert [t["id"] for t in status["queued"]] == [queued_new, queued_old]
+    assert [t["id"] for t in status["awaiting_approval"]] == [waiting]
+    recent = status["recent_events"]
+    assert len(recent) == 10
+    stamps = [r["created_at"] for r in recent]
+    assert stamps == sorted(stamps, reverse=True)
+    crons = status["next_crons"]
+    assert len(crons) == 5
+    ats = [datetime.fromisoformat(c["at"]) for c in crons]
+    assert ats == sorted(ats)
+    assert {c["name"] for c in crons} <= {"hourly", "daily"}
+    assert set(crons[0]) == {"schedule_id", "name", "at", "cron"}
+    # No supervisor in this process: the stored health of every known server.
+    servers = {s["name"]: s for s in status["servers"]}
+    assert servers["hue"] == {
+        "name": "hue",
+        "enabled": servers["hue"]["enabled"],
+        "health": "unhealthy",
+        "last_error": "the bridge does not answer",
+    }
+
+
+async def test_status_of_someone_new_is_empty(api: ApiHarness) -> None:
+    sam, kim = await api.signup("sam"), await api.signup("kim")
+    await add_task(api.angie, sam.id, TaskStatus.RUNNING)
+    made = await api.client.post(
+        "/api/schedules",
+        json={"name": "x", "cron": "* * * * *", "instruction": "check"},
+        headers=sam.headers,
+    )
+    assert made.status_code == 201
+    sent = await api.client.post("/api/events", json={"instruction": "hi"}, headers=sam.headers)
+    assert sent.status_code == 202
+
+    status = (await api.client.get("/api/status", headers=kim.headers)).json()
+
+    for key in ("running", "queued", "awaiting_approval", "recent_events", "next_crons"):
+        assert status[key] == [], key
+    assert (await api.client.get("/api/status")).status_code == 401
