@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from angie.api.security import (
     new_api_token,
     new_secret,
 )
+from angie.db.engine import Database
 from angie.db.models import ApiToken, AuthSession, Invite, User
 
 __all__ = ("AuthService", "TokenPair")
@@ -47,12 +48,14 @@ class AuthService:
         secret: str,
         *,
         redis_url: str | None = None,
+        database: Database | None = None,
         passwords: Passwords | None = None,
         login_limit: str = "10/minute",
         login_ip_limit: str = "30/minute",
         register_limit: str = "10/hour",
     ) -> None:
         self.tokens = Tokens(secret)
+        self._database = database
         self.passwords = passwords or Passwords()
         storage = (
             storage_from_string(
@@ -177,8 +180,10 @@ class AuthService:
         if row is None or row.revoked_at is not None or row.user_id != claims.user_id:
             raise Unauthorized("this session has ended; log in again")
         if row.refresh_hash != digest(claims.jti):
-            # A refresh token used twice: someone else may hold it. End the session.
+            # A refresh token used twice: someone else may hold it. End the session, and
+            # commit that now: the error below rolls the rest of the request back.
             row.revoked_at = datetime.now(UTC)
+            await session.commit()
             raise Unauthorized("this refresh token was already used; log in again")
         user = await session.get(User, row.user_id)
         if user is None or not user.is_active:
@@ -211,7 +216,7 @@ class AuthService:
             if row.expires_at is not None and row.expires_at <= now:
                 raise Unauthorized("the API token has expired; make a new one")
             if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-                row.last_used_at = now
+                await self._touch(row.id, now)
             user_id = row.user_id
         else:
             try:
@@ -226,6 +231,16 @@ class AuthService:
         if user is None or not user.is_active:
             raise Unauthorized("this account is deactivated or gone")
         return user
+
+    async def _touch(self, token_id: int, now: datetime) -> None:
+        """Stamp a token's last use in its own short transaction: the request's session must
+        stay read-only until its route writes (SQLite has one writer at a time)."""
+        if self._database is None:
+            return
+        async with self._database.session() as session:
+            await session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )
 
     # -- tokens and invites --------------------------------------------------------------------
 

@@ -6,20 +6,25 @@ errors and anything unexpected are translated here, so no client ever sees a tra
 
 from __future__ import annotations
 
+import email.message
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 __all__ = (
     "ApiError",
     "Conflict",
+    "ErrorOut",
     "Forbidden",
     "NotFound",
     "Unauthorized",
+    "document_errors",
     "error_body",
     "install_error_handlers",
 )
@@ -41,6 +46,19 @@ _CODES = {
     500: "internal",
     503: "unavailable",
 }
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+    request_id: str | None
 
 
 class ApiError(Exception):
@@ -135,6 +153,35 @@ def _validation_details(err: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# FastAPI's words for a body it could not decode (bad UTF-8, nesting too deep, a huge number).
+_UNPARSABLE = "There was an error parsing the body"
+# What pydantic says when the body is not an object because it was not read as JSON at all.
+_NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
+
+
+def _sent_json(request: Request) -> bool:
+    header = request.headers.get("content-type")
+    if not header:
+        return False
+    parsed = email.message.Message()
+    parsed["content-type"] = header
+    subtype = parsed.get_content_subtype()
+    return parsed.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods the path does answer, for the ``Allow`` header of a 405."""
+    # Routers nest (included routers are matched lazily), so ask each method in turn.
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(r.matches(scope)[0] is Match.FULL for r in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, err: ApiError) -> JSONResponse:
@@ -142,6 +189,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = err.errors()
+        if (
+            len(errors) == 1
+            and tuple(errors[0].get("loc", ())) == ("body",)
+            and errors[0].get("type") in _NOT_AN_OBJECT
+            and not _sent_json(request)
+        ):
+            return _respond(
+                request,
+                415,
+                "unsupported_media_type",
+                "send the body as JSON, with Content-Type: application/json",
+            )
         details = _validation_details(err)
         first = details[0] if details else {"field": "", "message": "invalid request"}
         if first["message"] == "the body is not valid JSON":
@@ -154,14 +214,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        code = _CODES.get(err.status_code, "error")
-        message = err.detail if isinstance(err.detail, str) else code.replace("_", " ")
-        if err.status_code == 404 and message == "Not Found":
-            message = f"there is no route {request.method} {request.url.path}"
-        if err.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}"
+        status = err.status_code
+        message = err.detail if isinstance(err.detail, str) else ""
         headers = dict(err.headers) if err.headers else None
-        return _respond(request, err.status_code, code, message, headers=headers)
+        if status == 400 and message == _UNPARSABLE:
+            status, message = 422, "the body is not valid JSON"
+        if status == 404 and message == "Not Found":
+            message = f"there is no route {request.method} {request.url.path}"
+        if status == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+            # Starlette names only the first route that matched the path; list them all.
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        code = _CODES.get(status, "error")
+        return _respond(request, status, code, message or code.replace("_", " "), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
@@ -172,3 +237,60 @@ def install_error_handlers(app: FastAPI) -> None:
             _request_id(request),
         )
         return _respond(request, 500, "internal", "Angie hit an unexpected error; see her log")
+
+
+# -- the OpenAPI side: every operation names the errors it can answer, in the one shape ----------
+
+_DESCRIPTIONS = {
+    "400": "The request is malformed (a bad Content-Length)",
+    "401": "Not signed in, or the token is not valid",
+    "403": "Not allowed",
+    "404": "There is no such object (or it is someone else's)",
+    "409": "Conflicts with the current state",
+    "413": "The body is larger than 1 MiB",
+    "415": "The body is not JSON",
+    "422": "The request is not valid",
+    "429": "Too many attempts",
+}
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+
+
+def _errors_of(operation: dict[str, Any]) -> set[str]:
+    params = operation.get("parameters", [])
+    codes = {c for c in operation.get("responses", {}) if c.startswith("4")}
+    if operation.get("security"):
+        codes |= {"401", "403"}
+    if params or "requestBody" in operation:
+        codes.add("422")
+    if any(p.get("in") == "path" for p in params):
+        codes.add("404")
+    if "requestBody" in operation:
+        codes |= {"400", "413", "415"}
+    return codes
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe the error responses each operation can give with :class:`ErrorOut` (in place,
+    idempotent): signed-in routes 401/403, routes with input 422, ids 404, bodies 400/413/415."""
+    used_fastapi_422 = False
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code in sorted(_errors_of(operation)):
+                entry = responses.setdefault(code, {})
+                if not entry.get("description"):
+                    entry["description"] = _DESCRIPTIONS.get(code, "An error")
+                content = entry.get("content", {}).get("application/json", {}).get("schema", {})
+                if not content or content.get("$ref") == _FASTAPI_422:
+                    entry["content"] = {"application/json": {"schema": _ERROR_REF}}
+            operation["responses"] = dict(sorted(responses.items()))
+            used_fastapi_422 |= _FASTAPI_422 in str(responses)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    found = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(found.pop("$defs", {}))
+    components["ErrorOut"] = found
+    if not used_fastapi_422:  # FastAPI's own 422 shape is never sent: do not advertise it
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+    return schema

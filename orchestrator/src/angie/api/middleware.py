@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from angie.logs import request_id_var
@@ -24,8 +25,12 @@ MAX_BODY_BYTES = 1_048_576
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the body is read: an HTTPException, so the app (which wraps other errors
+    met while reading a body into a 400) answers it with the 413 itself."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is larger than {limit} bytes")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -67,8 +72,8 @@ class RequestContext:
         response_started = False
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await self._reject(send, request_id, declared)
-            self._log(scope, 413, started, request_id)
+            status = await self._reject(send, request_id, declared)
+            self._log(scope, status, started, request_id)
             return
         received = 0
 
@@ -78,7 +83,7 @@ class RequestContext:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_body)
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -100,15 +105,17 @@ class RequestContext:
         finally:
             self._log(scope, status, started, request_id)
 
-    async def _reject(self, send: Send, request_id: str, declared: str | None) -> None:
+    async def _reject(self, send: Send, request_id: str, declared: str | None) -> int:
+        status, code = 413, "payload_too_large"
         message = f"the body is larger than {self.max_body} bytes"
         if declared is not None and not declared.isdigit():
+            status, code = 400, "bad_request"
             message = "the Content-Length header is not a number"
-        body = _error(413, "payload_too_large", message, request_id)
+        body = _error(status, code, message, request_id)
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
@@ -117,6 +124,7 @@ class RequestContext:
             }
         )
         await send({"type": "http.response.body", "body": body})
+        return status
 
     def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         extra: dict[str, Any] = {

@@ -37,6 +37,8 @@ ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=30)
 API_TOKEN_PREFIX = "angie_pat_"  # noqa: S105 - a visible prefix, not a secret
 _LEEWAY = timedelta(seconds=10)
+# Ids a database can hold: a signed token with a larger one must be a 401, not a driver error.
+_MAX_ID = 2**63 - 1
 
 TokenKind = Literal["access", "refresh"]
 
@@ -139,5 +141,7 @@ class Tokens:
             session_id = int(payload["sid"])
         except (KeyError, TypeError, ValueError):
             raise TokenError("the token is not valid") from None
+        if not (0 < user_id <= _MAX_ID and 0 < session_id <= _MAX_ID):
+            raise TokenError("the token is not valid")
         expires = datetime.fromtimestamp(int(payload["exp"]), UTC)
         return Claims(user_id, session_id, kind, str(payload["jti"]), expires)
