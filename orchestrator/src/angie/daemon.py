@@ -195,8 +195,10 @@ class Angie:
             host=self._host,
             port=self._port,
             log_level=self.settings.log_level.lower(),
-            # Angie logs each request herself (with its id, without query strings).
+            # Angie logs each request herself (with its id, without query strings), and
+            # uvicorn's own lines go through her log setup (text or JSON, secrets masked).
             access_log=False,
+            log_config=None,
             lifespan="on",
         )
         self._server = _uvicorn_server()(config)

@@ -104,10 +104,16 @@ async def check_target(session: AsyncSession, user_id: int, target: Target) -> N
     chosen = [t for t in (target.agent_id, target.team_id, target.workflow_id) if t is not None]
     if len(chosen) > 1:
         raise ScheduleError("A schedule runs one agent, one team or one workflow, not several.")
-    if target.agent_id is not None and await session.get(Agent, target.agent_id) is None:
-        raise ScheduleError(f"Agent {target.agent_id} was not found.")
-    if target.team_id is not None and await session.get(Team, target.team_id) is None:
-        raise ScheduleError(f"Team {target.team_id} was not found.")
+    # Agents and teams are the household's (no creator) or the user's own; anyone else's
+    # private one is "not found", exactly like one that does not exist.
+    if target.agent_id is not None:
+        agent = await session.get(Agent, target.agent_id)
+        if agent is None or agent.created_by_id not in {None, user_id}:
+            raise ScheduleError(f"Agent {target.agent_id} was not found.")
+    if target.team_id is not None:
+        team = await session.get(Team, target.team_id)
+        if team is None or team.created_by_id not in {None, user_id}:
+            raise ScheduleError(f"Team {target.team_id} was not found.")
     if target.workflow_id is not None:
         workflow = await session.get(Workflow, target.workflow_id)
         # Workflows are the user's own or the household's (user_id NULL).
