@@ -595,3 +595,25 @@ async def test_unsafe_request_id_is_replaced(
     assert len(given) == 32
     logged = [r.__dict__["request_id"] for r in caplog.records if r.name == "angie.api.access"]
     assert logged == [given]
+
+
+async def test_changing_the_password_ends_every_login(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    elsewhere = await api.client.post(
+        "/api/auth/login", json={"email": sam.email, "password": PASSWORD}
+    )
+    other = {"Authorization": f"Bearer {elsewhere.json()['access_token']}"}
+
+    changed = await api.client.post(
+        "/api/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        headers=sam.headers,
+    )
+
+    assert changed.status_code == 204
+    for headers in (sam.headers, other):
+        assert (await api.client.get("/api/me", headers=headers)).status_code == 401
+    relogin = await api.client.post(
+        "/api/auth/login", json={"email": sam.email, "password": "a brand new passphrase"}
+    )
+    assert relogin.status_code == 200

@@ -9,12 +9,12 @@ from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Path, status
 from pydantic import Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from angie.api.deps import AdminUser, AuthDep, CurrentUser, SessionDep
 from angie.api.errors import ApiError, Conflict, NotFound
 from angie.api.schemas import Body, Email, ListParams, Out, Page, order_by, paginate
-from angie.db.models import ApiToken, Invite, User
+from angie.db.models import ApiToken, AuthSession, Invite, User
 
 __all__ = ("UserOut", "me_router", "users_router")
 
@@ -120,11 +120,19 @@ async def update_me(body: MeIn, user: CurrentUser, session: SessionDep) -> UserO
 async def change_password(
     body: PasswordIn, user: CurrentUser, session: SessionDep, auth: AuthDep
 ) -> None:
-    """Change your password (the current one is checked)."""
+    """Change your password (the current one is checked); every login ends, so sign in again.
+
+    Personal API tokens keep working: revoke them separately.
+    """
     ok, _ = auth.passwords.verify(body.current_password, user.password_hash)
     if not ok:
         raise ApiError("the current password is wrong", status=403, code="forbidden")
     user.password_hash = auth.passwords.hash(body.new_password)
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
 
 
 @me_router.get("/tokens", operation_id="list_api_tokens")
