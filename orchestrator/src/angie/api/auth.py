@@ -208,27 +208,41 @@ class AuthService:
     # -- the bearer check ----------------------------------------------------------------------
 
     async def authenticate(self, session: AsyncSession, token: str) -> User:
+        """The person a bearer token belongs to: one query for the token's row and its user."""
         now = datetime.now(UTC)
         if token.startswith(API_TOKEN_PREFIX):
-            row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
-            if row is None or row.revoked_at is not None:
+            found = (
+                await session.execute(
+                    select(ApiToken, User)
+                    .join(User, User.id == ApiToken.user_id)
+                    .where(ApiToken.token_hash == digest(token))
+                )
+            ).first()
+            if found is None or found[0].revoked_at is not None:
                 raise Unauthorized("the API token is not valid (unknown or revoked)")
+            row, user = found
             if row.expires_at is not None and row.expires_at <= now:
                 raise Unauthorized("the API token has expired; make a new one")
             if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
                 await self._touch(row.id, now)
-            user_id = row.user_id
         else:
             try:
                 claims = self.tokens.verify(token, "access")
             except TokenError as err:
                 raise Unauthorized(str(err)) from None
-            login = await session.get(AuthSession, claims.session_id)
-            if login is None or login.revoked_at is not None or login.user_id != claims.user_id:
+            signed_in = await session.scalar(
+                select(User)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(
+                    AuthSession.id == claims.session_id,
+                    AuthSession.revoked_at.is_(None),
+                    User.id == claims.user_id,
+                )
+            )
+            if signed_in is None:
                 raise Unauthorized("this session has ended; log in again")
-            user_id = claims.user_id
-        user = await session.get(User, user_id)
-        if user is None or not user.is_active:
+            user = signed_in
+        if not user.is_active:
             raise Unauthorized("this account is deactivated or gone")
         return user
 
