@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from angie_mcp_hue.testing import FakeHueBridge
 from fakes.brain import Brain
 from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import func, select
 
 from angie.agents.fleet import seed_fleet
 from angie.api.app import create_app
@@ -23,18 +25,35 @@ from angie.api.security import Passwords
 from angie.daemon import Angie
 from angie.db import migrate
 from angie.db.engine import Database
-from angie.db.models import Task, TaskStatus
-from angie.mcp.registry import ServerSpec
+from angie.db.models import Agent, Event, Task, TaskStatus, Team
+from angie.mcp.registry import ServerSpec, builtin_specs
 from angie.prompts import prompts_dir
 from angie.settings import AngieSettings
 
 __all__ = (
     "Account",
     "ApiHarness",
+    "agent_id",
     "api_harness",
+    "api_role_harness",
+    "bridge_puts",
+    "count_rows",
+    "error_message",
+    "events_and_tasks",
+    "floor_lamp_on",
+    "hue_api_harness",
+    "json_body",
+    "make_agent",
     "make_api_angie",
+    "make_schedule",
+    "make_team",
+    "make_workflow",
     "quick_auth",
+    "register",
     "seeded_database",
+    "settled",
+    "step",
+    "team_id",
 )
 
 PASSWORD = "correct horse battery staple"
@@ -62,45 +81,55 @@ class ApiHarness:
 
     async def signup(self, name: str | None = None, *, admin: bool = False) -> Account:
         """Register an account (the first is the admin; later ones through an invite)."""
-        email = f"{name or 'user'}-{uuid.uuid4().hex[:6]}@home.test".lower()
-        body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": name or ""}
-        if self.accounts:
-            invite = await self.client.post(
-                "/api/users/invites",
-                json={"email": email, "is_admin": admin},
-                headers=self.accounts[0].headers,
-            )
-            assert invite.status_code == 201, invite.text
-            body["invite_code"] = invite.json()["code"]
-        made = await self.client.post("/api/auth/register", json=body)
-        assert made.status_code == 201, made.text
-        login = await self.client.post(
-            "/api/auth/login", json={"email": email, "password": PASSWORD}
-        )
-        assert login.status_code == 200, login.text
-        tokens = login.json()
-        account = Account(
-            id=tokens["user"]["id"],
-            email=email,
-            token=tokens["access_token"],
-            refresh_token=tokens["refresh_token"],
-            is_admin=tokens["user"]["is_admin"],
-        )
+        inviter = self.accounts[0] if self.accounts else None
+        account = await register(self.client, name, inviter=inviter, admin=admin)
         self.accounts.append(account)
         return account
 
     async def settled(self, task_id: int, seconds: float = 30) -> Task:
         """Wait until a task has finished or waits for an approval (read from the database)."""
-        deadline = asyncio.get_running_loop().time() + seconds
-        while True:
-            async with self.angie.database.session() as session:
-                task = await session.get(Task, task_id)
-                assert task is not None
-                if task.status in DONE | {TaskStatus.AWAITING_APPROVAL}:
-                    return task
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"task {task_id} still {task.status} after {seconds}s")
-            await asyncio.sleep(0.05)
+        return await settled(self.angie, task_id, seconds)
+
+
+async def register(
+    client: httpx.AsyncClient, name: str | None, *, inviter: Account | None, admin: bool = False
+) -> Account:
+    """An account made through the real routes and signed in: the household's first (its
+    admin) when there is no ``inviter``, else through an invite from ``inviter``."""
+    email = f"{name or 'user'}-{uuid.uuid4().hex[:6]}@home.test".lower()
+    body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": name or ""}
+    if inviter is not None:
+        invite = await client.post(
+            "/api/users/invites", json={"email": email, "is_admin": admin}, headers=inviter.headers
+        )
+        assert invite.status_code == 201, invite.text
+        body["invite_code"] = invite.json()["code"]
+    made = await client.post("/api/auth/register", json=body)
+    assert made.status_code == 201, made.text
+    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    tokens = login.json()
+    return Account(
+        id=tokens["user"]["id"],
+        email=email,
+        token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        is_admin=tokens["user"]["is_admin"],
+    )
+
+
+async def settled(angie: Angie, task_id: int, seconds: float = 30) -> Task:
+    """Wait until a task has finished or waits for an approval (read from the database)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        async with angie.database.session() as session:
+            task = await session.get(Task, task_id)
+            assert task is not None
+            if task.status in DONE | {TaskStatus.AWAITING_APPROVAL}:
+                return task
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"task {task_id} still {task.status} after {seconds}s")
+        await asyncio.sleep(0.05)
 
 
 def make_api_angie(
@@ -170,3 +199,123 @@ async def api_harness(angie: Angie) -> AsyncIterator[ApiHarness]:
             yield ApiHarness(angie, client)
     finally:
         await angie.stop(grace=5)
+
+
+@asynccontextmanager
+async def api_role_harness(database_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
+    """Angie in the ``api`` role: no scheduler and no worker in this process, only the rows."""
+    angie = make_api_angie(database_url, data_dir, Brain())
+    angie.role = "api"
+    async with api_harness(angie) as harness:
+        yield harness
+
+
+# -- Angie with the real Hue MCP server against the fake bridge -----------------------------------
+
+
+def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """A plan for the Brain: the hue agent switches the floor lamp on."""
+    return (
+        ("hue_set_light", {"name": "Floor lamp", "on": True}) if "hue_set_light" in tools else None
+    )
+
+
+def bridge_puts(bridge: FakeHueBridge) -> list[Any]:
+    """The changes the bridge was asked to make (its PUT requests)."""
+    return [r for r in bridge.requests if r.method == "PUT"]
+
+
+@asynccontextmanager
+async def hue_api_harness(
+    database_url: str, data_dir: Path, bridge: FakeHueBridge, brain: Brain
+) -> AsyncIterator[ApiHarness]:
+    """The API of an Angie that runs the real Hue MCP server against the fake bridge."""
+    angie = make_api_angie(
+        database_url,
+        data_dir,
+        brain,
+        specs=builtin_specs(["hue"]),
+        environ={"ANGIE_HUE_BRIDGE_HOST": bridge.host, "ANGIE_HUE_USERNAME": bridge.username},
+    )
+    async with api_harness(angie) as harness:
+        yield harness
+
+
+# -- reading answers and rows ---------------------------------------------------------------------
+
+
+def error_message(response: httpx.Response, status: int) -> str:
+    """The message of an error response that must have ``status`` and the one error shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "request_id"}, body
+    message = body["error"]["message"]
+    assert isinstance(message, str)
+    assert message
+    return message
+
+
+def json_body(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON object of a response that must have ``status``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert isinstance(body, dict), body
+    return body
+
+
+async def count_rows(api: ApiHarness, model: type[Any]) -> int:
+    async with api.angie.database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def events_and_tasks(api: ApiHarness) -> tuple[int, int]:
+    """How many events and tasks the database holds."""
+    return await count_rows(api, Event), await count_rows(api, Task)
+
+
+async def agent_id(api: ApiHarness, name: str) -> int:
+    """The id of the agent called ``name`` (read from the database)."""
+    async with api.angie.database.session() as session:
+        return (await session.scalars(select(Agent.id).where(Agent.name == name))).one()
+
+
+async def team_id(api: ApiHarness, name: str) -> int:
+    """The id of the team called ``name`` (read from the database)."""
+    async with api.angie.database.session() as session:
+        return (await session.scalars(select(Team.id).where(Team.name == name))).one()
+
+
+# -- making things through the API ----------------------------------------------------------------
+
+
+async def make_agent(api: ApiHarness, account: Account, name: str, **fields: Any) -> dict[str, Any]:
+    """An agent of ``account``'s own, over the Hue server unless ``servers`` says otherwise."""
+    body = {"name": name, "servers": ["hue"], **fields}
+    return json_body(await api.client.post("/api/agents", json=body, headers=account.headers), 201)
+
+
+async def make_team(
+    api: ApiHarness, account: Account, name: str, members: list[int], **fields: Any
+) -> dict[str, Any]:
+    body = {"name": name, "members": members, **fields}
+    return json_body(await api.client.post("/api/teams", json=body, headers=account.headers), 201)
+
+
+def step(name: str, instruction: str, **runner: Any) -> dict[str, Any]:
+    """A workflow step; ``runner`` is its agent_id or team_id."""
+    return {"name": name, "instruction": instruction, **runner}
+
+
+async def make_workflow(
+    api: ApiHarness, account: Account, name: str, steps: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    body = {"name": name, "steps": steps, **fields}
+    made = await api.client.post("/api/workflows", json=body, headers=account.headers)
+    return json_body(made, 201)
+
+
+async def make_schedule(api: ApiHarness, account: Account, **fields: Any) -> dict[str, Any]:
+    """A schedule named "doors" checking the doors at 22:00 UTC, unless ``fields`` differ."""
+    body = {"name": "doors", "cron": "0 22 * * *", "instruction": "check the doors", **fields}
+    made = await api.client.post("/api/schedules", json=body, headers=account.headers)
+    return json_body(made, 201)

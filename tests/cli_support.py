@@ -8,27 +8,25 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pexpect
-from api_support import PASSWORD, make_api_angie
+from api_support import PASSWORD, Account, make_api_angie, register, settled
 from fakes.brain import Brain
 
 from angie.daemon import Angie
-from angie.db.models import Task, TaskStatus
+from angie.db.models import Task
 from angie.mcp.registry import ServerSpec
 from angie_mcp_core.testing import free_port
 
-__all__ = ("ANGIE", "PASSWORD", "CliHarness", "Person", "Run", "cli_harness")
+__all__ = ("ANGIE", "PASSWORD", "CliHarness", "Run", "cli_harness")
 
 ANGIE = Path(sys.executable).with_name("angie")
-_SETTLED = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
 
 
 @dataclass(frozen=True)
@@ -38,23 +36,12 @@ class Run:
     err: str
 
 
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @dataclass
 class CliHarness:
     angie: Angie
     url: str
     home: Path
-    people: list[Person] = field(default_factory=list)
+    people: list[Account] = field(default_factory=list)
 
     @property
     def config(self) -> Path:
@@ -107,29 +94,19 @@ class CliHarness:
             dimensions=(50, 200),
         )
 
-    def client(self, person: Person | None = None) -> httpx.AsyncClient:
+    def client(self, person: Account | None = None) -> httpx.AsyncClient:
         headers = person.headers if person else {}
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
 
-    async def signup(self, name: str = "sam", *, save: bool = True) -> Person:
-        """An account made over HTTP (the first is the admin, later ones by invite) with a
+    async def signup(self, name: str = "sam", *, save: bool = True) -> Account:
+        """An account made over HTTP (the first is the admin, later ones by invite) holding a
         personal API token, saved for the CLI unless ``save`` is false."""
-        email = f"{name}-{uuid.uuid4().hex[:6]}@home.test"
-        body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": name}
+        inviter = self.people[0] if self.people else None
         async with self.client() as http:
-            if self.people:
-                async with self.client(self.people[0]) as admin:
-                    invite = await admin.post("/api/users/invites", json={"email": email})
-                assert invite.status_code == 201, invite.text
-                body["invite_code"] = invite.json()["code"]
-            made = await http.post("/api/auth/register", json=body)
+            account = await register(http, name, inviter=inviter)
+            made = await http.post("/api/me/tokens", json={"name": "test"}, headers=account.headers)
             assert made.status_code == 201, made.text
-            login = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-            assert login.status_code == 200, login.text
-            access = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            token = await http.post("/api/me/tokens", json={"name": "test"}, headers=access)
-            assert token.status_code == 201, token.text
-        person = Person(made.json()["id"], email, token.json()["token"])
+        person = replace(account, token=made.json()["token"])
         self.people.append(person)
         if save:
             self.config.write_text(json.dumps({"url": self.url, "token": person.token}))
@@ -142,15 +119,7 @@ class CliHarness:
 
     async def settled(self, task_id: int, seconds: float = 30) -> Task:
         """Wait until a task has finished or waits for an approval."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while True:
-            task = await self.angie.tasks.get(task_id)
-            assert task is not None
-            if task.status in _SETTLED | {TaskStatus.AWAITING_APPROVAL}:
-                return task
-            assert loop.time() < deadline, f"task {task_id} still {task.status}"
-            await asyncio.sleep(0.05)
+        return await settled(self.angie, task_id, seconds)
 
 
 @asynccontextmanager

@@ -6,48 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from api_support import Account, ApiHarness
-from sqlalchemy import func, select
+from api_support import (
+    ApiHarness,
+    agent_id,
+    count_rows,
+    error_message,
+    make_agent,
+    make_team,
+    make_workflow,
+    step,
+)
+from sqlalchemy import select
 
 from angie.db.models import Agent, Schedule, Team, TeamMember
 
 AGENTS = "/api/agents"
 TEAMS = "/api/teams"
-
-
-def _error(response: httpx.Response, status: int) -> str:
-    """The message of an error response that must have ``status`` and the one error shape."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "request_id"}, body
-    message = body["error"]["message"]
-    assert isinstance(message, str)
-    assert message
-    return message
-
-
-async def _count(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-async def _id_of(api: ApiHarness, account: Account, name: str) -> int:
-    found = await api.client.get(AGENTS, params={"q": name}, headers=account.headers)
-    assert found.status_code == 200, found.text
-    ids = [a["id"] for a in found.json()["items"] if a["name"] == name]
-    assert len(ids) == 1, found.text
-    return int(ids[0])
-
-
-async def _make_agent(
-    api: ApiHarness, account: Account, name: str, **fields: Any
-) -> dict[str, Any]:
-    body = {"name": name, "servers": ["hue"], **fields}
-    made = await api.client.post(AGENTS, json=body, headers=account.headers)
-    assert made.status_code == 201, made.text
-    result: dict[str, Any] = made.json()
-    return result
 
 
 # -- agents ---------------------------------------------------------------------------------------
@@ -77,7 +51,7 @@ async def test_list_shows_the_built_in_fleet_with_servers_and_availability(
 
 async def test_list_filters_by_name_builtin_and_enabled_and_sorts(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    await _make_agent(api, sam, "lamp_helper", enabled=False)
+    await make_agent(api, sam, "lamp_helper", enabled=False)
 
     mail = await api.client.get(AGENTS, params={"q": "mail"}, headers=sam.headers)
     mine = await api.client.get(AGENTS, params={"builtin": "false"}, headers=sam.headers)
@@ -94,7 +68,7 @@ async def test_list_filters_by_name_builtin_and_enabled_and_sorts(api: ApiHarnes
 async def test_list_refuses_an_unknown_sort(api: ApiHarness) -> None:
     sam = await api.signup("sam")
 
-    message = _error(
+    message = error_message(
         await api.client.get(AGENTS, params={"sort": "prompt"}, headers=sam.headers), 422
     )
 
@@ -104,7 +78,7 @@ async def test_list_refuses_an_unknown_sort(api: ApiHarness) -> None:
 async def test_create_agent_then_read_it_back(api: ApiHarness) -> None:
     sam = await api.signup("sam")
 
-    made = await _make_agent(
+    made = await make_agent(
         api,
         sam,
         "night_lights",
@@ -141,29 +115,29 @@ BAD_NAMES = [
 
 async def test_create_refuses_a_name_angie_cannot_ask_by(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    before = await _count(api, Agent)
+    before = await count_rows(api, Agent)
 
     for name, why in BAD_NAMES:
         response = await api.client.post(
             AGENTS, json={"name": name, "servers": ["hue"]}, headers=sam.headers
         )
-        assert why in _error(response, 422), name
+        assert why in error_message(response, 422), name
 
-    assert await _count(api, Agent) == before
+    assert await count_rows(api, Agent) == before
 
 
 async def test_create_names_the_unknown_server(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    before = await _count(api, Agent)
+    before = await count_rows(api, Agent)
 
     response = await api.client.post(
         AGENTS, json={"name": "weather", "servers": ["hue", "weather"]}, headers=sam.headers
     )
 
-    message = _error(response, 422)
+    message = error_message(response, 422)
     assert "'weather'" in message
     assert "hue" in message  # the known servers are listed
-    assert await _count(api, Agent) == before
+    assert await count_rows(api, Agent) == before
 
 
 BAD_TOOL_FILTERS: list[Any] = [
@@ -177,7 +151,7 @@ BAD_TOOL_FILTERS: list[Any] = [
 
 async def test_create_refuses_a_bad_tool_filter(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    before = await _count(api, Agent)
+    before = await count_rows(api, Agent)
 
     for tool_filter in BAD_TOOL_FILTERS:
         response = await api.client.post(
@@ -185,9 +159,9 @@ async def test_create_refuses_a_bad_tool_filter(api: ApiHarness) -> None:
             json={"name": "filtered", "servers": ["hue"], "tool_filter": tool_filter},
             headers=sam.headers,
         )
-        assert "tool_filter" in _error(response, 422), tool_filter
+        assert "tool_filter" in error_message(response, 422), tool_filter
 
-    assert await _count(api, Agent) == before
+    assert await count_rows(api, Agent) == before
 
 
 async def test_create_refuses_unknown_fields_and_no_servers(api: ApiHarness) -> None:
@@ -200,27 +174,27 @@ async def test_create_refuses_unknown_fields_and_no_servers(api: ApiHarness) -> 
         AGENTS, json={"name": "lonely", "servers": []}, headers=sam.headers
     )
 
-    assert "colour" in _error(extra, 422)
-    assert "servers" in _error(none, 422)
+    assert "colour" in error_message(extra, 422)
+    assert "servers" in error_message(none, 422)
 
 
 async def test_create_refuses_a_taken_name(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    before = await _count(api, Agent)
+    before = await count_rows(api, Agent)
 
     response = await api.client.post(
         AGENTS, json={"name": "hue", "servers": ["hue"]}, headers=sam.headers
     )
 
-    assert "'hue' already exists" in _error(response, 409)
-    assert await _count(api, Agent) == before
+    assert "'hue' already exists" in error_message(response, 409)
+    assert await count_rows(api, Agent) == before
 
 
 async def test_an_agent_is_invisible_to_everyone_but_its_creator(api: ApiHarness) -> None:
     await api.signup("admin")
     ana = await api.signup("ana")
     ben = await api.signup("ben")
-    made = await _make_agent(api, ana, "ana_helper")
+    made = await make_agent(api, ana, "ana_helper")
     url = f"{AGENTS}/{made['id']}"
 
     listed = await api.client.get(AGENTS, params={"limit": 200}, headers=ben.headers)
@@ -230,7 +204,7 @@ async def test_an_agent_is_invisible_to_everyone_but_its_creator(api: ApiHarness
 
     assert "ana_helper" not in {a["name"] for a in listed.json()["items"]}
     for response in (read, patched, deleted):
-        assert _error(response, 404) == f"there is no agent {made['id']}"
+        assert error_message(response, 404) == f"there is no agent {made['id']}"
     ana_view = await api.client.get(url, headers=ana.headers)
     assert ana_view.status_code == 200
     assert ana_view.json()["prompt"] == ""
@@ -240,7 +214,7 @@ async def test_angie_offers_a_private_agent_only_to_its_creator(api: ApiHarness)
     await api.signup("admin")
     ana = await api.signup("ana")
     ben = await api.signup("ben")
-    await _make_agent(api, ana, "ana_helper")
+    await make_agent(api, ana, "ana_helper")
 
     for_ana = await api.angie.factory.roster(ana.id)
     for_ben = await api.angie.factory.roster(ben.id)
@@ -252,7 +226,7 @@ async def test_angie_offers_a_private_agent_only_to_its_creator(api: ApiHarness)
 
 async def test_patch_changes_your_own_agent(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    made = await _make_agent(api, sam, "helper", model="openai:gpt-4o")
+    made = await make_agent(api, sam, "helper", model="openai:gpt-4o")
     url = f"{AGENTS}/{made['id']}"
 
     response = await api.client.patch(
@@ -279,16 +253,16 @@ async def test_patch_changes_your_own_agent(api: ApiHarness) -> None:
 
 async def test_patch_refuses_null_a_taken_name_and_unknown_servers(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    made = await _make_agent(api, sam, "helper", prompt="keep me")
+    made = await make_agent(api, sam, "helper", prompt="keep me")
     url = f"{AGENTS}/{made['id']}"
 
     null = await api.client.patch(url, json={"prompt": None}, headers=sam.headers)
     taken = await api.client.patch(url, json={"name": "spotify"}, headers=sam.headers)
     unknown = await api.client.patch(url, json={"servers": ["nope"]}, headers=sam.headers)
 
-    assert "prompt" in _error(null, 422)
-    assert "'spotify' already exists" in _error(taken, 409)
-    assert "'nope'" in _error(unknown, 422)
+    assert "prompt" in error_message(null, 422)
+    assert "'spotify' already exists" in error_message(taken, 409)
+    assert "'nope'" in error_message(unknown, 422)
     after = (await api.client.get(url, headers=sam.headers)).json()
     assert (after["name"], after["prompt"], after["servers"]) == ("helper", "keep me", ["hue"])
 
@@ -296,7 +270,7 @@ async def test_patch_refuses_null_a_taken_name_and_unknown_servers(api: ApiHarne
 async def test_only_an_admin_changes_a_built_in_agent(api: ApiHarness) -> None:
     admin = await api.signup("admin")
     sam = await api.signup("sam")
-    hue = await _id_of(api, admin, "hue")
+    hue = await agent_id(api, "hue")
     url = f"{AGENTS}/{hue}"
 
     refused = await api.client.patch(url, json={"enabled": False}, headers=sam.headers)
@@ -306,7 +280,7 @@ async def test_only_an_admin_changes_a_built_in_agent(api: ApiHarness) -> None:
         headers=admin.headers,
     )
 
-    assert "admin" in _error(refused, 403)
+    assert "admin" in error_message(refused, 403)
     assert allowed.status_code == 200, allowed.text
     seen_by_sam = (await api.client.get(url, headers=sam.headers)).json()
     assert seen_by_sam["enabled"] is False
@@ -315,7 +289,7 @@ async def test_only_an_admin_changes_a_built_in_agent(api: ApiHarness) -> None:
 
 async def test_a_built_in_agent_keeps_its_name_and_servers(api: ApiHarness) -> None:
     admin = await api.signup("admin")
-    hue = await _id_of(api, admin, "hue")
+    hue = await agent_id(api, "hue")
     url = f"{AGENTS}/{hue}"
 
     renamed = await api.client.patch(url, json={"name": "lights"}, headers=admin.headers)
@@ -324,72 +298,66 @@ async def test_a_built_in_agent_keeps_its_name_and_servers(api: ApiHarness) -> N
         url, json={"name": "hue", "servers": ["hue"], "enabled": True}, headers=admin.headers
     )
 
-    assert "name" in _error(renamed, 409)
-    assert "servers" in _error(moved, 409)
+    assert "name" in error_message(renamed, 409)
+    assert "servers" in error_message(moved, 409)
     assert same.status_code == 200, same.text
     assert same.json()["name"] == "hue"
 
 
 async def test_a_built_in_agent_can_be_disabled_not_deleted(api: ApiHarness) -> None:
     admin = await api.signup("admin")
-    hue = await _id_of(api, admin, "hue")
+    hue = await agent_id(api, "hue")
 
     response = await api.client.delete(f"{AGENTS}/{hue}", headers=admin.headers)
 
-    assert _error(response, 409) == "a built-in agent can be disabled, not deleted"
+    assert error_message(response, 409) == "a built-in agent can be disabled, not deleted"
     assert (await api.client.get(f"{AGENTS}/{hue}", headers=admin.headers)).status_code == 200
 
 
 async def test_delete_your_own_agent(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    made = await _make_agent(api, sam, "short_lived")
+    made = await make_agent(api, sam, "short_lived")
     url = f"{AGENTS}/{made['id']}"
 
     deleted = await api.client.delete(url, headers=sam.headers)
 
     assert deleted.status_code == 204
-    assert _error(await api.client.get(url, headers=sam.headers), 404)
-    assert _error(await api.client.delete(url, headers=sam.headers), 404)
+    assert error_message(await api.client.get(url, headers=sam.headers), 404)
+    assert error_message(await api.client.delete(url, headers=sam.headers), 404)
 
 
 async def test_absurd_ids_are_refused(api: ApiHarness) -> None:
     sam = await api.signup("sam")
 
-    for agent_id in ("0", "-1", str(2**31), "abc"):
-        _error(await api.client.get(f"{AGENTS}/{agent_id}", headers=sam.headers), 422)
-        _error(await api.client.get(f"{TEAMS}/{agent_id}", headers=sam.headers), 422)
+    for absurd in ("0", "-1", str(2**31), "abc"):
+        error_message(await api.client.get(f"{AGENTS}/{absurd}", headers=sam.headers), 422)
+        error_message(await api.client.get(f"{TEAMS}/{absurd}", headers=sam.headers), 422)
 
 
 async def test_agents_need_a_signed_in_person(api: ApiHarness) -> None:
-    _error(await api.client.get(AGENTS), 401)
+    error_message(await api.client.get(AGENTS), 401)
 
 
 async def test_an_agent_a_workflow_or_schedule_uses_is_not_deleted(api_db: ApiHarness) -> None:
     api = api_db
     sam = await api.signup("sam")
-    made = await _make_agent(api, sam, "porch_light")
+    made = await make_agent(api, sam, "porch_light")
     url = f"{AGENTS}/{made['id']}"
-    workflow = await api.client.post(
-        "/api/workflows",
-        json={
-            "name": "evening",
-            "steps": [{"name": "porch", "agent_id": made["id"], "instruction": "porch on"}],
-        },
-        headers=sam.headers,
+    workflow = await make_workflow(
+        api, sam, "evening", [step("porch", "porch on", agent_id=made["id"])]
     )
-    assert workflow.status_code == 201, workflow.text
     async with api.angie.database.session() as session:
         session.add(Schedule(user_id=sam.id, name="dusk", cron="0 18 * * *", agent_id=made["id"]))
 
     refused = await api.client.delete(url, headers=sam.headers)
 
-    message = _error(refused, 409)
+    message = error_message(refused, 409)
     assert "workflow 'evening'" in message
     assert "schedule 'dusk'" in message
     assert (await api.client.get(url, headers=sam.headers)).status_code == 200
 
     # Once nothing uses it, it goes.
-    gone = await api.client.delete(f"/api/workflows/{workflow.json()['id']}", headers=sam.headers)
+    gone = await api.client.delete(f"/api/workflows/{workflow['id']}", headers=sam.headers)
     assert gone.status_code == 204, gone.text
     async with api.angie.database.session() as session:
         schedule = (await session.scalars(select(Schedule).where(Schedule.name == "dusk"))).one()
@@ -398,17 +366,6 @@ async def test_an_agent_a_workflow_or_schedule_uses_is_not_deleted(api_db: ApiHa
 
 
 # -- teams ----------------------------------------------------------------------------------------
-
-
-async def _make_team(
-    api: ApiHarness, account: Account, name: str, members: list[int], **fields: Any
-) -> dict[str, Any]:
-    made = await api.client.post(
-        TEAMS, json={"name": name, "members": members, **fields}, headers=account.headers
-    )
-    assert made.status_code == 201, made.text
-    result: dict[str, Any] = made.json()
-    return result
 
 
 async def test_list_teams_shows_the_seeded_teams_with_members_in_order(api: ApiHarness) -> None:
@@ -425,10 +382,10 @@ async def test_list_teams_shows_the_seeded_teams_with_members_in_order(api: ApiH
 
 async def test_create_team_keeps_the_members_order(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    mine = await _make_agent(api, sam, "porch_light")
-    spotify = await _id_of(api, sam, "spotify")
+    mine = await make_agent(api, sam, "porch_light")
+    spotify = await agent_id(api, "spotify")
 
-    team = await _make_team(api, sam, "party", [spotify, mine["id"]], prompt="Music first.")
+    team = await make_team(api, sam, "party", [spotify, mine["id"]], prompt="Music first.")
     again = await api.client.get(f"{TEAMS}/{team['id']}", headers=sam.headers)
 
     assert team["members"] == [
@@ -443,9 +400,9 @@ async def test_create_team_refuses_agents_you_cannot_see_and_duplicates(api: Api
     await api.signup("admin")
     ana = await api.signup("ana")
     ben = await api.signup("ben")
-    anas = await _make_agent(api, ana, "ana_helper")
-    hue = await _id_of(api, ben, "hue")
-    before = await _count(api, Team)
+    anas = await make_agent(api, ana, "ana_helper")
+    hue = await agent_id(api, "hue")
+    before = await count_rows(api, Team)
 
     foreign = await api.client.post(
         TEAMS, json={"name": "heist", "members": [hue, anas["id"]]}, headers=ben.headers
@@ -461,19 +418,19 @@ async def test_create_team_refuses_agents_you_cannot_see_and_duplicates(api: Api
         TEAMS, json={"name": "home", "members": [hue]}, headers=ben.headers
     )
 
-    assert f"there is no agent {anas['id']}" in _error(foreign, 422)
-    assert "there is no agent 999999" in _error(missing, 422)
-    assert "only once" in _error(twice, 422)
-    assert "members" in _error(empty, 422)
-    assert "'home' already exists" in _error(taken, 409)
-    assert await _count(api, Team) == before
+    assert f"there is no agent {anas['id']}" in error_message(foreign, 422)
+    assert "there is no agent 999999" in error_message(missing, 422)
+    assert "only once" in error_message(twice, 422)
+    assert "members" in error_message(empty, 422)
+    assert "'home' already exists" in error_message(taken, 409)
+    assert await count_rows(api, Team) == before
 
 
 async def test_a_team_is_invisible_to_everyone_but_its_creator(api: ApiHarness) -> None:
     await api.signup("admin")
     ana = await api.signup("ana")
     ben = await api.signup("ben")
-    team = await _make_team(api, ana, "ana_team", [await _id_of(api, ana, "hue")])
+    team = await make_team(api, ana, "ana_team", [await agent_id(api, "hue")])
     url = f"{TEAMS}/{team['id']}"
 
     listed = await api.client.get(TEAMS, headers=ben.headers)
@@ -485,14 +442,14 @@ async def test_a_team_is_invisible_to_everyone_but_its_creator(api: ApiHarness) 
 
     assert "ana_team" not in {t["name"] for t in listed.json()["items"]}
     for response in responses:
-        assert _error(response, 404) == f"there is no team {team['id']}"
+        assert error_message(response, 404) == f"there is no team {team['id']}"
     assert (await api.client.get(url, headers=ana.headers)).json()["enabled"] is True
 
 
 async def test_patch_team_replaces_the_members(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    hue, spotify, github = [await _id_of(api, sam, n) for n in ("hue", "spotify", "github")]
-    team = await _make_team(api, sam, "mix", [hue, spotify])
+    hue, spotify, github = [await agent_id(api, n) for n in ("hue", "spotify", "github")]
+    team = await make_team(api, sam, "mix", [hue, spotify])
     url = f"{TEAMS}/{team['id']}"
 
     response = await api.client.patch(
@@ -524,40 +481,32 @@ async def test_household_teams_are_changed_by_admins_only_and_never_deleted(
         if t["name"] == "home"
     )
     url = f"{TEAMS}/{home['id']}"
-    private = await _make_agent(api, admin, "admin_helper")
+    private = await make_agent(api, admin, "admin_helper")
 
     refused = await api.client.patch(url, json={"enabled": False}, headers=sam.headers)
     leak = await api.client.patch(url, json={"members": [private["id"]]}, headers=admin.headers)
     allowed = await api.client.patch(url, json={"enabled": False}, headers=admin.headers)
     deleted = await api.client.delete(url, headers=admin.headers)
 
-    assert "admin" in _error(refused, 403)
-    assert "household" in _error(leak, 422)
+    assert "admin" in error_message(refused, 403)
+    assert "household" in error_message(leak, 422)
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["enabled"] is False
     assert [m["name"] for m in allowed.json()["members"]] == [m["name"] for m in home["members"]]
-    assert "disabled, not deleted" in _error(deleted, 409)
+    assert "disabled, not deleted" in error_message(deleted, 409)
 
 
 async def test_a_team_a_workflow_uses_is_not_deleted(api_db: ApiHarness) -> None:
     api = api_db
     sam = await api.signup("sam")
-    team = await _make_team(api, sam, "crew", [await _id_of(api, sam, "hue")])
-    workflow = await api.client.post(
-        "/api/workflows",
-        json={
-            "name": "crew_run",
-            "steps": [{"name": "go", "team_id": team["id"], "instruction": "go"}],
-        },
-        headers=sam.headers,
-    )
-    assert workflow.status_code == 201, workflow.text
+    team = await make_team(api, sam, "crew", [await agent_id(api, "hue")])
+    workflow = await make_workflow(api, sam, "crew_run", [step("go", "go", team_id=team["id"])])
 
     refused = await api.client.delete(f"{TEAMS}/{team['id']}", headers=sam.headers)
 
-    assert "workflow 'crew_run'" in _error(refused, 409)
+    assert "workflow 'crew_run'" in error_message(refused, 409)
     assert (await api.client.get(f"{TEAMS}/{team['id']}", headers=sam.headers)).status_code == 200
-    await api.client.delete(f"/api/workflows/{workflow.json()['id']}", headers=sam.headers)
+    await api.client.delete(f"/api/workflows/{workflow['id']}", headers=sam.headers)
     assert (
         await api.client.delete(f"{TEAMS}/{team['id']}", headers=sam.headers)
     ).status_code == 204

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import Account, ApiHarness, api_harness, make_api_angie
+from api_support import Account, ApiHarness, bridge_puts, floor_lamp_on, hue_api_harness
 from fakes.brain import Brain
 from sqlalchemy import select, update
 
@@ -25,20 +25,9 @@ from angie.db.models import (
     TaskKind,
     TaskStatus,
 )
-from angie.mcp.registry import builtin_specs
 
 LAMP = "hue: turn on the floor lamp"
 DONE = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
-
-
-def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
-    return (
-        ("hue_set_light", {"name": "Floor lamp", "on": True}) if "hue_set_light" in tools else None
-    )
-
-
-def puts(bridge: FakeHueBridge) -> list[Any]:
-    return [r for r in bridge.requests if r.method == "PUT"]
 
 
 @pytest.fixture
@@ -46,15 +35,9 @@ async def hue_api(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
 ) -> AsyncIterator[ApiHarness]:
     """Angie with the real Hue MCP server against the fake bridge; its calls need approval."""
-    angie = make_api_angie(
-        sqlite_url,
-        data_dir,
-        Brain(plans={"lamp": floor_lamp_on}),
-        specs=builtin_specs(["hue"]),
-        environ={"ANGIE_HUE_BRIDGE_HOST": bridge.host, "ANGIE_HUE_USERNAME": bridge.username},
-    )
-    async with api_harness(angie) as harness:
-        async with angie.database.session() as session:
+    brain = Brain(plans={"lamp": floor_lamp_on})
+    async with hue_api_harness(sqlite_url, data_dir, bridge, brain) as harness:
+        async with harness.angie.database.session() as session:
             await session.execute(
                 update(McpServer)
                 .where(McpServer.name == "hue")
@@ -99,7 +82,7 @@ async def test_approving_over_the_api_runs_the_call_exactly_once(
         "pending",
     )
     assert approval["arguments"] == {"name": "Floor lamp", "on": True}
-    assert puts(bridge) == []
+    assert bridge_puts(bridge) == []
     status = (await api.client.get("/api/status", headers=sam.headers)).json()
     assert [t["id"] for t in status["awaiting_approval"]] == [task_id]
     servers = {s["name"]: (s["enabled"], s["health"]) for s in status["servers"]}
@@ -114,7 +97,7 @@ async def test_approving_over_the_api_runs_the_call_exactly_once(
     assert decided.json()["decided_at"] is not None
     task = await finished(api, task_id)
     assert task.status is TaskStatus.SUCCEEDED, task.error
-    assert len(puts(bridge)) == 1
+    assert len(bridge_puts(bridge)) == 1
     assert bridge.lights["2"]["state"]["on"] is True
     detail = (await api.client.get(f"/api/tasks/{task_id}", headers=sam.headers)).json()
     assert [(c["server"], c["tool"], c["outcome"]) for c in detail["tool_calls"]][-1] == (
@@ -126,7 +109,7 @@ async def test_approving_over_the_api_runs_the_call_exactly_once(
     again = await api.client.post(f"/api/approvals/{approval['id']}/approve", headers=sam.headers)
     assert again.status_code == 409
     assert again.json()["error"]["message"] == f"approval {approval['id']} is already approved"
-    assert len(puts(bridge)) == 1
+    assert len(bridge_puts(bridge)) == 1
     assert (await api.client.get("/api/approvals", headers=sam.headers)).json()["total"] == 0
 
 
@@ -148,7 +131,7 @@ async def test_denying_over_the_api_makes_no_call(
     assert isinstance(task.result, dict)
     assert "declined" in task.result["text"]
     assert "not now" in task.result["text"]
-    assert puts(bridge) == []
+    assert bridge_puts(bridge) == []
     denied = await api.client.get("/api/approvals?status=denied", headers=sam.headers)
     assert [a["id"] for a in denied.json()["items"]] == [approval["id"]]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import Account, ApiHarness
-from sqlalchemy import func, select
+from api_support import Account, ApiHarness, count_rows, error_message
+from sqlalchemy import select
 
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
@@ -17,22 +17,6 @@ from angie.db.models import ChannelSetting, Credential
 CHANNELS = "/api/channels"
 BOT_TOKEN = "xoxb-1234567890-abcdefghij-KLMNOP"
 SIGNING = "8f14e45fceea167a5a36dedd4bea2543"
-
-
-def _error(response: httpx.Response, status: int) -> str:
-    """The message of an error response that must have ``status`` and the one error shape."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "request_id"}, body
-    message = body["error"]["message"]
-    assert isinstance(message, str)
-    assert message
-    return message
-
-
-async def _count(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def _secret(api: ApiHarness, account: Account, name: str) -> str | None:
@@ -199,12 +183,12 @@ async def test_bad_settings_are_refused_and_nothing_is_written(api: ApiHarness) 
 
     for kind, body, why in BAD_SETTINGS:
         response = await api.client.put(f"{CHANNELS}/{kind}", json=body, headers=sam.headers)
-        assert why in _error(response, 422), (kind, body)
+        assert why in error_message(response, 422), (kind, body)
         for secret in (body.get("secrets") or {}).values():
             assert secret not in response.text  # a refused secret is not echoed either
 
-    assert await _count(api, ChannelSetting) == 0
-    assert await _count(api, Credential) == 0
+    assert await count_rows(api, ChannelSetting) == 0
+    assert await count_rows(api, Credential) == 0
 
 
 async def test_an_unknown_kind_names_the_channels(api: ApiHarness) -> None:
@@ -216,8 +200,8 @@ async def test_an_unknown_kind_names_the_channels(api: ApiHarness) -> None:
             await api.client.put(f"{CHANNELS}/{kind}", json={}, headers=sam.headers),
             await api.client.delete(f"{CHANNELS}/{kind}", headers=sam.headers),
         ):
-            assert "slack, discord, email, imessage" in _error(response, 404)
-    assert await _count(api, ChannelSetting) == 0
+            assert "slack, discord, email, imessage" in error_message(response, 404)
+    assert await count_rows(api, ChannelSetting) == 0
 
 
 async def test_delete_forgets_the_settings_and_secrets(api: ApiHarness) -> None:
@@ -227,11 +211,11 @@ async def test_delete_forgets_the_settings_and_secrets(api: ApiHarness) -> None:
     deleted = await api.client.delete(f"{CHANNELS}/slack", headers=sam.headers)
 
     assert deleted.status_code == 204
-    assert await _count(api, ChannelSetting) == 0
-    assert await _count(api, Credential) == 0
+    assert await count_rows(api, ChannelSetting) == 0
+    assert await count_rows(api, Credential) == 0
     slack = (await api.client.get(f"{CHANNELS}/slack", headers=sam.headers)).json()
     assert (slack["enabled"], slack["secrets_set"]) == (False, [])
-    assert "have not set up slack" in _error(
+    assert "have not set up slack" in error_message(
         await api.client.delete(f"{CHANNELS}/slack", headers=sam.headers), 404
     )
 
@@ -254,7 +238,7 @@ async def test_channels_are_each_persons_own(api: ApiHarness) -> None:
     slack = next(c for c in bens_list.json()["items"] if c["channel"] == "slack")
     assert (slack["enabled"], slack["config"], slack["secrets_set"]) == (False, {}, [])
     assert bens_slack.json()["secrets_set"] == []
-    _error(bens_delete, 404)
+    error_message(bens_delete, 404)
     assert bens_own.json()["secrets_set"] == ["bot_token"]
     assert bens_own.json()["config"] == {}
     anas = (await api.client.get(f"{CHANNELS}/slack", headers=ana.headers)).json()

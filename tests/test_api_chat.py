@@ -14,42 +14,26 @@ from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import Account, ApiHarness, api_harness, make_api_angie
-from fakes.brain import Brain
+from api_support import (
+    Account,
+    ApiHarness,
+    api_harness,
+    count_rows,
+    floor_lamp_on,
+    hue_api_harness,
+    make_api_angie,
+)
+from fakes.brain import Brain, StreamingBrain
 from fakes.openai_server import FakeOpenAI
 from pydantic import SecretStr
-from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
-from pydantic_ai.models import Model
-from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
-from sqlalchemy import func, select
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo
+from sqlalchemy import select
 
 from angie.api.routes import chat as chat_routes
 from angie.daemon import Angie
 from angie.db.models import Event, Task, TaskStatus
-from angie.mcp.registry import builtin_specs
 from angie.settings import AngieSettings
-
-
-@dataclass
-class StreamingBrain(Brain):
-    """The same script, answered as a stream of small deltas, as hosted models answer."""
-
-    def model(self, _name: str | None = None) -> Model:
-        return FunctionModel(self._respond, stream_function=self._stream, model_name="brain")
-
-    async def _stream(
-        self, messages: list[ModelMessage], info: AgentInfo
-    ) -> AsyncIterator[str | DeltaToolCalls]:
-        response = self._respond(messages, info)
-        for index, part in enumerate(response.parts):
-            if isinstance(part, TextPart):
-                for start in range(0, len(part.content), 5):
-                    yield part.content[start : start + 5]
-            elif isinstance(part, ToolCallPart):
-                call = DeltaToolCall(
-                    part.tool_name, part.args_as_json_str(), tool_call_id=part.tool_call_id
-                )
-                yield {index: call}
 
 
 @dataclass
@@ -72,11 +56,6 @@ def sse(body: str) -> list[tuple[str, dict[str, Any]]]:
         if lines:
             found.append((lines["event"], json.loads(lines["data"])))
     return found
-
-
-async def count(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 # -- POST /api/chat --------------------------------------------------------------------------
@@ -222,8 +201,8 @@ async def test_bad_chat_requests_are_422_and_start_nothing(api: ApiHarness) -> N
             answer = await api.client.post(path, params=params, json=body, headers=sam.headers)
             assert answer.status_code == 422, (path, body, params, answer.text)
             assert answer.json()["error"]["details"][0]["field"] == field
-    assert await count(api, Event) == 0
-    assert await count(api, Task) == 0
+    assert await count_rows(api, Event) == 0
+    assert await count_rows(api, Task) == 0
 
 
 async def test_chat_needs_a_signed_in_person(api: ApiHarness) -> None:
@@ -231,7 +210,7 @@ async def test_chat_needs_a_signed_in_person(api: ApiHarness) -> None:
         method = "GET" if path.endswith("conversations") else "POST"
         answer = await api.client.request(method, path, json={"text": "hi"})
         assert answer.status_code == 401, path
-    assert await count(api, Event) == 0
+    assert await count_rows(api, Event) == 0
 
 
 # -- POST /api/chat/stream -------------------------------------------------------------------
@@ -313,24 +292,12 @@ async def test_a_cancelled_task_ends_its_stream(slow: ApiHarness) -> None:
     assert events[-1][1]["status"] == "cancelled"
 
 
-def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
-    return (
-        ("hue_set_light", {"name": "Floor lamp", "on": True}) if "hue_set_light" in tools else None
-    )
-
-
 @pytest.fixture
 async def with_hue(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
 ) -> AsyncIterator[ApiHarness]:
-    angie = make_api_angie(
-        sqlite_url,
-        data_dir,
-        StreamingBrain(plans={"lamp": floor_lamp_on}),
-        specs=builtin_specs(["hue"]),
-        environ={"ANGIE_HUE_BRIDGE_HOST": bridge.host, "ANGIE_HUE_USERNAME": bridge.username},
-    )
-    async with api_harness(angie) as harness:
+    brain = StreamingBrain(plans={"lamp": floor_lamp_on})
+    async with hue_api_harness(sqlite_url, data_dir, bridge, brain) as harness:
         yield harness
 
 

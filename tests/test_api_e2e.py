@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,26 +16,22 @@ import httpx
 import pytest
 import websockets
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import ApiHarness, api_harness, make_api_angie
+from api_support import (
+    ApiHarness,
+    api_harness,
+    bridge_puts,
+    count_rows,
+    floor_lamp_on,
+    make_api_angie,
+)
 from fakes.brain import Brain
-from sqlalchemy import func, select
+from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 
 from angie.api.routes import chat as chat_routes
 from angie.db.models import Event, Message, Task
 from angie.mcp.registry import builtin_specs
-
-
-def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
-    return (
-        ("hue_set_light", {"name": "Floor lamp", "on": True}) if "hue_set_light" in tools else None
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from angie_mcp_core.testing import free_port
 
 
 @pytest.fixture
@@ -70,15 +65,6 @@ async def until(ws: ClientConnection, wanted: str) -> list[dict[str, Any]]:
     return found
 
 
-async def count(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def puts(bridge: FakeHueBridge) -> list[Any]:
-    return [r for r in bridge.requests if r.method == "PUT"]
-
-
 @pytest.mark.slow
 async def test_a_chat_call_waits_for_approval_over_the_socket_and_runs_once(
     with_hue: tuple[ApiHarness, int], bridge: FakeHueBridge
@@ -98,7 +84,7 @@ async def test_a_chat_call_waits_for_approval_over_the_socket_and_runs_once(
         asked = await until(ws, "approval")
         [question] = await until(ws, "reply")
         pending = await api.client.get("/api/approvals", headers=sam.headers)
-        assert puts(bridge) == []  # nothing happens before the answer
+        assert bridge_puts(bridge) == []  # nothing happens before the answer
 
         approval_id = asked[-1]["approval_id"]
         approved = await api.client.post(
@@ -127,7 +113,7 @@ async def test_a_chat_call_waits_for_approval_over_the_socket_and_runs_once(
     assert (result["server"], result["tool"], result["ok"]) == ("hue", "set_light", True)
     assert finished[2]["text"].startswith("Angie: done:")
     assert finished[3] == {"type": "done", "task_id": task_id, "status": "succeeded"}
-    assert [r.path.rsplit("/", 2)[-2] for r in puts(bridge)] == ["2"]
+    assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(bridge)] == ["2"]
     assert bridge.lights["2"]["state"]["on"] is True
     task = await api.client.get(f"/api/tasks/{task_id}", headers=sam.headers)
     assert task.json()["status"] == "succeeded"
@@ -210,7 +196,7 @@ async def test_bad_frames_are_errors_and_the_socket_stays_open(served: Served) -
     assert messages[5] == "you are signed in already"
     assert messages[6] == "the frame is not valid JSON"
     assert got[-1]["status"] == "succeeded"
-    assert await count(served.api, Task) == 1
+    assert await count_rows(served.api, Task) == 1
 
 
 async def test_a_socket_that_does_not_sign_in_first_is_closed_4401(served: Served) -> None:
@@ -227,7 +213,7 @@ async def test_a_socket_that_does_not_sign_in_first_is_closed_4401(served: Serve
             code, said = await closed_with(ws)
         assert code == 4401, first
         assert reason in said, (first, said)
-    assert await count(served.api, Event) == 0
+    assert await count_rows(served.api, Event) == 0
 
 
 async def test_a_socket_that_stays_silent_is_closed_4401(

@@ -9,28 +9,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import Account, ApiHarness, api_harness, make_api_angie
-from fakes.brain import Brain
-from sqlalchemy import func, select
+from api_support import (
+    Account,
+    ApiHarness,
+    agent_id,
+    api_role_harness,
+    error_message,
+    events_and_tasks,
+    json_body,
+    make_agent,
+    make_schedule,
+    make_team,
+    make_workflow,
+    step,
+)
 
 from angie.daemon import Angie
 from angie.db.models import (
-    Agent,
     Event,
     EventStatus,
     EventType,
-    Task,
     TaskKind,
     TaskStatus,
-    Workflow,
 )
-
-
-async def event_count(angie: Angie) -> tuple[int, int]:
-    async with angie.database.session() as session:
-        events = await session.scalar(select(func.count()).select_from(Event))
-        tasks = await session.scalar(select(func.count()).select_from(Task))
-        return int(events or 0), int(tasks or 0)
 
 
 async def add_event(angie: Angie, user_id: int, **fields: Any) -> int:
@@ -49,10 +50,7 @@ async def add_event(angie: Angie, user_id: int, **fields: Any) -> int:
 
 
 async def submit(api: ApiHarness, who: Account, body: dict[str, Any]) -> dict[str, Any]:
-    response = await api.client.post("/api/events", json=body, headers=who.headers)
-    assert response.status_code == 202, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return json_body(await api.client.post("/api/events", json=body, headers=who.headers), 202)
 
 
 async def test_an_api_event_becomes_a_task_that_runs(api: ApiHarness) -> None:
@@ -90,8 +88,7 @@ async def test_an_event_can_be_sent_with_a_personal_api_token(api: ApiHarness) -
 
 async def test_an_event_for_an_agent_runs_that_agent_with_its_payload(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    async with api.angie.database.session() as session:
-        hue = (await session.scalars(select(Agent.id).where(Agent.name == "hue"))).one()
+    hue = await agent_id(api, "hue")
 
     sent = await submit(
         api,
@@ -120,31 +117,30 @@ BAD_EVENTS: list[tuple[dict[str, Any], str]] = [
 
 async def test_bad_events_are_refused_and_nothing_is_written(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    before = await event_count(api.angie)
+    before = await events_and_tasks(api)
 
     for body, says in BAD_EVENTS:
         response = await api.client.post("/api/events", json=body, headers=sam.headers)
         assert response.status_code == 422, (body, response.text)
         assert says in response.json()["error"]["message"], body
 
-    assert await event_count(api.angie) == before
+    assert await events_and_tasks(api) == before
 
 
-async def test_another_persons_workflow_cannot_be_run(api: ApiHarness) -> None:
+async def test_another_persons_agent_team_or_workflow_cannot_be_asked(api: ApiHarness) -> None:
     sam, kim = await api.signup("sam"), await api.signup("kim")
-    async with api.angie.database.session() as session:
-        private = Workflow(name="sam's morning", user_id=sam.id)
-        session.add(private)
-        await session.flush()
-    before = await event_count(api.angie)
+    agent = (await make_agent(api, sam, "sams_lamp"))["id"]
+    team = (await make_team(api, sam, "sams_crew", [agent]))["id"]
+    workflow = (await make_workflow(api, sam, "morning", [step("one", "go", agent_id=agent)]))["id"]
+    before = await events_and_tasks(api)
 
-    response = await api.client.post(
-        "/api/events", json={"instruction": "", "workflow_id": private.id}, headers=kim.headers
-    )
+    for kind, row_id in (("agent", agent), ("team", team), ("workflow", workflow)):
+        response = await api.client.post(
+            "/api/events", json={"instruction": "", f"{kind}_id": row_id}, headers=kim.headers
+        )
+        assert error_message(response, 422) == f"there is no {kind} {row_id} you can use"
 
-    assert response.status_code == 422
-    assert response.json()["error"]["message"] == f"there is no workflow {private.id} you can use"
-    assert await event_count(api.angie) == before
+    assert await events_and_tasks(api) == before
 
 
 async def test_list_filters_sorts_and_counts_your_events(api_db: ApiHarness) -> None:
@@ -197,15 +193,6 @@ async def test_another_persons_events_are_not_found(api: ApiHarness) -> None:
     assert response.json()["error"]["message"] == f"there is no event {sent['event_id']}"
 
 
-async def make_schedule(api: ApiHarness, who: Account, **body: Any) -> dict[str, Any]:
-    response = await api.client.post(
-        "/api/schedules", json={"instruction": "check the doors", **body}, headers=who.headers
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def upcoming_in_any_role(api: ApiHarness) -> None:
     sam, kim = await api.signup("sam"), await api.signup("kim")
     half = await make_schedule(api, sam, name="half-hourly", cron="*/30 * * * *")
@@ -238,9 +225,7 @@ async def test_upcoming_runs_are_your_enabled_schedules_ticks(api: ApiHarness) -
 @pytest.fixture
 async def api_role(sqlite_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
     """Angie in the ``api`` role: no scheduler and no worker in this process."""
-    angie = make_api_angie(sqlite_url, data_dir, Brain())
-    angie.role = "api"
-    async with api_harness(angie) as harness:
+    async with api_role_harness(sqlite_url, data_dir) as harness:
         yield harness
 
 
@@ -250,7 +235,7 @@ async def test_upcoming_runs_work_without_a_scheduler_in_the_process(api_role: A
 
 
 async def test_events_need_a_signed_in_person(api: ApiHarness) -> None:
-    before = await event_count(api.angie)
+    before = await events_and_tasks(api)
     assert (await api.client.post("/api/events", json={"instruction": "x"})).status_code == 401
     assert (await api.client.get("/api/events/upcoming")).status_code == 401
-    assert await event_count(api.angie) == before
+    assert await events_and_tasks(api) == before

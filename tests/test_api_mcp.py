@@ -9,28 +9,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import ApiHarness, api_harness, make_api_angie
+from api_support import ApiHarness, api_harness, error_message, hue_api_harness, make_api_angie
 from fakes.brain import Brain
 from sqlalchemy import select
 
 from angie.db.models import ApprovalMode, McpServer
-from angie.mcp.registry import ServerSpec, builtin_specs
+from angie.mcp.registry import ServerSpec
 
 SERVERS = "/api/mcp/servers"
-
-
-def _error(response: httpx.Response, status: int) -> str:
-    """The message of an error response that must have ``status`` and the one error shape."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "request_id"}, body
-    message = body["error"]["message"]
-    assert isinstance(message, str)
-    assert message
-    return message
 
 
 async def _row(api: ApiHarness, name: str) -> McpServer:
@@ -48,15 +36,7 @@ def _closed_port() -> int:
 async def hue_api(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
 ) -> AsyncIterator[ApiHarness]:
-    """The API of an Angie that runs the real Hue MCP server against the fake bridge."""
-    angie = make_api_angie(
-        sqlite_url,
-        data_dir,
-        Brain(),
-        specs=builtin_specs(["hue"]),
-        environ={"ANGIE_HUE_BRIDGE_HOST": bridge.host, "ANGIE_HUE_USERNAME": bridge.username},
-    )
-    async with api_harness(angie) as harness:
+    async with hue_api_harness(sqlite_url, data_dir, bridge, Brain()) as harness:
         yield harness
 
 
@@ -80,22 +60,22 @@ async def test_everyone_signed_in_sees_the_servers(api: ApiHarness) -> None:
     assert hue["health"] == "unknown"
     assert hue["approval_mode"] == "auto"
     assert hue["tool_policies"] == {}
-    _error(await api.client.get(SERVERS), 401)
+    error_message(await api.client.get(SERVERS), 401)
 
 
 async def test_an_unknown_or_malformed_server_name(api: ApiHarness) -> None:
     sam = await api.signup("sam")
 
-    assert _error(await api.client.get(f"{SERVERS}/weather", headers=sam.headers), 404) == (
+    assert error_message(await api.client.get(f"{SERVERS}/weather", headers=sam.headers), 404) == (
         "there is no MCP server 'weather'"
     )
-    _error(await api.client.get(f"{SERVERS}/Hue!", headers=sam.headers), 422)
+    error_message(await api.client.get(f"{SERVERS}/Hue!", headers=sam.headers), 422)
 
 
 async def test_tools_of_a_server_that_is_not_running_are_a_503(api: ApiHarness) -> None:
     sam = await api.signup("sam")
 
-    message = _error(await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers), 503)
+    message = error_message(await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers), 503)
 
     assert "hue server is not running here" in message
 
@@ -109,7 +89,7 @@ async def test_only_admins_change_a_servers_policy(api: ApiHarness) -> None:
     before = await _row(api, "hue")
     allowed = await api.client.patch(f"{SERVERS}/hue", json=change, headers=admin.headers)
 
-    assert "admin" in _error(refused, 403)
+    assert "admin" in error_message(refused, 403)
     assert before.approval_mode is ApprovalMode.AUTO
     assert before.tool_policies == {}
     assert allowed.status_code == 200, allowed.text
@@ -136,7 +116,7 @@ async def test_disable_a_server(api: ApiHarness) -> None:
     off = await api.client.get(SERVERS, params={"enabled": "false"}, headers=admin.headers)
     assert [s["name"] for s in off.json()["items"]] == ["github"]
     tools = await api.client.get(f"{SERVERS}/github/tools", headers=admin.headers)
-    assert "disabled" in _error(tools, 503)
+    assert "disabled" in error_message(tools, 503)
 
 
 BAD_CHANGES: list[tuple[dict[str, Any], str]] = [
@@ -156,7 +136,7 @@ async def test_a_bad_policy_is_refused(api: ApiHarness) -> None:
 
     for change, why in BAD_CHANGES:
         response = await api.client.patch(f"{SERVERS}/hue", json=change, headers=admin.headers)
-        assert why in _error(response, 422), change
+        assert why in error_message(response, 422), change
 
     row = await _row(api, "hue")
     assert (row.enabled, row.approval_mode, row.tool_policies) == (True, ApprovalMode.AUTO, {})
@@ -176,7 +156,7 @@ async def test_a_server_that_cannot_be_reached_is_a_503(sqlite_url: str, data_di
         assert weather["transport"] == "http"
         assert weather["builtin"] is False
         assert weather["active"] is True
-        assert "cannot reach the weather server" in _error(tools, 503)
+        assert "cannot reach the weather server" in error_message(tools, 503)
         # Registered, so an admin can set its policy.
         patched = await api.client.patch(
             f"{SERVERS}/weather", json={"approval_mode": "ask"}, headers=admin.headers

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from api_support import Account, ApiHarness
-from sqlalchemy import func, select
+from api_support import Account, ApiHarness, count_rows
+from sqlalchemy import select
 
 from angie.db.models import Agent, Prompt
 from angie.prompts import ONBOARDING_DOCS, PromptContext, PromptLibrary, PromptUser, prompts_dir
@@ -19,11 +19,6 @@ CTX = PromptContext(
     timezone="UTC",
     channel="web",
 )
-
-
-async def prompt_rows(api: ApiHarness) -> int:
-    async with api.angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(Prompt)) or 0)
 
 
 async def put(api: ApiHarness, who: Account, name: str, body: str) -> Any:
@@ -73,7 +68,7 @@ async def test_saving_adds_a_version_and_history_is_newest_first(api: ApiHarness
 async def test_an_unknown_document_is_not_found_and_names_the_documents(api: ApiHarness) -> None:
     sam = await api.signup("sam")
     await api.client.get("/api/prompts", headers=sam.headers)
-    before = await prompt_rows(api)
+    before = await count_rows(api, Prompt)
 
     response = await put(api, sam, "hobbies", "Chess.")
 
@@ -81,7 +76,7 @@ async def test_an_unknown_document_is_not_found_and_names_the_documents(api: Api
     message = response.json()["error"]["message"]
     assert "hobbies" in message
     assert "profile, style, schedule" in message
-    assert await prompt_rows(api) == before
+    assert await count_rows(api, Prompt) == before
 
 
 async def test_a_template_error_is_refused_with_its_reason(api: ApiHarness) -> None:
@@ -169,7 +164,7 @@ async def test_one_bad_document_imports_nothing(api_db: ApiHarness) -> None:
     api = api_db
     sam = await api.signup("sam")
     before = await api.client.get("/api/prompts/export", headers=sam.headers)
-    rows = await prompt_rows(api)
+    rows = await count_rows(api, Prompt)
 
     response = await api.client.post(
         "/api/prompts/import",
@@ -179,7 +174,7 @@ async def test_one_bad_document_imports_nothing(api_db: ApiHarness) -> None:
 
     assert response.status_code == 422
     assert "`oops`" in response.json()["error"]["message"]
-    assert await prompt_rows(api) == rows
+    assert await count_rows(api, Prompt) == rows
     after = await api.client.get("/api/prompts/export", headers=sam.headers)
     assert after.json() == before.json()
 
@@ -187,7 +182,7 @@ async def test_one_bad_document_imports_nothing(api_db: ApiHarness) -> None:
 async def test_import_refuses_bad_and_reserved_names(api: ApiHarness) -> None:
     sam = await api.signup("sam")
     await api.client.get("/api/prompts", headers=sam.headers)
-    rows = await prompt_rows(api)
+    rows = await count_rows(api, Prompt)
 
     bad = await api.client.post(
         "/api/prompts/import", json={"documents": {"My Notes": "x"}}, headers=sam.headers
@@ -202,7 +197,7 @@ async def test_import_refuses_bad_and_reserved_names(api: ApiHarness) -> None:
     assert [r.status_code for r in (bad, reserved, empty)] == [422, 422, 422]
     assert "not a valid prompt name" in bad.json()["error"]["message"]
     assert "reserved" in reserved.json()["error"]["message"]
-    assert await prompt_rows(api) == rows
+    assert await count_rows(api, Prompt) == rows
 
 
 async def test_a_cleared_document_is_left_out_of_the_export(api: ApiHarness) -> None:
@@ -266,7 +261,7 @@ async def test_only_admins_see_or_change_the_household_prompts(api: ApiHarness) 
     ]
 
     assert [a.status_code for a in answers] == [403] * 6
-    assert await prompt_rows(api) == 0
+    assert await count_rows(api, Prompt) == 0
 
 
 async def test_the_list_shows_every_household_prompt_as_shipped(api: ApiHarness) -> None:
@@ -318,7 +313,7 @@ async def test_a_household_prompt_must_render(api: ApiHarness) -> None:
     assert (typo.status_code, agent_only.status_code, bad_kind.status_code) == (422, 422, 422)
     assert "`user.nickname`" in typo.json()["error"]["message"]
     assert "`agent.nmae`" in agent_only.json()["error"]["message"]
-    assert await prompt_rows(api) == 0
+    assert await count_rows(api, Prompt) == 0
 
 
 async def test_an_admin_edits_and_resets_an_agents_prompt(api: ApiHarness) -> None:

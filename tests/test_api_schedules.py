@@ -10,35 +10,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_support import Account, ApiHarness, api_harness, make_api_angie
-from fakes.brain import Brain
-from sqlalchemy import func, select
+from api_support import (
+    ApiHarness,
+    agent_id,
+    api_role_harness,
+    count_rows,
+    error_message,
+    make_agent,
+    make_schedule,
+)
+from sqlalchemy import select
 
 from angie.daemon import Angie
-from angie.db.models import Agent, Schedule
+from angie.db.models import Schedule
 from angie.db.models.scheduler_jobs import scheduler_jobs
 from angie.scheduler.jobs import job_id
-
-
-async def schedule_count(angie: Angie) -> int:
-    async with angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(Schedule)) or 0)
 
 
 async def stored(angie: Angie, schedule_id: int) -> Schedule | None:
     async with angie.database.session() as session:
         return await session.get(Schedule, schedule_id)
-
-
-async def create(api: ApiHarness, who: Account, **body: Any) -> dict[str, Any]:
-    response = await api.client.post(
-        "/api/schedules",
-        json={"name": "doors", "cron": "0 22 * * *", "instruction": "check the doors", **body},
-        headers=who.headers,
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def job_ids(angie: Angie) -> set[str]:
@@ -50,18 +41,17 @@ async def job_ids(angie: Angie) -> set[str]:
 @pytest.fixture
 async def api_role(sqlite_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]:
     """Angie in the ``api`` role: no scheduler in this process, only the rows."""
-    angie = make_api_angie(sqlite_url, data_dir, Brain())
-    angie.role = "api"
-    async with api_harness(angie) as harness:
+    async with api_role_harness(sqlite_url, data_dir) as harness:
         yield harness
 
 
 async def lifecycle(api: ApiHarness) -> dict[str, Any]:
     sam = await api.signup("sam")
-    async with api.angie.database.session() as session:
-        hue = (await session.scalars(select(Agent.id).where(Agent.name == "hue"))).one()
+    hue = await agent_id(api, "hue")
 
-    made = await create(api, sam, timezone="Europe/Paris", agent_id=hue, misfire_policy="skip")
+    made = await make_schedule(
+        api, sam, timezone="Europe/Paris", agent_id=hue, misfire_policy="skip"
+    )
 
     assert made["name"] == "doors"
     assert (made["cron"], made["timezone"], made["agent_id"], made["enabled"]) == (
@@ -110,7 +100,7 @@ async def lifecycle(api: ApiHarness) -> dict[str, Any]:
 
 async def test_crud_pause_and_resume_through_the_running_scheduler(api: ApiHarness) -> None:
     sam = await api.signup("owner")
-    kept = await create(api, sam, name="kept")
+    kept = await make_schedule(api, sam, name="kept")
     assert job_id(kept["id"]) in await job_ids(api.angie)  # at once, not at the next reconcile
     paused = await api.client.post(f"/api/schedules/{kept['id']}/pause", headers=sam.headers)
     assert paused.status_code == 200
@@ -126,7 +116,7 @@ async def test_crud_in_the_api_role_writes_the_rows(api_role: ApiHarness) -> Non
 
 async def test_a_disabled_schedule_can_be_created(api_role: ApiHarness) -> None:
     sam = await api_role.signup("sam")
-    made = await create(api_role, sam, enabled=False)
+    made = await make_schedule(api_role, sam, enabled=False)
     assert (made["enabled"], made["next_run_at"]) == (False, None)
 
 
@@ -158,7 +148,7 @@ async def test_bad_schedules_are_refused_with_the_reason(api: ApiHarness) -> Non
         assert response.status_code == 422, (body, response.text)
         assert says in response.json()["error"]["message"], body
 
-    assert await schedule_count(api.angie) == 0
+    assert await count_rows(api, Schedule) == 0
 
 
 async def test_a_cron_error_names_its_field(api: ApiHarness) -> None:
@@ -173,8 +163,8 @@ async def test_a_cron_error_names_its_field(api: ApiHarness) -> None:
 
 async def test_a_name_taken_is_a_conflict_on_create_and_rename(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    await create(api, sam, name="doors")
-    other = await create(api, sam, name="plants", instruction="water the plants")
+    await make_schedule(api, sam, name="doors")
+    other = await make_schedule(api, sam, name="plants", instruction="water the plants")
 
     again = await api.client.post(
         "/api/schedules",
@@ -188,7 +178,7 @@ async def test_a_name_taken_is_a_conflict_on_create_and_rename(api: ApiHarness) 
     for response in (again, renamed):
         assert response.status_code == 409, response.text
         assert response.json()["error"]["message"] == "You already have a schedule named 'doors'."
-    assert await schedule_count(api.angie) == 2
+    assert await count_rows(api, Schedule) == 2
     row = await stored(api.angie, other["id"])
     assert row is not None
     assert row.name == "plants"
@@ -209,27 +199,27 @@ async def test_writes_work_with_a_personal_api_token(api: ApiHarness) -> None:
     url = f"/api/schedules/{created.json()['id']}"
     assert (await api.client.post(f"{url}/pause", headers=token)).status_code == 200
     assert (await api.client.delete(url, headers=token)).status_code == 204
-    assert await schedule_count(api.angie) == 0
+    assert await count_rows(api, Schedule) == 0
 
 
 async def test_sql_in_a_name_is_just_text(api: ApiHarness) -> None:
     sam = await api.signup("sam")
     name = "x'; DROP TABLE schedules; --"
-    made = await create(api, sam, name=name)
+    made = await make_schedule(api, sam, name=name)
     assert made["name"] == name
-    assert await schedule_count(api.angie) == 1
+    assert await count_rows(api, Schedule) == 1
 
 
 async def test_bad_updates_change_nothing(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    made = await create(api, sam)
+    made = await make_schedule(api, sam)
     url = f"/api/schedules/{made['id']}"
 
     for body, says in [
         ({"cron": "0 25 * * *"}, "The hour field '25' has 25, outside 0-23."),
         ({"timezone": "Atlantis"}, "'Atlantis' is not a known timezone"),
-        ({"name": None}, "name cannot be null"),
-        ({"enabled": None}, "enabled cannot be null"),
+        ({"name": None}, "name: cannot be null"),
+        ({"enabled": None}, "enabled: cannot be null"),
         ({"agent_id": 1, "team_id": 1}, "one agent, one team or one workflow"),
     ]:
         response = await api.client.patch(url, json=body, headers=sam.headers)
@@ -242,7 +232,7 @@ async def test_bad_updates_change_nothing(api: ApiHarness) -> None:
 
 async def test_another_persons_schedule_is_not_found_and_untouched(api: ApiHarness) -> None:
     sam, kim = await api.signup("sam"), await api.signup("kim")
-    made = await create(api, sam)
+    made = await make_schedule(api, sam)
     url = f"/api/schedules/{made['id']}"
 
     assert (await api.client.get("/api/schedules", headers=kim.headers)).json()["total"] == 0
@@ -259,3 +249,25 @@ async def test_another_persons_schedule_is_not_found_and_untouched(api: ApiHarne
     row = await stored(api.angie, made["id"])
     assert row is not None
     assert (row.cron, row.enabled) == ("0 22 * * *", True)
+
+
+async def test_another_persons_agent_cannot_be_scheduled(api: ApiHarness) -> None:
+    sam, kim = await api.signup("sam"), await api.signup("kim")
+    lamp = (await make_agent(api, sam, "sams_lamp"))["id"]
+    mine = await make_schedule(api, kim)
+
+    made = await api.client.post(
+        "/api/schedules",
+        json={"name": "borrowed", "cron": "0 7 * * *", "agent_id": lamp},
+        headers=kim.headers,
+    )
+    changed = await api.client.patch(
+        f"/api/schedules/{mine['id']}", json={"agent_id": lamp}, headers=kim.headers
+    )
+
+    for response in (made, changed):
+        assert error_message(response, 422) == f"Agent {lamp} was not found."
+    assert await count_rows(api, Schedule) == 1
+    row = await stored(api.angie, mine["id"])
+    assert row is not None
+    assert row.agent_id is None

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from api_support import ApiHarness
-from sqlalchemy import event, func, select
+from api_support import ApiHarness, agent_id, count_rows
+from sqlalchemy import event
 
 from angie.api.routes.tasks import TaskFilters, TimeRange, task_page
 from angie.api.schemas import PageParams
@@ -16,7 +16,6 @@ from angie.daemon import Angie
 from angie.db import migrate
 from angie.db.engine import Database
 from angie.db.models import (
-    Agent,
     Approval,
     Task,
     TaskKind,
@@ -43,16 +42,6 @@ async def add_task(angie: Angie, user_id: int | None, **fields: Any) -> int:
         return task.id
 
 
-async def agent_id(angie: Angie, name: str) -> int:
-    async with angie.database.session() as session:
-        return (await session.scalars(select(Agent.id).where(Agent.name == name))).one()
-
-
-async def task_count(angie: Angie) -> int:
-    async with angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(Task)) or 0)
-
-
 def ids(body: dict[str, Any]) -> list[int]:
     return [item["id"] for item in body["items"]]
 
@@ -61,7 +50,7 @@ async def test_list_shows_only_your_top_level_tasks_newest_first_with_agent_name
     api: ApiHarness,
 ) -> None:
     sam, kim = await api.signup("sam"), await api.signup("kim")
-    hue = await agent_id(api.angie, "hue")
+    hue = await agent_id(api, "hue")
     old = await add_task(api.angie, sam.id, created_at=T0)
     new = await add_task(
         api.angie, sam.id, kind=TaskKind.AGENT, agent_id=hue, created_at=T0 + timedelta(hours=1)
@@ -88,7 +77,7 @@ async def test_list_shows_only_your_top_level_tasks_newest_first_with_agent_name
 async def test_filters_sort_and_pages(api_db: ApiHarness) -> None:
     api = api_db
     sam = await api.signup("sam")
-    hue = await agent_id(api.angie, "hue")
+    hue = await agent_id(api, "hue")
     made = {}
     for i, (status, kind) in enumerate(
         [
@@ -166,13 +155,13 @@ async def test_bad_filters_are_refused_and_change_nothing(api: ApiHarness) -> No
         assert response.status_code == 422, (query, response.text)
         assert says in response.json()["error"]["message"], query
 
-    assert await task_count(api.angie) == 1
+    assert await count_rows(api, Task) == 1
     assert (await api.client.get("/api/tasks", headers=sam.headers)).json()["total"] == 1
 
 
 async def test_list_is_one_page_query_and_one_count(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    hue = await agent_id(api.angie, "hue")
+    hue = await agent_id(api, "hue")
     for i in range(30):
         await add_task(
             api.angie, sam.id, kind=TaskKind.AGENT, agent_id=hue, created_at=T0 + timedelta(i)
@@ -388,3 +377,13 @@ async def test_tasks_need_a_signed_in_person(api: ApiHarness) -> None:
     response = await api.client.get("/api/tasks")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("value", ["1700000000", "-1.175494351e-38", "1e9"])
+async def test_times_are_iso_8601_not_numbers(api: ApiHarness, value: str) -> None:
+    sam = await api.signup("sam")
+
+    response = await api.client.get("/api/tasks", params={"since": value}, headers=sam.headers)
+
+    assert response.status_code == 422
+    assert "ISO 8601" in response.json()["error"]["message"]

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import Account, ApiHarness, api_harness, make_api_angie
+from api_support import (
+    Account,
+    ApiHarness,
+    agent_id,
+    api_harness,
+    events_and_tasks,
+    json_body,
+    make_api_angie,
+)
 from fakes.brain import Brain
-from sqlalchemy import func, select
 
 from angie.db.crypto import credential_box
 from angie.db.models import Agent, Event, EventType, Task, TaskKind, TaskStatus, Webhook
@@ -38,25 +45,8 @@ def signed(
 
 
 async def make_hook(api: ApiHarness, who: Account, **fields: Any) -> dict[str, Any]:
-    response = await api.client.post(
-        "/api/webhooks", json={"name": "doorbell", **fields}, headers=who.headers
-    )
-    assert response.status_code == 201, response.text
-    made: dict[str, Any] = response.json()
-    return made
-
-
-async def counts(api: ApiHarness) -> tuple[int, int]:
-    """How many events and tasks the database holds."""
-    async with api.angie.database.session() as session:
-        events = await session.scalar(select(func.count()).select_from(Event))
-        tasks = await session.scalar(select(func.count()).select_from(Task))
-    return int(events or 0), int(tasks or 0)
-
-
-async def agent_id(api: ApiHarness, name: str) -> int:
-    async with api.angie.database.session() as session:
-        return (await session.scalars(select(Agent.id).where(Agent.name == name))).one()
+    body = {"name": "doorbell", **fields}
+    return json_body(await api.client.post("/api/webhooks", json=body, headers=who.headers), 201)
 
 
 async def deliver(
@@ -283,7 +273,7 @@ async def test_a_replayed_delivery_is_processed_once(api: ApiHarness) -> None:
 
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json() == {**first.json(), "duplicate": True}
-    assert await counts(api) == (1, 1)
+    assert await events_and_tasks(api) == (1, 1)
 
 
 async def test_a_retry_with_the_same_delivery_id_is_one_event(api_db: ApiHarness) -> None:
@@ -302,7 +292,7 @@ async def test_a_retry_with_the_same_delivery_id_is_one_event(api_db: ApiHarness
 
     assert (first.status_code, retry.status_code, other.status_code) == (202, 200, 202)
     assert retry.json()["event_id"] == first.json()["event_id"]
-    assert await counts(api) == (2, 2)
+    assert await events_and_tasks(api) == (2, 2)
 
 
 async def test_a_captured_delivery_resent_under_a_new_delivery_id_is_still_a_replay(
@@ -318,7 +308,7 @@ async def test_a_captured_delivery_resent_under_a_new_delivery_id_is_still_a_rep
 
     assert forged.status_code == 200
     assert forged.json()["event_id"] == first.json()["event_id"]
-    assert await counts(api) == (1, 1)
+    assert await events_and_tasks(api) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -343,7 +333,7 @@ async def test_a_badly_signed_delivery_is_refused_and_writes_nothing(
 
     assert response.status_code == 401
     assert response.json()["error"]["message"].startswith(reason)
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 async def test_a_body_changed_after_signing_is_refused(api: ApiHarness) -> None:
@@ -354,7 +344,7 @@ async def test_a_body_changed_after_signing_is_refused(api: ApiHarness) -> None:
     response = await deliver(api, hook, b'{"amount": 1000}', headers)
 
     assert response.status_code == 401
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 async def test_a_delivery_signed_with_another_secret_is_refused(api: ApiHarness) -> None:
@@ -367,7 +357,7 @@ async def test_a_delivery_signed_with_another_secret_is_refused(api: ApiHarness)
 
     assert response.status_code == 401
     assert "does not match" in response.json()["error"]["message"]
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86_400])
@@ -382,7 +372,7 @@ async def test_a_delivery_outside_the_window_is_refused(api: ApiHarness, offset:
 
     assert response.status_code == 401
     assert response.json()["error"]["message"] == WINDOW_MESSAGE
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 async def test_a_delivery_just_inside_the_window_is_accepted(api: ApiHarness) -> None:
@@ -412,7 +402,7 @@ async def test_unknown_and_disabled_hooks_answer_alike(api: ApiHarness) -> None:
 
     assert (disabled.status_code, unknown.status_code) == (404, 404)
     assert disabled.json()["error"] == unknown.json()["error"]
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
     async with api.angie.database.session() as session:
         row = await session.get(Webhook, hook["id"])
     assert row is not None
@@ -440,7 +430,7 @@ async def test_an_oversized_delivery_is_refused(api: ApiHarness) -> None:
 
     assert response.status_code == 413
     assert "262144 bytes" in response.json()["error"]["message"]
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 async def test_a_rotated_secret_replaces_the_old_one(api: ApiHarness) -> None:
@@ -483,7 +473,7 @@ async def test_a_json_delivery_that_is_not_json_is_refused(api: ApiHarness) -> N
 
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "the body is not valid JSON"
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 async def test_a_malformed_delivery_id_is_refused(api: ApiHarness) -> None:
@@ -494,7 +484,7 @@ async def test_a_malformed_delivery_id_is_refused(api: ApiHarness) -> None:
     response = await deliver(api, hook, body, signed(hook["secret"], body, delivery="a b" * 100))
 
     assert response.status_code == 422
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)
 
 
 async def test_json_that_only_python_reads_is_refused(api: ApiHarness) -> None:
@@ -505,4 +495,4 @@ async def test_json_that_only_python_reads_is_refused(api: ApiHarness) -> None:
     response = await deliver(api, hook, body, signed(hook["secret"], body))
 
     assert response.status_code == 422
-    assert await counts(api) == (0, 0)
+    assert await events_and_tasks(api) == (0, 0)

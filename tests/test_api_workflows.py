@@ -5,69 +5,36 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from api_support import Account, ApiHarness
-from sqlalchemy import func, select
+from api_support import (
+    ApiHarness,
+    agent_id,
+    count_rows,
+    error_message,
+    make_agent,
+    make_workflow,
+    step,
+    team_id,
+)
+from sqlalchemy import select
 
 from angie.db.models import Event, EventType, Schedule, TaskKind, TaskStatus, Workflow, WorkflowStep
 
 WORKFLOWS = "/api/workflows"
 
 
-def _error(response: httpx.Response, status: int) -> str:
-    """The message of an error response that must have ``status`` and the one error shape."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "request_id"}, body
-    message = body["error"]["message"]
-    assert isinstance(message, str)
-    assert message
-    return message
-
-
-async def _count(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-async def _agent(api: ApiHarness, account: Account, name: str) -> int:
-    found = await api.client.get("/api/agents", params={"q": name}, headers=account.headers)
-    return int(next(a["id"] for a in found.json()["items"] if a["name"] == name))
-
-
-async def _team(api: ApiHarness, account: Account, name: str) -> int:
-    found = await api.client.get("/api/teams", params={"q": name}, headers=account.headers)
-    return int(next(t["id"] for t in found.json()["items"] if t["name"] == name))
-
-
-def _step(name: str, instruction: str, **runner: Any) -> dict[str, Any]:
-    return {"name": name, "instruction": instruction, **runner}
-
-
-async def _make(
-    api: ApiHarness, account: Account, name: str, steps: list[dict[str, Any]], **fields: Any
-) -> dict[str, Any]:
-    made = await api.client.post(
-        WORKFLOWS, json={"name": name, "steps": steps, **fields}, headers=account.headers
-    )
-    assert made.status_code == 201, made.text
-    result: dict[str, Any] = made.json()
-    return result
-
-
 async def test_create_read_patch_and_delete_a_workflow(api_db: ApiHarness) -> None:
     api = api_db
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    home = await _team(api, sam, "home")
+    github = await agent_id(api, "github")
+    home = await team_id(api, "home")
 
-    made = await _make(
+    made = await make_workflow(
         api,
         sam,
         "morning",
         [
-            _step("news", "what happened on {{ event.payload.input.repo }}", agent_id=github),
-            _step(
+            step("news", "what happened on {{ event.payload.input.repo }}", agent_id=github),
+            step(
                 "lights",
                 "wake the house gently after: {{ previous }}",
                 team_id=home,
@@ -95,7 +62,7 @@ async def test_create_read_patch_and_delete_a_workflow(api_db: ApiHarness) -> No
         json={
             "name": "early",
             "enabled": False,
-            "steps": [_step("only", "say hello", agent_id=github, on_failure="continue")],
+            "steps": [step("only", "say hello", agent_id=github, on_failure="continue")],
         },
         headers=sam.headers,
     )
@@ -117,15 +84,15 @@ async def test_create_read_patch_and_delete_a_workflow(api_db: ApiHarness) -> No
     deleted = await api.client.delete(url, headers=sam.headers)
 
     assert deleted.status_code == 204
-    assert _error(await api.client.get(url, headers=sam.headers), 404)
-    assert await _count(api, Workflow) == 0
-    assert await _count(api, WorkflowStep) == 0
+    assert error_message(await api.client.get(url, headers=sam.headers), 404)
+    assert await count_rows(api, Workflow) == 0
+    assert await count_rows(api, WorkflowStep) == 0
 
 
 async def test_patch_without_steps_keeps_them(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    made = await _make(api, sam, "keep", [_step("one", "a", agent_id=github)])
+    github = await agent_id(api, "github")
+    made = await make_workflow(api, sam, "keep", [step("one", "a", agent_id=github)])
 
     patched = await api.client.patch(
         f"{WORKFLOWS}/{made['id']}", json={"description": "new words"}, headers=sam.headers
@@ -153,61 +120,61 @@ BAD_STEPS: list[tuple[dict[str, Any], str]] = [
 
 async def test_create_refuses_a_bad_step(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    ids = {"AGENT": await _agent(api, sam, "github"), "TEAM": await _team(api, sam, "home")}
+    ids = {"AGENT": await agent_id(api, "github"), "TEAM": await team_id(api, "home")}
 
     for case, why in BAD_STEPS:
-        step = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in case.items()}
+        bad = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in case.items()}
         response = await api.client.post(
-            WORKFLOWS, json={"name": "broken", "steps": [step]}, headers=sam.headers
+            WORKFLOWS, json={"name": "broken", "steps": [bad]}, headers=sam.headers
         )
-        assert why in _error(response, 422), case
+        assert why in error_message(response, 422), case
 
-    assert await _count(api, Workflow) == 0
+    assert await count_rows(api, Workflow) == 0
 
 
 async def test_create_refuses_no_steps_duplicate_step_names_and_a_taken_name(
     api: ApiHarness,
 ) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    await _make(api, sam, "taken", [_step("one", "a", agent_id=github)])
+    github = await agent_id(api, "github")
+    await make_workflow(api, sam, "taken", [step("one", "a", agent_id=github)])
 
     empty = await api.client.post(WORKFLOWS, json={"name": "e", "steps": []}, headers=sam.headers)
     twice = await api.client.post(
         WORKFLOWS,
-        json={"name": "d", "steps": [_step("s", "a", agent_id=github)] * 2},
+        json={"name": "d", "steps": [step("s", "a", agent_id=github)] * 2},
         headers=sam.headers,
     )
     taken = await api.client.post(
         WORKFLOWS,
-        json={"name": "taken", "steps": [_step("one", "a", agent_id=github)]},
+        json={"name": "taken", "steps": [step("one", "a", agent_id=github)]},
         headers=sam.headers,
     )
 
-    assert "steps" in _error(empty, 422)
-    assert "two steps are named 's'" in _error(twice, 422)
-    assert "'taken'" in _error(taken, 409)
-    assert await _count(api, Workflow) == 1
+    assert "steps" in error_message(empty, 422)
+    assert "two steps are named 's'" in error_message(twice, 422)
+    assert "'taken'" in error_message(taken, 409)
+    assert await count_rows(api, Workflow) == 1
 
 
 async def test_a_bad_patch_changes_nothing(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    made = await _make(api, sam, "stable", [_step("one", "a", agent_id=github)])
-    await _make(api, sam, "other", [_step("one", "a", agent_id=github)])
+    github = await agent_id(api, "github")
+    made = await make_workflow(api, sam, "stable", [step("one", "a", agent_id=github)])
+    await make_workflow(api, sam, "other", [step("one", "a", agent_id=github)])
     url = f"{WORKFLOWS}/{made['id']}"
 
     bad_template = await api.client.patch(
-        url, json={"steps": [_step("one", "{{ x", agent_id=github)]}, headers=sam.headers
+        url, json={"steps": [step("one", "{{ x", agent_id=github)]}, headers=sam.headers
     )
     null_steps = await api.client.patch(url, json={"steps": None}, headers=sam.headers)
     null_name = await api.client.patch(url, json={"name": None}, headers=sam.headers)
     taken = await api.client.patch(url, json={"name": "other"}, headers=sam.headers)
 
-    assert "template" in _error(bad_template, 422)
-    assert "steps" in _error(null_steps, 422)
-    assert "name" in _error(null_name, 422)
-    assert "'other'" in _error(taken, 409)
+    assert "template" in error_message(bad_template, 422)
+    assert "steps" in error_message(null_steps, 422)
+    assert "name" in error_message(null_name, 422)
+    assert "'other'" in error_message(taken, 409)
     assert (await api.client.get(url, headers=sam.headers)).json() == made
 
 
@@ -215,29 +182,26 @@ async def test_steps_cannot_use_another_persons_agent(api: ApiHarness) -> None:
     await api.signup("admin")
     ana = await api.signup("ana")
     ben = await api.signup("ben")
-    made = await api.client.post(
-        "/api/agents", json={"name": "ana_helper", "servers": ["hue"]}, headers=ana.headers
-    )
-    anas = made.json()["id"]
+    anas = (await make_agent(api, ana, "ana_helper"))["id"]
 
     response = await api.client.post(
         WORKFLOWS,
-        json={"name": "borrowed", "steps": [_step("go", "go", agent_id=anas)]},
+        json={"name": "borrowed", "steps": [step("go", "go", agent_id=anas)]},
         headers=ben.headers,
     )
 
-    assert f"there is no agent {anas}" in _error(response, 422)
+    assert f"there is no agent {anas}" in error_message(response, 422)
 
 
 async def test_workflows_are_invisible_to_other_people(api: ApiHarness) -> None:
     await api.signup("admin")
     ana = await api.signup("ana")
     ben = await api.signup("ben")
-    github = await _agent(api, ana, "github")
-    made = await _make(api, ana, "private", [_step("one", "a", agent_id=github)])
+    github = await agent_id(api, "github")
+    made = await make_workflow(api, ana, "private", [step("one", "a", agent_id=github)])
     url = f"{WORKFLOWS}/{made['id']}"
     # Ben may use the same name: workflow names are per person.
-    await _make(api, ben, "private", [_step("one", "b", agent_id=github)])
+    await make_workflow(api, ben, "private", [step("one", "b", agent_id=github)])
 
     listed = await api.client.get(WORKFLOWS, headers=ben.headers)
     responses = [
@@ -249,21 +213,21 @@ async def test_workflows_are_invisible_to_other_people(api: ApiHarness) -> None:
 
     assert made["id"] not in {w["id"] for w in listed.json()["items"]}
     for response in responses:
-        assert _error(response, 404) == f"there is no workflow {made['id']}"
-    assert await _count(api, Event) == 0
+        assert error_message(response, 404) == f"there is no workflow {made['id']}"
+    assert await count_rows(api, Event) == 0
     assert (await api.client.get(url, headers=ana.headers)).json() == made
 
 
 async def test_run_a_workflow_with_input(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    made = await _make(
+    github = await agent_id(api, "github")
+    made = await make_workflow(
         api,
         sam,
         "weather",
         [
-            _step("look", "forecast for {{ event.payload.input.city }}", agent_id=github),
-            _step("tell", "summarise [{{ steps.look }}]", agent_id=github),
+            step("look", "forecast for {{ event.payload.input.city }}", agent_id=github),
+            step("tell", "summarise [{{ steps.look }}]", agent_id=github),
         ],
     )
 
@@ -290,8 +254,8 @@ async def test_run_a_workflow_with_input(api: ApiHarness) -> None:
 
 async def test_run_without_a_body_works(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    made = await _make(api, sam, "plain", [_step("one", "say hi", agent_id=github)])
+    github = await agent_id(api, "github")
+    made = await make_workflow(api, sam, "plain", [step("one", "say hi", agent_id=github)])
 
     response = await api.client.post(f"{WORKFLOWS}/{made['id']}/run", headers=sam.headers)
 
@@ -302,23 +266,23 @@ async def test_run_without_a_body_works(api: ApiHarness) -> None:
 
 async def test_a_disabled_workflow_does_not_run(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    made = await _make(api, sam, "off", [_step("one", "a", agent_id=github)], enabled=False)
+    github = await agent_id(api, "github")
+    made = await make_workflow(api, sam, "off", [step("one", "a", agent_id=github)], enabled=False)
 
     response = await api.client.post(f"{WORKFLOWS}/{made['id']}/run", json={}, headers=sam.headers)
     bad_input = await api.client.post(
         f"{WORKFLOWS}/{made['id']}/run", json={"input": [1, 2]}, headers=sam.headers
     )
 
-    assert "disabled" in _error(response, 409)
-    assert "input" in _error(bad_input, 422)
-    assert await _count(api, Event) == 0
+    assert "disabled" in error_message(response, 409)
+    assert "input" in error_message(bad_input, 422)
+    assert await count_rows(api, Event) == 0
 
 
 async def test_a_workflow_a_schedule_runs_is_not_deleted(api: ApiHarness) -> None:
     sam = await api.signup("sam")
-    github = await _agent(api, sam, "github")
-    made = await _make(api, sam, "nightly", [_step("one", "a", agent_id=github)])
+    github = await agent_id(api, "github")
+    made = await make_workflow(api, sam, "nightly", [step("one", "a", agent_id=github)])
     async with api.angie.database.session() as session:
         session.add(
             Schedule(user_id=sam.id, name="at_night", cron="0 2 * * *", workflow_id=made["id"])
@@ -326,5 +290,5 @@ async def test_a_workflow_a_schedule_runs_is_not_deleted(api: ApiHarness) -> Non
 
     response = await api.client.delete(f"{WORKFLOWS}/{made['id']}", headers=sam.headers)
 
-    assert "schedule 'at_night'" in _error(response, 409)
-    assert await _count(api, Workflow) == 1
+    assert "schedule 'at_night'" in error_message(response, 409)
+    assert await count_rows(api, Workflow) == 1

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
+from api_support import bridge_puts, floor_lamp_on
 from fakes.brain import Brain
 from sqlalchemy import select, update
 
@@ -48,12 +49,6 @@ def result(task: Task) -> dict[str, Any]:
     return task.result
 
 
-def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
-    return (
-        ("hue_set_light", {"name": "Floor lamp", "on": True}) if "hue_set_light" in tools else None
-    )
-
-
 def list_lights(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
     return ("hue_list_lights", {}) if "hue_list_lights" in tools else None
 
@@ -68,10 +63,6 @@ def queue_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "embedded":
         return None
     return str(request.getfixturevalue("redis_url"))
-
-
-def puts(bridge: FakeHueBridge) -> list[Any]:
-    return [r for r in bridge.requests if r.method == "PUT"]
 
 
 class Harness:
@@ -204,7 +195,7 @@ async def test_message_is_delegated_to_the_hue_agent_and_reaches_the_bridge(
     assert task.status is TaskStatus.SUCCEEDED, task.error
     assert ("angie", "ask_hue") in brain.calls
     assert ("agent", "hue_set_light") in brain.calls
-    assert [r.path.rsplit("/", 2)[-2] for r in puts(harness.bridge)] == ["2"]
+    assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(harness.bridge)] == ["2"]
     assert harness.bridge.lights["2"]["state"]["on"] is True
     assert result(task)["text"].startswith("Angie: done:")
     assert result(task)["text"] in await harness.replies(user)
@@ -221,7 +212,7 @@ async def test_side_effect_waits_for_approval_then_runs_once(harness: Harness) -
 
     task = await harness.settled(task_id)
     assert task.status is TaskStatus.AWAITING_APPROVAL
-    assert puts(harness.bridge) == []
+    assert bridge_puts(harness.bridge) == []
     [approval] = await harness.angie.approvals.pending(user)
     assert (approval.server, approval.tool) == ("hue", "set_light")
     assert approval.arguments == {"name": "Floor lamp", "on": True}
@@ -233,7 +224,7 @@ async def test_side_effect_waits_for_approval_then_runs_once(harness: Harness) -
     task = await harness.settled(task_id, DONE)
 
     assert task.status is TaskStatus.SUCCEEDED, task.error
-    assert len(puts(harness.bridge)) == 1
+    assert len(bridge_puts(harness.bridge)) == 1
     assert harness.bridge.lights["2"]["state"]["on"] is True
 
 
@@ -247,7 +238,7 @@ async def test_denied_call_is_not_made_and_angie_says_so(harness: Harness) -> No
     task = await harness.settled(task_id, DONE)
 
     assert task.status is TaskStatus.SUCCEEDED
-    assert puts(harness.bridge) == []
+    assert bridge_puts(harness.bridge) == []
     assert "declined" in result(task)["text"]
     assert "not now" in result(task)["text"]
 
@@ -292,11 +283,11 @@ async def test_webhook_runs_read_only_until_the_user_approves(simple: Harness) -
     task = await simple.settled(route.task.id)
 
     assert task.status is TaskStatus.AWAITING_APPROVAL  # … but not for a webhook's
-    assert puts(simple.bridge) == []
+    assert bridge_puts(simple.bridge) == []
     [approval] = await simple.angie.approvals.pending(user)
     await simple.angie.executor.decide(approval.id, approve=True, user_id=user)
     assert (await simple.settled(task.id, DONE)).status is TaskStatus.SUCCEEDED
-    assert len(puts(simple.bridge)) == 1
+    assert len(bridge_puts(simple.bridge)) == 1
 
 
 async def test_webhook_delivered_twice_is_one_task(simple: Harness) -> None:
@@ -430,7 +421,7 @@ async def test_unanswered_approval_expires_and_the_task_fails_politely(simple: H
     # The hue agent's task failed; Angie's conversation task tells the person what happened.
     assert task.status is TaskStatus.SUCCEEDED
     assert "did not hear back in time" in result(task)["text"]
-    assert puts(simple.bridge) == []
+    assert bridge_puts(simple.bridge) == []
     [expired] = await simple.angie.approvals.for_task(approval.task_id)
     assert expired.status is ApprovalStatus.EXPIRED
 
@@ -454,7 +445,7 @@ async def test_pending_approval_survives_a_restart(
         await second.executor.decide(approval.id, approve=True, user_id=user)
         task = await h.settled(task_id, DONE)
         assert task.status is TaskStatus.SUCCEEDED, task.error
-        assert len(puts(bridge)) == 1
+        assert len(bridge_puts(bridge)) == 1
     finally:
         await second.stop(grace=5)
 

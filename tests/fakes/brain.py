@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +20,9 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import Model
-from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
-__all__ = ("Brain",)
+__all__ = ("Brain", "StreamingBrain")
 
 # An agent's script: (its request, its tool names) → a tool call to make, or None to answer.
 Plan = Callable[[str, list[str]], tuple[str, dict[str, Any]] | None]
@@ -103,3 +103,25 @@ class Brain:
                     self.calls.append(("agent", step[0]))
                     return ModelResponse(parts=[ToolCallPart(step[0], step[1])])
         return ModelResponse(parts=[TextPart(f"answer to: {request}")])
+
+
+@dataclass
+class StreamingBrain(Brain):
+    """The same script, answered as a stream of small deltas, as hosted models answer."""
+
+    def model(self, _name: str | None = None) -> Model:
+        return FunctionModel(self._respond, stream_function=self._stream, model_name="brain")
+
+    async def _stream(
+        self, messages: list[ModelMessage], info: AgentInfo
+    ) -> AsyncIterator[str | DeltaToolCalls]:
+        response = self._respond(messages, info)
+        for index, part in enumerate(response.parts):
+            if isinstance(part, TextPart):
+                for start in range(0, len(part.content), 5):
+                    yield part.content[start : start + 5]
+            elif isinstance(part, ToolCallPart):
+                call = DeltaToolCall(
+                    part.tool_name, part.args_as_json_str(), tool_call_id=part.tool_call_id
+                )
+                yield {index: call}

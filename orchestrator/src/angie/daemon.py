@@ -129,7 +129,13 @@ class Angie:
             self.database, keep=settings.history_messages, summarise=self._summarise
         )
         chat = ChatTurn(
-            self.factory, memory, self.user_prompts, self.direct, self.tasks, self.approvals
+            self.factory,
+            memory,
+            self.user_prompts,
+            self.direct,
+            self.tasks,
+            self.approvals,
+            live=self.live,
         )
         self.executor = Executor(
             self.tasks,

@@ -17,6 +17,7 @@ from angie.agents.models import ModelNotConfigured
 from angie.agents.runner import AgentFactory, Delegate
 from angie.agents.session import Finished, Outcome, run_agent
 from angie.db.models import Task
+from angie.live import LiveBus
 from angie.prompts import UserPromptStore
 from angie.tasks.service import TaskService
 
@@ -61,6 +62,8 @@ class ChatTurn:
     direct: DirectCaller
     tasks: TaskService
     approvals: ApprovalService
+    # Where Angie's words go as she writes them, for whoever watches the chat (none: nobody).
+    live: LiveBus | None = None
 
     async def run(self, task: Task, delegate: Delegate) -> Outcome:
         text = str(task.input.get("text", ""))
@@ -97,6 +100,7 @@ class ChatTurn:
             tasks=self.tasks,
             approvals=self.approvals,
             delegate=delegate,
+            live=self.live,
         )
         if isinstance(outcome, Finished):
             await self.memory.fold(task)

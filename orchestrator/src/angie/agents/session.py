@@ -19,7 +19,7 @@ from pydantic_core import to_jsonable_python
 from angie.agents.approvals import ApprovalService, deferred_approvals
 from angie.agents.runner import Delegate, TaskDeps
 from angie.db.models import ApprovalStatus, Task, TaskKind, TaskStatus
-from angie.live import text_stream
+from angie.live import LiveBus, text_stream
 from angie.tasks.service import TERMINAL, TaskService
 
 __all__ = ("Failed", "Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")
@@ -73,9 +73,11 @@ async def run_agent(
     tasks: TaskService,
     approvals: ApprovalService,
     delegate: Delegate | None = None,
+    live: LiveBus | None = None,
 ) -> Outcome:
+    """Run (or resume) ``task``'s agent; a chat run given the ``live`` bus streams its words."""
     deps = TaskDeps(task=task, delegate=delegate)
-    stream = _live_text(agent, task, approvals)
+    stream = _live_text(agent, task, live)
     state = task.state or {}
     if state.get("messages"):
         messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
@@ -111,11 +113,10 @@ async def run_agent(
 
 
 def _live_text(
-    agent: Agent[TaskDeps, Any], task: Task, approvals: ApprovalService
+    agent: Agent[TaskDeps, Any], task: Task, live: LiveBus | None
 ) -> EventStreamHandler[TaskDeps] | None:
     """A chat run streams Angie's words to the person's live listeners as she writes them (the
     run and its result are the same); an agent's answer is for Angie, not streamed."""
-    live = approvals.live
     if live is None or task.kind is not TaskKind.CHAT:
         return None
     if not isinstance(agent.model, Model) or not _streams(agent.model):

@@ -150,16 +150,12 @@ def config() -> None:
 
 
 def _from_file(path: Path, settings: tuple[Setting, ...]) -> dict[str, str]:
-    from angie.cli.interview import AnswerError, from_file
+    from angie.cli.interview import AnswerError, mapping_from_file
 
     try:
-        data = from_file(path.read_text(encoding="utf-8"), path.name)
-    except (OSError, UnicodeDecodeError) as err:
-        fail(f"cannot read {path}: {err}", code=2)
+        data = mapping_from_file(path, "settings")
     except AnswerError as err:
         fail(str(err), code=2)
-    if not isinstance(data, dict):
-        fail(f"{path.name}: should hold a mapping of settings", code=2)
     known = {s.name for s in settings}
     values: dict[str, str] = {}
     for key, value in data.items():

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
-__all__ = ("CONFIG_ENV", "CliConfig", "CliConfigError", "config_path", "load_config", "save_config")
+__all__ = (
+    "CONFIG_ENV",
+    "CliConfig",
+    "CliConfigError",
+    "config_path",
+    "load_config",
+    "save_config",
+    "write_private",
+)
 
 #: The environment variable that moves the file (tests, several Angies on one machine).
 CONFIG_ENV = "ANGIE_CLI_CONFIG"
@@ -67,18 +75,24 @@ def save_config(config: CliConfig, path: Path | None = None) -> Path:
     data = {key: value for key, value in (("url", config.url), ("token", config.token)) if value}
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # A temporary file in the same folder, created 0600, then renamed over the old one:
-        # the token is never readable by others, not even for a moment.
-        fd, temporary = tempfile.mkstemp(prefix=".cli-", suffix=".json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2)
-                handle.write("\n")
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_private(path, json.dumps(data, indent=2) + "\n")
     except OSError as err:
         raise CliConfigError(f"cannot write {path}: {err.strerror}") from err
     return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by this user only (it holds a credential).
+
+    A temporary file in the same folder, created 0600, then renamed over the old one: the
+    credential is never readable by others, not even for a moment, nor the file ever half written.
+    """
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

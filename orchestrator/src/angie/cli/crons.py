@@ -117,21 +117,19 @@ def remove(schedule_id: int, url: str | None) -> None:
     console.print(f"[green]✓[/] schedule {schedule_id} removed")
 
 
-@crons.command()
-@click.argument("schedule_id", type=ScheduleId)
-@url_option
-def pause(schedule_id: int, url: str | None) -> None:
-    """Stop a schedule from firing until it is resumed."""
-    with connect(url) as api:
-        schedule = api.post(f"/api/schedules/{schedule_id}/pause")
-    _show(schedule, "paused")
+def _switch(action: str, done: str, help: str) -> click.Command:
+    """``angie crons pause|resume ID``: post the action and show where the schedule stands."""
+
+    @crons.command(action, help=help)
+    @click.argument("schedule_id", type=ScheduleId)
+    @url_option
+    def switch(schedule_id: int, url: str | None) -> None:
+        with connect(url) as api:
+            schedule = api.post(f"/api/schedules/{schedule_id}/{action}")
+        _show(schedule, done)
+
+    return switch
 
 
-@crons.command()
-@click.argument("schedule_id", type=ScheduleId)
-@url_option
-def resume(schedule_id: int, url: str | None) -> None:
-    """Let a paused schedule fire again."""
-    with connect(url) as api:
-        schedule = api.post(f"/api/schedules/{schedule_id}/resume")
-    _show(schedule, "resumed")
+pause = _switch("pause", "paused", "Stop a schedule from firing until it is resumed.")
+resume = _switch("resume", "resumed", "Let a paused schedule fire again.")

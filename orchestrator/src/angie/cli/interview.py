@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import available_timezones
 
@@ -28,6 +29,7 @@ __all__ = (
     "defaults",
     "document",
     "from_file",
+    "mapping_from_file",
     "parse",
     "stored",
 )
@@ -459,3 +461,15 @@ def from_file(text: str, where: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
         raise AnswerError(f"{where} is neither JSON nor YAML{line}") from None
+
+
+def mapping_from_file(path: Path, what: str) -> dict[str, Any]:
+    """The mapping (of ``what``) in a YAML or JSON file; anything else is an ``AnswerError``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise AnswerError(f"cannot read {path}: {err}") from None
+    data = from_file(text, path.name)
+    if not isinstance(data, dict):
+        raise AnswerError(f"{path.name}: should hold a mapping of {what}")
+    return data

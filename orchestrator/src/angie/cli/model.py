@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -17,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
+from angie.cli.config_file import write_private
 from angie.cli.context import CliContext, fail, pass_cli, run_async
 
 if TYPE_CHECKING:
@@ -64,15 +63,7 @@ def write_env(path: Path, values: dict[str, str | None]) -> None:
     kept += [f"{k}={_quote(v)}" for k, v in values.items() if k not in done and v is not None]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".env-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write("\n".join(kept) + "\n")
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_private(path, "\n".join(kept) + "\n")
     except OSError as err:
         fail(f"cannot write {path}: {err.strerror}")
 

@@ -225,13 +225,9 @@ def setup(url: str | None, answers_file: Path | None) -> None:
     data: Any = None
     if answers_file is not None:
         try:
-            data = interview.from_file(answers_file.read_text(encoding="utf-8"), answers_file.name)
-        except (OSError, UnicodeDecodeError) as err:
-            fail(f"cannot read {answers_file}: {err}", code=2)
+            data = interview.mapping_from_file(answers_file, "topics to answers")
         except AnswerError as err:
             fail(str(err), code=2)
-        if not isinstance(data, dict):
-            fail(f"{answers_file.name}: should hold a mapping of topics to answers", code=2)
     elif not sys.stdin.isatty():
         fail("no terminal to ask on: use --answers FILE", code=2)
     where = answers_file.name if answers_file else ""

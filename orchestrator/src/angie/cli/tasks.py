@@ -130,21 +130,19 @@ def show(task_id: int, url: str | None) -> None:
         console.print(_approvals(approvals))
 
 
-@tasks.command()
-@click.argument("task_id", type=TaskId)
-@url_option
-def cancel(task_id: int, url: str | None) -> None:
-    """Cancel a task that has not finished (and the tasks it started)."""
-    with connect(url) as api:
-        task = api.post(f"/api/tasks/{task_id}/cancel")
-    console.print(f"[green]✓[/] task {task_id} is {status(task.get('status'))}")
+def _change(action: str, then: str, help: str) -> click.Command:
+    """``angie tasks cancel|retry ID``: post the action and show the task's status ``then``."""
+
+    @tasks.command(action, help=help)
+    @click.argument("task_id", type=TaskId)
+    @url_option
+    def change(task_id: int, url: str | None) -> None:
+        with connect(url) as api:
+            task = api.post(f"/api/tasks/{task_id}/{action}")
+        console.print(f"[green]✓[/] task {task_id} is {status(task.get('status'))}{then}")
+
+    return change
 
 
-@tasks.command()
-@click.argument("task_id", type=TaskId)
-@url_option
-def retry(task_id: int, url: str | None) -> None:
-    """Run a failed or cancelled task again."""
-    with connect(url) as api:
-        task = api.post(f"/api/tasks/{task_id}/retry")
-    console.print(f"[green]✓[/] task {task_id} is {status(task.get('status'))} again")
+cancel = _change("cancel", "", "Cancel a task that has not finished (and the tasks it started).")
+retry = _change("retry", " again", "Run a failed or cancelled task again.")

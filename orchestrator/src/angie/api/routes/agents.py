@@ -6,90 +6,49 @@ person creates is theirs alone: to anyone else it does not exist.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.exc import IntegrityError
+from fastapi import APIRouter, status
+from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from angie.agents.fleet import availability
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, Conflict, Forbidden, NotFound
-from angie.api.schemas import Body, ListParams, Out, Page, order_by, paginate
-from angie.db.models import Agent, McpServer, Schedule, User, Workflow, WorkflowStep
-
-__all__ = (
-    "AgentIn",
-    "AgentOut",
-    "AgentPatch",
-    "FleetName",
-    "Id",
-    "ToolFilter",
-    "in_use",
-    "invalid",
-    "matching",
-    "router",
-    "visible_to",
+from angie.api.errors import Conflict
+from angie.api.paging import query_page
+from angie.api.schemas import Body, ListParams, Out, Page, order_by
+from angie.api.validation import (
+    Description,
+    FleetName,
+    NameQuery,
+    PathId,
+    PromptText,
+    ToolFilter,
+    UniqueName,
+    invalid,
+    reject_nulls,
 )
+from angie.api.visibility import (
+    agents_visible_to,
+    check_may_change,
+    delete_unless_used,
+    visible,
+)
+from angie.db.models import Agent, McpServer, Schedule, WorkflowStep
+
+__all__ = ("AgentIn", "AgentOut", "AgentPatch", "router")
 
 router = APIRouter(prefix="/agents", tags=["agents"])
+_NAMES = UniqueName(Agent.id, Agent.name, "an agent named {name!r} already exists")
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def matching(pattern: str, message: str) -> AfterValidator:
-    """A check against ``pattern`` whose error says what is expected in words."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(message)
-        return value
-
-    return AfterValidator(check)
-
-
-# Angie asks an agent through a tool named ask_<name> (a team: ask_team_<name>).
-FleetName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True),
-    matching(
-        r"[a-z][a-z0-9_]{1,63}",
-        "must be 2 to 64 lower-case letters, digits or _, starting with a letter",
-    ),
-]
-# A glob over prefixed tool names ("hue_*"), "!" in front to exclude.
-ToolGlob = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True),
-    matching(
-        r"!?[A-Za-z0-9_.*?\[\]!-]{1,128}",
-        "must be a glob over tool names such as hue_* or !hue_pair",
-    ),
-]
-ToolFilter = Annotated[list[ToolGlob], Field(max_length=50)]
 ServerName = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")
 ]
 ModelName = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,254}$")
 ]
-Description = Annotated[str, Field(max_length=2000)]
-Prompt = Annotated[str, Field(max_length=100_000)]
-
-
-def invalid(field: str, message: str) -> ApiError:
-    """A 422 about one body field, shaped like FastAPI's own validation errors."""
-    return ApiError(
-        f"body: {field}: {message}",
-        status=422,
-        details=[{"field": f"body: {field}", "message": message}],
-    )
 
 
 def _not_team_prefixed(name: str | None) -> str | None:
@@ -101,7 +60,7 @@ def _not_team_prefixed(name: str | None) -> str | None:
 class AgentIn(Body):
     name: FleetName = Field(description="Lower-case letters, digits and _; Angie asks it by name.")
     description: Description = ""
-    prompt: Prompt = Field(default="", description="Its AGENT_PROMPT.")
+    prompt: PromptText = Field(default="", description="Its AGENT_PROMPT.")
     tool_filter: ToolFilter = Field(
         default_factory=list, description='Globs over tool names: ["hue_*", "!hue_pair"].'
     )
@@ -117,7 +76,7 @@ class AgentIn(Body):
 class AgentPatch(Body):
     name: FleetName | None = None
     description: Description | None = None
-    prompt: Prompt | None = None
+    prompt: PromptText | None = None
     tool_filter: ToolFilter | None = None
     model: ModelName | None = None
     enabled: bool | None = None
@@ -143,11 +102,6 @@ class AgentOut(Out):
     updated_at: datetime
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
-    """Household agents and the person's own."""
-    return or_(Agent.created_by_id.is_(None), Agent.created_by_id == user.id)
-
-
 def agent_out(agent: Agent, installed: set[str]) -> AgentOut:
     # The link table keeps no order: by name, so every read shows the same list.
     servers = sorted(s.name for s in agent.servers)
@@ -170,13 +124,6 @@ def agent_out(agent: Agent, installed: set[str]) -> AgentOut:
     )
 
 
-async def visible_agent(session: AsyncSession, user: User, agent_id: int) -> Agent:
-    agent = await session.get(Agent, agent_id)
-    if agent is None or agent.created_by_id not in (None, user.id):
-        raise NotFound(f"there is no agent {agent_id}")
-    return agent
-
-
 async def _servers(session: AsyncSession, names: list[str]) -> list[McpServer]:
     wanted = list(dict.fromkeys(names))
     rows = {
@@ -192,58 +139,6 @@ async def _servers(session: AsyncSession, names: list[str]) -> list[McpServer]:
     return [rows[n] for n in wanted]
 
 
-async def _name_free(session: AsyncSession, name: str, agent_id: int | None = None) -> None:
-    taken = await session.scalar(select(Agent.id).where(Agent.name == name))
-    if taken is not None and taken != agent_id:
-        raise Conflict(f"an agent named {name!r} already exists")
-
-
-async def _flush(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as err:
-        # Two requests raced for the same name; the database kept one.
-        raise Conflict(f"an agent named {name!r} already exists") from err
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-async def in_use(
-    session: AsyncSession,
-    user: User,
-    step_column: InstrumentedAttribute[Any] | None,
-    schedule_column: InstrumentedAttribute[Any],
-    target_id: int,
-) -> str | None:
-    """What still runs the target (workflows, schedules), named where they are the person's."""
-    parts: list[str] = []
-    if step_column is not None:
-        workflows = (
-            await session.execute(
-                select(Workflow.name, Workflow.user_id)
-                .join(WorkflowStep, WorkflowStep.workflow_id == Workflow.id)
-                .where(step_column == target_id)
-                .distinct()
-            )
-        ).all()
-        parts += [f"workflow {name!r}" for name, owner in workflows if owner == user.id]
-        others = sum(1 for _, owner in workflows if owner != user.id)
-        if others:
-            parts.append(_plural(others, "workflow") + " of other people")
-    schedules = (
-        await session.execute(
-            select(Schedule.name, Schedule.user_id).where(schedule_column == target_id)
-        )
-    ).all()
-    parts += [f"schedule {name!r}" for name, owner in schedules if owner == user.id]
-    others = sum(1 for _, owner in schedules if owner != user.id)
-    if others:
-        parts.append(_plural(others, "schedule") + " of other people")
-    return ", ".join(parts) or None
-
-
 @router.get("", operation_id="list_agents")
 async def list_agents(
     user: CurrentUser,
@@ -252,10 +147,10 @@ async def list_agents(
     params: ListParams,
     enabled: bool | None = None,
     builtin: bool | None = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of the name.")] = None,
+    q: NameQuery = None,
 ) -> Page[AgentOut]:
     """The agents you can use: the household's built-in ones and your own."""
-    stmt = select(Agent).where(visible_to(user))
+    stmt = select(Agent).where(agents_visible_to(user))
     if enabled is not None:
         stmt = stmt.where(Agent.enabled.is_(enabled))
     if builtin is not None:
@@ -269,22 +164,16 @@ async def list_agents(
         "name",
         Agent.id,
     )
-    rows, total = await paginate(session, stmt, params)
     installed = angie.toolbox.installed()
-    return Page(
-        items=[agent_out(r, installed) for r in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return await query_page(session, stmt, params, lambda row: agent_out(row, installed))
 
 
 @router.get("/{agent_id}", operation_id="get_agent")
 async def get_agent(
-    agent_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    agent_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> AgentOut:
     """One agent, with whether it can run on this machine."""
-    agent = await visible_agent(session, user, agent_id)
+    agent = await visible(session, Agent, agent_id, user)
     return agent_out(agent, angie.toolbox.installed())
 
 
@@ -298,20 +187,15 @@ async def create_agent(
     body: AgentIn, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> AgentOut:
     """Create an agent of your own over some MCP servers; only you see it."""
-    await _name_free(session, body.name)
+    await _NAMES.check(session, body.name)
     agent = Agent(
-        name=body.name,
-        description=body.description,
-        prompt=body.prompt,
-        tool_filter=list(body.tool_filter),
-        model=body.model,
-        enabled=body.enabled,
+        **body.model_dump(exclude={"servers"}),
         builtin=False,
         created_by_id=user.id,
         servers=await _servers(session, body.servers),
     )
     session.add(agent)
-    await _flush(session, body.name)
+    await _NAMES.flush(session, body.name)
     return agent_out(agent, angie.toolbox.installed())
 
 
@@ -321,16 +205,13 @@ async def create_agent(
     responses={403: {"description": "A household agent"}, 409: {"description": "Conflict"}},
 )
 async def update_agent(
-    agent_id: Id, body: AgentPatch, user: CurrentUser, session: SessionDep, angie: AngieDep
+    agent_id: PathId, body: AgentPatch, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> AgentOut:
     """Change an agent: your own, or (admins) a household one."""
-    agent = await visible_agent(session, user, agent_id)
+    agent = await visible(session, Agent, agent_id, user)
     changes = body.model_dump(exclude_unset=True)
-    for key, value in changes.items():
-        if value is None and key != "model":
-            raise invalid(key, "cannot be null")
-    if agent.created_by_id is None and not user.is_admin:
-        raise Forbidden("only an admin can change a household agent")
+    reject_nulls(changes, nullable=("model",))
+    check_may_change(agent, user)
     if agent.builtin:
         # Its name and servers are the fleet's: Angie's prompts and the seeds rely on them.
         fixed = []
@@ -341,12 +222,12 @@ async def update_agent(
         if fixed:
             raise Conflict(f"a built-in agent keeps its {' and '.join(fixed)}")
     if "name" in changes:
-        await _name_free(session, changes["name"], agent.id)
+        await _NAMES.check(session, changes["name"], keep=agent.id)
     if "servers" in changes:
         agent.servers = await _servers(session, changes.pop("servers"))
     for key, value in changes.items():
         setattr(agent, key, value)
-    await _flush(session, agent.name)
+    await _NAMES.flush(session, agent.name)
     return agent_out(agent, angie.toolbox.installed())
 
 
@@ -356,22 +237,16 @@ async def update_agent(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={403: {"description": "A household agent"}, 409: {"description": "In use"}},
 )
-async def delete_agent(agent_id: Id, user: CurrentUser, session: SessionDep) -> None:
+async def delete_agent(agent_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     """Delete an agent no workflow or schedule uses (built-in agents can only be disabled)."""
-    agent = await visible_agent(session, user, agent_id)
+    agent = await visible(session, Agent, agent_id, user)
     if agent.builtin:
         raise Conflict("a built-in agent can be disabled, not deleted")
-    if agent.created_by_id is None and not user.is_admin:
-        raise Forbidden("only an admin can delete a household agent")
-    users = await in_use(session, user, WorkflowStep.agent_id, Schedule.agent_id, agent.id)
-    if users:
-        raise Conflict(
-            f"agent {agent.name!r} is used by {users}; change or delete those first",
-            details=[{"field": "agent_id", "message": users}],
-        )
-    await session.delete(agent)
-    try:
-        await session.flush()
-    except IntegrityError as err:
-        # A workflow step or schedule took it up since the check (RESTRICT keeps it).
-        raise Conflict(f"agent {agent.name!r} is in use; change what uses it first") from err
+    check_may_change(agent, user, "delete")
+    await delete_unless_used(
+        session,
+        user,
+        agent,
+        step_column=WorkflowStep.agent_id,
+        schedule_column=Schedule.agent_id,
+    )

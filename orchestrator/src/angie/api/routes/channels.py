@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
 from angie.api.errors import ApiError, NotFound
-from angie.api.routes.agents import matching
 from angie.api.schemas import Body, Email, Page
+from angie.api.validation import matching, reject_nulls
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelKind, ChannelSetting, Credential, User
@@ -243,8 +243,8 @@ async def set_channel(
 ) -> ChannelOut:
     """Set up a channel: switch it on or off, replace its settings, set or remove secrets."""
     spec = _spec(kind)
-    if "enabled" in body.model_fields_set and body.enabled is None:
-        raise ApiError("body: enabled: cannot be null", status=422)
+    # A null config or secrets is the same as leaving them out.
+    reject_nulls(body.model_dump(exclude_unset=True), nullable=("config", "secrets"))
     config = _validated(spec.config, body.config, "config") if body.config is not None else None
     secrets = (
         _validated(spec.secrets, body.secrets, "secrets") if body.secrets is not None else None

@@ -9,22 +9,25 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import Field, model_validator
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, NotFound
+from angie.api.errors import NotFound
+from angie.api.paging import page_of
 from angie.api.routes.tasks import TimeRange, release
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
+from angie.api.validation import PathId, RowId
+from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target
 from angie.db.base import utcnow
 from angie.db.models import ChannelKind, Event, EventStatus, EventType, Schedule, Task
 from angie.events.router import NewEvent
 from angie.scheduler.crontab import parse_crontab
-from angie.scheduler.errors import CronError, ScheduleError
+from angie.scheduler.errors import CronError
 from angie.scheduler.trigger import WallClockTrigger
-from angie.scheduler.validation import MAX_INSTRUCTION, Target, check_target
+from angie.scheduler.validation import MAX_INSTRUCTION
 
 __all__ = (
     "CronTickOut",
@@ -41,7 +44,6 @@ __all__ = (
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/events", tags=["events"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class EventOut(Out):
@@ -73,22 +75,22 @@ class UpcomingOut(Out):
 
 class EventIn(Body):
     instruction: str = Field(max_length=MAX_INSTRUCTION, description="What to do.")
-    agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    team_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    workflow_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    agent_id: RowId | None = None
+    team_id: RowId | None = None
+    workflow_id: RowId | None = None
     payload: dict[str, Any] | None = Field(
         default=None, description="Data for the work, handed to it alongside the instruction."
     )
 
     @property
-    def target(self) -> Target:
-        return Target(self.agent_id, self.team_id, self.workflow_id)
+    def target(self) -> dict[str, int]:
+        """The target field given, by name (none: the event is for Angie herself)."""
+        return self.model_dump(include=set(TARGET_FIELDS), exclude_none=True)
 
     @model_validator(mode="after")
     def _one_target(self) -> EventIn:
-        if sum(t is not None for t in (self.agent_id, self.team_id, self.workflow_id)) > 1:
-            raise ValueError("name at most one of agent_id, team_id and workflow_id")
-        if not self.instruction and self.target.is_none:
+        at_most_one_target(self.target)
+        if not self.instruction and not self.target:
             raise ValueError("an event for Angie herself needs an instruction")
         return self
 
@@ -171,12 +173,7 @@ async def list_events(
     )
     total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
     rows = await session.execute(stmt.limit(params.limit).offset(params.offset))
-    return Page(
-        items=[event_out(event, task_id) for event, task_id in rows],
-        total=int(total or 0),
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return page_of([event_out(event, task_id) for event, task_id in rows], int(total or 0), params)
 
 
 @router.get("/upcoming", operation_id="list_upcoming_runs")
@@ -195,7 +192,7 @@ async def list_upcoming(
 
 
 @router.get("/{event_id}", operation_id="get_event", responses={404: {}})
-async def get_event(event_id: Id, user: CurrentUser, session: SessionDep) -> EventOut:
+async def get_event(event_id: PathId, user: CurrentUser, session: SessionDep) -> EventOut:
     """One of your events."""
     row = (
         await session.execute(event_rows(Event.id == event_id, Event.user_id == user.id))
@@ -215,28 +212,9 @@ async def submit_event(
     body: EventIn, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> SubmittedOut:
     """Ask Angie, an agent, a team or a workflow to do something; the work runs on the queue."""
-    try:
-        await check_target(session, user.id, body.target)
-    except ScheduleError:
-        kind, value = next(
-            (k, v)
-            for k, v in (
-                ("agent", body.agent_id),
-                ("team", body.team_id),
-                ("workflow", body.workflow_id),
-            )
-            if v is not None
-        )
-        raise ApiError(
-            f"there is no {kind} {value} you can use",
-            status=422,
-            details=[{"field": f"body: {kind}_id", "message": f"no {kind} {value}"}],
-        ) from None
+    await check_target(session, user, body.target)
     await release(session)
-    payload: dict[str, Any] = {"instruction": body.instruction}
-    for key in ("agent_id", "team_id", "workflow_id"):
-        if getattr(body, key) is not None:
-            payload[key] = getattr(body, key)
+    payload: dict[str, Any] = {"instruction": body.instruction, **body.target}
     if body.payload is not None:
         # Under "body", the router hands it to the work as data; it cannot change the target.
         payload["body"] = body.payload

@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from angie.api.deps import AngieDep
 from angie.api.errors import ApiError, NotFound
 from angie.api.schemas import Out
+from angie.api.visibility import TARGET_FIELDS
 from angie.db.base import utcnow
 from angie.db.crypto import SecretBox, credential_box
 from angie.db.models import EventType, Webhook
@@ -133,7 +134,7 @@ async def _find(angie: AngieDep, hook_id: str) -> _Hook | None:
         row = await session.scalar(select(Webhook).where(Webhook.hook_id == hook_id))
         if row is None:
             return None
-        target = {key: getattr(row, key) for key in ("agent_id", "team_id", "workflow_id")}
+        target = {key: getattr(row, key) for key in TARGET_FIELDS}
         return _Hook(
             id=row.id,
             user_id=row.user_id,

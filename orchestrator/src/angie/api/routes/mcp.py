@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from angie.agents.policy import Decision, is_read_only, load_policy
 from angie.api.deps import AdminUser, AngieDep, CurrentUser, SessionDep
 from angie.api.errors import ApiError, NotFound
-from angie.api.routes.agents import invalid, matching
-from angie.api.schemas import Body, ListParams, Page, order_by, paginate
+from angie.api.paging import query_page
+from angie.api.schemas import Body, ListParams, Page, order_by
+from angie.api.validation import matching, reject_nulls
 from angie.daemon import Angie
 from angie.db.models import ApprovalMode, McpServer, McpTransport, ServerHealth
 from angie.mcp.store import set_enabled
@@ -150,13 +151,7 @@ async def list_servers(
         "name",
         McpServer.id,
     )
-    rows, total = await paginate(session, stmt, params)
-    return Page(
-        items=[_out(r, angie) for r in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return await query_page(session, stmt, params, lambda row: _out(row, angie))
 
 
 @router.get("/{name}", operation_id="get_mcp_server")
@@ -228,9 +223,7 @@ async def update_server(
     """Set a server's approval policy, or switch it on or off from Angie's next start (admins)."""
     await _register(session, angie)
     row = await _server(session, name)
-    for key in body.model_fields_set:
-        if getattr(body, key) is None:
-            raise invalid(key, "cannot be null")
+    reject_nulls(body.model_dump(exclude_unset=True))
     if body.enabled is not None:
         row.enabled = body.enabled
     if body.approval_mode is not None:

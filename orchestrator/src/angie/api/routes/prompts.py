@@ -3,10 +3,10 @@ the household's SYSTEM and ANGIE prompts and each agent's prompt)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import Field, StringConstraints
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import AdminUser, AngieDep, CurrentUser, SessionDep
 from angie.api.errors import ApiError, Conflict, NotFound
-from angie.api.schemas import Body, ListParams, Out, Page, PageParams
+from angie.api.paging import memory_page
+from angie.api.schemas import Body, ListParams, Out, Page
+from angie.api.validation import invalid_at
 from angie.daemon import Angie
 from angie.db.models import Agent, PromptKind, User
 from angie.prompts import (
@@ -110,7 +112,7 @@ def _household(angie: Angie) -> HouseholdPromptStore:
 
 
 def _invalid(err: PromptError) -> ApiError:
-    return ApiError(str(err), status=422, details=[{"field": "body", "message": str(err)}])
+    return invalid_at("body", str(err))
 
 
 def _prepared(body: str, user: User, *, name: str, agents: Sequence[PromptAgent | None]) -> str:
@@ -128,28 +130,6 @@ def _prepared(body: str, user: User, *, name: str, agents: Sequence[PromptAgent 
     except PromptError as err:
         raise _invalid(err) from err
     return text
-
-
-def _page[T](
-    items: list[T], params: PageParams, sortable: dict[str, Callable[[T], Any]]
-) -> Page[T]:
-    """A page of a short list kept in memory; ``sort`` as for database lists."""
-    if params.sort is not None:
-        key = sortable.get(params.sort.removeprefix("-"))
-        if key is None:
-            raise ApiError(
-                f"cannot sort by {params.sort.removeprefix('-')!r}; "
-                f"use one of {', '.join(sorted(sortable))}",
-                status=422,
-                details=[{"field": "query: sort", "message": "unknown sort field"}],
-            )
-        items = sorted(items, key=key, reverse=params.sort.startswith("-"))
-    return Page(
-        items=items[params.offset : params.offset + params.limit],
-        total=len(items),
-        limit=params.limit,
-        offset=params.offset,
-    )
 
 
 # -- the user's documents --------------------------------------------------------------------
@@ -188,7 +168,7 @@ async def list_prompts(user: CurrentUser, angie: AngieDep, params: ListParams) -
         PromptOut.of(docs[name]) if name in docs else _never_saved(name)
         for name in sorted({*docs, *ONBOARDING_DOCS}, key=doc_order)
     ]
-    return _page(
+    return memory_page(
         items,
         params,
         {"name": lambda d: d.name, "created_at": lambda d: d.created_at or _NEVER},
@@ -256,7 +236,7 @@ async def prompt_history(
     await _document(angie, user.id, name)
     found = await angie.user_prompts.history(user.id, name)
     items = [PromptOut.of(doc) for doc in reversed(found)]
-    return _page(items, params, {"version": lambda d: d.version})
+    return memory_page(items, params, {"version": lambda d: d.version})
 
 
 @prompts_router.post("/{name}/reset", operation_id="reset_prompt", responses={404: {}, 409: {}})
@@ -327,7 +307,7 @@ async def list_system_prompts(
         *(_agent_prompt(a) for a in await session.scalars(select(Agent).order_by(Agent.name))),
     ]
     items = [SystemPromptSummary.model_validate(p.model_dump()) for p in found]
-    return _page(items, params, {"name": lambda p: p.name})
+    return memory_page(items, params, {"name": lambda p: p.name})
 
 
 @system_prompts_router.get("/agent/{name}", operation_id="get_agent_prompt", responses={404: {}})

@@ -3,17 +3,22 @@ or instruction; the scheduler validates every field and its daemon applies the c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
 from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.paging import query_page
 from angie.api.routes.tasks import release
-from angie.api.schemas import Body, ListParams, Out, Page, order_by, paginate
+from angie.api.schemas import Body, ListParams, Out, Page, order_by
+from angie.api.validation import PathId, RowId, invalid_at, reject_nulls
+from angie.api.visibility import TARGET_FIELDS
 from angie.daemon import Angie
 from angie.db.models import MisfirePolicy, Schedule
 from angie.scheduler.errors import CronError, ScheduleError, ScheduleNotFound
@@ -24,9 +29,6 @@ from angie.scheduler.validation import MAX_INSTRUCTION, MAX_NAME, check_name, ch
 __all__ = ("ScheduleIn", "ScheduleOut", "ScheduleUpdate", "router")
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-_TARGETS = ("agent_id", "team_id", "workflow_id")
 
 
 class ScheduleIn(Body):
@@ -88,15 +90,18 @@ def _scheduler(angie: Angie) -> Scheduler:
     return angie.scheduler if angie.scheduler is not None else Scheduler(angie.database)
 
 
-def _invalid(err: ScheduleError) -> ApiError:
+@contextmanager
+def _refusals(schedule_id: int | None = None) -> Iterator[None]:
     """The scheduler's one sentence, as a 404 (not yours or gone) or a 422 (a field is wrong)."""
-    if isinstance(err, ScheduleNotFound):
-        return NotFound(str(err))
-    details = None
-    if isinstance(err, CronError):
+    try:
+        yield
+    except ScheduleNotFound as err:
+        raise NotFound(f"there is no schedule {schedule_id}" if schedule_id else str(err)) from None
+    except CronError as err:
         field = "timezone" if err.field == "timezone" else "cron"
-        details = [{"field": f"body: {field}", "message": str(err)}]
-    return ApiError(str(err), status=422, details=details)
+        raise invalid_at(f"body: {field}", str(err)) from None
+    except ScheduleError as err:
+        raise ApiError(str(err), status=422) from None
 
 
 async def _name_free(angie: Angie, user_id: int, name: str, keep: int | None = None) -> None:
@@ -109,10 +114,8 @@ async def _name_free(angie: Angie, user_id: int, name: str, keep: int | None = N
 
 
 async def _owned(angie: Angie, user_id: int, schedule_id: int) -> Schedule:
-    try:
+    with _refusals(schedule_id):
         return await _scheduler(angie).get(user_id, schedule_id)
-    except ScheduleNotFound:
-        raise NotFound(f"there is no schedule {schedule_id}") from None
 
 
 @router.get("", operation_id="list_schedules")
@@ -132,13 +135,7 @@ async def list_schedules(
         "name",
         Schedule.id,
     )
-    rows, total = await paginate(session, stmt, params)
-    return Page(
-        items=[ScheduleOut.model_validate(r) for r in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return await query_page(session, stmt, params, ScheduleOut.model_validate)
 
 
 @router.post(
@@ -154,7 +151,7 @@ async def create_schedule(
     await release(session)
     await _name_free(angie, user.id, body.name)
     scheduler = _scheduler(angie)
-    try:
+    with _refusals():
         schedule = await scheduler.create(
             user.id,
             body.name,
@@ -169,13 +166,11 @@ async def create_schedule(
         )
         if not body.enabled:
             schedule = await scheduler.pause(user.id, schedule.id)
-    except ScheduleError as err:
-        raise _invalid(err) from None
     return ScheduleOut.model_validate(schedule)
 
 
 @router.get("/{schedule_id}", operation_id="get_schedule", responses={404: {}})
-async def get_schedule(schedule_id: Id, user: CurrentUser, angie: AngieDep) -> ScheduleOut:
+async def get_schedule(schedule_id: PathId, user: CurrentUser, angie: AngieDep) -> ScheduleOut:
     """One of your schedules."""
     return ScheduleOut.model_validate(await _owned(angie, user.id, schedule_id))
 
@@ -184,18 +179,16 @@ async def get_schedule(schedule_id: Id, user: CurrentUser, angie: AngieDep) -> S
     "/{schedule_id}", operation_id="update_schedule", responses={404: {}, 409: {}, 422: {}}
 )
 async def update_schedule(
-    schedule_id: Id, body: ScheduleUpdate, user: CurrentUser, session: SessionDep, angie: AngieDep
+    schedule_id: PathId,
+    body: ScheduleUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    angie: AngieDep,
 ) -> ScheduleOut:
     """Change one of your schedules; a new crontab or timezone moves its next run."""
     await release(session)
     given = body.model_dump(exclude_unset=True)
-    for key, value in given.items():
-        if value is None and key not in _TARGETS:
-            raise ApiError(
-                f"{key} cannot be null",
-                status=422,
-                details=[{"field": f"body: {key}", "message": "leave it out to keep it"}],
-            )
+    reject_nulls(given, nullable=TARGET_FIELDS)
     await _owned(angie, user.id, schedule_id)
     if "name" in given:
         await _name_free(angie, user.id, given["name"], keep=schedule_id)
@@ -208,57 +201,47 @@ async def update_schedule(
             "instruction",
             "misfire_policy",
             "misfire_grace_seconds",
-            *_TARGETS,
+            *TARGET_FIELDS,
         )
     }
-    if any(key in given for key in _TARGETS):
+    if any(key in given for key in TARGET_FIELDS):
         # Giving one target replaces the whole target: the others are cleared.
-        changes.update({key: given.get(key) for key in _TARGETS})
+        changes.update({key: given.get(key) for key in TARGET_FIELDS})
     scheduler = _scheduler(angie)
-    try:
+    with _refusals(schedule_id):
         schedule = await scheduler.update(user.id, schedule_id, **changes)
         if given.get("enabled") is False and schedule.enabled:
             schedule = await scheduler.pause(user.id, schedule_id)
         elif given.get("enabled") is True and not schedule.enabled:
             schedule = await scheduler.resume(user.id, schedule_id)
-    except ScheduleError as err:
-        raise _invalid(err) from None
     return ScheduleOut.model_validate(schedule)
 
 
 @router.delete("/{schedule_id}", operation_id="delete_schedule", status_code=204)
 async def delete_schedule(
-    schedule_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    schedule_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> None:
     """Delete one of your schedules; it fires no more."""
     await release(session)
-    try:
+    with _refusals(schedule_id):
         await _scheduler(angie).delete(user.id, schedule_id)
-    except ScheduleNotFound:
-        raise NotFound(f"there is no schedule {schedule_id}") from None
 
 
 @router.post("/{schedule_id}/pause", operation_id="pause_schedule", responses={404: {}})
 async def pause_schedule(
-    schedule_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    schedule_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> ScheduleOut:
     """Stop a schedule firing; the ticks while paused are not caught up."""
     await release(session)
-    try:
+    with _refusals(schedule_id):
         return ScheduleOut.model_validate(await _scheduler(angie).pause(user.id, schedule_id))
-    except ScheduleNotFound:
-        raise NotFound(f"there is no schedule {schedule_id}") from None
 
 
 @router.post("/{schedule_id}/resume", operation_id="resume_schedule", responses={404: {}})
 async def resume_schedule(
-    schedule_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    schedule_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> ScheduleOut:
     """Fire a paused schedule again from its next tick on."""
     await release(session)
-    try:
+    with _refusals(schedule_id):
         return ScheduleOut.model_validate(await _scheduler(angie).resume(user.id, schedule_id))
-    except ScheduleNotFound:
-        raise NotFound(f"there is no schedule {schedule_id}") from None
-    except ScheduleError as err:
-        raise _invalid(err) from None

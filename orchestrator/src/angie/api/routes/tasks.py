@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
 from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.paging import page_of
 from angie.api.schemas import ListParams, Out, Page, PageParams, order_by
+from angie.api.validation import MAX_ID, IsoTime, PathId
 from angie.daemon import Angie
 from angie.db.models import (
     Agent,
@@ -29,7 +32,6 @@ from angie.tasks.service import TaskError
 __all__ = (
     "TASK_SORTS",
     "ApprovalOut",
-    "Id",
     "TaskDetail",
     "TaskFilters",
     "TaskOut",
@@ -42,8 +44,7 @@ __all__ = (
 )
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-RowId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, Query(ge=1, le=MAX_ID)]
 # How deep a task's subtree is walked for its detail; delegations nest a few levels at most.
 _MAX_DEPTH = 8
 
@@ -123,11 +124,11 @@ class TimeRange:
     def __init__(
         self,
         since: Annotated[
-            datetime | None,
+            IsoTime | None,
             Query(description="Only those created at or after this ISO time (UTC if no offset)."),
         ] = None,
         until: Annotated[
-            datetime | None,
+            IsoTime | None,
             Query(description="Only those created before this ISO time (UTC if no offset)."),
         ] = None,
     ) -> None:
@@ -287,16 +288,11 @@ async def list_tasks(
     page, count = task_page(user.id, filters, params)
     total = await session.scalar(count)
     rows = await session.execute(page)
-    return Page(
-        items=[TaskOut.model_validate(row) for row in rows],
-        total=int(total or 0),
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return page_of([TaskOut.model_validate(row) for row in rows], int(total or 0), params)
 
 
 @router.get("/{task_id}", operation_id="get_task", responses={404: {}})
-async def get_task(task_id: Id, user: CurrentUser, session: SessionDep) -> TaskDetail:
+async def get_task(task_id: PathId, user: CurrentUser, session: SessionDep) -> TaskDetail:
     """One of your tasks with the tool calls, tasks and approvals it led to."""
     task = await _one(session, task_id, user.id)
     ids = await _subtree(session, task_id)
@@ -316,37 +312,37 @@ async def get_task(task_id: Id, user: CurrentUser, session: SessionDep) -> TaskD
 
 @router.post("/{task_id}/cancel", operation_id="cancel_task", responses={404: {}, 409: {}})
 async def cancel_task(
-    task_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    task_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> TaskOut:
     """Cancel one of your unfinished tasks and the unfinished tasks it started."""
     await release(session)
-    try:
-        await angie.tasks.require(task_id, user.id)
-    except TaskError as err:
-        raise NotFound(str(err)) from None
-    try:
-        await angie.tasks.cancel(task_id, user.id)
-    except TaskError as err:
-        raise Conflict(str(err)) from None
+    await _change(angie, task_id, user.id, angie.tasks.cancel)
     return await _fresh(angie, task_id, user.id)
 
 
 @router.post("/{task_id}/retry", operation_id="retry_task", responses={404: {}, 409: {}})
 async def retry_task(
-    task_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    task_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> TaskOut:
     """Queue one of your failed or cancelled tasks again, with a fresh budget of attempts."""
     await release(session)
+    await _change(angie, task_id, user.id, angie.tasks.retry)
+    angie.queue.enqueue(task_id)
+    return await _fresh(angie, task_id, user.id)
+
+
+async def _change(
+    angie: Angie, task_id: int, user_id: int, change: Callable[[int, int], Awaitable[Any]]
+) -> None:
+    """Make a change to one of the user's tasks: a 404 if it is not theirs, a 409 if refused."""
     try:
-        await angie.tasks.require(task_id, user.id)
+        await angie.tasks.require(task_id, user_id)
     except TaskError as err:
         raise NotFound(str(err)) from None
     try:
-        await angie.tasks.retry(task_id, user.id)
+        await change(task_id, user_id)
     except TaskError as err:
         raise Conflict(str(err)) from None
-    angie.queue.enqueue(task_id)
-    return await _fresh(angie, task_id, user.id)
 
 
 async def _fresh(angie: Angie, task_id: int, user_id: int) -> TaskOut:

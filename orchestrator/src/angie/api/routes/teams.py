@@ -9,26 +9,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.agents.fleet import availability
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import Conflict, Forbidden, NotFound
-from angie.api.routes.agents import FleetName as TeamName
-from angie.api.routes.agents import Id, ToolFilter, in_use, invalid
-from angie.api.schemas import Body, ListParams, Out, Page, order_by, paginate
+from angie.api.errors import Conflict
+from angie.api.paging import query_page
+from angie.api.schemas import Body, ListParams, Out, Page, order_by
+from angie.api.validation import (
+    Description,
+    NameQuery,
+    PathId,
+    PromptText,
+    RowId,
+    ToolFilter,
+    UniqueName,
+    invalid,
+    reject_nulls,
+)
+from angie.api.validation import FleetName as TeamName
+from angie.api.visibility import (
+    check_may_change,
+    delete_unless_used,
+    may_use,
+    teams_visible_to,
+    visible,
+)
 from angie.db.models import Agent, Schedule, Team, TeamMember, User, WorkflowStep
 
-__all__ = ("TeamIn", "TeamOut", "TeamPatch", "router", "visible_to")
+__all__ = ("TeamIn", "TeamOut", "TeamPatch", "router")
 
 router = APIRouter(prefix="/teams", tags=["teams"])
+_NAMES = UniqueName(Team.id, Team.name, "a team named {name!r} already exists")
 
 Members = Annotated[
-    list[Annotated[int, Field(ge=1, le=2**31 - 1)]],
+    list[RowId],
     Field(min_length=1, max_length=20, description="Agent ids, in the order they are listed."),
 ]
 
@@ -37,8 +55,8 @@ class TeamIn(Body):
     name: TeamName = Field(
         description="Lower-case letters, digits and _; asked as ask_team_<name>."
     )
-    description: Annotated[str, Field(max_length=2000)] = ""
-    prompt: Annotated[str, Field(max_length=100_000)] = ""
+    description: Description = ""
+    prompt: PromptText = ""
     tool_filter: ToolFilter = Field(
         default_factory=list, description="Globs over the members' combined tool names."
     )
@@ -48,8 +66,8 @@ class TeamIn(Body):
 
 class TeamPatch(Body):
     name: TeamName | None = None
-    description: Annotated[str, Field(max_length=2000)] | None = None
-    prompt: Annotated[str, Field(max_length=100_000)] | None = None
+    description: Description | None = None
+    prompt: PromptText | None = None
     tool_filter: ToolFilter | None = None
     enabled: bool | None = None
     members: Members | None = None
@@ -75,11 +93,6 @@ class TeamOut(Out):
     updated_at: datetime
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
-    """Household teams and the person's own."""
-    return or_(Team.created_by_id.is_(None), Team.created_by_id == user.id)
-
-
 def team_out(team: Team, installed: set[str]) -> TeamOut:
     agents = [m.agent for m in team.members]
     state = availability([s.name for a in agents for s in a.servers], installed)
@@ -99,13 +112,6 @@ def team_out(team: Team, installed: set[str]) -> TeamOut:
     )
 
 
-async def _team(session: AsyncSession, user: User, team_id: int) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None or team.created_by_id not in (None, user.id):
-        raise NotFound(f"there is no team {team_id}")
-    return team
-
-
 async def _members(
     session: AsyncSession, user: User, agent_ids: list[int], *, household: bool
 ) -> list[TeamMember]:
@@ -115,7 +121,7 @@ async def _members(
     agents = {a.id: a for a in await session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
     for agent_id in agent_ids:
         agent = agents.get(agent_id)
-        if agent is None or agent.created_by_id not in (None, user.id):
+        if agent is None or not may_use(agent, user):
             raise invalid("members", f"there is no agent {agent_id}")
         if household and agent.created_by_id is not None:
             # Everyone sees a household team's members: a private agent cannot be one.
@@ -127,19 +133,6 @@ async def _members(
     return [TeamMember(agent=agents[a], position=i) for i, a in enumerate(agent_ids)]
 
 
-async def _name_free(session: AsyncSession, name: str, team_id: int | None = None) -> None:
-    taken = await session.scalar(select(Team.id).where(Team.name == name))
-    if taken is not None and taken != team_id:
-        raise Conflict(f"a team named {name!r} already exists")
-
-
-async def _flush(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as err:
-        raise Conflict(f"a team named {name!r} already exists") from err
-
-
 @router.get("", operation_id="list_teams")
 async def list_teams(
     user: CurrentUser,
@@ -148,10 +141,10 @@ async def list_teams(
     params: ListParams,
     enabled: bool | None = None,
     builtin: bool | None = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of the name.")] = None,
+    q: NameQuery = None,
 ) -> Page[TeamOut]:
     """The teams you can use: the household's and your own."""
-    stmt = select(Team).where(visible_to(user))
+    stmt = select(Team).where(teams_visible_to(user))
     if enabled is not None:
         stmt = stmt.where(Team.enabled.is_(enabled))
     if builtin is not None:
@@ -163,20 +156,16 @@ async def list_teams(
     stmt = order_by(
         stmt, params.sort, {"name": Team.name, "created_at": Team.created_at}, "name", Team.id
     )
-    rows, total = await paginate(session, stmt, params)
     installed = angie.toolbox.installed()
-    return Page(
-        items=[team_out(r, installed) for r in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return await query_page(session, stmt, params, lambda row: team_out(row, installed))
 
 
 @router.get("/{team_id}", operation_id="get_team")
-async def get_team(team_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep) -> TeamOut:
+async def get_team(
+    team_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
+) -> TeamOut:
     """One team with its members in order."""
-    return team_out(await _team(session, user, team_id), angie.toolbox.installed())
+    return team_out(await visible(session, Team, team_id, user), angie.toolbox.installed())
 
 
 @router.post(
@@ -189,18 +178,11 @@ async def create_team(
     body: TeamIn, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> TeamOut:
     """Create a team of your own from agents you can see; only you see it."""
-    await _name_free(session, body.name)
-    team = Team(
-        name=body.name,
-        description=body.description,
-        prompt=body.prompt,
-        tool_filter=list(body.tool_filter),
-        enabled=body.enabled,
-        created_by_id=user.id,
-    )
+    await _NAMES.check(session, body.name)
+    team = Team(**body.model_dump(exclude={"members"}), created_by_id=user.id)
     team.members = await _members(session, user, body.members, household=False)
     session.add(team)
-    await _flush(session, body.name)
+    await _NAMES.flush(session, body.name)
     return team_out(team, angie.toolbox.installed())
 
 
@@ -210,21 +192,18 @@ async def create_team(
     responses={403: {"description": "A household team"}, 409: {"description": "Conflict"}},
 )
 async def update_team(
-    team_id: Id, body: TeamPatch, user: CurrentUser, session: SessionDep, angie: AngieDep
+    team_id: PathId, body: TeamPatch, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> TeamOut:
     """Change a team: your own, or (admins) a household one; `members` replaces the list."""
-    team = await _team(session, user, team_id)
+    team = await visible(session, Team, team_id, user)
     changes = body.model_dump(exclude_unset=True)
-    for key, value in changes.items():
-        if value is None:
-            raise invalid(key, "cannot be null")
+    reject_nulls(changes)
+    check_may_change(team, user)
     household = team.created_by_id is None
-    if household and not user.is_admin:
-        raise Forbidden("only an admin can change a household team")
     if household and "name" in changes and changes["name"] != team.name:
         raise Conflict("a built-in team keeps its name")
     if "name" in changes:
-        await _name_free(session, changes["name"], team.id)
+        await _NAMES.check(session, changes["name"], keep=team.id)
     if "members" in changes:
         members = await _members(session, user, changes.pop("members"), household=household)
         # Old rows go first: (team, position) and (team, agent) are unique.
@@ -233,7 +212,7 @@ async def update_team(
         team.members.extend(members)
     for key, value in changes.items():
         setattr(team, key, value)
-    await _flush(session, team.name)
+    await _NAMES.flush(session, team.name)
     return team_out(team, angie.toolbox.installed())
 
 
@@ -243,19 +222,15 @@ async def update_team(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={409: {"description": "Built in, or in use"}},
 )
-async def delete_team(team_id: Id, user: CurrentUser, session: SessionDep) -> None:
+async def delete_team(team_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     """Delete one of your teams that no workflow or schedule uses."""
-    team = await _team(session, user, team_id)
+    team = await visible(session, Team, team_id, user)
     if team.created_by_id is None:
         raise Conflict("a built-in team can be disabled, not deleted")
-    users = await in_use(session, user, WorkflowStep.team_id, Schedule.team_id, team.id)
-    if users:
-        raise Conflict(
-            f"team {team.name!r} is used by {users}; change or delete those first",
-            details=[{"field": "team_id", "message": users}],
-        )
-    await session.delete(team)
-    try:
-        await session.flush()
-    except IntegrityError as err:
-        raise Conflict(f"team {team.name!r} is in use; change what uses it first") from err
+    await delete_unless_used(
+        session,
+        user,
+        team,
+        step_column=WorkflowStep.team_id,
+        schedule_column=Schedule.team_id,
+    )

@@ -7,45 +7,38 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Any, Self
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from pydantic import Field, model_validator
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, Conflict, NotFound
-from angie.api.schemas import Body, ListParams, Out, Page, order_by, paginate
+from angie.api.paging import query_page
+from angie.api.schemas import Body, ListParams, Out, Page, order_by
+from angie.api.validation import PathId, RowId, UniqueName, reject_nulls
+from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target, owned
 from angie.daemon import Angie
 from angie.db.crypto import credential_box
-from angie.db.models import Agent, Team, User, Webhook, Workflow
+from angie.db.models import Webhook
 
-__all__ = ("TARGETS", "NewWebhookOut", "WebhookOut", "hook_url", "router")
+__all__ = ("NewWebhookOut", "WebhookOut", "hook_url", "router")
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-TargetId = Annotated[int | None, Field(default=None, ge=1, le=2**31 - 1)]
-#: The fields that name who handles a delivery; at most one is set (none: Angie herself).
-TARGETS = ("agent_id", "team_id", "workflow_id")
+_NAMES = UniqueName(
+    Webhook.id, Webhook.name, "you already have a webhook named {name!r}", Webhook.user_id
+)
 
 
 def hook_url(hook_id: str) -> str:
     return f"/api/hooks/{hook_id}"
 
 
-def _one_target(values: dict[str, Any]) -> None:
-    named = [key for key in TARGETS if values.get(key) is not None]
-    if len(named) > 1:
-        raise ValueError(f"name at most one of agent_id, team_id, workflow_id (got {named})")
-
-
 class WebhookIn(Body):
     name: str = Field(min_length=1, max_length=120)
-    agent_id: TargetId = None
-    team_id: TargetId = None
-    workflow_id: TargetId = None
+    agent_id: RowId | None = None
+    team_id: RowId | None = None
+    workflow_id: RowId | None = None
     instruction: str = Field(
         default="",
         max_length=10_000,
@@ -55,7 +48,7 @@ class WebhookIn(Body):
 
     @model_validator(mode="after")
     def _at_most_one_target(self) -> Self:
-        _one_target(self.model_dump())
+        at_most_one_target(self.model_dump())
         return self
 
 
@@ -63,15 +56,15 @@ class WebhookPatch(Body):
     """Fields left out are kept. Naming any target replaces the target: the others are cleared."""
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    agent_id: TargetId = None
-    team_id: TargetId = None
-    workflow_id: TargetId = None
+    agent_id: RowId | None = None
+    team_id: RowId | None = None
+    workflow_id: RowId | None = None
     instruction: str | None = Field(default=None, max_length=10_000)
     enabled: bool | None = None
 
     @model_validator(mode="after")
     def _at_most_one_target(self) -> Self:
-        _one_target(self.model_dump())
+        at_most_one_target(self.model_dump())
         return self
 
 
@@ -112,50 +105,6 @@ def _new_secret(angie: Angie) -> tuple[str, bytes]:
     return secret, credential_box(angie.settings.secret).encrypt(secret)
 
 
-async def _check_target(session: AsyncSession, user: User, values: dict[str, Any]) -> None:
-    """A hook may run the household's agents, teams and workflows, or the user's own."""
-    agent_id, team_id, workflow_id = (values.get(key) for key in TARGETS)
-    if agent_id is not None:
-        agent = await session.get(Agent, agent_id)
-        if agent is None or not (agent.builtin or agent.created_by_id in (None, user.id)):
-            raise _bad_target("agent_id", f"there is no agent {agent_id} you can use")
-    if team_id is not None:
-        team = await session.get(Team, team_id)
-        if team is None or team.created_by_id not in (None, user.id):
-            raise _bad_target("team_id", f"there is no team {team_id} you can use")
-    if workflow_id is not None:
-        workflow = await session.get(Workflow, workflow_id)
-        if workflow is None or workflow.user_id not in (None, user.id):
-            raise _bad_target("workflow_id", f"there is no workflow {workflow_id} you can use")
-
-
-def _bad_target(field: str, message: str) -> ApiError:
-    return ApiError(message, status=422, details=[{"field": f"body: {field}", "message": message}])
-
-
-async def _owned(session: AsyncSession, user: User, webhook_id: int) -> Webhook:
-    row = await session.get(Webhook, webhook_id)
-    if row is None or row.user_id != user.id:
-        raise NotFound(f"there is no webhook {webhook_id}")
-    return row
-
-
-async def _name_taken(session: AsyncSession, user: User, name: str, but: int | None) -> bool:
-    stmt = select(Webhook.id).where(Webhook.user_id == user.id, Webhook.name == name)
-    if but is not None:
-        stmt = stmt.where(Webhook.id != but)
-    return (await session.scalar(stmt.limit(1))) is not None
-
-
-async def _flush_unique(session: AsyncSession, name: str) -> None:
-    # The pre-check covers the usual case; this covers two requests racing for one name.
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as err:
-        raise Conflict(f"you already have a webhook named {name!r}") from err
-
-
 @router.get("", operation_id="list_webhooks")
 async def list_webhooks(
     user: CurrentUser, session: SessionDep, params: ListParams
@@ -172,13 +121,7 @@ async def list_webhooks(
         "created_at",
         Webhook.id,
     )
-    rows, total = await paginate(session, stmt, params)
-    return Page(
-        items=[WebhookOut.of(r) for r in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return await query_page(session, stmt, params, WebhookOut.of)
 
 
 @router.post(
@@ -192,9 +135,8 @@ async def create_webhook(
 ) -> NewWebhookOut:
     """Make a webhook; its signing secret is shown only now."""
     values = body.model_dump()
-    await _check_target(session, user, values)
-    if await _name_taken(session, user, body.name, None):
-        raise Conflict(f"you already have a webhook named {body.name!r}")
+    await check_target(session, user, values)
+    await _NAMES.check(session, body.name, owner=user.id)
     secret, ciphertext = _new_secret(angie)
     row = Webhook(
         hook_id=secrets.token_urlsafe(24),
@@ -203,15 +145,15 @@ async def create_webhook(
         **values,
     )
     session.add(row)
-    await _flush_unique(session, body.name)
+    await _NAMES.flush(session, body.name)
     await session.refresh(row)
     return _with_secret(row, secret)
 
 
 @router.get("/{webhook_id}", operation_id="get_webhook")
-async def get_webhook(webhook_id: Id, user: CurrentUser, session: SessionDep) -> WebhookOut:
+async def get_webhook(webhook_id: PathId, user: CurrentUser, session: SessionDep) -> WebhookOut:
     """One of your webhooks (never its secret)."""
-    return WebhookOut.of(await _owned(session, user, webhook_id))
+    return WebhookOut.of(await owned(session, Webhook, webhook_id, user))
 
 
 @router.patch(
@@ -220,39 +162,38 @@ async def get_webhook(webhook_id: Id, user: CurrentUser, session: SessionDep) ->
     responses={409: {"description": "You already have a webhook of that name"}},
 )
 async def update_webhook(
-    webhook_id: Id, body: WebhookPatch, user: CurrentUser, session: SessionDep
+    webhook_id: PathId, body: WebhookPatch, user: CurrentUser, session: SessionDep
 ) -> WebhookOut:
     """Rename a webhook, change what it runs or its instruction, enable or disable it."""
-    row = await _owned(session, user, webhook_id)
+    row = await owned(session, Webhook, webhook_id, user)
     changes = body.model_dump(exclude_unset=True)
-    for key in ("name", "instruction", "enabled"):
-        if key in changes and changes[key] is None:
-            raise ApiError(f"{key} cannot be null", status=422)
-    if any(key in changes for key in TARGETS):
-        target = {key: changes.get(key) for key in TARGETS}
-        await _check_target(session, user, target)
+    reject_nulls(changes, nullable=TARGET_FIELDS)
+    if any(key in changes for key in TARGET_FIELDS):
+        # Naming one target replaces the target: the others are cleared.
+        target = {key: changes.get(key) for key in TARGET_FIELDS}
+        await check_target(session, user, target)
         changes.update(target)
-    if "name" in changes and await _name_taken(session, user, changes["name"], row.id):
-        raise Conflict(f"you already have a webhook named {changes['name']!r}")
+    if "name" in changes:
+        await _NAMES.check(session, changes["name"], owner=user.id, keep=row.id)
     for key, value in changes.items():
         setattr(row, key, value)
-    await _flush_unique(session, row.name)
+    await _NAMES.flush(session, row.name)
     await session.refresh(row)
     return WebhookOut.of(row)
 
 
 @router.delete("/{webhook_id}", operation_id="delete_webhook", status_code=204)
-async def delete_webhook(webhook_id: Id, user: CurrentUser, session: SessionDep) -> None:
+async def delete_webhook(webhook_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     """Delete a webhook; deliveries to its address are refused from now on."""
-    await session.delete(await _owned(session, user, webhook_id))
+    await session.delete(await owned(session, Webhook, webhook_id, user))
 
 
 @router.post("/{webhook_id}/rotate", operation_id="rotate_webhook_secret")
 async def rotate_webhook_secret(
-    webhook_id: Id, user: CurrentUser, session: SessionDep, angie: AngieDep
+    webhook_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
 ) -> NewWebhookOut:
     """Give a webhook a new signing secret, shown only now; the old one stops working at once."""
-    row = await _owned(session, user, webhook_id)
+    row = await owned(session, Webhook, webhook_id, user)
     secret, row.secret_ciphertext = _new_secret(angie)
     await session.flush()
     await session.refresh(row)

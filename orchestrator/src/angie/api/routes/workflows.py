@@ -11,15 +11,21 @@ from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import Conflict, NotFound
-from angie.api.routes.agents import Id, in_use, invalid
-from angie.api.routes.agents import visible_to as agent_visible_to
-from angie.api.routes.teams import visible_to as team_visible_to
+from angie.api.errors import Conflict
+from angie.api.paging import page_of
 from angie.api.schemas import Body, ListParams, Out, Page, order_by, paginate
+from angie.api.validation import (
+    Description,
+    PathId,
+    RowId,
+    UniqueName,
+    invalid,
+    reject_nulls,
+)
+from angie.api.visibility import agents_visible_to, delete_unless_used, owned, teams_visible_to
 from angie.db.models import (
     Agent,
     EventType,
@@ -35,18 +41,20 @@ from angie.events.router import NewEvent
 __all__ = ("RunIn", "RunOut", "StepIn", "WorkflowIn", "WorkflowOut", "WorkflowPatch", "router")
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+_NAMES = UniqueName(
+    Workflow.id, Workflow.name, "you already have a workflow named {name!r}", Workflow.user_id
+)
 
 # The same environment the workflow engine renders with, so what compiles here renders there.
 _TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
-RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 StepName = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class StepIn(Body):
     name: StepName = Field(description="Later steps read its output as {{ steps['<name>'] }}.")
-    agent_id: RefId | None = None
-    team_id: RefId | None = None
+    agent_id: RowId | None = None
+    team_id: RowId | None = None
     instruction: str = Field(
         min_length=1,
         max_length=20_000,
@@ -76,14 +84,14 @@ Steps = Annotated[list[StepIn], Field(min_length=1, max_length=50)]
 
 class WorkflowIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    description: Annotated[str, Field(max_length=2000)] = ""
+    description: Description = ""
     enabled: bool = True
     steps: Steps
 
 
 class WorkflowPatch(Body):
     name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
-    description: Annotated[str, Field(max_length=2000)] | None = None
+    description: Description | None = None
     enabled: bool | None = None
     steps: Steps | None = Field(default=None, description="Replaces every step when given.")
 
@@ -171,13 +179,6 @@ async def _one_out(session: AsyncSession, workflow: Workflow) -> WorkflowOut:
     return _out(workflow, agents, teams)
 
 
-async def _workflow(session: AsyncSession, user: User, workflow_id: int) -> Workflow:
-    workflow = await session.get(Workflow, workflow_id)
-    if workflow is None or workflow.user_id != user.id:
-        raise NotFound(f"there is no workflow {workflow_id}")
-    return workflow
-
-
 async def _steps(session: AsyncSession, user: User, steps: list[StepIn]) -> list[WorkflowStep]:
     """New step rows; every agent and team must be one the person can see."""
     names = [s.name for s in steps]
@@ -190,11 +191,11 @@ async def _steps(session: AsyncSession, user: User, steps: list[StepIn]) -> list
     team_ids = {s.team_id for s in steps if s.team_id is not None}
     agents = set(
         await session.scalars(
-            select(Agent.id).where(Agent.id.in_(agent_ids), agent_visible_to(user))
+            select(Agent.id).where(Agent.id.in_(agent_ids), agents_visible_to(user))
         )
     )
     teams = set(
-        await session.scalars(select(Team.id).where(Team.id.in_(team_ids), team_visible_to(user)))
+        await session.scalars(select(Team.id).where(Team.id.in_(team_ids), teams_visible_to(user)))
     )
     rows = []
     for position, step in enumerate(steps):
@@ -216,23 +217,6 @@ async def _steps(session: AsyncSession, user: User, steps: list[StepIn]) -> list
     return rows
 
 
-async def _name_free(
-    session: AsyncSession, user: User, name: str, workflow_id: int | None = None
-) -> None:
-    taken = await session.scalar(
-        select(Workflow.id).where(Workflow.user_id == user.id, Workflow.name == name)
-    )
-    if taken is not None and taken != workflow_id:
-        raise Conflict(f"you already have a workflow named {name!r}")
-
-
-async def _flush(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as err:
-        raise Conflict(f"you already have a workflow named {name!r}") from err
-
-
 @router.get("", operation_id="list_workflows")
 async def list_workflows(
     user: CurrentUser, session: SessionDep, params: ListParams, enabled: bool | None = None
@@ -250,18 +234,13 @@ async def list_workflows(
     )
     rows, total = await paginate(session, stmt, params)
     agents, teams = await _names(session, rows)
-    return Page(
-        items=[_out(r, agents, teams) for r in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+    return page_of([_out(r, agents, teams) for r in rows], total, params)
 
 
 @router.get("/{workflow_id}", operation_id="get_workflow")
-async def get_workflow(workflow_id: Id, user: CurrentUser, session: SessionDep) -> WorkflowOut:
+async def get_workflow(workflow_id: PathId, user: CurrentUser, session: SessionDep) -> WorkflowOut:
     """One of your workflows with its steps in order."""
-    return await _one_out(session, await _workflow(session, user, workflow_id))
+    return await _one_out(session, await owned(session, Workflow, workflow_id, user))
 
 
 @router.post(
@@ -272,16 +251,14 @@ async def get_workflow(workflow_id: Id, user: CurrentUser, session: SessionDep) 
 )
 async def create_workflow(body: WorkflowIn, user: CurrentUser, session: SessionDep) -> WorkflowOut:
     """Create a workflow: steps run in order, each by an agent or a team."""
-    await _name_free(session, user, body.name)
+    await _NAMES.check(session, body.name, owner=user.id)
     workflow = Workflow(
-        name=body.name,
-        description=body.description,
-        enabled=body.enabled,
+        **body.model_dump(exclude={"steps"}),
         user_id=user.id,
         steps=await _steps(session, user, body.steps),
     )
     session.add(workflow)
-    await _flush(session, body.name)
+    await _NAMES.flush(session, body.name)
     return await _one_out(session, workflow)
 
 
@@ -289,27 +266,23 @@ async def create_workflow(body: WorkflowIn, user: CurrentUser, session: SessionD
     "/{workflow_id}", operation_id="update_workflow", responses={409: {"description": "Taken"}}
 )
 async def update_workflow(
-    workflow_id: Id, body: WorkflowPatch, user: CurrentUser, session: SessionDep
+    workflow_id: PathId, body: WorkflowPatch, user: CurrentUser, session: SessionDep
 ) -> WorkflowOut:
     """Change one of your workflows; `steps`, when given, replaces all of them."""
-    workflow = await _workflow(session, user, workflow_id)
+    workflow = await owned(session, Workflow, workflow_id, user)
+    reject_nulls(body.model_dump(exclude_unset=True))
     changes = body.model_dump(exclude_unset=True, exclude={"steps"})
-    for key, value in changes.items():
-        if value is None:
-            raise invalid(key, "cannot be null")
-    if "steps" in body.model_fields_set:
-        if body.steps is None:
-            raise invalid("steps", "cannot be null")
+    if body.steps is not None:
         steps = await _steps(session, user, body.steps)
         # The old steps go first: (workflow, position) is unique.
         workflow.steps.clear()
         await session.flush()
         workflow.steps.extend(steps)
     if "name" in changes:
-        await _name_free(session, user, changes["name"], workflow.id)
+        await _NAMES.check(session, changes["name"], owner=user.id, keep=workflow.id)
     for key, value in changes.items():
         setattr(workflow, key, value)
-    await _flush(session, workflow.name)
+    await _NAMES.flush(session, workflow.name)
     return await _one_out(session, workflow)
 
 
@@ -319,20 +292,17 @@ async def update_workflow(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={409: {"description": "A schedule runs it"}},
 )
-async def delete_workflow(workflow_id: Id, user: CurrentUser, session: SessionDep) -> None:
+async def delete_workflow(workflow_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     """Delete one of your workflows that no schedule runs."""
-    workflow = await _workflow(session, user, workflow_id)
-    users = await in_use(session, user, None, Schedule.workflow_id, workflow.id)
-    if users:
-        raise Conflict(
-            f"workflow {workflow.name!r} is run by {users}; change or delete those first",
-            details=[{"field": "workflow_id", "message": users}],
-        )
-    await session.delete(workflow)
-    try:
-        await session.flush()
-    except IntegrityError as err:
-        raise Conflict(f"workflow {workflow.name!r} is in use; change what uses it first") from err
+    workflow = await owned(session, Workflow, workflow_id, user)
+    await delete_unless_used(
+        session,
+        user,
+        workflow,
+        step_column=None,
+        schedule_column=Schedule.workflow_id,
+        used="is run by",
+    )
 
 
 @router.post(
@@ -342,14 +312,14 @@ async def delete_workflow(workflow_id: Id, user: CurrentUser, session: SessionDe
     responses={409: {"description": "Disabled or without steps"}},
 )
 async def run_workflow(
-    workflow_id: Id,
+    workflow_id: PathId,
     user: CurrentUser,
     session: SessionDep,
     angie: AngieDep,
     body: RunIn | None = None,
 ) -> RunOut:
     """Run one of your workflows now; follow its task for the outcome."""
-    workflow = await _workflow(session, user, workflow_id)
+    workflow = await owned(session, Workflow, workflow_id, user)
     if not workflow.enabled:
         raise Conflict(f"workflow {workflow.name!r} is disabled; enable it to run it")
     if not workflow.steps:

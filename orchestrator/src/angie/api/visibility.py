@@ -1,0 +1,174 @@
+"""Who may see and use which agent, team and workflow: loading one or answering 404, checking the
+target a request names (422), and what still uses one before it is deleted (409).
+
+Agents and teams are the household's (no creator) or their creator's alone; workflows and
+webhooks are their owner's. To anyone else another person's object does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from angie.api.errors import Conflict, Forbidden, NotFound
+from angie.api.validation import invalid_at
+from angie.db.models import Agent, Schedule, Team, User, Webhook, Workflow, WorkflowStep
+
+__all__ = (
+    "TARGET_FIELDS",
+    "agents_visible_to",
+    "at_most_one_target",
+    "check_may_change",
+    "check_target",
+    "delete_unless_used",
+    "may_use",
+    "owned",
+    "teams_visible_to",
+    "visible",
+)
+
+#: The fields that name who does the work (an agent, a team or a workflow); none: Angie herself.
+TARGET_FIELDS = ("agent_id", "team_id", "workflow_id")
+_TARGET_MODELS: tuple[tuple[str, type[Agent] | type[Team] | type[Workflow]], ...] = (
+    ("agent_id", Agent),
+    ("team_id", Team),
+    ("workflow_id", Workflow),
+)
+_NOUNS: dict[type[Any], str] = {
+    Agent: "agent",
+    Team: "team",
+    Workflow: "workflow",
+    Webhook: "webhook",
+}
+
+
+def agents_visible_to(user: User) -> ColumnElement[bool]:
+    """Household agents and the person's own."""
+    return or_(Agent.created_by_id.is_(None), Agent.created_by_id == user.id)
+
+
+def teams_visible_to(user: User) -> ColumnElement[bool]:
+    """Household teams and the person's own."""
+    return or_(Team.created_by_id.is_(None), Team.created_by_id == user.id)
+
+
+def may_use(row: Agent | Team | Workflow, user: User) -> bool:
+    """The household's (no owner) or the person's own: agents and teams by their creator,
+    workflows by their owner."""
+    owner = row.user_id if isinstance(row, Workflow) else row.created_by_id
+    return owner is None or owner == user.id
+
+
+def check_may_change(row: Agent | Team, user: User, verb: str = "change") -> None:
+    """A household agent or team is everyone's: only admins change or delete it (403)."""
+    if row.created_by_id is None and not user.is_admin:
+        raise Forbidden(f"only an admin can {verb} a household {_NOUNS[type(row)]}")
+
+
+async def visible[R: (Agent, Team)](
+    session: AsyncSession, model: type[R], row_id: int, user: User
+) -> R:
+    """The agent or team, if the person may see it; a 404 otherwise."""
+    row = await session.get(model, row_id)
+    if row is None or not may_use(row, user):
+        raise NotFound(f"there is no {_NOUNS[model]} {row_id}")
+    return row
+
+
+async def owned[R: (Workflow, Webhook)](
+    session: AsyncSession, model: type[R], row_id: int, user: User
+) -> R:
+    """The person's own workflow or webhook; a 404 otherwise."""
+    row = await session.get(model, row_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"there is no {_NOUNS[model]} {row_id}")
+    return row
+
+
+def at_most_one_target(values: Mapping[str, Any]) -> None:
+    """A body validator: at most one of the target fields is given."""
+    named = [key for key in TARGET_FIELDS if values.get(key) is not None]
+    if len(named) > 1:
+        raise ValueError(f"name at most one of agent_id, team_id, workflow_id (got {named})")
+
+
+async def check_target(session: AsyncSession, user: User, values: Mapping[str, Any]) -> None:
+    """Each target field given names something the person may use; otherwise a 422 on that
+    field, worded alike whether it is someone else's or does not exist."""
+    for field, model in _TARGET_MODELS:
+        row_id = values.get(field)
+        if row_id is None:
+            continue
+        row = await session.get(model, row_id)
+        # Not an instance: there is no such row (isinstance also tells mypy which model it is).
+        if not isinstance(row, model) or not may_use(row, user):
+            raise invalid_at(f"body: {field}", f"there is no {_NOUNS[model]} {row_id} you can use")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+async def _in_use(
+    session: AsyncSession,
+    user: User,
+    step_column: InstrumentedAttribute[Any] | None,
+    schedule_column: InstrumentedAttribute[Any],
+    target_id: int,
+) -> str | None:
+    """What still runs the target (workflows, schedules), named where they are the person's."""
+    parts: list[str] = []
+    if step_column is not None:
+        workflows = (
+            await session.execute(
+                select(Workflow.name, Workflow.user_id)
+                .join(WorkflowStep, WorkflowStep.workflow_id == Workflow.id)
+                .where(step_column == target_id)
+                .distinct()
+            )
+        ).all()
+        parts += [f"workflow {name!r}" for name, owner in workflows if owner == user.id]
+        others = sum(1 for _, owner in workflows if owner != user.id)
+        if others:
+            parts.append(_plural(others, "workflow") + " of other people")
+    schedules = (
+        await session.execute(
+            select(Schedule.name, Schedule.user_id).where(schedule_column == target_id)
+        )
+    ).all()
+    parts += [f"schedule {name!r}" for name, owner in schedules if owner == user.id]
+    others = sum(1 for _, owner in schedules if owner != user.id)
+    if others:
+        parts.append(_plural(others, "schedule") + " of other people")
+    return ", ".join(parts) or None
+
+
+async def delete_unless_used(
+    session: AsyncSession,
+    user: User,
+    row: Agent | Team | Workflow,
+    *,
+    step_column: InstrumentedAttribute[Any] | None,
+    schedule_column: InstrumentedAttribute[Any],
+    used: str = "is used by",
+) -> None:
+    """Delete an agent, team or workflow that no workflow step or schedule uses; a 409 naming
+    what does otherwise."""
+    noun = _NOUNS[type(row)]
+    users = await _in_use(session, user, step_column, schedule_column, row.id)
+    if users:
+        raise Conflict(
+            f"{noun} {row.name!r} {used} {users}; change or delete those first",
+            details=[{"field": f"{noun}_id", "message": users}],
+        )
+    await session.delete(row)
+    try:
+        await session.flush()
+    except IntegrityError as err:
+        # A workflow step or schedule took it up since the check (RESTRICT keeps it).
+        raise Conflict(f"{noun} {row.name!r} is in use; change what uses it first") from err
