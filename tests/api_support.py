@@ -153,7 +153,7 @@ def make_api_angie(
         **settings,
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), **(environ or {})}
-    return Angie(
+    angie = Angie(
         config,
         api=api,
         port=port,
@@ -162,6 +162,8 @@ def make_api_angie(
         model_for=brain.model,
         worker_threads=2,
     )
+    angie.api_auth = quick_auth(angie)  # what her own uvicorn serves, when `api` is on
+    return angie
 
 
 async def seeded_database(url: str) -> None:

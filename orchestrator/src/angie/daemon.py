@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     import uvicorn
 
+    from angie.api.auth import AuthService
     from angie.scheduler import CronFire, Scheduler
 
 __all__ = ("Angie", "Role")
@@ -103,6 +104,8 @@ class Angie:
         self.supervisor: Supervisor | None = None
         self.scheduler: Scheduler | None = None
         self._server: uvicorn.Server | None = None
+        # The API's sign-in service; None means the default built from the settings.
+        self.api_auth: AuthService | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
@@ -197,7 +200,7 @@ class Angie:
         from angie.api.app import create_app
 
         config = uvicorn.Config(
-            create_app(self),
+            create_app(self, auth_service=self.api_auth),
             host=self._host,
             port=self._port,
             log_level=self.settings.log_level.lower(),
