@@ -27,6 +27,7 @@ __all__ = (
     "SessionDep",
     "bearer_token",
     "get_angie",
+    "release",
 )
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT access token or a personal API token")
@@ -52,6 +53,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def release(session: AsyncSession) -> None:
+    """End the request's transaction before a service writes in a transaction of its own.
+
+    On SQLite, a request transaction that has written anything holds the database's one write
+    lock until it ends, and the service's write would wait for it.
+    """
+    await session.commit()
 
 
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:

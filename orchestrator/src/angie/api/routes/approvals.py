@@ -9,9 +9,9 @@ from pydantic import Field
 from sqlalchemy import select
 
 from angie.agents.approvals import ApprovalError
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
 from angie.api.errors import Conflict, NotFound
-from angie.api.routes.tasks import ApprovalOut, release
+from angie.api.routes.tasks import ApprovalOut
 from angie.api.schemas import Body, ListParams, Page, order_by, paginate
 from angie.daemon import Angie
 from angie.db.models import Approval, ApprovalStatus, User

@@ -14,10 +14,10 @@ from pydantic import Field, model_validator
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
 from angie.api.errors import NotFound
 from angie.api.paging import page_of
-from angie.api.routes.tasks import TimeRange, release
+from angie.api.routes.tasks import TimeRange
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import PathId, RowId
 from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target

@@ -12,10 +12,9 @@ from fastapi import APIRouter, status
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
 from angie.api.errors import ApiError, Conflict, NotFound
 from angie.api.paging import query_page
-from angie.api.routes.tasks import release
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import PathId, RowId, invalid_at, reject_nulls
 from angie.api.visibility import TARGET_FIELDS

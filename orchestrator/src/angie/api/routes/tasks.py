@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
 from angie.api.errors import ApiError, Conflict, NotFound
 from angie.api.paging import page_of
 from angie.api.schemas import ListParams, Out, Page, PageParams, order_by
@@ -266,15 +266,6 @@ async def _subtree(session: AsyncSession, task_id: int) -> list[int]:
             break
         ids += frontier
     return ids
-
-
-async def release(session: AsyncSession) -> None:
-    """End the request's transaction before a service writes in a transaction of its own.
-
-    On SQLite, a request transaction that has written anything holds the database's one write
-    lock until it ends, and the service's write would wait for it.
-    """
-    await session.commit()
 
 
 @router.get("", operation_id="list_tasks")
