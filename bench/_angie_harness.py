@@ -154,22 +154,22 @@ class Deployment:
     back: Angie
 
     def inbox(self, user_id: int) -> Inbox:
-        return Inbox(self.back.feedback, user_id)
+        return Inbox(self.back.services.feedback, user_id)
 
     @property
     def hue(self) -> Endpoint:
-        assert self.back.supervisor is not None
-        return self.back.supervisor.endpoint("hue")
+        assert self.back.services.servers.supervisor is not None
+        return self.back.services.servers.supervisor.endpoint("hue")
 
     async def user(self) -> int:
-        async with self.front.database.session() as session:
+        async with self.front.services.database.session() as session:
             user = User(email=f"{uuid.uuid4().hex[:8]}@bench.test", display_name="Bench")
             session.add(user)
             await session.flush()
             return user.id
 
     async def agent_id(self, name: str) -> int:
-        async with self.front.database.session() as session:
+        async with self.front.services.database.session() as session:
             return (await session.scalars(select(Agent.id).where(Agent.name == name))).one()
 
 

@@ -18,10 +18,10 @@ from fakes.brain import Brain
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select
 
+from angie.accounts.auth import AuthService
+from angie.accounts.security import Passwords
 from angie.agents.fleet import seed_fleet
 from angie.api.app import create_app
-from angie.api.auth import AuthService
-from angie.api.security import Passwords
 from angie.daemon import Angie
 from angie.db import migrate
 from angie.db.engine import Database
@@ -122,7 +122,7 @@ async def settled(angie: Angie, task_id: int, seconds: float = 30) -> Task:
     """Wait until a task has finished or waits for an approval (read from the database)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        async with angie.database.session() as session:
+        async with angie.services.database.session() as session:
             task = await session.get(Task, task_id)
             assert task is not None
             if task.status in DONE | {TaskStatus.AWAITING_APPROVAL}:
@@ -153,7 +153,7 @@ def make_api_angie(
         **settings,
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), **(environ or {})}
-    angie = Angie(
+    return Angie(
         config,
         api=api,
         port=port,
@@ -161,9 +161,8 @@ def make_api_angie(
         environ=env,
         model_for=brain.model,
         worker_threads=2,
+        auth=quick_auth(config),  # what her own uvicorn serves too, when `api` is on
     )
-    angie.api_auth = quick_auth(angie)  # what her own uvicorn serves, when `api` is on
-    return angie
 
 
 async def seeded_database(url: str) -> None:
@@ -177,13 +176,12 @@ async def seeded_database(url: str) -> None:
         await database.dispose()
 
 
-def quick_auth(angie: Angie) -> AuthService:
+def quick_auth(settings: AngieSettings) -> AuthService:
     """Argon2 at its cheapest and generous rate limits: the auth tests check the real ones."""
     cheap = Passwords(Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1))
     return AuthService(
-        angie.settings.secret,
+        settings.secret,
         passwords=cheap,
-        database=angie.database,
         login_limit="1000/minute",
         login_ip_limit="1000/minute",
         register_limit="1000/minute",
@@ -194,7 +192,7 @@ def quick_auth(angie: Angie) -> AuthService:
 async def api_harness(angie: Angie) -> AsyncIterator[ApiHarness]:
     """Start ``angie``, serve her app in memory, stop her afterwards."""
     await angie.start()
-    app = create_app(angie, auth_service=quick_auth(angie))
+    app = create_app(angie.services)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://angie.test") as client:
@@ -266,7 +264,7 @@ def json_body(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 
 async def count_rows(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -277,13 +275,13 @@ async def events_and_tasks(api: ApiHarness) -> tuple[int, int]:
 
 async def agent_id(api: ApiHarness, name: str) -> int:
     """The id of the agent called ``name`` (read from the database)."""
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return (await session.scalars(select(Agent.id).where(Agent.name == name))).one()
 
 
 async def team_id(api: ApiHarness, name: str) -> int:
     """The id of the team called ``name`` (read from the database)."""
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return (await session.scalars(select(Team.id).where(Team.name == name))).one()
 
 

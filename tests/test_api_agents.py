@@ -97,7 +97,7 @@ async def test_create_agent_then_read_it_back(api: ApiHarness) -> None:
     assert made["enabled"] is True
     assert again.status_code == 200
     assert again.json() == made
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         row = await session.get(Agent, made["id"])
         assert row is not None
         assert row.created_by_id == sam.id
@@ -216,8 +216,8 @@ async def test_angie_offers_a_private_agent_only_to_its_creator(api: ApiHarness)
     ben = await api.signup("ben")
     await make_agent(api, ana, "ana_helper")
 
-    for_ana = await api.angie.factory.roster(ana.id)
-    for_ben = await api.angie.factory.roster(ben.id)
+    for_ana = await api.angie.services.factory.roster(ana.id)
+    for_ben = await api.angie.services.factory.roster(ben.id)
 
     assert "ana_helper" in {e.name for e in for_ana.entries}
     assert "ana_helper" not in {e.name for e in for_ben.entries}
@@ -346,7 +346,7 @@ async def test_an_agent_a_workflow_or_schedule_uses_is_not_deleted(api_db: ApiHa
     workflow = await make_workflow(
         api, sam, "evening", [step("porch", "porch on", agent_id=made["id"])]
     )
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         session.add(Schedule(user_id=sam.id, name="dusk", cron="0 18 * * *", agent_id=made["id"]))
 
     refused = await api.client.delete(url, headers=sam.headers)
@@ -359,7 +359,7 @@ async def test_an_agent_a_workflow_or_schedule_uses_is_not_deleted(api_db: ApiHa
     # Once nothing uses it, it goes.
     gone = await api.client.delete(f"/api/workflows/{workflow['id']}", headers=sam.headers)
     assert gone.status_code == 204, gone.text
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         schedule = (await session.scalars(select(Schedule).where(Schedule.name == "dusk"))).one()
         await session.delete(schedule)
     assert (await api.client.delete(url, headers=sam.headers)).status_code == 204
@@ -459,7 +459,7 @@ async def test_patch_team_replaces_the_members(api: ApiHarness) -> None:
     assert response.status_code == 200, response.text
     assert [m["name"] for m in response.json()["members"]] == ["github", "hue"]
     assert response.json()["name"] == "mix_two"
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         rows = (
             await session.execute(
                 select(TeamMember.agent_id, TeamMember.position)

@@ -37,7 +37,7 @@ async def hue_api(
     """Angie with the real Hue MCP server against the fake bridge; its calls need approval."""
     brain = Brain(plans={"lamp": floor_lamp_on})
     async with hue_api_harness(sqlite_url, data_dir, bridge, brain) as harness:
-        async with harness.angie.database.session() as session:
+        async with harness.angie.services.database.session() as session:
             await session.execute(
                 update(McpServer)
                 .where(McpServer.name == "hue")
@@ -50,7 +50,7 @@ async def finished(api: ApiHarness, task_id: int, seconds: float = 30) -> Task:
     """Wait until the task has finished: its child runs first, then wakes it."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        task = await api.angie.tasks.require(task_id)
+        task = await api.angie.services.tasks.require(task_id)
         if task.status in DONE:
             return task
         assert asyncio.get_running_loop().time() < deadline, f"task {task_id} still {task.status}"
@@ -141,7 +141,7 @@ async def add_approval(
 ) -> int:
     """An approval on a waiting task, written directly (no run behind it)."""
     decided = None if status is ApprovalStatus.PENDING else datetime.now(UTC)
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         task = Task(
             kind=TaskKind.AGENT,
             user_id=user_id,
@@ -168,7 +168,7 @@ async def add_approval(
 
 
 async def stored(angie: Angie, approval_id: int) -> Approval:
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         return (await session.scalars(select(Approval).where(Approval.id == approval_id))).one()
 
 

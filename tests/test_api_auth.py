@@ -4,6 +4,7 @@ tampered and foreign tokens, personal API tokens, rate limits, admin rules and l
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -18,9 +19,9 @@ import pytest
 from api_support import PASSWORD, Account, ApiHarness
 from sqlalchemy import func, select, update
 
+from angie.accounts.auth import AuthService
+from angie.accounts.security import Tokens
 from angie.api.app import create_app
-from angie.api.auth import AuthService
-from angie.api.security import Tokens
 from angie.db.models import ApiToken, AuthSession, Invite, User
 
 REGISTER = "/api/auth/register"
@@ -53,7 +54,7 @@ def _error(response: httpx.Response, status: int) -> str:
 
 
 async def _count(api: ApiHarness, model: type[Any]) -> int:
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -91,7 +92,7 @@ def _hand_made(header: dict[str, Any], payload: dict[str, Any], key: bytes | Non
 
 
 def _key(api: ApiHarness) -> bytes:
-    # The same derivation as angie.api.security.Tokens: a valid control token proves it.
+    # The same derivation as angie.accounts.security.Tokens: a valid control token proves it.
     secret = api.angie.settings.secret.encode()
     return hmac.new(secret, b"angie/api-jwt/v1", hashlib.sha256).digest()
 
@@ -124,7 +125,7 @@ async def test_invited_person_registers_without_admin_rights(api: ApiHarness) ->
     assert made.status_code == 201, made.text
     assert made.json()["is_admin"] is False
     assert made.json()["email"] == email
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         invite = await session.scalar(select(Invite))
         assert invite is not None
         assert invite.used_at is not None
@@ -156,7 +157,7 @@ async def test_bad_invite_is_refused(api: ApiHarness, problem: str, reason: str)
     admin = await api.signup("sam")
     code = await _invite(api, admin, _email("lee") if problem == "for-someone-else" else None)
     if problem == "expired":
-        async with api.angie.database.session() as session:
+        async with api.angie.services.database.session() as session:
             yesterday = datetime.now(UTC) - timedelta(days=1)
             await session.execute(update(Invite).values(expires_at=yesterday))
     refused = await _register(api, _email("kim"), "made-up" if problem == "unknown" else code)
@@ -181,7 +182,7 @@ async def test_short_password_is_refused(api: ApiHarness) -> None:
 
 async def test_passwords_are_stored_as_argon2id_hashes(api: ApiHarness) -> None:
     account = await api.signup("sam")
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         user = await session.get(User, account.id)
         assert user is not None
         assert user.password_hash is not None
@@ -205,7 +206,7 @@ async def test_login_stamps_last_login(api: ApiHarness) -> None:
     assert logged.status_code == 200, logged.text
     assert logged.json()["user"]["last_login_at"] is not None
     assert logged.json()["token_type"] == "bearer"
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         user = await session.get(User, account.id)
         assert user is not None
         assert user.last_login_at is not None
@@ -242,7 +243,7 @@ async def test_refresh_rotates_and_reuse_ends_the_session(api: ApiHarness) -> No
     assert "ended" in _error(after, 401)
     me = await api.client.get("/api/me", headers=_bearer(newest["access_token"]))
     assert "ended" in _error(me, 401)
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         row = await session.scalar(select(AuthSession).where(AuthSession.user_id == account.id))
         assert row is not None
         assert row.revoked_at is not None
@@ -408,7 +409,7 @@ async def test_api_token_is_shown_once_and_works_as_a_bearer(api: ApiHarness) ->
     me = await api.client.get("/api/me", headers=_bearer(value))
     assert me.status_code == 200, me.text
     assert me.json()["id"] == account.id
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         row = await session.get(ApiToken, created["id"])
         assert row is not None
         assert row.last_used_at is not None
@@ -427,7 +428,7 @@ async def test_revoked_api_token_is_refused(api: ApiHarness) -> None:
 async def test_expired_api_token_is_refused(api: ApiHarness) -> None:
     account = await api.signup("sam")
     created = await _new_api_token(api, account, expires_in_days=1)
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         await session.execute(
             update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
@@ -467,9 +468,8 @@ async def test_nobody_else_can_revoke_my_api_token(api: ApiHarness) -> None:
 
 async def test_login_is_rate_limited_with_retry_after(api: ApiHarness) -> None:
     account = await api.signup("sam")
-    app = create_app(
-        api.angie, auth_service=AuthService(api.angie.settings.secret, login_limit="3/minute")
-    )
+    strict = AuthService(api.angie.settings.secret, login_limit="3/minute")
+    app = create_app(dataclasses.replace(api.angie.services, auth=strict))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://angie.test"
     ) as client:
@@ -507,7 +507,7 @@ async def test_admin_routes_refuse_other_people(
     lee = await api.signup("lee")
     refused = await api.client.request(method, path, json=body, headers=lee.headers)
     assert "admin" in _error(refused, 403)
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         sam = await session.get(User, admin.id)
         assert sam is not None
         assert sam.is_admin

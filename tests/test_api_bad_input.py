@@ -39,7 +39,7 @@ def _error(response: httpx.Response, status: int) -> dict[str, Any]:
 
 async def _rows(api: ApiHarness) -> dict[str, int]:
     """How many rows every table of Angie's has (a missing table fails the query)."""
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return {
             table.name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
             for table in Base.metadata.sorted_tables
@@ -53,12 +53,12 @@ async def _baseline(api: ApiHarness, account: Account) -> dict[str, int]:
 
 
 async def _tables(api: ApiHarness) -> set[str]:
-    async with api.angie.database.engine.connect() as connection:
+    async with api.angie.services.database.engine.connect() as connection:
         return await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
 
 
 async def _token_count(api: ApiHarness) -> int:
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(ApiToken)) or 0)
 
 
@@ -70,7 +70,7 @@ async def sam(api: ApiHarness) -> Account:
 
 def _openapi(api: ApiHarness) -> dict[str, Any]:
     """The schema of the app under test: the routes as they are now, new ones included."""
-    return create_app(api.angie).openapi()
+    return create_app(api.angie.services).openapi()
 
 
 # -- bodies ---------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ async def test_nobody_makes_themself_admin_through_an_extra_field(
         "/api/me", json={"display_name": "Lee", "is_admin": True}, headers=lee.headers
     )
     assert "is_admin" in _error(refused, 422)["message"]
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         user = await session.get(User, lee.id)
         assert user is not None
         assert not user.is_admin

@@ -20,7 +20,7 @@ SIGNING = "8f14e45fceea167a5a36dedd4bea2543"
 
 
 async def _secret(api: ApiHarness, account: Account, name: str) -> str | None:
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         store = CredentialStore(session, credential_box(api.angie.settings.secret))
         return await store.get(name, user_id=account.id)
 
@@ -73,7 +73,7 @@ async def test_set_up_slack_keeps_the_secrets_encrypted_and_unseen(api: ApiHarne
     assert read.json() == slack
     listed = await api.client.get(CHANNELS, headers=sam.headers)
     assert BOT_TOKEN not in listed.text
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         rows = list(await session.scalars(select(Credential).where(Credential.user_id == sam.id)))
     assert sorted(r.name for r in rows) == [
         "channel.slack.bot_token",

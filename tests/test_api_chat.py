@@ -274,10 +274,10 @@ async def test_a_cancelled_task_ends_its_stream(slow: ApiHarness) -> None:
 
     async def cancel_when_running() -> None:
         while True:
-            async with slow.angie.database.session() as session:
+            async with slow.angie.services.database.session() as session:
                 task = await session.scalar(select(Task).where(Task.user_id == sam.id))
             if task is not None and task.status is TaskStatus.RUNNING:
-                await slow.angie.tasks.cancel(task.id)
+                await slow.angie.services.tasks.cancel(task.id)
                 return
             await asyncio.sleep(0.05)
 
@@ -384,7 +384,7 @@ async def test_the_api_process_streams_what_a_worker_process_does(
     front.role = "api"
     worker = make_api_angie(sqlite_url, data_dir, StreamingBrain(), redis_url=redis_url)
     worker.role = "worker"
-    worker.queue.broker.flush_all()
+    worker.services.queue.broker.flush_all()
     await worker.start()
     try:
         async with api_harness(front) as api:

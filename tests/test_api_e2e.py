@@ -273,6 +273,6 @@ async def test_messages_written_over_the_socket_are_in_the_web_conversation(
     [conversation] = listed.json()["items"]
     assert conversation["id"] == got[0]["conversation_id"]
     assert (conversation["channel"], conversation["thread"]) == ("web", "web")
-    async with served.api.angie.database.session() as session:
+    async with served.api.angie.services.database.session() as session:
         said = list(await session.scalars(select(Message.content).order_by(Message.id)))
     assert said == ["note this", "answer to: note this"]

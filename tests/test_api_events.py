@@ -42,7 +42,7 @@ async def add_event(angie: Angie, user_id: int, **fields: Any) -> int:
         "payload": {"text": "hi"},
         **fields,
     }
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         row = Event(user_id=user_id, **values)
         session.add(row)
         await session.flush()
@@ -97,7 +97,7 @@ async def test_an_event_for_an_agent_runs_that_agent_with_its_payload(api: ApiHa
         {"instruction": "lights?", "agent_id": hue, "payload": {"agent_id": 999, "room": "den"}},
     )
 
-    task = await api.angie.tasks.require(sent["task_id"])
+    task = await api.angie.services.tasks.require(sent["task_id"])
     assert (task.kind, task.agent_id) == (TaskKind.AGENT, hue)
     assert task.input["data"] == {"agent_id": 999, "room": "den"}
 
@@ -218,7 +218,7 @@ async def upcoming_in_any_role(api: ApiHarness) -> None:
 
 
 async def test_upcoming_runs_are_your_enabled_schedules_ticks(api: ApiHarness) -> None:
-    assert api.angie.scheduler is not None
+    assert api.angie.services.schedules.running
     await upcoming_in_any_role(api)
 
 
@@ -230,7 +230,7 @@ async def api_role(sqlite_url: str, data_dir: Path) -> AsyncIterator[ApiHarness]
 
 
 async def test_upcoming_runs_work_without_a_scheduler_in_the_process(api_role: ApiHarness) -> None:
-    assert api_role.angie.scheduler is None
+    assert not api_role.angie.services.schedules.running
     await upcoming_in_any_role(api_role)
 
 

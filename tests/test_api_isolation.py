@@ -127,11 +127,11 @@ async def _make_everything(api: ApiHarness, a: Account) -> Owned:
     owned.add("task", event["task_id"])
     for task_id in owned.ids["task"]:
         await api.settled(task_id)
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         task = await session.get(Task, event["task_id"])
         assert task is not None
     call = ToolCallPart(tool_name="hue_set_light", args={"light": MARK}, tool_call_id="call-1")
-    (approval,) = await api.angie.approvals.request(task, [call])
+    (approval,) = await api.angie.services.approvals.request(task, [call])
     owned.add("approval", approval.id)
     tasks = await _made(c, "GET", "/api/tasks", a, params={"top_level": "false"})
     owned.ids["task"] |= {t["id"] for t in tasks["items"]}
@@ -188,7 +188,7 @@ async def test_nobody_sees_or_touches_anyone_elses_objects(api: ApiHarness) -> N
     a = await api.signup("ann")
     b = await api.signup("bob")
     owned = await _make_everything(api, a)
-    schema = create_app(api.angie).openapi()
+    schema = create_app(api.angie.services).openapi()
     lists, details, uncovered, problems = [], [], [], []
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
@@ -353,7 +353,7 @@ async def test_nobody_uses_anyone_elses_objects_by_reference(api: ApiHarness) ->
     owned = await _make_everything(api, a)
     mine = await _make_own(api, b)
     table = _references(owned, mine)
-    schema = create_app(api.angie).openapi()
+    schema = create_app(api.angie.services).openapi()
     uncovered = []
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():

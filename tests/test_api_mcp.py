@@ -22,7 +22,7 @@ SERVERS = "/api/mcp/servers"
 
 
 async def _row(api: ApiHarness, name: str) -> McpServer:
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         return (await session.scalars(select(McpServer).where(McpServer.name == name))).one()
 
 

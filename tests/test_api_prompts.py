@@ -234,8 +234,8 @@ async def test_saved_documents_reach_angies_prompt(api: ApiHarness) -> None:
     sam = await api.signup("sam")
     await put(api, sam, "style", "Always answer in rhyme.")
 
-    documents = await api.angie.user_prompts.current(sam.id)
-    text = await api.angie.prompts.compose_conversation(CTX, documents)
+    documents = await api.angie.services.user_prompts.current(sam.id)
+    text = await api.angie.services.prompts.compose_conversation(CTX, documents)
 
     assert "Always answer in rhyme." in text
 
@@ -283,7 +283,7 @@ async def test_an_admin_overrides_and_resets_the_angie_prompt(api: ApiHarness) -
         json={"body": "You are Angie. Greet {{ user.address_as }} warmly."},
         headers=admin.headers,
     )
-    composed = await api.angie.prompts.compose_conversation(CTX, [])
+    composed = await api.angie.services.prompts.compose_conversation(CTX, [])
     reset = await api.client.delete("/api/system-prompts/angie", headers=admin.headers)
     after = await api.client.get("/api/system-prompts/angie", headers=admin.headers)
 
@@ -325,7 +325,7 @@ async def test_an_admin_edits_and_resets_an_agents_prompt(api: ApiHarness) -> No
         json={"body": "You run the {{ agent.name }} lights. Be gentle."},
         headers=admin.headers,
     )
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         stored = await session.scalar(select(Agent.prompt).where(Agent.name == "hue"))
     reset = await api.client.delete("/api/system-prompts/agent/hue", headers=admin.headers)
     after = await api.client.get("/api/system-prompts/agent/hue", headers=admin.headers)
@@ -355,7 +355,7 @@ async def test_an_agent_prompt_must_render_and_the_agent_must_exist(api: ApiHarn
 
 async def test_a_custom_agent_has_no_shipped_prompt_to_go_back_to(api: ApiHarness) -> None:
     admin = await api.signup("admin")
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         session.add(Agent(name="butler", prompt="Serve tea.", created_by_id=admin.id))
 
     got = await api.client.get("/api/system-prompts/agent/butler", headers=admin.headers)

@@ -28,13 +28,13 @@ from angie.scheduler.jobs import job_id
 
 
 async def stored(angie: Angie, schedule_id: int) -> Schedule | None:
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         return await session.get(Schedule, schedule_id)
 
 
 async def job_ids(angie: Angie) -> set[str]:
     """The jobs in the running scheduler's job store (what it will fire, not the schedules)."""
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         return set(await session.scalars(select(scheduler_jobs.c.id)))
 
 
@@ -110,7 +110,7 @@ async def test_crud_pause_and_resume_through_the_running_scheduler(api: ApiHarne
 
 
 async def test_crud_in_the_api_role_writes_the_rows(api_role: ApiHarness) -> None:
-    assert api_role.angie.scheduler is None
+    assert not api_role.angie.services.schedules.running
     await lifecycle(api_role)
 
 

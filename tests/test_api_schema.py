@@ -141,7 +141,7 @@ def _fuzz(schema: Any, base_url: str, people: list[Account], restore: Callable[[
 
 
 def _token_case(sqlite_url: str, data_dir: Path) -> Any:
-    raw = create_app(make_api_angie(sqlite_url, data_dir, Brain())).openapi()
+    raw = create_app(make_api_angie(sqlite_url, data_dir, Brain()).services).openapi()
     operations = schemathesis.openapi.from_dict(raw, config=CONFIG)["/api/me/tokens/{token_id}"]
     return operations["DELETE"].Case(path_parameters={"token_id": 5})
 
@@ -199,7 +199,7 @@ async def test_every_operation_survives_generated_requests(
 
         async def restore_people() -> None:
             # Generated PATCH /api/users calls may deactivate or demote the member.
-            async with angie.database.session() as session:
+            async with angie.services.database.session() as session:
                 await session.execute(update(User).values(is_active=True))
                 await session.execute(
                     update(User).where(User.id == member.id).values(is_admin=False)

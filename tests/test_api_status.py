@@ -14,7 +14,7 @@ from angie.db.models import Event, EventType, McpServer, ServerHealth, Task, Tas
 
 
 async def add_task(angie: Angie, user_id: int, status: TaskStatus, **fields: Any) -> int:
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         task = Task(kind=TaskKind.CHAT, user_id=user_id, status=status, input={}, **fields)
         session.add(task)
         await session.flush()
@@ -33,7 +33,7 @@ async def test_status_shows_your_work_events_crons_and_servers(api: ApiHarness) 
     await add_task(api.angie, sam.id, TaskStatus.RUNNING, parent_id=waiting)  # a child: not shown
     await add_task(api.angie, sam.id, TaskStatus.SUCCEEDED)
     await add_task(api.angie, kim.id, TaskStatus.RUNNING)
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         for i in range(12):
             session.add(
                 Event(

@@ -35,7 +35,7 @@ async def add_task(angie: Angie, user_id: int | None, **fields: Any) -> int:
         "created_at": T0,
         **fields,
     }
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         task = Task(user_id=user_id, **values)
         session.add(task)
         await session.flush()
@@ -171,7 +171,7 @@ async def test_list_is_one_page_query_and_one_count(api: ApiHarness) -> None:
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = api.angie.database.engine.sync_engine
+    engine = api.angie.services.database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
         response = await api.client.get("/api/tasks?limit=20", headers=sam.headers)
@@ -222,7 +222,7 @@ async def test_detail_has_the_audit_trail_children_and_approvals(api: ApiHarness
     child = await add_task(
         api.angie, sam.id, parent_id=top, kind=TaskKind.AGENT, status=TaskStatus.AWAITING_APPROVAL
     )
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         approval = Approval(
             task_id=child,
             user_id=sam.id,
@@ -280,7 +280,7 @@ async def test_cancel_stops_the_task_and_its_children(api_db: ApiHarness) -> Non
         "cancelled",
         True,
     )
-    assert (await api.angie.tasks.require(child)).status is TaskStatus.CANCELLED
+    assert (await api.angie.services.tasks.require(child)).status is TaskStatus.CANCELLED
     again = await api.client.post(f"/api/tasks/{top}/cancel", headers=sam.headers)
     assert again.status_code == 409
     assert again.json()["error"]["message"] == f"task {top} has already cancelled"
@@ -297,7 +297,7 @@ async def test_a_finished_task_cannot_be_cancelled(api: ApiHarness) -> None:
         "code": "conflict",
         "message": f"task {done} has already succeeded",
     }
-    assert (await api.angie.tasks.require(done)).status is TaskStatus.SUCCEEDED
+    assert (await api.angie.services.tasks.require(done)).status is TaskStatus.SUCCEEDED
 
 
 async def test_retry_queues_a_failed_task_and_it_runs_again(api: ApiHarness) -> None:
@@ -331,7 +331,7 @@ async def test_only_failed_or_cancelled_tasks_are_retried(api: ApiHarness) -> No
 
     assert response.status_code == 409
     assert "only failed or cancelled tasks are retried" in response.json()["error"]["message"]
-    assert (await api.angie.tasks.require(done)).status is TaskStatus.SUCCEEDED
+    assert (await api.angie.services.tasks.require(done)).status is TaskStatus.SUCCEEDED
 
 
 async def test_cancel_and_retry_work_with_a_personal_api_token(api: ApiHarness) -> None:
@@ -363,8 +363,8 @@ async def test_another_persons_task_is_not_found_and_untouched(api: ApiHarness) 
         response = await api.client.request(method, path, headers=kim.headers)
         assert response.status_code == 404, (path, response.text)
         assert response.json()["error"]["message"].startswith("there is no task")
-    assert (await api.angie.tasks.require(queued)).status is TaskStatus.QUEUED
-    assert (await api.angie.tasks.require(failed)).status is TaskStatus.FAILED
+    assert (await api.angie.services.tasks.require(queued)).status is TaskStatus.QUEUED
+    assert (await api.angie.services.tasks.require(failed)).status is TaskStatus.FAILED
 
 
 @pytest.mark.parametrize("path", ["/api/tasks/0", "/api/tasks/99999999999", "/api/tasks/x"])

@@ -72,7 +72,7 @@ async def test_create_shows_the_secret_once_and_stores_it_encrypted(api: ApiHarn
     assert "secret" not in one.json()
     assert made["secret"] not in one.text + listed.text
     assert [h["id"] for h in listed.json()["items"]] == [made["id"]]
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         row = await session.get(Webhook, made["id"])
         assert row is not None
         assert made["secret"].encode() not in row.secret_ciphertext
@@ -107,7 +107,7 @@ async def test_a_webhook_names_at_most_one_target(api: ApiHarness) -> None:
 
 async def test_a_webhook_cannot_target_someone_elses_agent(api: ApiHarness) -> None:
     sam, lee = await api.signup("sam"), await api.signup("lee")
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         mine = Agent(name="sams-helper", created_by_id=sam.id)
         session.add(mine)
         await session.flush()
@@ -209,7 +209,7 @@ async def test_a_signed_delivery_becomes_an_untrusted_task_for_its_agent(api: Ap
     assert response.status_code == 202, response.text
     out = response.json()
     assert out["duplicate"] is False
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         event = await session.get(Event, out["event_id"])
         task = await session.get(Task, out["task_id"])
         row = await session.get(Webhook, hook["id"])
@@ -255,7 +255,7 @@ async def test_a_hook_without_a_target_goes_to_angie(api: ApiHarness) -> None:
 
     response = await deliver(api, hook, body, signed(hook["secret"], body))
 
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         task = await session.get(Task, response.json()["task_id"])
     assert task is not None
     assert task.kind is TaskKind.CHAT
@@ -403,7 +403,7 @@ async def test_unknown_and_disabled_hooks_answer_alike(api: ApiHarness) -> None:
     assert (disabled.status_code, unknown.status_code) == (404, 404)
     assert disabled.json()["error"] == unknown.json()["error"]
     assert await events_and_tasks(api) == (0, 0)
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         row = await session.get(Webhook, hook["id"])
     assert row is not None
     assert row.last_delivery_at is None
@@ -458,7 +458,7 @@ async def test_a_text_body_is_kept_as_raw_text(api: ApiHarness) -> None:
 
     response = await deliver(api, hook, body, headers)
 
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         event = await session.get(Event, response.json()["event_id"])
     assert event is not None
     assert event.payload["body"] == {"raw": "door=front&who=courier"}

@@ -77,7 +77,7 @@ async def test_create_read_patch_and_delete_a_workflow(api_db: ApiHarness) -> No
     assert [(s["position"], s["name"], s["on_failure"]) for s in body["steps"]] == [
         (0, "only", "continue")
     ]
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         steps = list(await session.scalars(select(WorkflowStep.name)))
     assert steps == ["only"]
 
@@ -245,7 +245,7 @@ async def test_run_a_workflow_with_input(api: ApiHarness) -> None:
     assert task.event_id == run["event_id"]
     assert isinstance(task.result, dict)
     assert task.result["text"] == "answer to: summarise [answer to: forecast for Paris]"
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         event = await session.get(Event, run["event_id"])
     assert event is not None
     assert event.type is EventType.API
@@ -283,7 +283,7 @@ async def test_a_workflow_a_schedule_runs_is_not_deleted(api: ApiHarness) -> Non
     sam = await api.signup("sam")
     github = await agent_id(api, "github")
     made = await make_workflow(api, sam, "nightly", [step("one", "a", agent_id=github)])
-    async with api.angie.database.session() as session:
+    async with api.angie.services.database.session() as session:
         session.add(
             Schedule(user_id=sam.id, name="at_night", cron="0 2 * * *", workflow_id=made["id"])
         )

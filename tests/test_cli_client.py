@@ -105,7 +105,7 @@ async def test_login_with_a_password_saves_a_personal_token_readable_only_by_you
     assert saved["url"] == cli.url
     assert saved["token"].startswith("angie_pat_")
     assert stat.S_IMODE(cli.config.stat().st_mode) == 0o600
-    async with cli.angie.database.session() as session:
+    async with cli.angie.services.database.session() as session:
         names = list(await session.scalars(select(ApiToken.name)))
     assert any(name.startswith("angie-cli@") for name in names)
     assert (await cli.run("tasks", "list")).code == 0
@@ -157,7 +157,7 @@ async def test_ask_prints_angies_answer_and_exits_0(cli: CliHarness) -> None:
     done = await cli.run("ask", "what's on today?")
     assert done.code == 0, done.err
     assert "what's on today?" in done.out
-    async with cli.angie.database.session() as session:
+    async with cli.angie.services.database.session() as session:
         tasks = list(await session.scalars(select(Task)))
     assert [t.status for t in tasks] == [TaskStatus.SUCCEEDED]
     assert tasks[0].thread == "api"
@@ -168,7 +168,7 @@ async def test_ask_exits_1_when_the_task_fails(cli: CliHarness) -> None:
     done = await cli.run("ask", "boom", "--thread", "kitchen")
     assert done.code == 1
     assert "angie tasks show" in done.out
-    async with cli.angie.database.session() as session:
+    async with cli.angie.services.database.session() as session:
         task = (await session.scalars(select(Task))).one()
     assert task.status is TaskStatus.FAILED
     assert task.thread == "kitchen"

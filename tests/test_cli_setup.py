@@ -49,16 +49,16 @@ def write(path: Path, data: dict[str, Any], *, as_json: bool = False) -> str:
 
 async def documents(cli: CliHarness, email: str) -> dict[str, tuple[int, str]]:
     """Each current document of one person: (version, body)."""
-    async with cli.angie.database.session() as session:
+    async with cli.angie.services.database.session() as session:
         user_id = (await session.scalars(select(User.id).where(User.email == email))).one()
     found: dict[str, tuple[int, str]] = {}
-    for doc in await cli.angie.user_prompts.current(user_id):
+    for doc in await cli.angie.services.user_prompts.current(user_id):
         found[doc.name] = (doc.version, doc.body)
     return found
 
 
 async def person(cli: CliHarness, email: str) -> User:
-    async with cli.angie.database.session() as session:
+    async with cli.angie.services.database.session() as session:
         return (await session.scalars(select(User).where(User.email == email))).one()
 
 
@@ -134,7 +134,7 @@ async def test_a_bad_answers_file_fails_in_one_line_and_changes_nothing(
     lines = done.err.strip().splitlines()
     assert len(lines) == 1, done.err
     assert lines[0].startswith(f"error: {message}")
-    async with cli.angie.database.session() as session:
+    async with cli.angie.services.database.session() as session:
         assert await session.scalar(select(func.count()).select_from(User)) == 0
         assert await session.scalar(select(func.count()).select_from(Prompt)) == 0
     assert not cli.config.exists()

@@ -36,6 +36,7 @@ from angie.db.models import (
 )
 from angie.events.router import NewEvent
 from angie.mcp.registry import builtin_specs
+from angie.services import on_cron
 from angie.settings import AngieSettings
 
 pytestmark = [pytest.mark.slow]
@@ -71,20 +72,20 @@ class Harness:
         self.bridge = bridge
 
     async def user(self, name: str = "Sam") -> int:
-        async with self.angie.database.session() as session:
+        async with self.angie.services.database.session() as session:
             user = User(email=f"{uuid.uuid4().hex[:8]}@home.test", display_name=name)
             session.add(user)
             await session.flush()
             return user.id
 
     async def hue_policy(self, mode: ApprovalMode) -> None:
-        async with self.angie.database.session() as session:
+        async with self.angie.services.database.session() as session:
             await session.execute(
                 update(McpServer).where(McpServer.name == "hue").values(approval_mode=mode)
             )
 
     async def agent_id(self, name: str) -> int:
-        async with self.angie.database.session() as session:
+        async with self.angie.services.database.session() as session:
             return (await session.scalars(select(Agent.id).where(Agent.name == name))).one()
 
     async def say(self, user_id: int, text: str, **payload: Any) -> int:
@@ -107,7 +108,7 @@ class Harness:
         wanted = until or (DONE | {TaskStatus.AWAITING_APPROVAL})
         deadline = time.monotonic() + seconds
         while True:
-            task = await self.angie.tasks.get(task_id)
+            task = await self.angie.services.tasks.get(task_id)
             assert task is not None
             if task.status in wanted:
                 return task
@@ -118,7 +119,7 @@ class Harness:
         """Angie's messages to the person; the delivery lands just after the task settles."""
         deadline = time.monotonic() + seconds
         while True:
-            async with self.angie.database.session() as session:
+            async with self.angie.services.database.session() as session:
                 rows = list(
                     await session.scalars(
                         select(Message.content)
@@ -171,7 +172,7 @@ async def harness(
         angie.role = "daemon"
         worker = make_angie(database_url, data_dir, bridge, brain, queue_url)
         worker.role = "worker"
-        worker.queue.broker.flush_all()
+        worker.services.queue.broker.flush_all()
     await angie.start()
     if worker is not None:
         await worker.start()
@@ -199,7 +200,7 @@ async def test_message_is_delegated_to_the_hue_agent_and_reaches_the_bridge(
     assert harness.bridge.lights["2"]["state"]["on"] is True
     assert result(task)["text"].startswith("Angie: done:")
     assert result(task)["text"] in await harness.replies(user)
-    async with harness.angie.database.session() as session:
+    async with harness.angie.services.database.session() as session:
         calls = list(await session.scalars(select(ToolCall)))
     assert [(c.server, c.tool, c.outcome) for c in calls] == [
         ("hue", "set_light", ToolCallOutcome.OK)
@@ -213,14 +214,14 @@ async def test_side_effect_waits_for_approval_then_runs_once(harness: Harness) -
     task = await harness.settled(task_id)
     assert task.status is TaskStatus.AWAITING_APPROVAL
     assert bridge_puts(harness.bridge) == []
-    [approval] = await harness.angie.approvals.pending(user)
+    [approval] = await harness.angie.services.approvals.pending(user)
     assert (approval.server, approval.tool) == ("hue", "set_light")
     assert approval.arguments == {"name": "Floor lamp", "on": True}
     assert any(
         f"approval {approval.id}" in r and r.startswith("@Sam") for r in await harness.replies(user)
     )
 
-    await harness.angie.executor.decide(approval.id, approve=True, user_id=user)
+    await harness.angie.services.executor.decide(approval.id, approve=True, user_id=user)
     task = await harness.settled(task_id, DONE)
 
     assert task.status is TaskStatus.SUCCEEDED, task.error
@@ -232,9 +233,11 @@ async def test_denied_call_is_not_made_and_angie_says_so(harness: Harness) -> No
     user = await harness.user()
     task_id = await harness.say(user, "hue: turn on the floor lamp")
     await harness.settled(task_id)
-    [approval] = await harness.angie.approvals.pending(user)
+    [approval] = await harness.angie.services.approvals.pending(user)
 
-    await harness.angie.executor.decide(approval.id, approve=False, user_id=user, reason="not now")
+    await harness.angie.services.executor.decide(
+        approval.id, approve=False, user_id=user, reason="not now"
+    )
     task = await harness.settled(task_id, DONE)
 
     assert task.status is TaskStatus.SUCCEEDED
@@ -284,8 +287,8 @@ async def test_webhook_runs_read_only_until_the_user_approves(simple: Harness) -
 
     assert task.status is TaskStatus.AWAITING_APPROVAL  # … but not for a webhook's
     assert bridge_puts(simple.bridge) == []
-    [approval] = await simple.angie.approvals.pending(user)
-    await simple.angie.executor.decide(approval.id, approve=True, user_id=user)
+    [approval] = await simple.angie.services.approvals.pending(user)
+    await simple.angie.services.executor.decide(approval.id, approve=True, user_id=user)
     assert (await simple.settled(task.id, DONE)).status is TaskStatus.SUCCEEDED
     assert len(bridge_puts(simple.bridge)) == 1
 
@@ -342,7 +345,7 @@ async def test_cron_event_runs_its_agent_and_reports_back(simple: Harness) -> No
 
     await simple.hue_policy(ApprovalMode.ALLOW)
     user = await simple.user()
-    async with simple.angie.database.session() as session:
+    async with simple.angie.services.database.session() as session:
         schedule = Schedule(
             user_id=user,
             name="evening",
@@ -355,10 +358,11 @@ async def test_cron_event_runs_its_agent_and_reports_back(simple: Harness) -> No
         schedule_id = schedule.id
     at = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
     fire = CronFire(schedule_id, user, at, at, catch_up=False)
-    await simple.angie._on_cron(fire)
-    await simple.angie._on_cron(fire)  # the same tick twice is one event
+    services = simple.angie.services
+    await on_cron(services.database, services.events, fire)
+    await on_cron(services.database, services.events, fire)  # the same tick twice is one event
 
-    async with simple.angie.database.session() as session:
+    async with simple.angie.services.database.session() as session:
         tasks = list(await session.scalars(select(Task).where(Task.user_id == user)))
     assert len(tasks) == 1
     task = await simple.settled(tasks[0].id, DONE)
@@ -373,8 +377,8 @@ async def test_no_model_gives_a_clear_answer_and_tool_command_still_works(
     angie = make_angie(sqlite_url, data_dir, bridge, brain, None)
     from angie.agents.models import build_model
 
-    angie.model_for = lambda name: build_model(name, angie.settings)
-    angie.factory.model_for = angie.model_for
+    angie.services.model_for = lambda name: build_model(name, angie.settings)
+    angie.services.factory.model_for = angie.services.model_for
     await angie.start()
     try:
         h = Harness(angie, bridge)
@@ -407,22 +411,22 @@ async def test_unanswered_approval_expires_and_the_task_fails_politely(simple: H
     user = await simple.user()
     task_id = await simple.say(user, "hue: turn on the floor lamp")
     await simple.settled(task_id)
-    [approval] = await simple.angie.approvals.pending(user)
-    async with simple.angie.database.session() as session:
+    [approval] = await simple.angie.services.approvals.pending(user)
+    async with simple.angie.services.database.session() as session:
         await session.execute(
             update(Approval)
             .where(Approval.id == approval.id)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
 
-    assert await simple.angie.executor.expire_approvals() == 1
+    assert await simple.angie.services.executor.expire_approvals() == 1
     task = await simple.settled(task_id, DONE)
 
     # The hue agent's task failed; Angie's conversation task tells the person what happened.
     assert task.status is TaskStatus.SUCCEEDED
     assert "did not hear back in time" in result(task)["text"]
     assert bridge_puts(simple.bridge) == []
-    [expired] = await simple.angie.approvals.for_task(approval.task_id)
+    [expired] = await simple.angie.services.approvals.for_task(approval.task_id)
     assert expired.status is ApprovalStatus.EXPIRED
 
 
@@ -441,8 +445,8 @@ async def test_pending_approval_survives_a_restart(
     await second.start()
     try:
         h = Harness(second, bridge)
-        [approval] = await second.approvals.pending(user)
-        await second.executor.decide(approval.id, approve=True, user_id=user)
+        [approval] = await second.services.approvals.pending(user)
+        await second.services.executor.decide(approval.id, approve=True, user_id=user)
         task = await h.settled(task_id, DONE)
         assert task.status is TaskStatus.SUCCEEDED, task.error
         assert len(bridge_puts(bridge)) == 1
@@ -455,12 +459,12 @@ async def test_approval_is_the_owners_to_decide(simple: Harness) -> None:
 
     owner, stranger = await simple.user(), await simple.user("Kim")
     await simple.settled(await simple.say(owner, "hue: turn on the floor lamp"))
-    [approval] = await simple.angie.approvals.pending(owner)
+    [approval] = await simple.angie.services.approvals.pending(owner)
     with pytest.raises(ApprovalError, match="there is no approval"):
-        await simple.angie.executor.decide(approval.id, approve=True, user_id=stranger)
-    await simple.angie.executor.decide(approval.id, approve=False, user_id=owner)
+        await simple.angie.services.executor.decide(approval.id, approve=True, user_id=stranger)
+    await simple.angie.services.executor.decide(approval.id, approve=False, user_id=owner)
     with pytest.raises(ApprovalError, match="already denied"):
-        await simple.angie.executor.decide(approval.id, approve=True, user_id=owner)
+        await simple.angie.services.executor.decide(approval.id, approve=True, user_id=owner)
 
 
 async def test_a_team_combines_its_members_tools(simple: Harness, brain: Brain) -> None:
@@ -470,12 +474,12 @@ async def test_a_team_combines_its_members_tools(simple: Harness, brain: Brain) 
     assert task.status is TaskStatus.SUCCEEDED, task.error
     assert ("angie", "ask_team_home") in brain.calls
     assert simple.bridge.lights["2"]["state"]["on"] is True
-    [child] = await simple.angie.tasks.children(task.id)
+    [child] = await simple.angie.services.tasks.children(task.id)
     assert child.team_id is not None
 
 
 async def test_agents_without_their_servers_are_listed_as_unavailable(simple: Harness) -> None:
-    roster = await simple.angie.factory.roster()
+    roster = await simple.angie.services.factory.roster()
     by_name = {e.name: e for e in roster.entries}
     assert by_name["hue"].available
     assert not by_name["email"].available
@@ -498,10 +502,10 @@ async def test_long_conversations_are_summarised_and_bounded(
         user = await h.user()
         for n in range(4):
             await h.settled(await h.say(user, f"message number {n}"), DONE)
-        _, history = await angie.executor.chat.memory.history(
+        _, history = await angie.services.executor.chat.memory.history(
             Task(id=10_000, user_id=user, channel=ChannelKind.WEB, thread="t1")
         )
-        async with angie.database.session() as session:
+        async with angie.services.database.session() as session:
             conversation = (await session.scalars(select(Conversation))).one()
     finally:
         await angie.stop(grace=5)

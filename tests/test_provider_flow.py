@@ -66,7 +66,7 @@ async def test_a_request_walks_through_the_real_openai_client(
         )
         await angie.start()
         try:
-            async with angie.database.session() as session:
+            async with angie.services.database.session() as session:
                 user = User(email="sam@home.test", display_name="Sam")
                 session.add(user)
                 await session.execute(
@@ -87,7 +87,7 @@ async def test_a_request_walks_through_the_real_openai_client(
             )
             assert route.task is not None
             deadline = time.monotonic() + 30
-            while (task := await angie.tasks.require(route.task.id)).status not in (
+            while (task := await angie.services.tasks.require(route.task.id)).status not in (
                 TaskStatus.SUCCEEDED,
                 TaskStatus.FAILED,
             ):

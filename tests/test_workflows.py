@@ -57,7 +57,7 @@ async def angie(database_url: str, data_dir: Path, brain: Brain) -> AsyncIterato
         scheduler=False,
         worker_threads=2,
     )
-    app.executor._backoff = 0.01
+    app.services.executor._backoff = 0.01
     await app.start()
     try:
         yield app
@@ -66,7 +66,7 @@ async def angie(database_url: str, data_dir: Path, brain: Brain) -> AsyncIterato
 
 
 async def make_workflow(angie: Angie, *steps: tuple[str, str, OnFailure, int]) -> tuple[int, int]:
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         user = User(email=f"{uuid.uuid4().hex[:8]}@home.test", display_name="Sam")
         session.add(user)
         await session.flush()
@@ -101,7 +101,7 @@ async def run_workflow(angie: Angie, user: int, workflow: int) -> Task:
     assert route.task.kind is TaskKind.WORKFLOW
     deadline = time.monotonic() + 30
     while True:
-        task = await angie.tasks.get(route.task.id)
+        task = await angie.services.tasks.get(route.task.id)
         assert task is not None
         if task.status in DONE:
             return task
@@ -110,7 +110,7 @@ async def run_workflow(angie: Angie, user: int, workflow: int) -> Task:
 
 
 async def steps_of(angie: Angie, task: Task) -> list[Task]:
-    return await angie.tasks.children(task.id)
+    return await angie.services.tasks.children(task.id)
 
 
 async def test_three_steps_pass_their_outputs_forward(angie: Angie) -> None:

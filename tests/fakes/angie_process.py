@@ -63,7 +63,7 @@ async def main() -> None:
         model_for=brain.model,
     )
     await angie.start()
-    async with angie.database.session() as session:
+    async with angie.services.database.session() as session:
         # The person allows the lights: the test is about crashes, not approvals.
         await session.execute(
             update(McpServer)

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
+from angie.errors import Unavailable
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
@@ -48,7 +50,7 @@ _GLOB_CHARS = re.compile(r"([*?\[\]\\])")
 _SCAN_BATCH = 500  # keys per SCAN step and per UNLINK
 
 
-class CacheError(Exception):
+class CacheError(Unavailable):
     """The cache cannot do what was asked: its backend is unreachable, or a value is not JSON."""
 
 

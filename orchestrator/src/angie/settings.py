@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from angie.errors import Invalid
+
 __all__ = (
     "AngieSettings",
     "Environment",
@@ -50,7 +52,7 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class SettingsError(Exception):
+class SettingsError(Invalid):
     """A setting is missing or invalid; the message is one line naming the variable."""
 
 

@@ -16,13 +16,24 @@ from angie.agents.policy import args_hash
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import Approval, ApprovalStatus, Task
+from angie.errors import Conflict, NotFound
 from angie.live import LiveBus, LiveType
 
-__all__ = ("ApprovalError", "ApprovalService", "deferred_approvals", "split_tool_name")
+__all__ = (
+    "ApprovalError",
+    "ApprovalNotFound",
+    "ApprovalService",
+    "deferred_approvals",
+    "split_tool_name",
+)
 
 
-class ApprovalError(Exception):
+class ApprovalError(Conflict):
     """The approval cannot be decided (one sentence for the user)."""
+
+
+class ApprovalNotFound(ApprovalError, NotFound):
+    """No such approval for this person."""
 
 
 def split_tool_name(name: str, servers: Iterable[str]) -> tuple[str, str]:
@@ -95,7 +106,7 @@ class ApprovalService:
         async with self.db.session() as session:
             approval = await session.get(Approval, approval_id)
         if approval is None or (user_id is not None and approval.user_id != user_id):
-            raise ApprovalError(f"there is no approval {approval_id}")
+            raise ApprovalNotFound(f"there is no approval {approval_id}")
         return approval
 
     async def decide(

@@ -13,12 +13,13 @@ from angie.agents.audit import DatabaseRecorder, ToolCallRecord, redact
 from angie.agents.policy import Decision, load_policy
 from angie.agents.toolbox import Toolbox
 from angie.db.models import ToolCallOutcome
+from angie.errors import Invalid
 from angie.mcp.supervisor import SupervisorError
 
 __all__ = ("DirectCallError", "DirectCaller")
 
 
-class DirectCallError(Exception):
+class DirectCallError(Invalid):
     """The call could not be made; one sentence for the person."""
 
 

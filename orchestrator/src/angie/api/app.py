@@ -8,7 +8,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from angie.api.auth import AuthService
 from angie.api.errors import document_errors, install_error_handlers
 from angie.api.middleware import RequestContext
 from angie.api.routes import (
@@ -32,25 +31,22 @@ from angie.api.routes import (
 )
 
 if TYPE_CHECKING:
-    from angie.daemon import Angie
+    from angie.services import Services
 
 __all__ = ("create_app",)
 
 
-def create_app(angie: Angie, *, auth_service: AuthService | None = None) -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="Angie",
-        version=angie.version,
+        version=services.version,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
         description="Angie's REST API. Authenticate with `Authorization: Bearer <token>`: "
         "an access token from `POST /api/auth/login` or a personal API token.",
     )
-    app.state.angie = angie
-    app.state.auth = auth_service or AuthService(
-        angie.settings.secret, redis_url=angie.settings.redis_url, database=angie.database
-    )
+    app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestContext)
     generate = app.openapi
@@ -61,7 +57,7 @@ def create_app(angie: Angie, *, auth_service: AuthService | None = None) -> Fast
     @api.get("/health", operation_id="health", tags=["health"])
     async def health() -> dict[str, str]:
         """Angie is up (no authentication)."""
-        return {"status": "ok", "version": angie.version}
+        return {"status": "ok", "version": services.version}
 
     @api.get(
         "/ready",
@@ -73,11 +69,11 @@ def create_app(angie: Angie, *, auth_service: AuthService | None = None) -> Fast
     async def ready() -> Any:
         """Ready to work: the database answers and the MCP servers have started."""
         try:
-            async with angie.database.session() as session:
+            async with services.database.session() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as err:  # any database failure means not ready
             return JSONResponse({"status": "unavailable", "reason": type(err).__name__}, 503)
-        servers = {s.name: s.health.value for s in angie.server_states()}
+        servers = {s.name: s.health.value for s in services.servers.states()}
         return {"status": "ready", "servers": servers}
 
     api.include_router(auth.router)

@@ -1,8 +1,16 @@
-"""The dependencies routes declare: ``AngieDep``, ``SessionDep``, ``CurrentUser``, ``AdminUser``.
+"""The dependencies routes declare: the services they use, ``SessionDep``, ``CurrentUser``,
+``AdminUser``.
 
-A request's session is committed when its route returns, before the response is sent, so a
-client that reads right after a write sees it. Authentication accepts a JWT access token or a
-personal API token (``angie_pat_…``) as ``Authorization: Bearer``.
+Routes take narrow services (``TasksDep``, ``ToolboxDep``, …) from the one
+:class:`~angie.services.Services` the app was made with; none reaches into the process.
+
+Transactions have one owner each. Signing in is a short transaction of the request's session,
+committed (its connection back in the pool) before the route starts; what the route then does
+with ``SessionDep`` is its own transaction, committed when it returns, before the response is
+sent (so a client that reads right after a write sees it); a service a route calls commits its
+own. So a route never holds a connection or a write lock that a service waits for.
+Authentication accepts a JWT access token or a personal API token (``angie_pat_…``) as
+``Authorization: Bearer``.
 """
 
 from __future__ import annotations
@@ -14,68 +22,139 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.auth import AuthService
-from angie.api.errors import Forbidden, Unauthorized
-from angie.daemon import Angie
+from angie.accounts import AuthService
+from angie.agents.approvals import ApprovalService
+from angie.agents.toolbox import Toolbox
+from angie.db.engine import Database
 from angie.db.models import User
+from angie.errors import Forbidden, Unauthenticated
+from angie.live import LiveBus
+from angie.prompts import HouseholdPromptStore, PromptLibrary, UserPromptStore
+from angie.scheduler import Scheduler
+from angie.services import Services
+from angie.settings import AngieSettings
+from angie.tasks.service import TaskService
 
 __all__ = (
     "AdminUser",
-    "AngieDep",
+    "ApprovalsDep",
     "AuthDep",
     "CurrentUser",
+    "DatabaseDep",
+    "HouseholdPromptsDep",
+    "LibraryDep",
+    "LiveDep",
+    "SchedulesDep",
+    "ServicesDep",
     "SessionDep",
+    "SettingsDep",
+    "TasksDep",
+    "ToolboxDep",
+    "UserPromptsDep",
     "bearer_token",
-    "get_angie",
-    "release",
+    "get_services",
 )
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT access token or a personal API token")
 
 
-def get_angie(request: Request) -> Angie:
-    angie: Angie = request.app.state.angie
-    return angie
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
-def get_auth(request: Request) -> AuthService:
-    auth: AuthService = request.app.state.auth
-    return auth
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-AngieDep = Annotated[Angie, Depends(get_angie)]
-AuthDep = Annotated[AuthService, Depends(get_auth)]
+def _settings(services: ServicesDep) -> AngieSettings:
+    return services.settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_angie(request).database.session() as session:
-        yield session
+def _database(services: ServicesDep) -> Database:
+    return services.database
+
+
+def _auth(services: ServicesDep) -> AuthService:
+    return services.auth
+
+
+def _tasks(services: ServicesDep) -> TaskService:
+    return services.tasks
+
+
+def _toolbox(services: ServicesDep) -> Toolbox:
+    return services.toolbox
+
+
+def _approvals(services: ServicesDep) -> ApprovalService:
+    return services.approvals
+
+
+def _schedules(services: ServicesDep) -> Scheduler:
+    return services.schedules
+
+
+def _live(services: ServicesDep) -> LiveBus:
+    return services.live
+
+
+def _user_prompts(services: ServicesDep) -> UserPromptStore:
+    return services.user_prompts
+
+
+def _library(services: ServicesDep) -> PromptLibrary:
+    return services.library
+
+
+def _household_prompts(services: ServicesDep) -> HouseholdPromptStore:
+    return services.household_prompts
+
+
+SettingsDep = Annotated[AngieSettings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+AuthDep = Annotated[AuthService, Depends(_auth)]
+TasksDep = Annotated[TaskService, Depends(_tasks)]
+ToolboxDep = Annotated[Toolbox, Depends(_toolbox)]
+ApprovalsDep = Annotated[ApprovalService, Depends(_approvals)]
+SchedulesDep = Annotated[Scheduler, Depends(_schedules)]
+LiveDep = Annotated[LiveBus, Depends(_live)]
+UserPromptsDep = Annotated[UserPromptStore, Depends(_user_prompts)]
+LibraryDep = Annotated[PromptLibrary, Depends(_library)]
+HouseholdPromptsDep = Annotated[HouseholdPromptStore, Depends(_household_prompts)]
+
+
+async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """The request's session: committed when the route returns, rolled back if it fails.
+
+    Not one ``begin()`` block: sign-in commits its own short transaction first, and the route's
+    work then begins a new one on the same session.
+    """
+    async with database.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def release(session: AsyncSession) -> None:
-    """End the request's transaction before a service writes in a transaction of its own.
-
-    On SQLite, a request transaction that has written anything holds the database's one write
-    lock until it ends, and the service's write would wait for it.
-    """
-    await session.commit()
-
-
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
-        raise Unauthorized()
+        raise Unauthenticated()
     return credentials.credentials
 
 
 async def current_user(
     request: Request,
     session: SessionDep,
+    auth: AuthDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    user = await get_auth(request).authenticate(session, bearer_token(credentials))
+    user = await auth.authenticate(session, bearer_token(credentials))
+    await session.commit()
     request.state.user_id = user.id
     return user
 

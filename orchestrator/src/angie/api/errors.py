@@ -1,7 +1,9 @@
 """One error body for every failure: ``{"error": {"code", "message", "details"}, "request_id"}``.
 
-Routes raise :class:`ApiError` (or its named subclasses); FastAPI's own validation and HTTP
-errors and anything unexpected are translated here, so no client ever sees a traceback.
+Services and routes raise Angie's domain errors (:mod:`angie.errors`), mapped to a status code
+here in one place; :class:`ApiError` is left for what only HTTP has (a body too large, the wrong
+content type). FastAPI's own validation and HTTP errors and anything unexpected are translated
+here too, so no client ever sees a traceback.
 """
 
 from __future__ import annotations
@@ -17,13 +19,26 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from angie.errors import (
+    AngieError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+
 __all__ = (
     "ApiError",
     "Conflict",
     "ErrorOut",
     "Forbidden",
+    "Invalid",
     "NotFound",
     "Unauthorized",
+    "Unavailable",
     "document_errors",
     "error_body",
     "install_error_handlers",
@@ -87,27 +102,31 @@ class ApiError(Exception):
         self.headers = headers
 
 
-class NotFound(ApiError):
-    status = 404
-    code = "not_found"
+#: The one place a kind of failure becomes a status code.
+_STATUS: tuple[tuple[type[AngieError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (Invalid, 422),
+    (Forbidden, 403),
+    (Unauthenticated, 401),
+    (RateLimited, 429),
+    (Unavailable, 503),
+)
+
+#: The API's name for a failed sign-in (it answers 401 with ``WWW-Authenticate: Bearer``).
+Unauthorized = Unauthenticated
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
+def status_of(err: AngieError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(err, kind)), 400)
 
 
-class Unauthorized(ApiError):
-    status = 401
-    code = "unauthorized"
-
-    def __init__(self, message: str = "sign in first: send Authorization: Bearer <token>") -> None:
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
+def _headers_of(err: AngieError) -> dict[str, str] | None:
+    if isinstance(err, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(err, RateLimited):
+        return {"Retry-After": str(err.retry_after)}
+    return None
 
 
 def _request_id(request: Request) -> str | None:
@@ -183,6 +202,12 @@ def _allowed_methods(request: Request) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AngieError)
+    async def _angie_error(request: Request, err: AngieError) -> JSONResponse:
+        return _respond(
+            request, status_of(err), err.code, err.message, err.details, _headers_of(err)
+        )
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, err: ApiError) -> JSONResponse:
         return _respond(request, err.status, err.code, err.message, err.details, err.headers)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.errors import ApiError
 from angie.api.schemas import Page, PageParams, paginate
+from angie.errors import Invalid
 
 __all__ = ("memory_page", "page_of", "query_page", "unknown_sort")
 
@@ -28,11 +28,10 @@ async def query_page[T](
     return page_of([out(row) for row in rows], total, params)
 
 
-def unknown_sort(field: str, allowed: Iterable[str]) -> ApiError:
+def unknown_sort(field: str, allowed: Iterable[str]) -> Invalid:
     """The 422 for a ``sort`` the list does not offer, naming the ones it does."""
-    return ApiError(
+    return Invalid(
         f"cannot sort by {field!r}; use one of {', '.join(sorted(allowed))}",
-        status=422,
         details=[{"field": "query: sort", "message": f"unknown sort field {field!r}"}],
     )
 

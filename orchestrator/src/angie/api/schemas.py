@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from angie.api.errors import ApiError
+from angie.errors import Invalid
 
 __all__ = (
     "Body",
@@ -87,9 +87,8 @@ def order_by[S: Select[Any]](
     field = wanted.removeprefix("-")
     column = allowed.get(field)
     if column is None:
-        raise ApiError(
+        raise Invalid(
             f"cannot sort by {field!r}; use one of {', '.join(sorted(allowed))}",
-            status=422,
             details=[{"field": "query: sort", "message": f"unknown sort field {field!r}"}],
         )
     ordered = column.desc() if wanted.startswith("-") else column.asc()

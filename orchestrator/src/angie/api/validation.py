@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from angie.api.errors import ApiError, Conflict
+from angie.errors import Conflict, Invalid
 
 __all__ = (
     "MAX_ID",
@@ -89,16 +89,15 @@ NameQuery = Annotated[str | None, Query(max_length=64, description="Part of the 
 PromptText = Annotated[str, Field(max_length=100_000)]
 
 
-def invalid_at(location: str, message: str) -> ApiError:
+def invalid_at(location: str, message: str) -> Invalid:
     """A 422 saying ``message``, its detail at ``location`` ("body: cron", "query: since")."""
-    return ApiError(message, status=422, details=[{"field": location, "message": message}])
+    return Invalid(message, details=[{"field": location, "message": message}])
 
 
-def invalid(field: str, message: str) -> ApiError:
+def invalid(field: str, message: str) -> Invalid:
     """A 422 about one body field, shaped like FastAPI's own validation errors."""
-    return ApiError(
+    return Invalid(
         f"body: {field}: {message}",
-        status=422,
         details=[{"field": f"body: {field}", "message": message}],
     )
 

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from angie.api.errors import Conflict, Forbidden, NotFound
 from angie.api.validation import invalid_at
 from angie.db.models import Agent, Schedule, Team, User, Webhook, Workflow, WorkflowStep
+from angie.errors import Conflict, Forbidden, NotFound
 
 __all__ = (
     "TARGET_FIELDS",

@@ -12,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from angie.errors import Unavailable
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,7 +29,7 @@ __all__ = (
 )
 
 
-class MigrationError(Exception):
+class MigrationError(Unavailable):
     """The database cannot be migrated; the message says why in one line."""
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from angie.errors import Invalid
+
 __all__ = (
     "BUILTIN_SERVERS",
     "RegistryError",
@@ -44,7 +46,7 @@ BUILTIN_SERVERS: Mapping[str, str] = {
 }
 
 
-class RegistryError(Exception):
+class RegistryError(Invalid):
     """A server definition is invalid; the message names the server and what is wrong."""
 
 

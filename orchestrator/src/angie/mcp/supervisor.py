@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from angie.db.models import ServerHealth
+from angie.errors import Unavailable
 from angie.mcp.registry import ServerSpec
 
 __all__ = ("Endpoint", "ServerState", "Supervisor", "SupervisorError", "child_environ")
@@ -36,7 +37,7 @@ _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FIL
 _STABLE_AFTER = 60.0  # seconds up before the restart backoff starts again from the bottom
 
 
-class SupervisorError(Exception):
+class SupervisorError(Unavailable):
     """A server could not be started or is not running; the message names it."""
 
 

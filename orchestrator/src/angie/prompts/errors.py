@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from angie.errors import Invalid
+
 __all__ = ("PromptError",)
 
 
-class PromptError(Exception):
+class PromptError(Invalid):
     """A prompt is missing, malformed or uses an undefined variable; the message names it."""

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import Task, TaskKind, TaskStatus
+from angie.errors import Conflict, NotFound
 
 __all__ = ("TERMINAL", "TaskError", "TaskService")
 
@@ -22,8 +23,12 @@ TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCEL
 _CLAIMABLE = (TaskStatus.QUEUED, TaskStatus.RUNNING)
 
 
-class TaskError(Exception):
+class TaskError(Conflict):
     """A task cannot do what was asked (one sentence for the user)."""
+
+
+class TaskNotFound(TaskError, NotFound):
+    """No such task for this person."""
 
 
 class TaskService:
@@ -76,7 +81,7 @@ class TaskService:
     async def require(self, task_id: int, user_id: int | None = None) -> Task:
         task = await self.get(task_id)
         if task is None or (user_id is not None and task.user_id != user_id):
-            raise TaskError(f"there is no task {task_id}")
+            raise TaskNotFound(f"there is no task {task_id}")
         return task
 
     async def claim(self, task_id: int) -> Task | None:

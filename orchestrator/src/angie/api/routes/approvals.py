@@ -8,13 +8,12 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 from sqlalchemy import select
 
-from angie.agents.approvals import ApprovalError
-from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
-from angie.api.errors import Conflict, NotFound
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.routes.tasks import ApprovalOut
 from angie.api.schemas import Body, ListParams, Page, order_by, paginate
-from angie.daemon import Angie
 from angie.db.models import Approval, ApprovalStatus, User
+from angie.errors import NotFound
+from angie.services import Services
 
 __all__ = ("DecisionIn", "router")
 
@@ -66,44 +65,34 @@ async def get_approval(approval_id: Id, user: CurrentUser, session: SessionDep) 
 
 
 async def _decide(
-    angie: Angie, approval_id: int, user: User, *, approve: bool, body: DecisionIn | None
+    services: Services, approval_id: int, user: User, *, approve: bool, body: DecisionIn | None
 ) -> ApprovalOut:
-    try:
-        await angie.approvals.get(approval_id, user.id)
-    except ApprovalError as err:
-        raise NotFound(str(err)) from None
-    try:
-        # Only the owner, only once, only in time: the executor enforces it and, once nothing
-        # of the task is pending, puts the task back on the queue.
-        await angie.executor.decide(
-            approval_id, approve=approve, user_id=user.id, reason=body.reason if body else None
-        )
-    except ApprovalError as err:
-        raise Conflict(str(err)) from None
-    return ApprovalOut.model_validate(await angie.approvals.get(approval_id, user.id))
+    # Only the owner, only once, only in time: the executor enforces it (someone else's or a
+    # missing approval is not found, a decided or expired one a conflict) and, once nothing of
+    # the task is pending, puts the task back on the queue.
+    await services.executor.decide(
+        approval_id, approve=approve, user_id=user.id, reason=body.reason if body else None
+    )
+    return ApprovalOut.model_validate(await services.approvals.get(approval_id, user.id))
 
 
 @router.post("/{approval_id}/approve", operation_id="approve_call", responses={404: {}, 409: {}})
 async def approve(
     approval_id: Id,
     user: CurrentUser,
-    session: SessionDep,
-    angie: AngieDep,
+    services: ServicesDep,
     body: DecisionIn | None = None,
 ) -> ApprovalOut:
     """Let the call go ahead with exactly the arguments shown; the task then runs on."""
-    await release(session)
-    return await _decide(angie, approval_id, user, approve=True, body=body)
+    return await _decide(services, approval_id, user, approve=True, body=body)
 
 
 @router.post("/{approval_id}/deny", operation_id="deny_call", responses={404: {}, 409: {}})
 async def deny(
     approval_id: Id,
     user: CurrentUser,
-    session: SessionDep,
-    angie: AngieDep,
+    services: ServicesDep,
     body: DecisionIn | None = None,
 ) -> ApprovalOut:
     """Refuse the call; the task goes on without it and tells you so."""
-    await release(session)
-    return await _decide(angie, approval_id, user, approve=False, body=body)
+    return await _decide(services, approval_id, user, approve=False, body=body)

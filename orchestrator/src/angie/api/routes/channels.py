@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, NotFound
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.schemas import Body, Email, Page
 from angie.api.validation import matching, reject_nulls
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelKind, ChannelSetting, Credential, User
+from angie.errors import Invalid, NotFound
 
 __all__ = ("KINDS", "ChannelIn", "ChannelOut", "router")
 
@@ -211,9 +211,7 @@ def _validated(model: type[Body], raw: Mapping[str, Any], where: str) -> Body:
             for e in err.errors()
         ]
         first = details[0]
-        raise ApiError(
-            f"{first['field']}: {first['message']}", status=422, details=details
-        ) from err
+        raise Invalid(f"{first['field']}: {first['message']}", details=details) from err
 
 
 async def _one(session: AsyncSession, user: User, kind: str) -> ChannelOut:
@@ -239,7 +237,7 @@ async def get_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> Cha
 
 @router.put("/{kind}", operation_id="set_channel")
 async def set_channel(
-    kind: Kind, body: ChannelIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+    kind: Kind, body: ChannelIn, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> ChannelOut:
     """Set up a channel: switch it on or off, replace its settings, set or remove secrets."""
     spec = _spec(kind)
@@ -258,7 +256,7 @@ async def set_channel(
     if config is not None:
         row.config = config.model_dump(mode="json", exclude_none=True)
     if secrets is not None:
-        store = CredentialStore(session, credential_box(angie.settings.secret))
+        store = CredentialStore(session, credential_box(services.settings.secret))
         for field in sorted(secrets.model_fields_set):
             value = getattr(secrets, field)
             name = _prefix(kind) + field

@@ -16,15 +16,15 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from angie.api.auth import AuthService
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError
+from angie.accounts.auth import AuthService
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.schemas import Body
-from angie.daemon import Angie
 from angie.db.models import ChannelKind, EventType, Message, MessageRole, TaskStatus
+from angie.errors import AngieError, Unavailable
 from angie.events.router import NewEvent
 from angie.feedback import conversation_for
 from angie.live import LiveEvent, LiveType, Subscription
+from angie.services import Services
 from angie.tasks.service import TERMINAL
 
 __all__ = ("ChatIn", "ChatOut", "router")
@@ -70,12 +70,12 @@ class _MessageFrame(Body):
 
 
 async def _start(
-    angie: Angie, user_id: int, channel: ChannelKind, thread: str, text: str
+    services: Services, user_id: int, channel: ChannelKind, thread: str, text: str
 ) -> tuple[int, int]:
     """Submit the message as an event; returns (task id, conversation id)."""
-    async with angie.database.session() as session:
+    async with services.database.session() as session:
         conversation_id = (await conversation_for(session, user_id, channel, thread)).id
-    route = await angie.submit(
+    route = await services.submit(
         NewEvent(
             EventType.MESSAGE,
             source="api",
@@ -86,9 +86,7 @@ async def _start(
         )
     )
     if route.task is None:
-        raise ApiError(
-            "Angie's event rules ignore chat messages, so nobody will answer", status=503
-        )
+        raise Unavailable("Angie's event rules ignore chat messages, so nobody will answer")
     return route.task.id, conversation_id
 
 
@@ -96,8 +94,8 @@ def _event(type: LiveType, task_id: int | None, user_id: int, **data: Any) -> Li
     return LiveEvent(type, task_id, user_id, data, root_id=task_id, chat=True)
 
 
-async def _last_reply(angie: Angie, task_id: int) -> str | None:
-    async with angie.database.session() as session:
+async def _last_reply(services: Services, task_id: int) -> str | None:
+    async with services.database.session() as session:
         return await session.scalar(
             select(Message.content)
             .where(Message.task_id == task_id, Message.role == MessageRole.ASSISTANT)
@@ -107,7 +105,7 @@ async def _last_reply(angie: Angie, task_id: int) -> str | None:
 
 
 async def _follow(
-    angie: Angie, subscription: Subscription, task_id: int, user_id: int, beat: float | None
+    services: Services, subscription: Subscription, task_id: int, user_id: int, beat: float | None
 ) -> AsyncGenerator[LiveEvent | None]:
     """The task's live events until it is done, and None every ``beat`` idle seconds.
 
@@ -136,7 +134,7 @@ async def _follow(
         if now - last_check < CHECK_SECONDS:
             continue
         last_check = now
-        task = await angie.tasks.get(task_id)
+        task = await services.tasks.get(task_id)
         if task is not None and task.status not in TERMINAL:
             ended = False
             continue
@@ -146,7 +144,7 @@ async def _follow(
         if task is None:
             yield _event(LiveType.ERROR, task_id, user_id, message=f"task {task_id} is gone")
             return
-        text = None if replied else await _last_reply(angie, task_id)
+        text = None if replied else await _last_reply(services, task_id)
         if text is not None:
             kind = "result" if task.status is TaskStatus.SUCCEEDED else "failure"
             yield _event(LiveType.REPLY, task_id, user_id, text=text, kind=kind)
@@ -168,7 +166,7 @@ async def chat(
     body: ChatIn,
     user: CurrentUser,
     session: SessionDep,
-    angie: AngieDep,
+    services: ServicesDep,
     response: Response,
     wait: Annotated[
         float, Query(ge=1, le=300, description="Seconds to wait for Angie's reply.")
@@ -178,21 +176,23 @@ async def chat(
     user_id = user.id
     await session.commit()  # nothing of this request's session stays open while she works
     reply: LiveEvent | None = None
-    with await angie.live.subscribe(user_id) as subscription:
+    with await services.live.subscribe(user_id) as subscription:
         task_id, conversation_id = await _start(
-            angie, user_id, ChannelKind.API, body.thread, body.text
+            services, user_id, ChannelKind.API, body.thread, body.text
         )
         subscription.follow(task_id)
         with contextlib.suppress(TimeoutError):
             async with (
                 asyncio.timeout(wait),
-                contextlib.aclosing(_follow(angie, subscription, task_id, user_id, None)) as events,
+                contextlib.aclosing(
+                    _follow(services, subscription, task_id, user_id, None)
+                ) as events,
             ):
                 async for event in events:
                     if event is not None and event.type in (LiveType.REPLY, LiveType.DONE):
                         reply = event
                         break
-    task = await angie.tasks.require(task_id)
+    task = await services.tasks.require(task_id)
     state = task.status
     if reply is None:
         response.status_code = status.HTTP_202_ACCEPTED
@@ -224,15 +224,15 @@ def _sse(event: LiveEvent) -> str:
     },
 )
 async def chat_stream(
-    body: ChatIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+    body: ChatIn, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> StreamingResponse:
     """Say something to Angie and follow her work as server-sent events until she is done."""
     user_id = user.id
     await session.commit()
-    subscription = await angie.live.subscribe(user_id)
+    subscription = await services.live.subscribe(user_id)
     try:
         task_id, conversation_id = await _start(
-            angie, user_id, ChannelKind.API, body.thread, body.text
+            services, user_id, ChannelKind.API, body.thread, body.text
         )
     except BaseException:
         subscription.close()
@@ -242,7 +242,7 @@ async def chat_stream(
     async def frames() -> AsyncIterator[str]:
         try:
             yield _sse(_event(LiveType.TASK, task_id, user_id, conversation_id=conversation_id))
-            async for event in _follow(angie, subscription, task_id, user_id, KEEPALIVE_SECONDS):
+            async for event in _follow(services, subscription, task_id, user_id, KEEPALIVE_SECONDS):
                 yield ": keepalive\n\n" if event is None else _sse(event)
         finally:
             subscription.close()
@@ -283,7 +283,7 @@ def _parse(raw: str) -> dict[str, Any] | str:
     return frame
 
 
-async def _sign_in(websocket: WebSocket, angie: Angie) -> int | None:
+async def _sign_in(websocket: WebSocket, services: Services) -> int | None:
     """The user the first frame authenticates, or None (the socket closed with 4401)."""
     try:
         async with asyncio.timeout(AUTH_SECONDS):
@@ -300,12 +300,12 @@ async def _sign_in(websocket: WebSocket, angie: Angie) -> int | None:
     if not isinstance(frame, dict) or frame["type"] != "auth" or not isinstance(token, str):
         await websocket.close(AUTH_FAILED, f"the first frame must be {_AUTH_FRAME}")
         return None
-    auth: AuthService = websocket.app.state.auth
+    auth: AuthService = websocket.app.state.services.auth
     try:
-        async with angie.database.session() as session:
+        async with services.database.session() as session:
             user = await auth.authenticate(session, token)
             user_id = user.id
-    except ApiError as err:
+    except AngieError as err:
         # A close reason holds at most 123 bytes.
         await websocket.close(AUTH_FAILED, err.message.encode()[:120].decode(errors="ignore"))
         return None
@@ -321,7 +321,7 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
 
 
 async def _take(
-    angie: Angie, subscription: Subscription, user_id: int, frame: dict[str, Any]
+    services: Services, subscription: Subscription, user_id: int, frame: dict[str, Any]
 ) -> None:
     """One frame after signing in: a message starts a chat task; anything else is an error."""
     if frame["type"] != "message":
@@ -341,7 +341,7 @@ async def _take(
         subscription.offer(_event(LiveType.ERROR, None, user_id, message=text))
         return
     task_id, conversation_id = await _start(
-        angie, user_id, ChannelKind.WEB, message.thread, message.text
+        services, user_id, ChannelKind.WEB, message.thread, message.text
     )
     subscription.offer(
         _event(
@@ -358,12 +358,12 @@ async def _take(
 async def chat_socket(websocket: WebSocket) -> None:
     """Chat over a WebSocket: authenticate, send messages, receive every live event of your
     chats (the same events as the stream, each a JSON object with its "type")."""
-    angie: Angie = websocket.app.state.angie
+    services: Services = websocket.app.state.services
     await websocket.accept()
-    user_id = await _sign_in(websocket, angie)
+    user_id = await _sign_in(websocket, services)
     if user_id is None:
         return
-    with await angie.live.subscribe(user_id, chats_only=True) as subscription:
+    with await services.live.subscribe(user_id, chats_only=True) as subscription:
         sender = asyncio.create_task(_forward(websocket, subscription), name="angie-chat-ws")
         try:
             while not sender.done():
@@ -375,7 +375,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                     subscription.offer(_event(LiveType.ERROR, None, user_id, message=frame))
                     continue
                 try:
-                    await _take(angie, subscription, user_id, frame)
+                    await _take(services, subscription, user_id, frame)
                 except Exception:
                     log.exception("could not take a chat message from user %s", user_id)
                     subscription.offer(

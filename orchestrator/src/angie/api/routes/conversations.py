@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from angie.api.deps import CurrentUser, SessionDep
-from angie.api.errors import ApiError, NotFound
 from angie.api.schemas import ListParams, Out, Page, order_by, paginate
 from angie.db.models import ChannelKind, Conversation, Message, MessageRole
+from angie.errors import Invalid, NotFound
 
 __all__ = ("ConversationOut", "MessageOut", "router")
 
@@ -80,9 +80,8 @@ async def list_conversations(
     column = sorts.get(wanted.removeprefix("-"))
     if column is None:
         field = wanted.removeprefix("-")
-        raise ApiError(
+        raise Invalid(
             f"cannot sort by {field!r}; use one of {', '.join(sorted(sorts))}",
-            status=422,
             details=[{"field": "query: sort", "message": f"unknown sort field {field!r}"}],
         )
     descending = wanted.startswith("-")

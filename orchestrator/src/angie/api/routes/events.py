@@ -14,8 +14,7 @@ from pydantic import Field, model_validator
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
-from angie.api.errors import NotFound
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import page_of
 from angie.api.routes.tasks import TimeRange
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
@@ -23,6 +22,7 @@ from angie.api.validation import PathId, RowId
 from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target
 from angie.db.base import utcnow
 from angie.db.models import ChannelKind, Event, EventStatus, EventType, Schedule, Task
+from angie.errors import NotFound
 from angie.events.router import NewEvent
 from angie.scheduler.crontab import parse_crontab
 from angie.scheduler.errors import CronError
@@ -209,16 +209,15 @@ async def get_event(event_id: PathId, user: CurrentUser, session: SessionDep) ->
     responses={422: {"description": "Invalid, or an agent, team or workflow you cannot use"}},
 )
 async def submit_event(
-    body: EventIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+    body: EventIn, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> SubmittedOut:
     """Ask Angie, an agent, a team or a workflow to do something; the work runs on the queue."""
     await check_target(session, user, body.target)
-    await release(session)
     payload: dict[str, Any] = {"instruction": body.instruction, **body.target}
     if body.payload is not None:
         # Under "body", the router hands it to the work as data; it cannot change the target.
         payload["body"] = body.payload
-    route = await angie.submit(
+    route = await services.submit(
         NewEvent(
             EventType.API,
             source="api",

@@ -21,7 +21,6 @@ import hmac
 import json
 import re
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
@@ -29,13 +28,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response, status
 from sqlalchemy import select, update
 
-from angie.api.deps import AngieDep
-from angie.api.errors import ApiError, NotFound
+from angie.api.deps import ServicesDep
+from angie.api.errors import ApiError
 from angie.api.schemas import Out
 from angie.api.visibility import TARGET_FIELDS
 from angie.db.base import utcnow
 from angie.db.crypto import SecretBox, credential_box
 from angie.db.models import EventType, Webhook
+from angie.errors import Invalid, NotFound
 from angie.events.router import NewEvent
 
 __all__ = ("MAX_DELIVERY_BYTES", "REPLAY_WINDOW_SECONDS", "DeliveryOut", "router", "signature")
@@ -73,36 +73,6 @@ class _Hook:
     target: dict[str, int]
 
 
-class _Replays:
-    """Signatures accepted in the last window, each with the event it made (oldest first)."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._seen: OrderedDict[str, tuple[float, int, int | None]] = OrderedDict()
-        self._limit = limit
-
-    def get(self, key: str, now: float) -> tuple[int, int | None] | None:
-        while self._seen:
-            first = next(iter(self._seen.values()))
-            # Twice the window: a timestamp may be up to one window ahead of the clock.
-            if now - first[0] <= 2 * REPLAY_WINDOW_SECONDS:
-                break
-            self._seen.popitem(last=False)
-        found = self._seen.get(key)
-        return (found[1], found[2]) if found else None
-
-    def add(self, key: str, now: float, event_id: int, task_id: int | None) -> None:
-        self._seen[key] = (now, event_id, task_id)
-        while len(self._seen) > self._limit:
-            self._seen.popitem(last=False)
-
-
-def _replays(request: Request) -> _Replays:
-    replays: _Replays | None = getattr(request.app.state, "hook_replays", None)
-    if replays is None:
-        replays = request.app.state.hook_replays = _Replays()
-    return replays
-
-
 @lru_cache(maxsize=4)
 def _keys(secret_key: str) -> tuple[SecretBox, bytes]:
     """The credentials box and a decoy ciphertext, decrypted for unknown hooks too."""
@@ -127,10 +97,10 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def _find(angie: AngieDep, hook_id: str) -> _Hook | None:
+async def _find(services: ServicesDep, hook_id: str) -> _Hook | None:
     if len(hook_id) > 64:
         return None
-    async with angie.database.session() as session:
+    async with services.database.session() as session:
         row = await session.scalar(select(Webhook).where(Webhook.hook_id == hook_id))
         if row is None:
             return None
@@ -187,13 +157,13 @@ def _parse(body: bytes, content_type: str) -> Any:
         try:
             return json.loads(body, parse_constant=_not_json)
         except (UnicodeDecodeError, ValueError) as err:
-            raise ApiError("the body is not valid JSON", status=422) from err
+            raise Invalid("the body is not valid JSON") from err
         except RecursionError as err:
-            raise ApiError("the body's JSON is nested too deeply", status=422) from err
+            raise Invalid("the body's JSON is nested too deeply") from err
     try:
         return {"raw": body.decode("utf-8")}
     except UnicodeDecodeError as err:
-        raise ApiError("the body is not UTF-8 text (send JSON or text)", status=422) from err
+        raise Invalid("the body is not UTF-8 text (send JSON or text)") from err
 
 
 @router.post(
@@ -217,7 +187,7 @@ async def deliver_webhook(
     hook_id: str,
     request: Request,
     response: Response,
-    angie: AngieDep,
+    services: ServicesDep,
     x_angie_timestamp: Annotated[
         str, Header(description="When the delivery was signed, in unix seconds.")
     ] = "",
@@ -231,22 +201,23 @@ async def deliver_webhook(
 ) -> DeliveryOut:
     """Deliver a signed webhook: its body, fenced as untrusted data, goes to the hook's target."""
     body = await _read_body(request)
-    hook = await _find(angie, hook_id)
-    box, decoy = _keys(angie.settings.secret)
+    hook = await _find(services, hook_id)
+    box, decoy = _keys(services.settings.secret)
     ts, sig = x_angie_timestamp.strip(), x_angie_signature.strip().lower()
     hook = _verify(hook, box, decoy, ts=ts, sig=sig, body=body)
     if x_angie_delivery is not None and not _DELIVERY_ID.match(x_angie_delivery):
-        raise ApiError(
+        raise Invalid(
             "X-Angie-Delivery must be 1 to 128 letters, digits, '.', '_', ':' or '-'",
-            status=422,
         )
     parsed = _parse(body, request.headers.get("content-type", ""))
-    replays, now, seen_as = _replays(request), time.time(), f"{hook.id}:{sig}"
-    earlier = replays.get(seen_as, now)
+    # Signatures accepted within the window, shared by every API process when Redis is there:
+    # a captured delivery sent again under a new delivery id is still the same event.
+    seen_as = f"hook-replay:{hook.id}:{sig}"
+    earlier = await services.cache.get(seen_as)
     if earlier is not None:
         response.status_code = status.HTTP_200_OK
         return DeliveryOut(event_id=earlier[0], task_id=earlier[1], duplicate=True)
-    route = await angie.submit(
+    route = await services.submit(
         NewEvent(
             EventType.WEBHOOK,
             source=f"hook:{hook_id}",
@@ -261,11 +232,12 @@ async def deliver_webhook(
         )
     )
     task_id = route.task.id if route.task is not None else None
-    replays.add(seen_as, now, route.event.id, task_id)
+    # Twice the window: a timestamp may be up to one window ahead of the clock.
+    await services.cache.set(seen_as, [route.event.id, task_id], ttl=2 * REPLAY_WINDOW_SECONDS)
     if not route.created:
         response.status_code = status.HTTP_200_OK
         return DeliveryOut(event_id=route.event.id, task_id=task_id, duplicate=True)
-    async with angie.database.session() as session:
+    async with services.database.session() as session:
         await session.execute(
             update(Webhook)
             .where(Webhook.id == hook.id)

@@ -18,15 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.agents.policy import Decision, is_read_only, load_policy
-from angie.api.deps import AdminUser, AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, NotFound
+from angie.api.deps import AdminUser, CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Page, order_by
 from angie.api.validation import matching, reject_nulls
-from angie.daemon import Angie
 from angie.db.models import ApprovalMode, McpServer, McpTransport, ServerHealth
+from angie.errors import NotFound, Unavailable
 from angie.mcp.store import set_enabled
 from angie.mcp.supervisor import SupervisorError
+from angie.services import Services
 
 __all__ = ("ServerOut", "ServerPatch", "ToolOut", "router")
 
@@ -81,8 +81,8 @@ class ToolOut(BaseModel):
     )
 
 
-def _out(row: McpServer, angie: Angie) -> ServerOut:
-    states = {s.name: s for s in angie.server_states()}
+def _out(row: McpServer, services: Services) -> ServerOut:
+    states = {s.name: s for s in services.servers.states()}
     live = states.get(row.name)
     policies = {}
     for tool, value in (row.tool_policies or {}).items():
@@ -94,7 +94,7 @@ def _out(row: McpServer, angie: Angie) -> ServerOut:
         transport=row.transport,
         builtin=row.builtin,
         enabled=row.enabled,
-        active=row.name in angie.toolbox.installed(),
+        active=row.name in services.toolbox.installed(),
         health=live.health if live else row.health,
         last_error=live.last_error if live else row.last_error,
         restarts=live.restarts if live else None,
@@ -105,12 +105,12 @@ def _out(row: McpServer, angie: Angie) -> ServerOut:
     )
 
 
-async def _register(session: AsyncSession, angie: Angie) -> None:
+async def _register(session: AsyncSession, services: Services) -> None:
     """Give each server this Angie has a row (an mcpServers file adds servers the seeds do not
     know), so the household sees it and an admin can set its policy."""
     known = set(await session.scalars(select(McpServer.name)))
-    for name in sorted(angie.toolbox.installed() - known):
-        spec = angie.toolbox.spec(name)
+    for name in sorted(services.toolbox.installed() - known):
+        spec = services.toolbox.spec(name)
         if spec is None:
             continue
         try:
@@ -127,20 +127,20 @@ async def _server(session: AsyncSession, name: str) -> McpServer:
     return row
 
 
-def _unavailable(message: str) -> ApiError:
-    return ApiError(message, status=503)
+def _unavailable(message: str) -> Unavailable:
+    return Unavailable(message)
 
 
 @router.get("", operation_id="list_mcp_servers")
 async def list_servers(
     _: CurrentUser,
     session: SessionDep,
-    angie: AngieDep,
+    services: ServicesDep,
     params: ListParams,
     enabled: bool | None = None,
 ) -> Page[ServerOut]:
     """The MCP servers of the household, with their health and approval policy."""
-    await _register(session, angie)
+    await _register(session, services)
     stmt = select(McpServer)
     if enabled is not None:
         stmt = stmt.where(McpServer.enabled.is_(enabled))
@@ -151,16 +151,16 @@ async def list_servers(
         "name",
         McpServer.id,
     )
-    return await query_page(session, stmt, params, lambda row: _out(row, angie))
+    return await query_page(session, stmt, params, lambda row: _out(row, services))
 
 
 @router.get("/{name}", operation_id="get_mcp_server")
 async def get_server(
-    name: ServerName, _: CurrentUser, session: SessionDep, angie: AngieDep
+    name: ServerName, _: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> ServerOut:
     """One MCP server, with its live health when Angie runs it."""
-    await _register(session, angie)
-    return _out(await _server(session, name), angie)
+    await _register(session, services)
+    return _out(await _server(session, name), services)
 
 
 @router.get(
@@ -169,22 +169,22 @@ async def get_server(
     responses={503: {"description": "The server is not running"}},
 )
 async def list_tools(
-    name: ServerName, _: CurrentUser, session: SessionDep, angie: AngieDep
+    name: ServerName, _: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> list[ToolOut]:
     """The server's tools, whether each only reads, and what the approval policy does with it."""
-    await _register(session, angie)
+    await _register(session, services)
     row = await _server(session, name)
     if not row.enabled:
         raise _unavailable(f"the {name} server is disabled; an admin can enable it")
-    spec = angie.toolbox.spec(name)
+    spec = services.toolbox.spec(name)
     if spec is None:
         raise _unavailable(
             f"the {name} server is not running here (not installed, or enabled since Angie "
             "started: restart her)"
         )
     try:
-        async with asyncio.timeout(angie.settings.mcp_timeout):
-            async with angie.toolbox.client(spec) as client:
+        async with asyncio.timeout(services.settings.mcp_timeout):
+            async with services.toolbox.client(spec) as client:
                 tools = await client.list_tools()
     except SupervisorError as err:
         raise _unavailable(str(err)) from err
@@ -218,10 +218,10 @@ async def list_tools(
 
 @router.patch("/{name}", operation_id="update_mcp_server", responses={403: {}})
 async def update_server(
-    name: ServerName, body: ServerPatch, _: AdminUser, session: SessionDep, angie: AngieDep
+    name: ServerName, body: ServerPatch, _: AdminUser, session: SessionDep, services: ServicesDep
 ) -> ServerOut:
     """Set a server's approval policy, or switch it on or off from Angie's next start (admins)."""
-    await _register(session, angie)
+    await _register(session, services)
     row = await _server(session, name)
     reject_nulls(body.model_dump(exclude_unset=True))
     if body.enabled is not None:
@@ -231,4 +231,4 @@ async def update_server(
     if body.tool_policies is not None:
         row.tool_policies = {tool: d.value for tool, d in sorted(body.tool_policies.items())}
     await session.flush()
-    return _out(row, angie)
+    return _out(row, services)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
@@ -13,25 +12,23 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AdminUser, AngieDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.deps import AdminUser, CurrentUser, LibraryDep, ServicesDep, SessionDep
 from angie.api.paging import memory_page
 from angie.api.schemas import Body, ListParams, Out, Page
 from angie.api.validation import invalid_at
-from angie.daemon import Angie
 from angie.db.models import Agent, PromptKind, User
+from angie.errors import Conflict, Invalid, NotFound
 from angie.prompts import (
     ONBOARDING_DOCS,
-    HouseholdPromptStore,
     PromptAgent,
     PromptContext,
     PromptError,
     PromptLibrary,
     PromptVersion,
     doc_order,
-    prompts_dir,
 )
 from angie.prompts import versions as prompt_versions
+from angie.services import Services
 
 __all__ = ("PromptOut", "SystemPromptOut", "prompts_router", "system_prompts_router")
 
@@ -45,7 +42,7 @@ _RESERVED = frozenset({"export", "import"})
 DocName = Annotated[str, Path(min_length=1, max_length=120, description="A document's name.")]
 AgentName = Annotated[str, Path(min_length=1, max_length=64, description="An agent's name.")]
 HouseholdKind = Annotated[
-    Literal["system", "angie"], Path(description="Which household prompt: system or angie.")
+    Literal["system", "angie"], Path(description="Which household prompt: system or services.")
 ]
 PromptText = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -102,31 +99,29 @@ class SystemPromptIn(Body):
 # -- shared ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _library() -> PromptLibrary:
-    return PromptLibrary(prompts_dir())
-
-
-def _household(angie: Angie) -> HouseholdPromptStore:
-    return HouseholdPromptStore(angie.database, _library())
-
-
-def _invalid(err: PromptError) -> ApiError:
+def _invalid(err: PromptError) -> Invalid:
     return invalid_at("body", str(err))
 
 
-def _prepared(body: str, user: User, *, name: str, agents: Sequence[PromptAgent | None]) -> str:
+def _prepared(
+    library: PromptLibrary,
+    body: str,
+    user: User,
+    *,
+    name: str,
+    agents: Sequence[PromptAgent | None],
+) -> str:
     """The body as it will be stored, once it has rendered in the sandbox for ``user``.
 
     The store checks syntax and variable names; rendering also catches what only shows then
     (a misspelt attribute such as ``user.nickname``), before it can break a conversation.
     """
     try:
-        text = prompt_versions.prepare_body(_library(), body, name=name)
+        text = prompt_versions.prepare_body(library, body, name=name)
         now = datetime.now(UTC)
         for agent in agents:
             ctx = PromptContext.for_user(user, now=now, channel="web", agent=agent)
-            _library().render_source(text, ctx, name=name)
+            library.render_source(text, ctx, name=name)
     except PromptError as err:
         raise _invalid(err) from err
     return text
@@ -135,10 +130,10 @@ def _prepared(body: str, user: User, *, name: str, agents: Sequence[PromptAgent 
 # -- the user's documents --------------------------------------------------------------------
 
 
-async def _documents(angie: Angie, user_id: int) -> dict[str, PromptVersion]:
+async def _documents(services: Services, user_id: int) -> dict[str, PromptVersion]:
     """Every document of the user (cleared ones too), after giving a new user the defaults."""
-    await angie.user_prompts.ensure_defaults(user_id)
-    async with angie.database.session() as session:
+    await services.user_prompts.ensure_defaults(user_id)
+    async with services.database.session() as session:
         rows = await prompt_versions.current_all(session, PromptKind.USER, user_id)
     return {row.name: PromptVersion.of(row) for row in rows}
 
@@ -147,8 +142,8 @@ def _never_saved(name: str) -> PromptOut:
     return PromptOut(name=name, version=0, body="", created_at=None)
 
 
-async def _document(angie: Angie, user_id: int, name: str) -> PromptOut:
-    docs = await _documents(angie, user_id)
+async def _document(services: Services, user_id: int, name: str) -> PromptOut:
+    docs = await _documents(services, user_id)
     if name in docs:
         return PromptOut.of(docs[name])
     if name in ONBOARDING_DOCS:
@@ -161,9 +156,11 @@ async def _document(angie: Angie, user_id: int, name: str) -> PromptOut:
 
 
 @prompts_router.get("", operation_id="list_prompts")
-async def list_prompts(user: CurrentUser, angie: AngieDep, params: ListParams) -> Page[PromptOut]:
+async def list_prompts(
+    user: CurrentUser, services: ServicesDep, params: ListParams
+) -> Page[PromptOut]:
     """Your prompt documents, the setup topics first, each at its current version."""
-    docs = await _documents(angie, user.id)
+    docs = await _documents(services, user.id)
     items = [
         PromptOut.of(docs[name]) if name in docs else _never_saved(name)
         for name in sorted({*docs, *ONBOARDING_DOCS}, key=doc_order)
@@ -176,19 +173,19 @@ async def list_prompts(user: CurrentUser, angie: AngieDep, params: ListParams) -
 
 
 @prompts_router.get("/export", operation_id="export_prompts")
-async def export_prompts(user: CurrentUser, angie: AngieDep) -> DocumentsOut:
+async def export_prompts(user: CurrentUser, services: ServicesDep) -> DocumentsOut:
     """Your documents in effect (cleared ones left out), by name, to keep or import elsewhere."""
-    await angie.user_prompts.ensure_defaults(user.id)
-    docs = await angie.user_prompts.current(user.id)
+    await services.user_prompts.ensure_defaults(user.id)
+    docs = await services.user_prompts.current(user.id)
     return DocumentsOut(documents={doc.name: doc.body for doc in docs})
 
 
 @prompts_router.post(
     "/import", operation_id="import_prompts", responses={422: {"description": "Nothing imported"}}
 )
-async def import_prompts(body: DocumentsIn, user: CurrentUser, angie: AngieDep) -> ImportOut:
+async def import_prompts(body: DocumentsIn, user: CurrentUser, services: ServicesDep) -> ImportOut:
     """Save each document as a new version; one bad document and none is saved."""
-    await angie.user_prompts.ensure_defaults(user.id)
+    await services.user_prompts.ensure_defaults(user.id)
     prepared: dict[str, str] = {}
     for name, text in body.documents.items():
         try:
@@ -196,9 +193,11 @@ async def import_prompts(body: DocumentsIn, user: CurrentUser, angie: AngieDep) 
         except PromptError as err:
             raise _invalid(err) from err
         if name in _RESERVED:
-            raise ApiError(f"{name!r} is reserved; give the document another name", status=422)
-        prepared[name] = _prepared(text, user, name=f"user prompt `{name}`", agents=[None])
-    async with angie.database.session() as session:
+            raise Invalid(f"{name!r} is reserved; give the document another name")
+        prepared[name] = _prepared(
+            services.library, text, user, name=f"user prompt `{name}`", agents=[None]
+        )
+    async with services.database.session() as session:
         saved = {
             name: await prompt_versions.append(
                 session, PromptKind.USER, user.id, name, text, by=user.id
@@ -209,62 +208,62 @@ async def import_prompts(body: DocumentsIn, user: CurrentUser, angie: AngieDep) 
 
 
 @prompts_router.get("/{name}", operation_id="get_prompt", responses={404: {}})
-async def get_prompt(name: DocName, user: CurrentUser, angie: AngieDep) -> PromptOut:
+async def get_prompt(name: DocName, user: CurrentUser, services: ServicesDep) -> PromptOut:
     """One of your documents at its current version."""
-    return await _document(angie, user.id, name)
+    return await _document(services, user.id, name)
 
 
 @prompts_router.put("/{name}", operation_id="save_prompt", responses={404: {}, 422: {}})
 async def save_prompt(
-    name: DocName, body: PromptIn, user: CurrentUser, angie: AngieDep
+    name: DocName, body: PromptIn, user: CurrentUser, services: ServicesDep
 ) -> PromptOut:
     """Save a new version of one of your documents (an unchanged text saves nothing)."""
-    await _document(angie, user.id, name)
-    text = _prepared(body.body, user, name=f"user prompt `{name}`", agents=[None])
+    await _document(services, user.id, name)
+    text = _prepared(services.library, body.body, user, name=f"user prompt `{name}`", agents=[None])
     try:
-        await angie.user_prompts.save(user.id, name, text, by=user.id)
+        await services.user_prompts.save(user.id, name, text, by=user.id)
     except PromptError as err:
         raise _invalid(err) from err
-    return await _document(angie, user.id, name)
+    return await _document(services, user.id, name)
 
 
 @prompts_router.get("/{name}/history", operation_id="prompt_history", responses={404: {}})
 async def prompt_history(
-    name: DocName, user: CurrentUser, angie: AngieDep, params: ListParams
+    name: DocName, user: CurrentUser, services: ServicesDep, params: ListParams
 ) -> Page[PromptOut]:
     """Every version of one of your documents, newest first."""
-    await _document(angie, user.id, name)
-    found = await angie.user_prompts.history(user.id, name)
+    await _document(services, user.id, name)
+    found = await services.user_prompts.history(user.id, name)
     items = [PromptOut.of(doc) for doc in reversed(found)]
     return memory_page(items, params, {"version": lambda d: d.version})
 
 
 @prompts_router.post("/{name}/reset", operation_id="reset_prompt", responses={404: {}, 409: {}})
-async def reset_prompt(name: DocName, user: CurrentUser, angie: AngieDep) -> PromptOut:
+async def reset_prompt(name: DocName, user: CurrentUser, services: ServicesDep) -> PromptOut:
     """Put a setup document back to its default text, as a new version."""
-    await _document(angie, user.id, name)
+    await _document(services, user.id, name)
     if name not in ONBOARDING_DOCS:
         raise Conflict(
             f"{name!r} is not a setup document and has no default; save it empty to clear it"
         )
-    default = _library().onboarding_defaults()[name]
-    await angie.user_prompts.save(user.id, name, default, by=user.id)
-    return await _document(angie, user.id, name)
+    default = services.library.onboarding_defaults()[name]
+    await services.user_prompts.save(user.id, name, default, by=user.id)
+    return await _document(services, user.id, name)
 
 
 # -- the household's prompts (admins) --------------------------------------------------------
 
 
-def _shipped(path: str) -> str | None:
+def _shipped(library: PromptLibrary, path: str) -> str | None:
     try:
-        return _library().source(path)
+        return library.source(path)
     except PromptError:
         return None
 
 
-async def _household_prompt(angie: Angie, kind: PromptKind) -> SystemPromptOut:
-    override = await _household(angie).current(kind)
-    shipped = _shipped(f"{kind.value}.md")
+async def _household_prompt(services: Services, kind: PromptKind) -> SystemPromptOut:
+    override = await services.household_prompts.current(kind)
+    shipped = _shipped(services.library, f"{kind.value}.md")
     return SystemPromptOut(
         kind="system" if kind is PromptKind.SYSTEM else "angie",
         name=kind.value,
@@ -276,8 +275,8 @@ async def _household_prompt(angie: Angie, kind: PromptKind) -> SystemPromptOut:
     )
 
 
-def _agent_prompt(agent: Agent) -> SystemPromptOut:
-    shipped = _shipped(f"agents/{agent.name}.md")
+def _agent_prompt(library: PromptLibrary, agent: Agent) -> SystemPromptOut:
+    shipped = _shipped(library, f"agents/{agent.name}.md")
     return SystemPromptOut(
         kind="agent",
         name=agent.name,
@@ -298,38 +297,51 @@ async def _agent(session: AsyncSession, name: str) -> Agent:
 
 @system_prompts_router.get("", operation_id="list_system_prompts")
 async def list_system_prompts(
-    _: AdminUser, angie: AngieDep, session: SessionDep, params: ListParams
+    _: AdminUser, services: ServicesDep, session: SessionDep, params: ListParams
 ) -> Page[SystemPromptSummary]:
     """The household's prompts: SYSTEM, ANGIE and each agent's, and which differ from the files."""
     found = [
-        await _household_prompt(angie, PromptKind.SYSTEM),
-        await _household_prompt(angie, PromptKind.ANGIE),
-        *(_agent_prompt(a) for a in await session.scalars(select(Agent).order_by(Agent.name))),
+        await _household_prompt(services, PromptKind.SYSTEM),
+        await _household_prompt(services, PromptKind.ANGIE),
+        *(
+            _agent_prompt(services.library, a)
+            for a in await session.scalars(select(Agent).order_by(Agent.name))
+        ),
     ]
     items = [SystemPromptSummary.model_validate(p.model_dump()) for p in found]
     return memory_page(items, params, {"name": lambda p: p.name})
 
 
 @system_prompts_router.get("/agent/{name}", operation_id="get_agent_prompt", responses={404: {}})
-async def get_agent_prompt(name: AgentName, _: AdminUser, session: SessionDep) -> SystemPromptOut:
+async def get_agent_prompt(
+    name: AgentName, _: AdminUser, session: SessionDep, library: LibraryDep
+) -> SystemPromptOut:
     """An agent's prompt in effect, and its shipped text."""
-    return _agent_prompt(await _agent(session, name))
+    return _agent_prompt(library, await _agent(session, name))
 
 
 @system_prompts_router.put(
     "/agent/{name}", operation_id="save_agent_prompt", responses={404: {}, 422: {}}
 )
 async def save_agent_prompt(
-    name: AgentName, body: SystemPromptIn, admin: AdminUser, session: SessionDep
+    name: AgentName,
+    body: SystemPromptIn,
+    admin: AdminUser,
+    session: SessionDep,
+    library: LibraryDep,
 ) -> SystemPromptOut:
     """Replace an agent's prompt; it must render as a template."""
     agent = await _agent(session, name)
     sample = PromptAgent(agent.name, agent.description, (("sample_tool", "Does a thing."),))
     agent.prompt = _prepared(
-        body.body, admin, name=f"the prompt of agent {agent.name}", agents=[sample]
+        library,
+        body.body,
+        admin,
+        name=f"the prompt of agent {agent.name}",
+        agents=[sample],
     )
     await session.flush()
-    return _agent_prompt(agent)
+    return _agent_prompt(library, agent)
 
 
 @system_prompts_router.delete(
@@ -338,37 +350,41 @@ async def save_agent_prompt(
     status_code=204,
     responses={404: {}, 409: {}},
 )
-async def reset_agent_prompt(name: AgentName, _: AdminUser, session: SessionDep) -> None:
+async def reset_agent_prompt(
+    name: AgentName, _: AdminUser, session: SessionDep, library: LibraryDep
+) -> None:
     """Put an agent's prompt back to its shipped file."""
     agent = await _agent(session, name)
-    shipped = _shipped(f"agents/{agent.name}.md")
+    shipped = _shipped(library, f"agents/{agent.name}.md")
     if shipped is None:
         raise Conflict(f"agent {agent.name} has no shipped prompt to go back to")
     agent.prompt = shipped
 
 
 @system_prompts_router.get("/{kind}", operation_id="get_system_prompt")
-async def get_system_prompt(kind: HouseholdKind, _: AdminUser, angie: AngieDep) -> SystemPromptOut:
+async def get_system_prompt(
+    kind: HouseholdKind, _: AdminUser, services: ServicesDep
+) -> SystemPromptOut:
     """The household's SYSTEM or ANGIE prompt in effect, and its shipped text."""
-    return await _household_prompt(angie, PromptKind(kind))
+    return await _household_prompt(services, PromptKind(kind))
 
 
 @system_prompts_router.put("/{kind}", operation_id="save_system_prompt", responses={422: {}})
 async def save_system_prompt(
-    kind: HouseholdKind, body: SystemPromptIn, admin: AdminUser, angie: AngieDep
+    kind: HouseholdKind, body: SystemPromptIn, admin: AdminUser, services: ServicesDep
 ) -> SystemPromptOut:
     """Override the household's SYSTEM or ANGIE prompt; it must render as a template."""
     prompt_kind = PromptKind(kind)
     where = f"the household {prompt_kind.name} prompt"
-    text = _prepared(body.body, admin, name=where, agents=[None, _SAMPLE_AGENT])
+    text = _prepared(services.library, body.body, admin, name=where, agents=[None, _SAMPLE_AGENT])
     try:
-        await _household(angie).save(prompt_kind, text, by=admin.id)
+        await services.household_prompts.save(prompt_kind, text, by=admin.id)
     except PromptError as err:
         raise _invalid(err) from err
-    return await _household_prompt(angie, prompt_kind)
+    return await _household_prompt(services, prompt_kind)
 
 
 @system_prompts_router.delete("/{kind}", operation_id="reset_system_prompt", status_code=204)
-async def reset_system_prompt(kind: HouseholdKind, admin: AdminUser, angie: AngieDep) -> None:
+async def reset_system_prompt(kind: HouseholdKind, admin: AdminUser, services: ServicesDep) -> None:
     """Go back to the shipped SYSTEM or ANGIE file (the edited texts stay in the history)."""
-    await _household(angie).reset(PromptKind(kind), by=admin.id)
+    await services.household_prompts.reset(PromptKind(kind), by=admin.id)

@@ -12,18 +12,18 @@ from fastapi import APIRouter, status
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
-from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import PathId, RowId, invalid_at, reject_nulls
 from angie.api.visibility import TARGET_FIELDS
-from angie.daemon import Angie
 from angie.db.models import MisfirePolicy, Schedule
+from angie.errors import Conflict, Invalid, NotFound
 from angie.scheduler.errors import CronError, ScheduleError, ScheduleNotFound
 from angie.scheduler.misfire import MAX_GRACE_SECONDS
-from angie.scheduler.service import UNSET, Scheduler
+from angie.scheduler.service import UNSET
 from angie.scheduler.validation import MAX_INSTRUCTION, MAX_NAME, check_name, check_name_free
+from angie.services import Services
 
 __all__ = ("ScheduleIn", "ScheduleOut", "ScheduleUpdate", "router")
 
@@ -83,12 +83,6 @@ class ScheduleOut(Out):
         return value.astimezone(UTC) if value is not None else None
 
 
-def _scheduler(angie: Angie) -> Scheduler:
-    # The daemon's scheduler applies a change at once; elsewhere (the api role) one that only
-    # writes the rows, with the same checks, and the daemon reconciles within seconds.
-    return angie.scheduler if angie.scheduler is not None else Scheduler(angie.database)
-
-
 @contextmanager
 def _refusals(schedule_id: int | None = None) -> Iterator[None]:
     """The scheduler's one sentence, as a 404 (not yours or gone) or a 422 (a field is wrong)."""
@@ -100,21 +94,21 @@ def _refusals(schedule_id: int | None = None) -> Iterator[None]:
         field = "timezone" if err.field == "timezone" else "cron"
         raise invalid_at(f"body: {field}", str(err)) from None
     except ScheduleError as err:
-        raise ApiError(str(err), status=422) from None
+        raise Invalid(str(err)) from None
 
 
-async def _name_free(angie: Angie, user_id: int, name: str, keep: int | None = None) -> None:
+async def _name_free(services: Services, user_id: int, name: str, keep: int | None = None) -> None:
     """A name already used is a conflict (409), told apart from invalid fields (422)."""
-    async with angie.database.session() as session:
+    async with services.database.session() as session:
         try:
             await check_name_free(session, user_id, check_name(name), keep=keep)
         except ScheduleError as err:
             raise Conflict(str(err)) from None
 
 
-async def _owned(angie: Angie, user_id: int, schedule_id: int) -> Schedule:
+async def _owned(services: Services, user_id: int, schedule_id: int) -> Schedule:
     with _refusals(schedule_id):
-        return await _scheduler(angie).get(user_id, schedule_id)
+        return await services.schedules.get(user_id, schedule_id)
 
 
 @router.get("", operation_id="list_schedules")
@@ -144,12 +138,11 @@ async def list_schedules(
     responses={409: {"description": "You already have a schedule with this name"}},
 )
 async def create_schedule(
-    body: ScheduleIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+    body: ScheduleIn, user: CurrentUser, services: ServicesDep
 ) -> ScheduleOut:
     """Make a schedule; a bad crontab or timezone is refused with the reason."""
-    await release(session)
-    await _name_free(angie, user.id, body.name)
-    scheduler = _scheduler(angie)
+    await _name_free(services, user.id, body.name)
+    scheduler = services.schedules
     with _refusals():
         schedule = await scheduler.create(
             user.id,
@@ -169,9 +162,11 @@ async def create_schedule(
 
 
 @router.get("/{schedule_id}", operation_id="get_schedule", responses={404: {}})
-async def get_schedule(schedule_id: PathId, user: CurrentUser, angie: AngieDep) -> ScheduleOut:
+async def get_schedule(
+    schedule_id: PathId, user: CurrentUser, services: ServicesDep
+) -> ScheduleOut:
     """One of your schedules."""
-    return ScheduleOut.model_validate(await _owned(angie, user.id, schedule_id))
+    return ScheduleOut.model_validate(await _owned(services, user.id, schedule_id))
 
 
 @router.patch(
@@ -181,16 +176,14 @@ async def update_schedule(
     schedule_id: PathId,
     body: ScheduleUpdate,
     user: CurrentUser,
-    session: SessionDep,
-    angie: AngieDep,
+    services: ServicesDep,
 ) -> ScheduleOut:
     """Change one of your schedules; a new crontab or timezone moves its next run."""
-    await release(session)
     given = body.model_dump(exclude_unset=True)
     reject_nulls(given, nullable=TARGET_FIELDS)
-    await _owned(angie, user.id, schedule_id)
+    await _owned(services, user.id, schedule_id)
     if "name" in given:
-        await _name_free(angie, user.id, given["name"], keep=schedule_id)
+        await _name_free(services, user.id, given["name"], keep=schedule_id)
     changes: dict[str, Any] = {
         key: given.get(key, UNSET)
         for key in (
@@ -206,7 +199,7 @@ async def update_schedule(
     if any(key in given for key in TARGET_FIELDS):
         # Giving one target replaces the whole target: the others are cleared.
         changes.update({key: given.get(key) for key in TARGET_FIELDS})
-    scheduler = _scheduler(angie)
+    scheduler = services.schedules
     with _refusals(schedule_id):
         schedule = await scheduler.update(user.id, schedule_id, **changes)
         if given.get("enabled") is False and schedule.enabled:
@@ -217,30 +210,25 @@ async def update_schedule(
 
 
 @router.delete("/{schedule_id}", operation_id="delete_schedule", status_code=204)
-async def delete_schedule(
-    schedule_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
-) -> None:
+async def delete_schedule(schedule_id: PathId, user: CurrentUser, services: ServicesDep) -> None:
     """Delete one of your schedules; it fires no more."""
-    await release(session)
     with _refusals(schedule_id):
-        await _scheduler(angie).delete(user.id, schedule_id)
+        await services.schedules.delete(user.id, schedule_id)
 
 
 @router.post("/{schedule_id}/pause", operation_id="pause_schedule", responses={404: {}})
 async def pause_schedule(
-    schedule_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
+    schedule_id: PathId, user: CurrentUser, services: ServicesDep
 ) -> ScheduleOut:
     """Stop a schedule firing; the ticks while paused are not caught up."""
-    await release(session)
     with _refusals(schedule_id):
-        return ScheduleOut.model_validate(await _scheduler(angie).pause(user.id, schedule_id))
+        return ScheduleOut.model_validate(await services.schedules.pause(user.id, schedule_id))
 
 
 @router.post("/{schedule_id}/resume", operation_id="resume_schedule", responses={404: {}})
 async def resume_schedule(
-    schedule_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
+    schedule_id: PathId, user: CurrentUser, services: ServicesDep
 ) -> ScheduleOut:
     """Fire a paused schedule again from its next tick on."""
-    await release(session)
     with _refusals(schedule_id):
-        return ScheduleOut.model_validate(await _scheduler(angie).resume(user.id, schedule_id))
+        return ScheduleOut.model_validate(await services.schedules.resume(user.id, schedule_id))

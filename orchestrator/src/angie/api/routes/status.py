@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows, upcoming_ticks
 from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
@@ -38,7 +38,7 @@ class StatusOut(Out):
 
 
 @router.get("", operation_id="get_status")
-async def get_status(user: CurrentUser, session: SessionDep, angie: AngieDep) -> StatusOut:
+async def get_status(user: CurrentUser, session: SessionDep, services: ServicesDep) -> StatusOut:
     """Your running, queued and waiting tasks, recent events, next crons and the MCP servers."""
     waiting: dict[TaskStatus, list[TaskOut]] = {}
     for wanted in (TaskStatus.RUNNING, TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
@@ -55,7 +55,7 @@ async def get_status(user: CurrentUser, session: SessionDep, angie: AngieDep) ->
     )
     crons, _ = await upcoming_ticks(session, user.id, after=utcnow(), until=None, limit=_NEXT_CRONS)
     # Live health from the supervisor where this process runs one; the stored health elsewhere.
-    live = {state.name: state for state in angie.server_states()}
+    live = {state.name: state for state in services.servers.states()}
     servers = []
     for server in await session.scalars(select(McpServer).order_by(McpServer.name)):
         state = live.get(server.name)

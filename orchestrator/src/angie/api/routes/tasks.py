@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -10,12 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep, release
-from angie.api.errors import ApiError, Conflict, NotFound
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import page_of
 from angie.api.schemas import ListParams, Out, Page, PageParams, order_by
 from angie.api.validation import MAX_ID, IsoTime, PathId
-from angie.daemon import Angie
 from angie.db.models import (
     Agent,
     Approval,
@@ -27,7 +24,8 @@ from angie.db.models import (
     ToolCall,
     ToolCallOutcome,
 )
-from angie.tasks.service import TaskError
+from angie.errors import Invalid, NotFound
+from angie.services import Services
 
 __all__ = (
     "TASK_SORTS",
@@ -37,7 +35,6 @@ __all__ = (
     "TaskOut",
     "TimeRange",
     "ToolCallOut",
-    "release",
     "router",
     "task_page",
     "task_rows",
@@ -111,9 +108,8 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
     try:
         return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
     except OverflowError:
-        raise ApiError(
+        raise Invalid(
             f"{name} is out of range",
-            status=422,
             details=[{"field": f"query: {name}", "message": "out of range in UTC"}],
         ) from None
 
@@ -135,9 +131,8 @@ class TimeRange:
         self.since = _utc(since, "since")
         self.until = _utc(until, "until")
         if self.since is not None and self.until is not None and self.since >= self.until:
-            raise ApiError(
+            raise Invalid(
                 "since must be before until",
-                status=422,
                 details=[{"field": "query: since", "message": "since is not before until"}],
             )
 
@@ -302,42 +297,21 @@ async def get_task(task_id: PathId, user: CurrentUser, session: SessionDep) -> T
 
 
 @router.post("/{task_id}/cancel", operation_id="cancel_task", responses={404: {}, 409: {}})
-async def cancel_task(
-    task_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
-) -> TaskOut:
+async def cancel_task(task_id: PathId, user: CurrentUser, services: ServicesDep) -> TaskOut:
     """Cancel one of your unfinished tasks and the unfinished tasks it started."""
-    await release(session)
-    await _change(angie, task_id, user.id, angie.tasks.cancel)
-    return await _fresh(angie, task_id, user.id)
+    await services.tasks.cancel(task_id, user.id)
+    return await _fresh(services, task_id, user.id)
 
 
 @router.post("/{task_id}/retry", operation_id="retry_task", responses={404: {}, 409: {}})
-async def retry_task(
-    task_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
-) -> TaskOut:
+async def retry_task(task_id: PathId, user: CurrentUser, services: ServicesDep) -> TaskOut:
     """Queue one of your failed or cancelled tasks again, with a fresh budget of attempts."""
-    await release(session)
-    await _change(angie, task_id, user.id, angie.tasks.retry)
-    angie.queue.enqueue(task_id)
-    return await _fresh(angie, task_id, user.id)
+    await services.tasks.retry(task_id, user.id)
+    services.queue.enqueue(task_id)
+    return await _fresh(services, task_id, user.id)
 
 
-async def _change(
-    angie: Angie, task_id: int, user_id: int, change: Callable[[int, int], Awaitable[Any]]
-) -> None:
-    """Make a change to one of the user's tasks: a 404 if it is not theirs, a 409 if refused."""
-    try:
-        await angie.tasks.require(task_id, user_id)
-    except TaskError as err:
-        raise NotFound(str(err)) from None
-    try:
-        await change(task_id, user_id)
-    except TaskError as err:
-        raise Conflict(str(err)) from None
-
-
-async def _fresh(angie: Angie, task_id: int, user_id: int) -> TaskOut:
-    # A session of its own: the request's transaction has ended (release), and the service
-    # committed the change in another connection.
-    async with angie.database.session() as session:
+async def _fresh(services: Services, task_id: int, user_id: int) -> TaskOut:
+    # The service committed the change in a transaction of its own: read it in a new one.
+    async with services.database.session() as session:
         return await _one(session, task_id, user_id)

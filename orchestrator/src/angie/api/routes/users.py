@@ -12,9 +12,9 @@ from pydantic import Field, field_validator
 from sqlalchemy import select, update
 
 from angie.api.deps import AdminUser, AuthDep, CurrentUser, SessionDep
-from angie.api.errors import ApiError, Conflict, NotFound
 from angie.api.schemas import Body, Email, ListParams, Out, Page, order_by, paginate
 from angie.db.models import ApiToken, AuthSession, Invite, User
+from angie.errors import Conflict, Forbidden, Invalid, NotFound
 
 __all__ = ("UserOut", "me_router", "users_router")
 
@@ -110,7 +110,7 @@ async def update_me(body: MeIn, user: CurrentUser, session: SessionDep) -> UserO
     """Change your name, how Angie addresses you, or your timezone."""
     for key, value in body.model_dump(exclude_unset=True).items():
         if value is None and key != "preferred_name":
-            raise ApiError(f"{key} cannot be null", status=422)
+            raise Invalid(f"{key} cannot be null")
         setattr(user, key, value)
     await session.flush()
     return UserOut.model_validate(user)
@@ -126,7 +126,7 @@ async def change_password(
     """
     ok, _ = auth.passwords.verify(body.current_password, user.password_hash)
     if not ok:
-        raise ApiError("the current password is wrong", status=403, code="forbidden")
+        raise Forbidden("the current password is wrong")
     user.password_hash = auth.passwords.hash(body.new_password)
     await session.execute(
         update(AuthSession)

@@ -13,14 +13,14 @@ from fastapi import APIRouter, status
 from pydantic import Field, model_validator
 from sqlalchemy import select
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import PathId, RowId, UniqueName, reject_nulls
 from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target, owned
-from angie.daemon import Angie
 from angie.db.crypto import credential_box
 from angie.db.models import Webhook
+from angie.services import Services
 
 __all__ = ("NewWebhookOut", "WebhookOut", "hook_url", "router")
 
@@ -100,9 +100,9 @@ def _with_secret(row: Webhook, secret: str) -> NewWebhookOut:
     return NewWebhookOut.model_validate({**WebhookOut.of(row).model_dump(), "secret": secret})
 
 
-def _new_secret(angie: Angie) -> tuple[str, bytes]:
+def _new_secret(services: Services) -> tuple[str, bytes]:
     secret = secrets.token_urlsafe(32)
-    return secret, credential_box(angie.settings.secret).encrypt(secret)
+    return secret, credential_box(services.settings.secret).encrypt(secret)
 
 
 @router.get("", operation_id="list_webhooks")
@@ -131,13 +131,13 @@ async def list_webhooks(
     responses={409: {"description": "You already have a webhook of that name"}},
 )
 async def create_webhook(
-    body: WebhookIn, user: CurrentUser, session: SessionDep, angie: AngieDep
+    body: WebhookIn, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> NewWebhookOut:
     """Make a webhook; its signing secret is shown only now."""
     values = body.model_dump()
     await check_target(session, user, values)
     await _NAMES.check(session, body.name, owner=user.id)
-    secret, ciphertext = _new_secret(angie)
+    secret, ciphertext = _new_secret(services)
     row = Webhook(
         hook_id=secrets.token_urlsafe(24),
         user_id=user.id,
@@ -190,11 +190,11 @@ async def delete_webhook(webhook_id: PathId, user: CurrentUser, session: Session
 
 @router.post("/{webhook_id}/rotate", operation_id="rotate_webhook_secret")
 async def rotate_webhook_secret(
-    webhook_id: PathId, user: CurrentUser, session: SessionDep, angie: AngieDep
+    webhook_id: PathId, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> NewWebhookOut:
     """Give a webhook a new signing secret, shown only now; the old one stops working at once."""
     row = await owned(session, Webhook, webhook_id, user)
-    secret, row.secret_ciphertext = _new_secret(angie)
+    secret, row.secret_ciphertext = _new_secret(services)
     await session.flush()
     await session.refresh(row)
     return _with_secret(row, secret)

@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AngieDep, CurrentUser, SessionDep
-from angie.api.errors import Conflict
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import page_of
 from angie.api.schemas import Body, ListParams, Out, Page, order_by, paginate
 from angie.api.validation import (
@@ -36,6 +35,7 @@ from angie.db.models import (
     Workflow,
     WorkflowStep,
 )
+from angie.errors import Conflict
 from angie.events.router import NewEvent
 
 __all__ = ("RunIn", "RunOut", "StepIn", "WorkflowIn", "WorkflowOut", "WorkflowPatch", "router")
@@ -315,7 +315,7 @@ async def run_workflow(
     workflow_id: PathId,
     user: CurrentUser,
     session: SessionDep,
-    angie: AngieDep,
+    services: ServicesDep,
     body: RunIn | None = None,
 ) -> RunOut:
     """Run one of your workflows now; follow its task for the outcome."""
@@ -324,7 +324,7 @@ async def run_workflow(
         raise Conflict(f"workflow {workflow.name!r} is disabled; enable it to run it")
     if not workflow.steps:
         raise Conflict(f"workflow {workflow.name!r} has no steps")
-    route = await angie.submit(
+    route = await services.submit(
         NewEvent(
             EventType.API,
             source="api",

@@ -14,8 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.errors import ApiError, Conflict, Forbidden, Unauthorized
-from angie.api.security import (
+from angie.accounts.security import (
     API_TOKEN_PREFIX,
     Passwords,
     TokenError,
@@ -24,8 +23,9 @@ from angie.api.security import (
     new_api_token,
     new_secret,
 )
-from angie.db.engine import Database
 from angie.db.models import ApiToken, AuthSession, Invite, User
+from angie.errors import Conflict, Forbidden, RateLimited
+from angie.errors import Unauthenticated as Unauthorized
 
 __all__ = ("AuthService", "TokenPair")
 
@@ -48,14 +48,12 @@ class AuthService:
         secret: str,
         *,
         redis_url: str | None = None,
-        database: Database | None = None,
         passwords: Passwords | None = None,
         login_limit: str = "10/minute",
         login_ip_limit: str = "30/minute",
         register_limit: str = "10/hour",
     ) -> None:
         self.tokens = Tokens(secret)
-        self._database = database
         self.passwords = passwords or Passwords()
         storage = (
             storage_from_string(
@@ -76,11 +74,7 @@ class AuthService:
             return
         stats = await self._limiter.get_window_stats(item, *keys)
         retry = max(1, int(stats.reset_time - datetime.now(UTC).timestamp()))
-        raise ApiError(
-            f"too many attempts; try again in {retry} seconds",
-            status=429,
-            headers={"Retry-After": str(retry)},
-        )
+        raise RateLimited(f"too many attempts; try again in {retry} seconds", retry_after=retry)
 
     # -- accounts ------------------------------------------------------------------------------
 
@@ -224,7 +218,7 @@ class AuthService:
             if row.expires_at is not None and row.expires_at <= now:
                 raise Unauthorized("the API token has expired; make a new one")
             if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-                await self._touch(row.id, now)
+                await self._touch(session, row.id, now)
         else:
             try:
                 claims = self.tokens.verify(token, "access")
@@ -246,15 +240,12 @@ class AuthService:
             raise Unauthorized("this account is deactivated or gone")
         return user
 
-    async def _touch(self, token_id: int, now: datetime) -> None:
-        """Stamp a token's last use in its own short transaction: the request's session must
-        stay read-only until its route writes (SQLite has one writer at a time)."""
-        if self._database is None:
-            return
-        async with self._database.session() as session:
-            await session.execute(
-                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
-            )
+    async def _touch(self, session: AsyncSession, token_id: int, now: datetime) -> None:
+        """Stamp a token's last use in the sign-in's own transaction, which the caller ends
+        before the route runs (SQLite has one writer at a time)."""
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+        )
 
     # -- tokens and invites --------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from angie.errors import Unauthenticated
+
 __all__ = (
     "ACCESS_TTL",
     "API_TOKEN_PREFIX",
@@ -43,7 +45,7 @@ _MAX_ID = 2**63 - 1
 TokenKind = Literal["access", "refresh"]
 
 
-class TokenError(Exception):
+class TokenError(Unauthenticated):
     """A token is missing, malformed, forged, expired or of the wrong kind (one sentence)."""
 
 

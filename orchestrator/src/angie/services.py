@@ -1,0 +1,223 @@
+"""Angie's composition root: every service built once, from the settings, and wired together.
+
+The process (:mod:`angie.daemon`) only runs what is built here; the API's routes, the channels
+and Angie's own MCP server take the services they need from one :class:`Services` and never
+reach into the process. Nothing here starts anything: building is cheap and side-effect free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+from pydantic_ai import Agent
+from pydantic_ai.models import Model
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from angie.accounts import AuthService
+from angie.agents.approvals import ApprovalService
+from angie.agents.chat import ChatTurn
+from angie.agents.direct import DirectCaller
+from angie.agents.memory import ConversationMemory
+from angie.agents.models import build_model
+from angie.agents.runner import AgentFactory
+from angie.agents.toolbox import Toolbox
+from angie.cache import Cache, create_cache
+from angie.db.engine import Database
+from angie.db.models import EventType, Schedule
+from angie.events.router import EventRouter, NewEvent, Route
+from angie.feedback import Feedback
+from angie.live import LiveBus
+from angie.mcp.catalog import server_environ, servers
+from angie.mcp.registry import ServerSpec
+from angie.mcp.store import enabled_choices
+from angie.mcp.supervisor import ServerState, Supervisor
+from angie.prompts import (
+    HouseholdPromptStore,
+    PromptComposer,
+    PromptLibrary,
+    UserPromptStore,
+    prompts_dir,
+)
+from angie.scheduler import CronFire, Scheduler
+from angie.settings import AngieSettings
+from angie.tasks.executor import Executor
+from angie.tasks.queue import TaskQueue, create_broker
+from angie.tasks.service import TaskService
+
+__all__ = ("ModelFor", "ServerSet", "Services", "build_services", "on_cron")
+
+ModelFor = Callable[[str | None], Model]
+
+
+@dataclass(slots=True)
+class ServerSet:
+    """The MCP servers this Angie has: their specs (known once the database is read) and, in
+    the process that runs them, their supervisor."""
+
+    fixed: Mapping[str, ServerSpec] | None = None
+    specs: dict[str, ServerSpec] = field(default_factory=dict)
+    supervisor: Supervisor | None = None
+
+    async def load(self, session: AsyncSession, settings: AngieSettings) -> None:
+        """Built-ins, the mcpServers file and the person's on/off choices from the database."""
+        if self.fixed is not None:
+            self.specs = dict(self.fixed)
+        else:
+            self.specs = servers(settings, await enabled_choices(session))
+
+    def states(self) -> list[ServerState]:
+        return self.supervisor.states() if self.supervisor is not None else []
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything Angie does, built once per process; see :func:`build_services`."""
+
+    settings: AngieSettings
+    version: str
+    database: Database
+    model_for: ModelFor
+    servers: ServerSet
+    environ: dict[str, str]
+    queue: TaskQueue
+    tasks: TaskService
+    live: LiveBus
+    feedback: Feedback
+    library: PromptLibrary
+    prompts: PromptComposer
+    household_prompts: HouseholdPromptStore
+    user_prompts: UserPromptStore
+    approvals: ApprovalService
+    events: EventRouter
+    toolbox: Toolbox
+    factory: AgentFactory
+    direct: DirectCaller
+    executor: Executor
+    schedules: Scheduler
+    auth: AuthService
+    cache: Cache
+
+    async def submit(self, event: NewEvent) -> Route:
+        """Turn an event into work (a task on the queue) by Angie's event rules."""
+        return await self.events.accept(event)
+
+    async def aclose(self) -> None:
+        self.queue.close()
+        await self.live.aclose()
+        await self.cache.close()
+        await self.database.dispose()
+
+
+def build_services(
+    settings: AngieSettings,
+    *,
+    env_file: Path | None = None,
+    model_for: ModelFor | None = None,
+    specs: Mapping[str, ServerSpec] | None = None,
+    environ: Mapping[str, str] | None = None,
+    auth: AuthService | None = None,
+) -> Services:
+    """Build and wire every service from the settings (nothing starts here)."""
+    database = Database(settings.database_url)
+    model_for = model_for or (lambda name: build_model(name, settings))
+    server_set = ServerSet(fixed=dict(specs) if specs is not None else None)
+    queue = TaskQueue(create_broker(settings.redis_url))
+    tasks = TaskService(database)
+    # What tasks do, live, for whoever watches (the chat routes); through Redis when split.
+    live = LiveBus(database, redis_url=settings.redis_url)
+    feedback = Feedback(database, live=live)
+    library = PromptLibrary(prompts_dir())
+    household = HouseholdPromptStore(database, library)
+    composer = PromptComposer(library, household)
+    user_prompts = UserPromptStore(database, library)
+    approvals = ApprovalService(
+        database, ttl=settings.approval_ttl, servers=lambda: server_set.specs.keys(), live=live
+    )
+    events = EventRouter(database, tasks, queue.enqueue)
+    toolbox = Toolbox(
+        database,
+        servers=lambda: server_set.specs,
+        supervisor=None,
+        timeout=settings.mcp_timeout,
+        live=live,
+    )
+    factory = AgentFactory(database, toolbox, composer, model_for)
+    direct = DirectCaller(toolbox)
+
+    async def summarise(previous: str | None, lines: list[str]) -> str:
+        agent: Agent[None, str] = Agent(
+            model_for(None),
+            instructions=(
+                "Summarise this conversation for your own memory: facts, decisions, open "
+                "requests and the person's preferences, in a few short lines."
+            ),
+        )
+        prompt = (f"Summary so far:\n{previous}\n\n" if previous else "") + "\n".join(lines)
+        return (await agent.run(prompt)).output
+
+    memory = ConversationMemory(database, keep=settings.history_messages, summarise=summarise)
+    chat = ChatTurn(factory, memory, user_prompts, direct, tasks, approvals, live=live)
+    executor = Executor(
+        tasks,
+        factory,
+        chat,
+        approvals,
+        feedback,
+        lambda task_id, delay: queue.enqueue(task_id, delay_ms=delay),
+    )
+    return Services(
+        settings=settings,
+        version=dist_version("angie"),
+        database=database,
+        model_for=model_for,
+        servers=server_set,
+        environ=dict(environ) if environ is not None else server_environ(env_file),
+        queue=queue,
+        tasks=tasks,
+        live=live,
+        feedback=feedback,
+        library=library,
+        prompts=composer,
+        household_prompts=household,
+        user_prompts=user_prompts,
+        approvals=approvals,
+        events=events,
+        toolbox=toolbox,
+        factory=factory,
+        direct=direct,
+        executor=executor,
+        schedules=Scheduler(database, lambda fire: on_cron(database, events, fire)),
+        auth=auth or AuthService(settings.secret, redis_url=settings.redis_url),
+        cache=create_cache(settings.redis_url),
+    )
+
+
+async def on_cron(database: Database, events: EventRouter, fire: CronFire) -> None:
+    """A cron tick becomes a cron event for the schedule's owner (once per tick)."""
+    async with database.session() as session:
+        schedule = await session.get(Schedule, fire.schedule_id)
+        if schedule is None:
+            return
+        payload: dict[str, Any] = {
+            "schedule_id": schedule.id,
+            "schedule": schedule.name,
+            "instruction": schedule.instruction,
+            "scheduled_at": fire.scheduled_at.isoformat(),
+            "catch_up": fire.catch_up,
+        }
+        for key in ("agent_id", "team_id", "workflow_id"):
+            if getattr(schedule, key) is not None:
+                payload[key] = getattr(schedule, key)
+    await events.accept(
+        NewEvent(
+            EventType.CRON,
+            source=f"scheduler:{fire.schedule_id}",
+            user_id=fire.user_id,
+            payload=payload,
+            dedupe_key=f"cron:{fire.schedule_id}:{fire.scheduled_at.isoformat()}",
+        )
+    )
