@@ -100,7 +100,7 @@ async def test_create_agent_then_read_it_back(api: ApiHarness) -> None:
     async with api.angie.services.database.session() as session:
         row = await session.get(Agent, made["id"])
         assert row is not None
-        assert row.created_by_id == sam.id
+        assert row.user_id == sam.id
 
 
 BAD_NAMES = [

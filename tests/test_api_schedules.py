@@ -127,7 +127,7 @@ BAD_SCHEDULES: list[tuple[dict[str, Any], str]] = [
     ({"cron": "0 0 31 2 *"}, "never fires"),
     ({"timezone": "Mars/Olympus"}, "'Mars/Olympus' is not a known timezone"),
     ({"instruction": "", "agent_id": None}, "needs an instruction"),
-    ({"agent_id": 999999}, "Agent 999999 was not found."),
+    ({"agent_id": 999999}, "there is no agent 999999 you can use"),
     ({"agent_id": "1 OR 1=1"}, "agent_id"),
     ({"misfire_policy": "later"}, "misfire_policy"),
     ({"misfire_grace_seconds": -1}, "misfire_grace_seconds"),
@@ -266,7 +266,7 @@ async def test_another_persons_agent_cannot_be_scheduled(api: ApiHarness) -> Non
     )
 
     for response in (made, changed):
-        assert error_message(response, 422) == f"Agent {lamp} was not found."
+        assert error_message(response, 422) == f"there is no agent {lamp} you can use"
     assert await count_rows(api, Schedule) == 1
     row = await stored(api.angie, mine["id"])
     assert row is not None

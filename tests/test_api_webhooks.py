@@ -108,7 +108,7 @@ async def test_a_webhook_names_at_most_one_target(api: ApiHarness) -> None:
 async def test_a_webhook_cannot_target_someone_elses_agent(api: ApiHarness) -> None:
     sam, lee = await api.signup("sam"), await api.signup("lee")
     async with api.angie.services.database.session() as session:
-        mine = Agent(name="sams-helper", created_by_id=sam.id)
+        mine = Agent(name="sams-helper", user_id=sam.id)
         session.add(mine)
         await session.flush()
         mine_id = mine.id

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from angie.access import TargetNotFound
 from angie.db import migrate
 from angie.db.engine import Database
 from angie.db.models import Agent, MisfirePolicy, Schedule, Team, User, Workflow
+from angie.errors import Invalid
 from angie.scheduler.errors import CronError, ScheduleError, ScheduleNotFound
 from angie.scheduler.service import Scheduler
 
@@ -135,9 +137,9 @@ async def test_bad_input_is_one_sentence_and_nothing_is_written(
 
 async def test_a_target_that_does_not_exist_is_refused(db: Database, schedules: Scheduler) -> None:
     sam = await _user(db)
-    for kind, field in (("Agent", "agent_id"), ("Team", "team_id"), ("Workflow", "workflow_id")):
+    for kind, field in (("agent", "agent_id"), ("team", "team_id"), ("workflow", "workflow_id")):
         target: dict[str, Any] = {field: 999}
-        with pytest.raises(ScheduleError, match=f"^{kind} 999 was not found\\.$"):
+        with pytest.raises(TargetNotFound, match=f"^there is no {kind} 999 you can use$"):
             await schedules.create(sam, "Digest", "0 9 * * *", **target)
     assert await _count(db) == 0
 
@@ -146,7 +148,7 @@ async def test_two_targets_are_refused(db: Database, schedules: Scheduler) -> No
     sam = await _user(db)
     agent = await _row(db, Agent, name="hue")
     team = await _row(db, Team, name="home")
-    with pytest.raises(ScheduleError, match="one agent, one team or one workflow, not several"):
+    with pytest.raises(Invalid, match="one agent, one team or one workflow, not several"):
         await schedules.create(sam, "Both", "0 9 * * *", agent_id=agent, team_id=team)
     assert await _count(db) == 0
 
@@ -161,7 +163,7 @@ async def test_another_users_workflow_is_not_a_target(db: Database, schedules: S
     lee = await _user(db, "lee@example.org")
     theirs = await _row(db, Workflow, name="Lee's", user_id=lee)
     shared = await _row(db, Workflow, name="Household")
-    with pytest.raises(ScheduleError, match=re.escape(f"Workflow {theirs} was not found.")):
+    with pytest.raises(TargetNotFound, match=f"there is no workflow {theirs} you can use"):
         await schedules.create(sam, "Borrowed", "0 9 * * *", workflow_id=theirs)
     created = await schedules.create(sam, "Shared", "0 9 * * *", workflow_id=shared)
     assert created.workflow_id == shared

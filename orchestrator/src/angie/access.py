@@ -1,11 +1,11 @@
 """Who may see, use and change what, and who does the work: Angie's one access rule.
 
-- Agents and teams are the household's (no owner: the seeded fleet and what admins share) or
-  one person's. Everyone may see and use the household's; only admins change them. A person's
-  own are theirs alone.
-- Workflows, schedules and webhooks are always one person's. A row with no owner (its owner
-  gone) is nobody's: nobody sees, uses or schedules it — it never becomes the household's.
+- Agents, teams and workflows are the household's (no owner: the seeded fleet and what admins
+  share) or one person's. Everyone may see and use the household's; only admins change them.
+  A person's own are theirs alone.
+- Schedules and webhooks always have an owner (the column is required) and are theirs alone.
 - To anyone else, another person's thing does not exist: the same "not found" as a missing one.
+- With no person (work the household itself started), only the household's may be used.
 
 A :class:`Target` names who does a piece of work: one agent, one team, one workflow, or none
 (Angie herself). The API's bodies, the scheduler and the events' payloads all use it.
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.db.models import Agent, Schedule, Team, Webhook, Workflow
@@ -55,7 +55,7 @@ _NOUNS: Mapping[type[Any], str] = {
     Webhook: "webhook",
 }
 #: The kinds of thing that can be the household's.
-_SHAREABLE = (Agent, Team)
+_SHAREABLE = (Agent, Team, Workflow)
 
 
 def noun(model: type[Any]) -> str:
@@ -70,9 +70,10 @@ def is_household(row: Owned) -> bool:
     return isinstance(row, _SHAREABLE) and row.user_id is None
 
 
-def may_use(row: Owned, user_id: int) -> bool:
-    """The person may see it and have it do work: the household's or their own."""
-    return is_household(row) or row.user_id == user_id
+def may_use(row: Owned, user_id: int | None) -> bool:
+    """The person may see it and have it do work: the household's or their own (with no
+    person, only the household's)."""
+    return is_household(row) or (user_id is not None and row.user_id == user_id)
 
 
 def may_change(row: Owned, user_id: int, *, is_admin: bool) -> bool:
@@ -80,11 +81,10 @@ def may_change(row: Owned, user_id: int, *, is_admin: bool) -> bool:
     return is_admin if is_household(row) else row.user_id == user_id
 
 
-def visible_to(model: type[Owned], user_id: int) -> ColumnElement[bool]:
+def visible_to(model: type[Owned], user_id: int | None) -> ColumnElement[bool]:
     """The same rule as :func:`may_use`, as a query condition."""
-    if model in _SHAREABLE:
-        return or_(model.user_id.is_(None), model.user_id == user_id)
-    return model.user_id == user_id
+    mine = model.user_id == user_id if user_id is not None else false()
+    return or_(model.user_id.is_(None), mine) if model in _SHAREABLE else mine
 
 
 class TargetNotFound(Invalid):
@@ -109,13 +109,17 @@ class Target:
     def __post_init__(self) -> None:
         named = [key for key, value in self.fields().items() if value is not None]
         if len(named) > 1:
-            raise Invalid(f"name at most one of agent_id, team_id, workflow_id (got {named})")
+            raise Invalid(
+                "the work goes to one agent, one team or one workflow, not several: name at "
+                f"most one of agent_id, team_id, workflow_id (got {', '.join(named)})"
+            )
 
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> Target:
         """The target named by ``agent_id``/``team_id``/``workflow_id`` in a body, a row or an
         event's payload (other keys are ignored)."""
-        return cls(**{key: values.get(key) for key in TARGET_FIELDS})
+        found = {key: values.get(key) for key in TARGET_FIELDS}
+        return cls(**{key: None if value is None else int(value) for key, value in found.items()})
 
     @property
     def is_none(self) -> bool:
@@ -140,7 +144,7 @@ class Target:
         return {key: value for key, value in self.fields().items() if value is not None}
 
 
-async def check_target(session: AsyncSession, user_id: int, target: Target) -> None:
+async def check_target(session: AsyncSession, user_id: int | None, target: Target) -> None:
     """The target names something the person may use; otherwise :class:`TargetNotFound`,
     worded alike whether it is someone else's or does not exist."""
     for field, row_id in target.given().items():

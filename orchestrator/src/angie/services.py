@@ -98,8 +98,16 @@ class Services:
     direct: DirectCaller
     executor: Executor
     schedules: Scheduler
-    auth: AuthService
     cache: Cache
+    # Sign-in needs the secret key, which only the processes that serve the API must have:
+    # made on first use unless given.
+    auth_service: AuthService | None = None
+
+    @property
+    def auth(self) -> AuthService:
+        if self.auth_service is None:
+            self.auth_service = AuthService(self.settings.secret, redis_url=self.settings.redis_url)
+        return self.auth_service
 
     async def submit(self, event: NewEvent) -> Route:
         """Turn an event into work (a task on the queue) by Angie's event rules."""
@@ -191,7 +199,7 @@ def build_services(
         direct=direct,
         executor=executor,
         schedules=Scheduler(database, lambda fire: on_cron(database, events, fire)),
-        auth=auth or AuthService(settings.secret, redis_url=settings.redis_url),
+        auth_service=auth,
         cache=create_cache(settings.redis_url),
     )
 

@@ -10,8 +10,9 @@ from angie.errors import Invalid
 __all__ = ("UnknownTimezone", "check_timezone", "timezone_names", "zone")
 
 
-class UnknownTimezone(Invalid):
-    """A timezone that is not an IANA name this machine knows."""
+class UnknownTimezone(Invalid, ValueError):
+    """A timezone that is not an IANA name this machine knows (a ``ValueError`` too, so a
+    pydantic validator that meets one refuses the field with this message)."""
 
 
 @cache

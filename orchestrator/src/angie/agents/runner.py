@@ -12,8 +12,9 @@ from typing import Any, Literal
 from pydantic_ai import Agent, DeferredToolRequests, RunContext, Tool
 from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from angie.access import visible_to
 from angie.agents.fleet import availability
 from angie.agents.journal import EffectJournal
 from angie.agents.policy import ApprovalPolicy, load_policy
@@ -86,7 +87,7 @@ class AgentFactory:
                 select(AgentRow)
                 .where(
                     AgentRow.enabled.is_(True),
-                    or_(AgentRow.created_by_id.is_(None), AgentRow.created_by_id == user_id),
+                    visible_to(AgentRow, user_id),
                 )
                 .order_by(AgentRow.name)
             ):
@@ -105,7 +106,7 @@ class AgentFactory:
                 select(Team)
                 .where(
                     Team.enabled.is_(True),
-                    or_(Team.created_by_id.is_(None), Team.created_by_id == user_id),
+                    visible_to(Team, user_id),
                 )
                 .order_by(Team.name)
             ):

@@ -1,23 +1,21 @@
-"""Who may see and use which agent, team and workflow: loading one or answering 404, checking the
-target a request names (422), and what still uses one before it is deleted (409).
-
-Agents and teams are the household's (no creator) or their creator's alone; workflows and
-webhooks are their owner's. To anyone else another person's object does not exist.
-"""
+"""The API's side of :mod:`angie.access`: loading an agent, team, workflow or webhook the person
+may see or answering 404, checking the target a request names (422), and what still uses one
+before it is deleted (409)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from angie.api.validation import invalid_at
+from angie import access
+from angie.access import TARGET_FIELDS, Target
 from angie.db.models import Agent, Schedule, Team, User, Webhook, Workflow, WorkflowStep
-from angie.errors import Conflict, Forbidden, NotFound
+from angie.errors import Conflict, Forbidden, Invalid, NotFound
 
 __all__ = (
     "TARGET_FIELDS",
@@ -30,53 +28,43 @@ __all__ = (
     "owned",
     "teams_visible_to",
     "visible",
+    "workflows_visible_to",
 )
-
-#: The fields that name who does the work (an agent, a team or a workflow); none: Angie herself.
-TARGET_FIELDS = ("agent_id", "team_id", "workflow_id")
-_TARGET_MODELS: tuple[tuple[str, type[Agent] | type[Team] | type[Workflow]], ...] = (
-    ("agent_id", Agent),
-    ("team_id", Team),
-    ("workflow_id", Workflow),
-)
-_NOUNS: dict[type[Any], str] = {
-    Agent: "agent",
-    Team: "team",
-    Workflow: "workflow",
-    Webhook: "webhook",
-}
 
 
 def agents_visible_to(user: User) -> ColumnElement[bool]:
     """Household agents and the person's own."""
-    return or_(Agent.created_by_id.is_(None), Agent.created_by_id == user.id)
+    return access.visible_to(Agent, user.id)
 
 
 def teams_visible_to(user: User) -> ColumnElement[bool]:
     """Household teams and the person's own."""
-    return or_(Team.created_by_id.is_(None), Team.created_by_id == user.id)
+    return access.visible_to(Team, user.id)
+
+
+def workflows_visible_to(user: User) -> ColumnElement[bool]:
+    """Household workflows and the person's own."""
+    return access.visible_to(Workflow, user.id)
 
 
 def may_use(row: Agent | Team | Workflow, user: User) -> bool:
-    """The household's (no owner) or the person's own: agents and teams by their creator,
-    workflows by their owner."""
-    owner = row.user_id if isinstance(row, Workflow) else row.created_by_id
-    return owner is None or owner == user.id
+    return access.may_use(row, user.id)
 
 
-def check_may_change(row: Agent | Team, user: User, verb: str = "change") -> None:
-    """A household agent or team is everyone's: only admins change or delete it (403)."""
-    if row.created_by_id is None and not user.is_admin:
-        raise Forbidden(f"only an admin can {verb} a household {_NOUNS[type(row)]}")
+def check_may_change(row: Agent | Team | Workflow, user: User, verb: str = "change") -> None:
+    """A household agent, team or workflow is everyone's: only admins change or delete it
+    (403)."""
+    if not access.may_change(row, user.id, is_admin=user.is_admin):
+        raise Forbidden(f"only an admin can {verb} a household {access.noun(type(row))}")
 
 
-async def visible[R: (Agent, Team)](
+async def visible[R: (Agent, Team, Workflow)](
     session: AsyncSession, model: type[R], row_id: int, user: User
 ) -> R:
-    """The agent or team, if the person may see it; a 404 otherwise."""
+    """The agent, team or workflow, if the person may see it; a 404 otherwise."""
     row = await session.get(model, row_id)
-    if row is None or not may_use(row, user):
-        raise NotFound(f"there is no {_NOUNS[model]} {row_id}")
+    if row is None or not access.may_use(row, user.id):
+        raise NotFound(f"there is no {access.noun(model)} {row_id}")
     return row
 
 
@@ -86,28 +74,22 @@ async def owned[R: (Workflow, Webhook)](
     """The person's own workflow or webhook; a 404 otherwise."""
     row = await session.get(model, row_id)
     if row is None or row.user_id != user.id:
-        raise NotFound(f"there is no {_NOUNS[model]} {row_id}")
+        raise NotFound(f"there is no {access.noun(model)} {row_id}")
     return row
 
 
 def at_most_one_target(values: Mapping[str, Any]) -> None:
     """A body validator: at most one of the target fields is given."""
-    named = [key for key in TARGET_FIELDS if values.get(key) is not None]
-    if len(named) > 1:
-        raise ValueError(f"name at most one of agent_id, team_id, workflow_id (got {named})")
+    try:
+        Target.of(values)
+    except Invalid as err:
+        raise ValueError(err.message) from None
 
 
 async def check_target(session: AsyncSession, user: User, values: Mapping[str, Any]) -> None:
     """Each target field given names something the person may use; otherwise a 422 on that
     field, worded alike whether it is someone else's or does not exist."""
-    for field, model in _TARGET_MODELS:
-        row_id = values.get(field)
-        if row_id is None:
-            continue
-        row = await session.get(model, row_id)
-        # Not an instance: there is no such row (isinstance also tells mypy which model it is).
-        if not isinstance(row, model) or not may_use(row, user):
-            raise invalid_at(f"body: {field}", f"there is no {_NOUNS[model]} {row_id} you can use")
+    await access.check_target(session, user.id, Target.of(values))
 
 
 def _plural(count: int, word: str) -> str:
@@ -159,7 +141,7 @@ async def delete_unless_used(
 ) -> None:
     """Delete an agent, team or workflow that no workflow step or schedule uses; a 409 naming
     what does otherwise."""
-    noun = _NOUNS[type(row)]
+    noun = access.noun(type(row))
     users = await _in_use(session, user, step_column, schedule_column, row.id)
     if users:
         raise Conflict(

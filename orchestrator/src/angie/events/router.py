@@ -7,27 +7,29 @@ import fnmatch
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from angie.access import Target
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import ChannelKind, Event, EventStatus, EventType, Task, TaskKind
 from angie.tasks.service import TaskService
 
-__all__ = ("EventRouter", "NewEvent", "Route", "Rule", "Target", "default_rules")
+__all__ = ("ANGIE", "EventRouter", "NewEvent", "Route", "Rule", "default_rules", "target_of")
 
 log = logging.getLogger(__name__)
 
-TargetKind = Literal["angie", "agent", "team", "workflow", "ignore"]
-_KINDS: dict[str, TaskKind] = {
-    "angie": TaskKind.CHAT,
+_KINDS: dict[str | None, TaskKind] = {
+    None: TaskKind.CHAT,
     "agent": TaskKind.AGENT,
     "team": TaskKind.TEAM,
     "workflow": TaskKind.WORKFLOW,
 }
+#: The work is Angie's own (no agent, team or workflow named).
+ANGIE = Target()
 # Content from outside the household: its tasks may only read until the user approves more.
 UNTRUSTED_TYPES = frozenset({EventType.WEBHOOK})
 
@@ -44,33 +46,24 @@ class NewEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    kind: TargetKind
-    id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Route:
     event: Event
     task: Task | None
     created: bool
 
 
-def target_from_payload(event: Event) -> Target:
+def target_of(event: Event) -> Target:
     """The agent, team or workflow an event names (``agent_id``/``team_id``/``workflow_id``)."""
-    for kind in ("agent", "team", "workflow"):
-        value = event.payload.get(f"{kind}_id")
-        if value is not None:
-            return Target(kind, int(value))
-    return Target("angie")
+    return Target.of(event.payload)
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """First match wins: events of ``type`` from a source matching ``source`` (a glob)."""
+    """First match wins: events of ``type`` from a source matching ``source`` (a glob); the
+    target ``None`` means the event is recorded and ignored."""
 
     type: EventType
-    target: Callable[[Event], Target]
+    target: Callable[[Event], Target | None]
     source: str = "*"
 
     def matches(self, event: Event) -> bool:
@@ -79,11 +72,11 @@ class Rule:
 
 def default_rules() -> list[Rule]:
     return [
-        Rule(EventType.MESSAGE, lambda _e: Target("angie")),
-        Rule(EventType.CRON, target_from_payload),
-        Rule(EventType.WEBHOOK, target_from_payload),
-        Rule(EventType.API, target_from_payload),
-        Rule(EventType.SYSTEM, lambda _e: Target("ignore")),
+        Rule(EventType.MESSAGE, lambda _e: ANGIE),
+        Rule(EventType.CRON, target_of),
+        Rule(EventType.WEBHOOK, target_of),
+        Rule(EventType.API, target_of),
+        Rule(EventType.SYSTEM, lambda _e: None),
     ]
 
 
@@ -126,15 +119,15 @@ class EventRouter:
             return Route(event, task, created=False)
         return await self.route(event)
 
-    def _target(self, event: Event) -> Target:
+    def _target(self, event: Event) -> Target | None:
         for rule in self.rules:
             if rule.matches(event):
                 return rule.target(event)
-        return Target("ignore")
+        return None
 
     async def route(self, event: Event) -> Route:
         target = self._target(event)
-        if target.kind == "ignore":
+        if target is None:
             await self._mark(event.id, EventStatus.IGNORED)
             return Route(event, None, created=False)
         payload = event.payload
@@ -154,9 +147,7 @@ class EventRouter:
             event_id=event.id,
             channel=event.channel,
             thread=event.thread,
-            agent_id=target.id if target.kind == "agent" else None,
-            team_id=target.id if target.kind == "team" else None,
-            workflow_id=target.id if target.kind == "workflow" else None,
+            **target.fields(),
         )
         await self._mark(event.id, EventStatus.ROUTED)
         if created:

@@ -6,7 +6,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from angie import timezones
 
 if TYPE_CHECKING:
     from angie.db.models import User
@@ -68,10 +70,7 @@ class PromptContext:
         self.zone()  # refuse an unknown timezone now, not at the first render
 
     def zone(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown timezone {self.timezone!r}") from err
+        return timezones.zone(self.timezone)
 
     @classmethod
     def for_user(

@@ -11,11 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from angie import timezones
 from angie.scheduler.errors import CronError
 from angie.scheduler.trigger import WallClockTrigger
 
@@ -127,22 +128,12 @@ def _weekdays(values: set[int]) -> str:
 
 
 @functools.cache
-def _zone_names() -> frozenset[str]:
-    # "localtime" is whatever the host says; a user's schedule must not move with the server.
-    return frozenset(available_timezones() - {"localtime"})
-
-
 def zone(name: str) -> ZoneInfo:
     """The IANA timezone called ``name``; anything else is a :class:`CronError`."""
-    if name in _zone_names():
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass  # listed but unreadable: reported like an unknown name just below
-    raise CronError(
-        f"{name!r} is not a known timezone; use an IANA name such as 'Europe/Paris' or 'UTC'.",
-        field="timezone",
-    )
+    try:
+        return timezones.zone(name)
+    except timezones.UnknownTimezone as err:
+        raise CronError(err.message, field="timezone") from None
 
 
 def normalise(expression: str) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from angie.db.models import Agent, MisfirePolicy, Schedule, Team, User, Workflow
+from angie.access import Target, check_target
+from angie.db.models import MisfirePolicy, Schedule, User
 from angie.scheduler.crontab import normalise, parse_crontab
 from angie.scheduler.errors import CronError, ScheduleError
 from angie.scheduler.misfire import MAX_GRACE_SECONDS
@@ -35,19 +35,6 @@ MAX_NAME = 120  # schedules.name
 MAX_CRON = 120  # schedules.cron
 # schedules.instruction is TEXT: 64 KiB on MySQL, up to 4 bytes a character in utf8mb4.
 MAX_INSTRUCTION = 16_000
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Who runs a schedule: one agent, one team, one workflow, or none (Angie herself)."""
-
-    agent_id: int | None = None
-    team_id: int | None = None
-    workflow_id: int | None = None
-
-    @property
-    def is_none(self) -> bool:
-        return self.agent_id is None and self.team_id is None and self.workflow_id is None
 
 
 def check_name(name: str) -> str:
@@ -98,27 +85,6 @@ def check_instruction(instruction: str, target: Target) -> str:
 async def check_user(session: AsyncSession, user_id: int) -> None:
     if await session.get(User, user_id) is None:
         raise ScheduleError(f"User {user_id} was not found.")
-
-
-async def check_target(session: AsyncSession, user_id: int, target: Target) -> None:
-    chosen = [t for t in (target.agent_id, target.team_id, target.workflow_id) if t is not None]
-    if len(chosen) > 1:
-        raise ScheduleError("A schedule runs one agent, one team or one workflow, not several.")
-    # Agents and teams are the household's (no creator) or the user's own; anyone else's
-    # private one is "not found", exactly like one that does not exist.
-    if target.agent_id is not None:
-        agent = await session.get(Agent, target.agent_id)
-        if agent is None or agent.created_by_id not in {None, user_id}:
-            raise ScheduleError(f"Agent {target.agent_id} was not found.")
-    if target.team_id is not None:
-        team = await session.get(Team, target.team_id)
-        if team is None or team.created_by_id not in {None, user_id}:
-            raise ScheduleError(f"Team {target.team_id} was not found.")
-    if target.workflow_id is not None:
-        workflow = await session.get(Workflow, target.workflow_id)
-        # Workflows are the user's own or the household's (user_id NULL).
-        if workflow is None or workflow.user_id not in {None, user_id}:
-            raise ScheduleError(f"Workflow {target.workflow_id} was not found.")
 
 
 async def check_name_free(

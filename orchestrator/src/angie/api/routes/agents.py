@@ -115,7 +115,7 @@ def agent_out(agent: Agent, installed: set[str]) -> AgentOut:
         model=agent.model,
         enabled=agent.enabled,
         builtin=agent.builtin,
-        shared=agent.created_by_id is None,
+        shared=agent.user_id is None,
         servers=servers,
         available=state.available,
         unavailable_reason=state.reason,
@@ -191,7 +191,7 @@ async def create_agent(
     agent = Agent(
         **body.model_dump(exclude={"servers"}),
         builtin=False,
-        created_by_id=user.id,
+        user_id=user.id,
         servers=await _servers(session, body.servers),
     )
     session.add(agent)

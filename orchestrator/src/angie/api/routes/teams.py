@@ -103,7 +103,7 @@ def team_out(team: Team, installed: set[str]) -> TeamOut:
         prompt=team.prompt,
         tool_filter=list(team.tool_filter),
         enabled=team.enabled,
-        builtin=team.created_by_id is None,
+        builtin=team.user_id is None,
         members=[MemberOut(agent_id=a.id, name=a.name) for a in agents],
         available=state.available,
         unavailable_reason=state.reason,
@@ -123,7 +123,7 @@ async def _members(
         agent = agents.get(agent_id)
         if agent is None or not may_use(agent, user):
             raise invalid("members", f"there is no agent {agent_id}")
-        if household and agent.created_by_id is not None:
+        if household and agent.user_id is not None:
             # Everyone sees a household team's members: a private agent cannot be one.
             raise invalid(
                 "members",
@@ -148,9 +148,7 @@ async def list_teams(
     if enabled is not None:
         stmt = stmt.where(Team.enabled.is_(enabled))
     if builtin is not None:
-        stmt = stmt.where(
-            Team.created_by_id.is_(None) if builtin else Team.created_by_id.isnot(None)
-        )
+        stmt = stmt.where(Team.user_id.is_(None) if builtin else Team.user_id.isnot(None))
     if q:
         stmt = stmt.where(Team.name.contains(q.strip().lower(), autoescape=True))
     stmt = order_by(
@@ -179,7 +177,7 @@ async def create_team(
 ) -> TeamOut:
     """Create a team of your own from agents you can see; only you see it."""
     await _NAMES.check(session, body.name)
-    team = Team(**body.model_dump(exclude={"members"}), created_by_id=user.id)
+    team = Team(**body.model_dump(exclude={"members"}), user_id=user.id)
     team.members = await _members(session, user, body.members, household=False)
     session.add(team)
     await _NAMES.flush(session, body.name)
@@ -199,7 +197,7 @@ async def update_team(
     changes = body.model_dump(exclude_unset=True)
     reject_nulls(changes)
     check_may_change(team, user)
-    household = team.created_by_id is None
+    household = team.user_id is None
     if household and "name" in changes and changes["name"] != team.name:
         raise Conflict("a built-in team keeps its name")
     if "name" in changes:
@@ -225,7 +223,7 @@ async def update_team(
 async def delete_team(team_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     """Delete one of your teams that no workflow or schedule uses."""
     team = await visible(session, Team, team_id, user)
-    if team.created_by_id is None:
+    if team.user_id is None:
         raise Conflict("a built-in team can be disabled, not deleted")
     await delete_unless_used(
         session,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
-from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Path, status
 from pydantic import Field, field_validator
@@ -15,6 +14,7 @@ from angie.api.deps import AdminUser, AuthDep, CurrentUser, SessionDep
 from angie.api.schemas import Body, Email, ListParams, Out, Page, order_by, paginate
 from angie.db.models import ApiToken, AuthSession, Invite, User
 from angie.errors import Conflict, Forbidden, Invalid, NotFound
+from angie.timezones import check_timezone
 
 __all__ = ("UserOut", "me_router", "users_router")
 
@@ -36,9 +36,7 @@ class UserOut(Out):
 
 
 def _check_timezone(value: str | None) -> str | None:
-    if value is not None and value not in available_timezones():
-        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Paris)")
-    return value
+    return None if value is None else check_timezone(value)
 
 
 class MeIn(Body):

@@ -24,7 +24,14 @@ from angie.api.validation import (
     invalid,
     reject_nulls,
 )
-from angie.api.visibility import agents_visible_to, delete_unless_used, owned, teams_visible_to
+from angie.api.visibility import (
+    agents_visible_to,
+    check_may_change,
+    delete_unless_used,
+    teams_visible_to,
+    visible,
+    workflows_visible_to,
+)
 from angie.db.models import (
     Agent,
     EventType,
@@ -222,7 +229,7 @@ async def list_workflows(
     user: CurrentUser, session: SessionDep, params: ListParams, enabled: bool | None = None
 ) -> Page[WorkflowOut]:
     """Your workflows with their steps."""
-    stmt = select(Workflow).where(Workflow.user_id == user.id)
+    stmt = select(Workflow).where(workflows_visible_to(user))
     if enabled is not None:
         stmt = stmt.where(Workflow.enabled.is_(enabled))
     stmt = order_by(
@@ -240,7 +247,7 @@ async def list_workflows(
 @router.get("/{workflow_id}", operation_id="get_workflow")
 async def get_workflow(workflow_id: PathId, user: CurrentUser, session: SessionDep) -> WorkflowOut:
     """One of your workflows with its steps in order."""
-    return await _one_out(session, await owned(session, Workflow, workflow_id, user))
+    return await _one_out(session, await visible(session, Workflow, workflow_id, user))
 
 
 @router.post(
@@ -268,8 +275,10 @@ async def create_workflow(body: WorkflowIn, user: CurrentUser, session: SessionD
 async def update_workflow(
     workflow_id: PathId, body: WorkflowPatch, user: CurrentUser, session: SessionDep
 ) -> WorkflowOut:
-    """Change one of your workflows; `steps`, when given, replaces all of them."""
-    workflow = await owned(session, Workflow, workflow_id, user)
+    """Change one of your workflows (a household one: admins); `steps`, when given, replaces all
+    of them."""
+    workflow = await visible(session, Workflow, workflow_id, user)
+    check_may_change(workflow, user)
     reject_nulls(body.model_dump(exclude_unset=True))
     changes = body.model_dump(exclude_unset=True, exclude={"steps"})
     if body.steps is not None:
@@ -279,7 +288,7 @@ async def update_workflow(
         await session.flush()
         workflow.steps.extend(steps)
     if "name" in changes:
-        await _NAMES.check(session, changes["name"], owner=user.id, keep=workflow.id)
+        await _NAMES.check(session, changes["name"], owner=workflow.user_id, keep=workflow.id)
     for key, value in changes.items():
         setattr(workflow, key, value)
     await _NAMES.flush(session, workflow.name)
@@ -293,8 +302,9 @@ async def update_workflow(
     responses={409: {"description": "A schedule runs it"}},
 )
 async def delete_workflow(workflow_id: PathId, user: CurrentUser, session: SessionDep) -> None:
-    """Delete one of your workflows that no schedule runs."""
-    workflow = await owned(session, Workflow, workflow_id, user)
+    """Delete one of your workflows (a household one: admins) that no schedule runs."""
+    workflow = await visible(session, Workflow, workflow_id, user)
+    check_may_change(workflow, user, "delete")
     await delete_unless_used(
         session,
         user,
@@ -318,8 +328,8 @@ async def run_workflow(
     services: ServicesDep,
     body: RunIn | None = None,
 ) -> RunOut:
-    """Run one of your workflows now; follow its task for the outcome."""
-    workflow = await owned(session, Workflow, workflow_id, user)
+    """Run one of your workflows, or a household one, now; follow its task for the outcome."""
+    workflow = await visible(session, Workflow, workflow_id, user)
     if not workflow.enabled:
         raise Conflict(f"workflow {workflow.name!r} is disabled; enable it to run it")
     if not workflow.steps:

@@ -28,7 +28,8 @@ class Agent(TimestampMixin, Base):
     model: Mapped[str | None] = mapped_column(String(255))
     enabled: Mapped[bool] = mapped_column(default=True, index=True)
     builtin: Mapped[bool] = mapped_column(default=False)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The owner; none: the household's (see angie.access).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     servers: Mapped[list[McpServer]] = relationship(secondary="agent_servers", lazy="selectin")
 
@@ -54,7 +55,8 @@ class Team(TimestampMixin, Base):
     # Applied to the combined tool sets of the members.
     tool_filter: Mapped[list[str]] = mapped_column(default=list)
     enabled: Mapped[bool] = mapped_column(default=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The owner; none: the household's (see angie.access).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     members: Mapped[list[TeamMember]] = relationship(
         back_populates="team",
