@@ -45,9 +45,9 @@ from angie.prompts import (
     prompts_dir,
 )
 from angie.settings import AngieSettings
-from angie.tasks.executor import Executor
 from angie.tasks.queue import TaskQueue, create_broker
 from angie.tasks.service import TaskService
+from angie.worker import Executor
 
 if TYPE_CHECKING:
     from pathlib import Path
