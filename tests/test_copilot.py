@@ -30,7 +30,7 @@ from angie.agents.copilot import (
     find_runtime,
     runtime_in,
 )
-from angie.agents.models import build_model, clear_model_cache
+from angie.agents.llm import build_model, clear_model_cache
 from angie.settings import AngieSettings
 
 RUNTIME = find_runtime()

@@ -23,8 +23,8 @@ from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn
 from angie.agents.direct import DirectCaller
 from angie.agents.fleet import seed_fleet
+from angie.agents.llm import build_model
 from angie.agents.memory import ConversationMemory
-from angie.agents.models import build_model
 from angie.agents.runner import AgentFactory
 from angie.agents.toolbox import Toolbox
 from angie.db import migrate

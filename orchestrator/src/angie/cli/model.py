@@ -88,7 +88,7 @@ def _check_url(url: str) -> str:
 
 
 def _ask(current: dict[str, str]) -> tuple[str, str | None, str | None]:
-    from angie.agents.models import OPENAI_COMPATIBLE
+    from angie.agents.llm import OPENAI_COMPATIBLE
 
     name = Prompt.ask(
         f"Which model? ({_EXAMPLES})", default=current.get("ANGIE_MODEL") or None, console=console
@@ -165,7 +165,7 @@ def model(
     target: Path | None,
 ) -> None:
     """Choose Angie's language model, e.g. `angie config model anthropic:claude-sonnet-4-5`."""
-    from angie.agents.models import ModelConfigError, build_model, describe_model
+    from angie.agents.llm import ModelConfigError, build_model, describe_model
 
     path = target or app.env_file or Path(".env")
     interactive = sys.stdin.isatty()
