@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
-from angie.cli.config_file import write_private
 from angie.cli.context import CliContext, fail, pass_cli, run_async
+from angie.cli.private_file import write_private
 
 if TYPE_CHECKING:
     from pydantic_ai.models import Model
