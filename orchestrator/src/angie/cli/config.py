@@ -150,7 +150,7 @@ def config() -> None:
 
 
 def _from_file(path: Path, settings: tuple[Setting, ...]) -> dict[str, str]:
-    from angie.cli.interview import AnswerError, mapping_from_file
+    from angie.onboarding import AnswerError, mapping_from_file
 
     try:
         data = mapping_from_file(path, "settings")

@@ -1,4 +1,5 @@
-"""The setup interview: Angie's questions, checked answers and the documents they become.
+"""Onboarding: Angie's questions, checked answers and the USER_PROMPTS documents they become
+(no terminal here: `angie setup` asks them in one, and any other front end can ask the same).
 
 Each document keeps its answers at its end in a template comment, ``{# angie-setup {...} #}``:
 the model never sees it (comments vanish when a prompt is rendered), the document stays one
