@@ -18,11 +18,12 @@ from rich.panel import Panel
 from rich.prompt import Prompt
 
 from angie import onboarding
+from angie.cli import interview
 from angie.cli.client import AngieClient, RequestFailed, connect, url_option
 from angie.cli.context import fail
 from angie.cli.render import items
 from angie.cli.session import remember, token_for
-from angie.onboarding import TOPICS, AnswerError, Answers, Question, Value
+from angie.onboarding import TOPICS, AnswerError, Answers
 
 __all__ = ("setup",)
 
@@ -136,31 +137,6 @@ def _signed_in(url: str | None, account: dict[str, str] | None, interactive: boo
     return AngieClient(api.url, token)
 
 
-# -- the interview -----------------------------------------------------------------------------
-
-
-def _ask(question: Question, default: Value) -> Value:
-    shown = question.shown(default)
-    while True:
-        if shown:
-            raw = Prompt.ask(question.ask, default=shown, console=console)
-        else:
-            raw = Prompt.ask(question.ask, console=console)
-        try:
-            return question.parse(raw, question.key)
-        except AnswerError as err:
-            console.print(f"[red]{escape(str(err))}[/]")
-
-
-def _interview(current: Answers) -> Answers:
-    answers: Answers = {}
-    for topic in TOPICS:
-        console.print()
-        console.rule(f"[bold]{topic.title}[/]", align="left")
-        answers[topic.name] = {q.key: _ask(q, current[topic.name][q.key]) for q in topic.questions}
-    return answers
-
-
 def _documents(api: AngieClient) -> dict[str, str]:
     found: dict[str, str] = {}
     for doc in items(api.get("/api/prompts")):
@@ -244,7 +220,7 @@ def setup(url: str | None, answers_file: Path | None) -> None:
         if data is not None:
             answers = onboarding.parse(data, current, where)[0]
         else:
-            answers = _interview(current)
+            answers = interview.ask_all(current, console)
         me = _save(api, answers)
         bodies = _documents(api)
     console.print()
