@@ -469,7 +469,7 @@ async def test_nobody_else_can_revoke_my_api_token(api: ApiHarness) -> None:
 async def test_login_is_rate_limited_with_retry_after(api: ApiHarness) -> None:
     account = await api.signup("sam")
     strict = AuthService(api.angie.settings.secret, login_limit="3/minute")
-    app = create_app(dataclasses.replace(api.angie.services, auth=strict))
+    app = create_app(dataclasses.replace(api.angie.services, auth_service=strict))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://angie.test"
     ) as client:

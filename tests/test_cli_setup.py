@@ -114,7 +114,7 @@ async def test_setup_from_a_file_registers_the_admin_and_writes_every_document(
         (lambda a: a["account"].pop("password"), "answers.yaml: account.password is missing"),
         (
             lambda a: a["schedule"].update(timezone="Mars/Olympus"),
-            "answers.yaml: schedule.timezone: unknown timezone 'Mars/Olympus'",
+            "answers.yaml: schedule.timezone: 'Mars/Olympus' is not a known timezone",
         ),
         (
             lambda a: a["contact"].update(channels=["pigeon"]),
@@ -203,7 +203,7 @@ def first_run(child: pexpect.spawn[str]) -> None:
     answer(child, "How should I talk to you?", "", "warm and brief")
     answer(child, "Which language should I answer in?", "French")
     answer(child, "Which timezone are you in?", "Mars/Olympus")
-    child.expect_exact("unknown timezone 'Mars/Olympus'")
+    child.expect_exact("'Mars/Olympus' is not a known timezone")
     answer(child, "Which timezone are you in?", "America/New_York")
     answer(child, "When do you usually work?", "")
     answer(child, "When should I stay quiet", "-")

@@ -22,7 +22,6 @@ from pydantic_ai.messages import (
     TextPartDelta,
 )
 
-from angie.agents import copilot
 from angie.agents.copilot import (
     RUNTIME_DIR,
     RUNTIME_VERSION,
@@ -30,7 +29,8 @@ from angie.agents.copilot import (
     find_runtime,
     runtime_in,
 )
-from angie.agents.models import build_model, clear_model_cache
+from angie.agents.copilot import runtime as copilot_runtime
+from angie.agents.llm import build_model, clear_model_cache
 from angie.settings import AngieSettings
 
 RUNTIME = find_runtime()
@@ -110,7 +110,7 @@ def test_the_runtime_is_found_in_order(tmp_path: Path, monkeypatch: pytest.Monke
     for path in (configured, from_env, cached):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
-    monkeypatch.setattr(copilot, "RUNTIME_DIR", tmp_path / "cache")
+    monkeypatch.setattr(copilot_runtime, "RUNTIME_DIR", tmp_path / "cache")
     monkeypatch.setenv("COPILOT_CLI_PATH", str(from_env))
     assert find_runtime(configured) == configured
     assert find_runtime(None) == from_env

@@ -375,7 +375,7 @@ async def test_no_model_gives_a_clear_answer_and_tool_command_still_works(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge, brain: Brain
 ) -> None:
     angie = make_angie(sqlite_url, data_dir, bridge, brain, None)
-    from angie.agents.models import build_model
+    from angie.agents.llm import build_model
 
     angie.services.model_for = lambda name: build_model(name, angie.settings)
     angie.services.factory.model_for = angie.services.model_for

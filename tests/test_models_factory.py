@@ -19,7 +19,7 @@ from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
 from pydantic_ai.models.openrouter import OpenRouterModel
 
 from angie.agents.copilot import CopilotModel
-from angie.agents.models import (
+from angie.agents.llm import (
     ModelConfigError,
     ModelNotConfigured,
     build_model,

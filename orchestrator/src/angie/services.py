@@ -21,8 +21,8 @@ from angie.accounts import AuthService
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn
 from angie.agents.direct import DirectCaller
+from angie.agents.llm import build_model
 from angie.agents.memory import ConversationMemory
-from angie.agents.models import build_model
 from angie.agents.runner import AgentFactory
 from angie.agents.toolbox import Toolbox
 from angie.cache import Cache, create_cache
@@ -44,9 +44,9 @@ from angie.prompts import (
 )
 from angie.scheduler import CronFire, Scheduler
 from angie.settings import AngieSettings
-from angie.tasks.executor import Executor
 from angie.tasks.queue import TaskQueue, create_broker
 from angie.tasks.service import TaskService
+from angie.worker import Executor
 
 __all__ = ("ModelFor", "ServerSet", "Services", "build_services", "on_cron")
 

@@ -12,10 +12,10 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 
 from angie.agents.approvals import ApprovalService
 from angie.agents.direct import DirectCaller, DirectCallError
+from angie.agents.llm import ModelNotConfigured
 from angie.agents.memory import ConversationMemory
-from angie.agents.models import ModelNotConfigured
 from angie.agents.runner import AgentFactory, Delegate
-from angie.agents.session import Finished, Outcome, run_agent
+from angie.agents.runs import Finished, Outcome, run_agent
 from angie.db.models import Task
 from angie.live import LiveBus
 from angie.prompts import UserPromptStore

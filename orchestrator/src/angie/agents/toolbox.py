@@ -19,8 +19,9 @@ from pydantic_ai.toolsets import AbstractToolset
 from angie.agents.audit import AuditToolset, DatabaseRecorder
 from angie.agents.journal import EffectJournal, JournalToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
+from angie.agents.streaming import TaskWatcher
 from angie.db.engine import Database
-from angie.live import LiveBus, TaskWatcher
+from angie.live import LiveBus
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import Supervisor, SupervisorError
 from angie.mcp.toolsets import ServerToolset

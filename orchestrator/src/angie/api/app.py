@@ -18,7 +18,6 @@ from angie.api.routes import (
     chat,
     conversations,
     events,
-    hooks,
     mcp,
     prompts,
     schedules,
@@ -26,6 +25,7 @@ from angie.api.routes import (
     tasks,
     teams,
     users,
+    webhook_deliveries,
     webhooks,
     workflows,
 )
@@ -80,7 +80,7 @@ def create_app(services: Services) -> FastAPI:
     api.include_router(users.me_router)
     api.include_router(users.users_router)
     api.include_router(webhooks.router)
-    api.include_router(hooks.router)
+    api.include_router(webhook_deliveries.router)
     api.include_router(prompts.prompts_router)
     api.include_router(prompts.system_prompts_router)
     for work in (tasks, events, schedules, approvals, status):

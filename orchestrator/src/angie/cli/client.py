@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from angie.cli.config_file import CliConfig, CliConfigError, load_config
 from angie.cli.context import fail
+from angie.cli.login_store import LoginStoreError, SavedLogin, load_login
 
 if TYPE_CHECKING:
     import httpx
@@ -34,7 +34,7 @@ __all__ = (
     "ServerEvent",
     "check_url",
     "connect",
-    "saved_config",
+    "saved_login",
     "url_option",
 )
 
@@ -68,10 +68,10 @@ class RequestFailed(Exception):
         self.request_id = request_id
 
 
-def saved_config() -> CliConfig:
+def saved_login() -> SavedLogin:
     try:
-        return load_config()
-    except CliConfigError as err:
+        return load_login()
+    except LoginStoreError as err:
         fail(str(err), code=2)
 
 
@@ -86,7 +86,7 @@ def check_url(url: str) -> str:
 
 def connect(url: str | None = None, *, token: str | None = None) -> AngieClient:
     """A client for the address and token in effect (see the module docstring)."""
-    config = saved_config()
+    config = saved_login()
     base = check_url(url or os.environ.get(URL_ENV, "").strip() or config.url or DEFAULT_URL)
     if token is None:
         token = os.environ.get(TOKEN_ENV, "").strip() or None

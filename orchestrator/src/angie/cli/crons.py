@@ -11,8 +11,8 @@ from rich.table import Table
 
 from angie.cli.client import AngieClient, connect, url_option
 from angie.cli.context import fail
-from angie.cli.interview import AnswerError, check_timezone
 from angie.cli.render import clip, items, when
+from angie.onboarding import AnswerError, check_timezone
 
 __all__ = ("crons",)
 

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
-from angie.cli.config_file import write_private
 from angie.cli.context import CliContext, fail, pass_cli, run_async
+from angie.cli.private_file import write_private
 
 if TYPE_CHECKING:
     from pydantic_ai.models import Model
@@ -88,7 +88,7 @@ def _check_url(url: str) -> str:
 
 
 def _ask(current: dict[str, str]) -> tuple[str, str | None, str | None]:
-    from angie.agents.models import OPENAI_COMPATIBLE
+    from angie.agents.llm import OPENAI_COMPATIBLE
 
     name = Prompt.ask(
         f"Which model? ({_EXAMPLES})", default=current.get("ANGIE_MODEL") or None, console=console
@@ -165,7 +165,7 @@ def model(
     target: Path | None,
 ) -> None:
     """Choose Angie's language model, e.g. `angie config model anthropic:claude-sonnet-4-5`."""
-    from angie.agents.models import ModelConfigError, build_model, describe_model
+    from angie.agents.llm import ModelConfigError, build_model, describe_model
 
     path = target or app.env_file or Path(".env")
     interactive = sys.stdin.isatty()

@@ -17,11 +17,11 @@ from angie.cli.client import (
     RequestFailed,
     check_url,
     connect,
-    saved_config,
+    saved_login,
     url_option,
 )
-from angie.cli.config_file import CliConfig, CliConfigError, save_config
 from angie.cli.context import fail
+from angie.cli.login_store import LoginStoreError, SavedLogin, save_login
 
 __all__ = ("login", "logout", "remember", "token_for")
 
@@ -48,8 +48,8 @@ def token_for(api: AngieClient, email: str, password: str) -> tuple[str, dict[st
 
 def remember(url: str, token: str) -> None:
     try:
-        path = save_config(CliConfig(url=url, token=token))
-    except CliConfigError as err:
+        path = save_login(SavedLogin(url=url, token=token))
+    except LoginStoreError as err:
         fail(str(err))
     console.print(f"[dim]saved to {escape(str(path))}[/]")
 
@@ -101,7 +101,7 @@ def login(url: str | None, email: str | None, password_stdin: bool, token: str |
 @url_option
 def logout(url: str | None) -> None:
     """Revoke this machine's API token and forget it."""
-    config = saved_config()
+    config = saved_login()
     with connect(url) as api:
         if not api.token:
             fail("you are not logged in")
@@ -111,8 +111,8 @@ def logout(url: str | None) -> None:
             console.print("[dim]Angie had already refused this token[/]")
     if config.token and config.url and check_url(config.url) == api.url:
         try:
-            save_config(CliConfig(url=config.url, token=None))
-        except CliConfigError as err:
+            save_login(SavedLogin(url=config.url, token=None))
+        except LoginStoreError as err:
             fail(str(err))
     console.print(f"[green]✓[/] logged out of {api.url}")
     if os.environ.get(TOKEN_ENV):

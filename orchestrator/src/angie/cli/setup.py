@@ -17,12 +17,13 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.prompt import Prompt
 
+from angie import onboarding
 from angie.cli import interview
 from angie.cli.client import AngieClient, RequestFailed, connect, url_option
 from angie.cli.context import fail
-from angie.cli.interview import TOPICS, AnswerError, Answers, Question, Value
 from angie.cli.render import items
 from angie.cli.session import remember, token_for
+from angie.onboarding import TOPICS, AnswerError, Answers
 
 __all__ = ("setup",)
 
@@ -41,7 +42,7 @@ def _local_zone() -> str | None:
         candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
     for candidate in candidates:
         try:
-            return interview.check_timezone(candidate) if candidate else None
+            return onboarding.check_timezone(candidate) if candidate else None
         except AnswerError:
             continue
     return None
@@ -136,31 +137,6 @@ def _signed_in(url: str | None, account: dict[str, str] | None, interactive: boo
     return AngieClient(api.url, token)
 
 
-# -- the interview -----------------------------------------------------------------------------
-
-
-def _ask(question: Question, default: Value) -> Value:
-    shown = question.shown(default)
-    while True:
-        if shown:
-            raw = Prompt.ask(question.ask, default=shown, console=console)
-        else:
-            raw = Prompt.ask(question.ask, console=console)
-        try:
-            return question.parse(raw, question.key)
-        except AnswerError as err:
-            console.print(f"[red]{escape(str(err))}[/]")
-
-
-def _interview(current: Answers) -> Answers:
-    answers: Answers = {}
-    for topic in TOPICS:
-        console.print()
-        console.rule(f"[bold]{topic.title}[/]", align="left")
-        answers[topic.name] = {q.key: _ask(q, current[topic.name][q.key]) for q in topic.questions}
-    return answers
-
-
 def _documents(api: AngieClient) -> dict[str, str]:
     found: dict[str, str] = {}
     for doc in items(api.get("/api/prompts")):
@@ -175,7 +151,7 @@ def _documents(api: AngieClient) -> dict[str, str]:
 def _save(api: AngieClient, answers: Answers) -> dict[str, Any]:
     with console.status("Saving your answers…"):
         for topic in TOPICS:
-            body = interview.document(topic, answers[topic.name])
+            body = onboarding.document(topic, answers[topic.name])
             api.put(f"/api/prompts/{topic.name}", {"body": body})
         profile = answers["profile"]
         me: dict[str, Any] = api.patch(
@@ -225,7 +201,7 @@ def setup(url: str | None, answers_file: Path | None) -> None:
     data: Any = None
     if answers_file is not None:
         try:
-            data = interview.mapping_from_file(answers_file, "topics to answers")
+            data = onboarding.mapping_from_file(answers_file, "topics to answers")
         except AnswerError as err:
             fail(str(err), code=2)
     elif not sys.stdin.isatty():
@@ -235,16 +211,16 @@ def setup(url: str | None, answers_file: Path | None) -> None:
     if data is not None:
         # Every key is checked before Angie is touched: a bad file changes nothing.
         try:
-            account = interview.parse(data, interview.defaults({}, {}, None), where)[1]
+            account = onboarding.parse(data, onboarding.defaults({}, {}, None), where)[1]
         except AnswerError as err:
             fail(str(err), code=2)
     with _signed_in(url, account, interactive=data is None) as api:
         me = api.get("/api/me")
-        current = interview.defaults(_documents(api), me, _local_zone())
+        current = onboarding.defaults(_documents(api), me, _local_zone())
         if data is not None:
-            answers = interview.parse(data, current, where)[0]
+            answers = onboarding.parse(data, current, where)[0]
         else:
-            answers = _interview(current)
+            answers = interview.ask_all(current, console)
         me = _save(api, answers)
         bodies = _documents(api)
     console.print()

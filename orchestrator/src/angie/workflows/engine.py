@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from angie.agents.session import Failed, Finished, Outcome, Suspended, answer_of
+from angie.agents.runs import Failed, Finished, Outcome, Suspended, answer_of
 from angie.db.engine import Database
 from angie.db.models import Event, OnFailure, Task, TaskKind, TaskStatus, Workflow
 from angie.tasks.service import TERMINAL, TaskService

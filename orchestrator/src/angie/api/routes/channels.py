@@ -4,122 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
-from angie.api.schemas import Body, Email, Page
-from angie.api.validation import matching, reject_nulls
+from angie.api.schemas import Body, Page
+from angie.api.validation import reject_nulls
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelKind, ChannelSetting, Credential, User
 from angie.errors import Invalid, NotFound
+from angie_channels.kinds import KINDS, ChannelSpec
+from angie_channels.settings import ChannelSettings
 
-__all__ = ("KINDS", "ChannelIn", "ChannelOut", "router")
+__all__ = ("ChannelIn", "ChannelOut", "router")
 
 router = APIRouter(prefix="/channels", tags=["channels"])
-
-Host = Annotated[
-    str, matching(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}", "must be a host name or address")
-]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
-
-
-# -- what each kind takes -------------------------------------------------------------------------
-
-
-class SlackConfig(Body):
-    default_channel: (
-        Annotated[str, matching(r"[#@]?[A-Za-z0-9._-]{1,80}", "must be a channel such as #home")]
-        | None
-    ) = None
-
-
-class SlackSecrets(Body):
-    bot_token: (
-        Annotated[str, matching(r"xoxb-[A-Za-z0-9-]{8,250}", "must be a bot token (xoxb-…)")] | None
-    ) = None
-    app_token: (
-        Annotated[str, matching(r"xapp-[A-Za-z0-9-]{8,250}", "must be an app token (xapp-…)")]
-        | None
-    ) = None
-    signing_secret: (
-        Annotated[str, matching(r"[A-Za-z0-9]{16,128}", "must be the app's signing secret")] | None
-    ) = None
-
-
-class DiscordConfig(Body):
-    guild_id: (
-        Annotated[str, matching(r"[0-9]{1,25}", "must be the server's id (digits)")] | None
-    ) = None
-
-
-class DiscordSecrets(Body):
-    bot_token: (
-        Annotated[str, matching(r"[A-Za-z0-9_.-]{20,200}", "must be a Discord bot token")] | None
-    ) = None
-
-
-class EmailConfig(Body):
-    imap_host: Host | None = None
-    imap_port: Port | None = None
-    smtp_host: Host | None = None
-    smtp_port: Port | None = None
-    address: Email | None = None
-    username: str | None = Field(default=None, min_length=1, max_length=320)
-
-
-class EmailSecrets(Body):
-    password: Password | None = None
-
-
-class IMessageConfig(Body):
-    server_url: str | None = Field(
-        default=None, max_length=2048, description="Where the BlueBubbles server answers."
-    )
-
-    @field_validator("server_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL of the BlueBubbles server")
-        return value.rstrip("/")
-
-
-class IMessageSecrets(Body):
-    password: Password | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelKindSpec:
-    config: type[Body]
-    secrets: type[Body]
-    required_config: tuple[str, ...]
-    # Each entry is satisfied by any one of its secrets (Slack: Socket Mode or signed events).
-    required_secrets: tuple[tuple[str, ...], ...]
-
-
-KINDS: Mapping[str, ChannelKindSpec] = {
-    "slack": ChannelKindSpec(
-        SlackConfig, SlackSecrets, (), (("bot_token",), ("app_token", "signing_secret"))
-    ),
-    "discord": ChannelKindSpec(DiscordConfig, DiscordSecrets, (), (("bot_token",),)),
-    "email": ChannelKindSpec(
-        EmailConfig, EmailSecrets, ("imap_host", "smtp_host", "address"), (("password",),)
-    ),
-    "imessage": ChannelKindSpec(IMessageConfig, IMessageSecrets, ("server_url",), (("password",),)),
-}
 
 Kind = Annotated[str, Path(max_length=32, description="slack, discord, email or imessage")]
 
@@ -144,7 +49,7 @@ class ChannelOut(BaseModel):
     updated_at: datetime | None
 
 
-def _spec(kind: str) -> ChannelKindSpec:
+def _spec(kind: str) -> ChannelSpec:
     spec = KINDS.get(kind)
     if spec is None:
         kinds = ", ".join(KINDS)
@@ -160,14 +65,8 @@ def _prefix(kind: str) -> str:
 
 
 def _out(kind: str, row: ChannelSetting | None, secrets: set[str]) -> ChannelOut:
-    spec = KINDS[kind]
     config = dict(row.config) if row is not None else {}
-    missing = [key for key in spec.required_config if config.get(key) in (None, "")]
-    missing += [
-        " or ".join(options)
-        for options in spec.required_secrets
-        if not any(o in secrets for o in options)
-    ]
+    missing = KINDS[kind].missing(config, secrets)
     return ChannelOut(
         channel=kind,
         enabled=row.enabled if row is not None else False,
@@ -199,7 +98,7 @@ async def _secret_names(session: AsyncSession, user: User) -> dict[str, set[str]
     return found
 
 
-def _validated(model: type[Body], raw: Mapping[str, Any], where: str) -> Body:
+def _validated(model: type[ChannelSettings], raw: Mapping[str, Any], where: str) -> ChannelSettings:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
@@ -243,7 +142,7 @@ async def set_channel(
     spec = _spec(kind)
     # A null config or secrets is the same as leaving them out.
     reject_nulls(body.model_dump(exclude_unset=True), nullable=("config", "secrets"))
-    config = _validated(spec.config, body.config, "config") if body.config is not None else None
+    config = _validated(spec.settings, body.config, "config") if body.config is not None else None
     secrets = (
         _validated(spec.secrets, body.secrets, "secrets") if body.secrets is not None else None
     )

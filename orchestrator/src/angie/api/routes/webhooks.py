@@ -1,6 +1,6 @@
 """``/api/webhooks``: each person's webhooks (an address, a signing secret shown once, a target).
 
-Deliveries to a hook's address are handled in :mod:`angie.api.routes.hooks`.
+Deliveries to a hook's address are handled in :mod:`angie.api.routes.webhook_deliveries`.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, Usag
 
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn, fence
-from angie.agents.models import ModelConfigError, ModelNotConfigured
+from angie.agents.llm import ModelConfigError, ModelNotConfigured
 from angie.agents.runner import AgentFactory
-from angie.agents.session import (
+from angie.agents.runs import (
     Failed,
     Finished,
     Outcome,

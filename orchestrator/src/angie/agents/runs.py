@@ -18,8 +18,9 @@ from pydantic_core import to_jsonable_python
 
 from angie.agents.approvals import ApprovalService, deferred_approvals
 from angie.agents.runner import Delegate, TaskDeps
+from angie.agents.streaming import text_stream
 from angie.db.models import ApprovalStatus, Task, TaskKind, TaskStatus
-from angie.live import LiveBus, text_stream
+from angie.live import LiveBus
 from angie.tasks.service import TERMINAL, TaskService
 
 __all__ = ("Failed", "Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")

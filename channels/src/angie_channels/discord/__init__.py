@@ -1,0 +1,1 @@
+"""Discord: Angie as a Discord bot."""

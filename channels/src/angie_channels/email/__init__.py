@@ -1,0 +1,1 @@
+"""Email: Angie reads a mailbox over IMAP and answers over SMTP."""

@@ -1,0 +1,1 @@
+"""iMessage: Angie through a BlueBubbles server on a Mac."""
