@@ -16,7 +16,6 @@ from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, Usag
 
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn, fence
-from angie.agents.llm import ModelConfigError, ModelNotConfigured
 from angie.agents.runner import AgentFactory
 from angie.agents.runs import (
     Failed,
@@ -28,8 +27,8 @@ from angie.agents.runs import (
     run_agent,
 )
 from angie.db.models import Task, TaskKind, TaskStatus
+from angie.errors import AngieError
 from angie.feedback import DeliveryKind, Feedback
-from angie.prompts import PromptError
 from angie.tasks.service import TERMINAL, TaskService
 from angie.workflows.engine import WorkflowEngine
 
@@ -48,7 +47,9 @@ def _transient(err: BaseException) -> bool:
 
 def _explain(err: BaseException) -> str:
     """One sentence for the person; the details go to the log."""
-    if isinstance(err, ModelNotConfigured | ModelConfigError | PromptError | LookupError):
+    if isinstance(err, AngieError):  # Angie's own errors carry their sentence
+        return err.message
+    if isinstance(err, LookupError):
         return str(err)
     if isinstance(err, ModelHTTPError):
         return f"the language model answered with an error ({err.status_code})"
