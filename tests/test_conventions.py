@@ -1,11 +1,14 @@
 """What every MCP server folder must have, checked here so a new integration is right by
-construction: package names, console script, README tools table, py.typed, settings prefix,
-tests, and honest tool annotations."""
+construction: package names, console script, manifest and its entry point, README tools table,
+py.typed, settings prefix, tests, and honest tool annotations."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,9 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from angie.mcp.registry import BUILTIN_SERVERS
+from angie.mcp.manifests import discover
+from angie.prompts import PromptLibrary, prompts_dir
+from angie_mcp_core.manifest import ENTRY_POINT_GROUP, ServerManifest
 from angie_mcp_core.settings import ServerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +29,10 @@ TABLE_HEADER = re.compile(
     r"^\|\s*tool\s*\|\s*what it does\s*\|\s*read-only or destructive\s*\|\s*required settings\s*\|",
     re.MULTILINE,
 )
+
+
+# What a manifest may import: discovering the servers must not load any server's machinery.
+MANIFEST_IMPORTS = {"__future__", "angie_mcp_core.manifest"}
 
 
 def project(name: str) -> dict[str, Any]:
@@ -82,7 +91,7 @@ def test_settings_use_the_servers_own_prefix(name: str) -> None:
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_server_is_known_to_angie_and_the_type_checker(name: str) -> None:
-    assert BUILTIN_SERVERS[name] == f"angie_mcp_{name}"
+    assert discover()[name].module == f"angie_mcp_{name}"
     mypy_path = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["mypy_path"]
     assert f"mcp_servers/{name}/src" in mypy_path
 
@@ -107,3 +116,68 @@ async def test_readme_has_the_tools_table_with_every_tool(name: str) -> None:
         assert re.search(rf"^\|\s*`?{tool.name}`?", readme, re.MULTILINE), (
             f"{name}/README.md: the tools table lacks {tool.name}"
         )
+
+
+def manifest(name: str) -> ServerManifest:
+    found = importlib.import_module(f"angie_mcp_{name}.manifest").MANIFEST
+    assert isinstance(found, ServerManifest)
+    return found
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_manifest_is_registered_under_the_folders_name(name: str) -> None:
+    points = project(name).get("entry-points", {}).get(ENTRY_POINT_GROUP)
+    assert points == {name: f"angie_mcp_{name}.manifest:MANIFEST"}
+    assert manifest(name).name == name
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_manifest_matches_the_settings_and_describes_the_agent(name: str) -> None:
+    found = manifest(name)
+    assert found.env_prefix == settings_class(name).model_config.get("env_prefix")
+    assert found.scope in {"household", "personal"}
+    assert found.content_trust in {"trusted", "untrusted"}
+    assert found.description.strip()
+    assert PromptLibrary(prompts_dir()).source(found.prompt).strip()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_manifest_imports_only_the_kits_manifest(name: str) -> None:
+    path = ROOT / "mcp_servers" / name / "src" / f"angie_mcp_{name}" / "manifest.py"
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{name}/manifest.py: import {node.module} absolutely"
+            imported.add(str(node.module))
+    assert imported <= MANIFEST_IMPORTS, f"{name}/manifest.py imports {imported - MANIFEST_IMPORTS}"
+
+
+def test_the_kits_manifest_imports_only_the_standard_library() -> None:
+    path = ROOT / "mcp_servers" / "_core" / "src" / "angie_mcp_core" / "manifest.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = (
+                [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            )
+            for imported in names:
+                top = str(imported).split(".")[0]
+                assert top == "__future__" or top in sys.stdlib_module_names, imported
+
+
+def test_discovering_the_servers_loads_no_server_machinery() -> None:
+    # A fresh interpreter: this one has long imported fastmcp and every vendor SDK.
+    code = (
+        "import sys\n"
+        "from importlib.metadata import entry_points\n"
+        f"[p.load() for p in entry_points(group={ENTRY_POINT_GROUP!r})]\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    foreign = {
+        m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("angie_mcp_")
+    }
+    assert not {m for m in foreign if not m.startswith("_")}, foreign
+    assert {f"angie_mcp_{name}" for name in SERVERS} <= loaded
