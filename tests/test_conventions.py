@@ -76,11 +76,48 @@ def test_distribution_and_console_script_are_named_after_the_folder(name: str) -
     assert not any(d.startswith("angie ") or d == "angie" for d in meta["dependencies"])
 
 
+# Every server has these, so each one reads like the others (more files are welcome).
+PACKAGE_FILES = (
+    "__init__.py",
+    "__main__.py",
+    "manifest.py",
+    "settings.py",
+    "client.py",
+    "server.py",
+    "models.py",
+    "testing.py",
+    "py.typed",
+)
+FOLDER_FILES = ("README.md", "tests/conftest.py", "tests/test_client.py", "tests/test_server.py")
+
+
 @pytest.mark.parametrize("name", SERVERS)
 def test_package_is_typed_and_has_tests(name: str) -> None:
     folder = ROOT / "mcp_servers" / name
     assert (folder / "src" / f"angie_mcp_{name}" / "py.typed").is_file()
     assert list((folder / "tests").glob("test_*.py")), f"{name} has no tests"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_every_server_has_the_same_files(name: str) -> None:
+    folder = ROOT / "mcp_servers" / name
+    package = folder / "src" / f"angie_mcp_{name}"
+    missing = [f for f in PACKAGE_FILES if not (package / f).is_file()]
+    missing += [f for f in FOLDER_FILES if not (folder / f).is_file()]
+    assert not missing, f"mcp_servers/{name} lacks {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_fake_vendor_is_built_on_the_kits_fake_service(name: str) -> None:
+    from angie_mcp_core.fakes import FakeService
+
+    testing = importlib.import_module(f"angie_mcp_{name}.testing")
+    fakes = [
+        value
+        for value in vars(testing).values()
+        if isinstance(value, type) and issubclass(value, FakeService) and value is not FakeService
+    ]
+    assert fakes, f"angie_mcp_{name}.testing has no FakeService"
 
 
 @pytest.mark.parametrize("name", SERVERS)
