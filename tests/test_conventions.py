@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
+from angie.agents import fleet
+from angie.agents.fleet import FLEET_AGENTS
 from angie.mcp.manifests import discover
 from angie.prompts import PromptLibrary, prompts_dir
 from angie_mcp_core.manifest import ENTRY_POINT_GROUP, ServerManifest
@@ -218,3 +220,19 @@ def test_discovering_the_servers_loads_no_server_machinery() -> None:
     }
     assert not {m for m in foreign if not m.startswith("_")}, foreign
     assert {f"angie_mcp_{name}" for name in SERVERS} <= loaded
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_fleets_entry_for_a_server_agrees_with_its_manifest(name: str) -> None:
+    # The fleet seeds a server's agent where the package is not installed (another container).
+    entry = next((a for a in FLEET_AGENTS if a.name == name), None)
+    if entry is None:
+        return
+    found = manifest(name)
+    assert (entry.description, entry.servers) == (found.description, (name,))
+    assert entry.prompt_path == found.prompt
+
+
+def test_an_uninstalled_servers_agent_is_still_seeded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet, "discover", dict)
+    assert {"hue", "github", "email"} <= {a.name for a in fleet.seed_agents()}

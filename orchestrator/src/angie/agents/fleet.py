@@ -54,9 +54,22 @@ class TeamSeed:
     members: tuple[str, ...]
 
 
-# The agents that are not one server's own: they span servers, or use servers not in this
-# workspace yet (whose packages would bring their own manifest and agent).
+# The fleet's own agents: those that span servers or use Angie's own server, and the agents of
+# servers whose packages are not installed here. An installed server's manifest seeds its agent
+# (and wins over an entry below); the entries for this workspace's servers remain because an
+# Angie that reaches them in other containers (the image installs no server package) still
+# seeds and lists their agents. tests/test_conventions.py keeps them equal to the manifests.
 FLEET_AGENTS: tuple[AgentSeed, ...] = (
+    AgentSeed("hue", "Philips Hue lights: rooms, brightness, colour and scenes.", ("hue",)),
+    AgentSeed(
+        "home_assistant",
+        "Home Assistant: the state of the home's devices, and calling their services.",
+        ("home_assistant",),
+    ),
+    AgentSeed(
+        "spotify", "Spotify: what is playing, playback, devices and playlists.", ("spotify",)
+    ),
+    AgentSeed("github", "GitHub: notifications, issues, pull requests and CI runs.", ("github",)),
     AgentSeed(
         "email",
         "Email management: triage, labels and archiving across Gmail, Outlook and Yahoo.",
@@ -120,11 +133,12 @@ class Availability:
 
 
 def seed_agents() -> tuple[AgentSeed, ...]:
-    """Every seeded agent: each installed server's own, then the fleet's."""
-    own = tuple(
-        AgentSeed(m.name, m.description, (m.name,), prompt=m.prompt) for m in discover().values()
-    )
-    return (*own, *(a for a in FLEET_AGENTS if a.name not in {s.name for s in own}))
+    """Every seeded agent: each installed server's own, then the fleet's other agents."""
+    own = {
+        m.name: AgentSeed(m.name, m.description, (m.name,), prompt=m.prompt)
+        for m in discover().values()
+    }
+    return (*own.values(), *(a for a in FLEET_AGENTS if a.name not in own))
 
 
 def availability(server_names: Iterable[str], installed: Iterable[str]) -> Availability:
