@@ -1,11 +1,14 @@
 """What every MCP server folder must have, checked here so a new integration is right by
-construction: package names, console script, README tools table, py.typed, settings prefix,
-tests, and honest tool annotations."""
+construction: package names, console script, manifest and its entry point, README tools table,
+py.typed, settings prefix, tests, and honest tool annotations."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,11 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from angie.mcp.registry import BUILTIN_SERVERS
+from angie.agents import fleet
+from angie.agents.fleet import FLEET_AGENTS
+from angie.mcp.manifests import discover
+from angie.prompts import PromptLibrary, prompts_dir
+from angie_mcp_core.manifest import ENTRY_POINT_GROUP, ServerManifest
 from angie_mcp_core.settings import ServerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +31,10 @@ TABLE_HEADER = re.compile(
     r"^\|\s*tool\s*\|\s*what it does\s*\|\s*read-only or destructive\s*\|\s*required settings\s*\|",
     re.MULTILINE,
 )
+
+
+# What a manifest may import: discovering the servers must not load any server's machinery.
+MANIFEST_IMPORTS = {"__future__", "angie_mcp_core.manifest"}
 
 
 def project(name: str) -> dict[str, Any]:
@@ -67,11 +78,48 @@ def test_distribution_and_console_script_are_named_after_the_folder(name: str) -
     assert not any(d.startswith("angie ") or d == "angie" for d in meta["dependencies"])
 
 
+# Every server has these, so each one reads like the others (more files are welcome).
+PACKAGE_FILES = (
+    "__init__.py",
+    "__main__.py",
+    "manifest.py",
+    "settings.py",
+    "client.py",
+    "server.py",
+    "models.py",
+    "testing.py",
+    "py.typed",
+)
+FOLDER_FILES = ("README.md", "tests/conftest.py", "tests/test_client.py", "tests/test_server.py")
+
+
 @pytest.mark.parametrize("name", SERVERS)
 def test_package_is_typed_and_has_tests(name: str) -> None:
     folder = ROOT / "mcp_servers" / name
     assert (folder / "src" / f"angie_mcp_{name}" / "py.typed").is_file()
     assert list((folder / "tests").glob("test_*.py")), f"{name} has no tests"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_every_server_has_the_same_files(name: str) -> None:
+    folder = ROOT / "mcp_servers" / name
+    package = folder / "src" / f"angie_mcp_{name}"
+    missing = [f for f in PACKAGE_FILES if not (package / f).is_file()]
+    missing += [f for f in FOLDER_FILES if not (folder / f).is_file()]
+    assert not missing, f"mcp_servers/{name} lacks {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_fake_vendor_is_built_on_the_kits_fake_service(name: str) -> None:
+    from angie_mcp_core.fakes import FakeService
+
+    testing = importlib.import_module(f"angie_mcp_{name}.testing")
+    fakes = [
+        value
+        for value in vars(testing).values()
+        if isinstance(value, type) and issubclass(value, FakeService) and value is not FakeService
+    ]
+    assert fakes, f"angie_mcp_{name}.testing has no FakeService"
 
 
 @pytest.mark.parametrize("name", SERVERS)
@@ -82,7 +130,7 @@ def test_settings_use_the_servers_own_prefix(name: str) -> None:
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_server_is_known_to_angie_and_the_type_checker(name: str) -> None:
-    assert BUILTIN_SERVERS[name] == f"angie_mcp_{name}"
+    assert discover()[name].module == f"angie_mcp_{name}"
     mypy_path = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["mypy_path"]
     assert f"mcp_servers/{name}/src" in mypy_path
 
@@ -107,3 +155,84 @@ async def test_readme_has_the_tools_table_with_every_tool(name: str) -> None:
         assert re.search(rf"^\|\s*`?{tool.name}`?", readme, re.MULTILINE), (
             f"{name}/README.md: the tools table lacks {tool.name}"
         )
+
+
+def manifest(name: str) -> ServerManifest:
+    found = importlib.import_module(f"angie_mcp_{name}.manifest").MANIFEST
+    assert isinstance(found, ServerManifest)
+    return found
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_manifest_is_registered_under_the_folders_name(name: str) -> None:
+    points = project(name).get("entry-points", {}).get(ENTRY_POINT_GROUP)
+    assert points == {name: f"angie_mcp_{name}.manifest:MANIFEST"}
+    assert manifest(name).name == name
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_manifest_matches_the_settings_and_describes_the_agent(name: str) -> None:
+    found = manifest(name)
+    assert found.env_prefix == settings_class(name).model_config.get("env_prefix")
+    assert found.scope in {"household", "personal"}
+    assert found.content_trust in {"trusted", "untrusted"}
+    assert found.description.strip()
+    assert PromptLibrary(prompts_dir()).source(found.prompt).strip()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_manifest_imports_only_the_kits_manifest(name: str) -> None:
+    path = ROOT / "mcp_servers" / name / "src" / f"angie_mcp_{name}" / "manifest.py"
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{name}/manifest.py: import {node.module} absolutely"
+            imported.add(str(node.module))
+    assert imported <= MANIFEST_IMPORTS, f"{name}/manifest.py imports {imported - MANIFEST_IMPORTS}"
+
+
+def test_the_kits_manifest_imports_only_the_standard_library() -> None:
+    path = ROOT / "mcp_servers" / "_core" / "src" / "angie_mcp_core" / "manifest.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = (
+                [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            )
+            for imported in names:
+                top = str(imported).split(".")[0]
+                assert top == "__future__" or top in sys.stdlib_module_names, imported
+
+
+def test_discovering_the_servers_loads_no_server_machinery() -> None:
+    # A fresh interpreter: this one has long imported fastmcp and every vendor SDK.
+    code = (
+        "import sys\n"
+        "from importlib.metadata import entry_points\n"
+        f"[p.load() for p in entry_points(group={ENTRY_POINT_GROUP!r})]\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    foreign = {
+        m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("angie_mcp_")
+    }
+    assert not {m for m in foreign if not m.startswith("_")}, foreign
+    assert {f"angie_mcp_{name}" for name in SERVERS} <= loaded
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_fleets_entry_for_a_server_agrees_with_its_manifest(name: str) -> None:
+    # The fleet seeds a server's agent where the package is not installed (another container).
+    entry = next((a for a in FLEET_AGENTS if a.name == name), None)
+    if entry is None:
+        return
+    found = manifest(name)
+    assert (entry.description, entry.servers) == (found.description, (name,))
+    assert entry.prompt_path == found.prompt
+
+
+def test_an_uninstalled_servers_agent_is_still_seeded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet, "discover", dict)
+    assert {"hue", "github", "email"} <= {a.name for a in fleet.seed_agents()}

@@ -1,14 +1,20 @@
-"""The registry reads mcpServers files (with ${VAR} expansion) and merges them with built-ins."""
+"""The registry finds the built-in servers by their manifests, reads mcpServers files (with ${VAR}
+expansion) and merges the two."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from angie.mcp.manifests import discover, manifests_from
 from angie.mcp.registry import RegistryError, ServerSpec, builtin_specs, load_config_file, merge
+from angie_mcp_core.manifest import ENTRY_POINT_GROUP, ServerManifest
 
 
 def write(tmp_path: Path, servers: Any) -> Path:
@@ -98,3 +104,54 @@ def test_builtin_hue_is_started_as_its_module() -> None:
     assert spec.command[1:] == ("-m", "angie_mcp_hue")
     assert spec.env_prefix == "ANGIE_HUE_"
     assert isinstance(spec, ServerSpec)
+
+
+def test_builtin_specs_carry_each_servers_manifest() -> None:
+    spec = builtin_specs(["github"])["github"]
+    assert spec.manifest is not None
+    assert spec.manifest.content_trust == "untrusted"
+    assert spec.manifest.scope == "personal"
+
+
+def test_every_installed_server_is_discovered() -> None:
+    assert {"hue", "home_assistant", "spotify", "github"} <= set(discover())
+
+
+def test_a_broken_manifest_is_logged_with_its_name_and_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    points = [
+        EntryPoint("hue", "angie_mcp_hue.manifest:MANIFEST", ENTRY_POINT_GROUP),
+        EntryPoint("lamp", "angie_mcp_lamp_not_installed.manifest:MANIFEST", ENTRY_POINT_GROUP),
+        EntryPoint("odd", "angie_mcp_hue.manifest:__all__", ENTRY_POINT_GROUP),
+        EntryPoint("light", "angie_mcp_hue.manifest:MANIFEST", ENTRY_POINT_GROUP),
+    ]
+    with caplog.at_level(logging.ERROR, logger="angie.mcp.manifests"):
+        found = manifests_from(points)
+    assert list(found) == ["hue"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "MCP server 'lamp': its manifest" in logged
+    assert "MCP server 'odd': angie_mcp_hue.manifest:__all__ is not a ServerManifest" in logged
+    assert "MCP server 'light': its manifest is named 'hue'" in logged
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "Hue Lights"}, "server name 'Hue Lights' must be lower-case"),
+        ({"scope": "everyone"}, "scope 'everyone' must be one of household, personal"),
+        ({"content_trust": "maybe"}, "content_trust 'maybe' must be one of trusted, untrusted"),
+        ({"description": " "}, "the agent's description must not be empty"),
+    ],
+)
+def test_a_manifest_refuses_what_angie_cannot_use(changes: dict[str, str], message: str) -> None:
+    fields = {
+        "name": "lamp",
+        "scope": "household",
+        "content_trust": "trusted",
+        "description": "Lamps.",
+        "prompt": "agents/lamp.md",
+        **changes,
+    }
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ServerManifest(**fields)  # type: ignore[arg-type]

@@ -1,15 +1,14 @@
-"""The GitHub MCP server through MCP (in memory, stdio, HTTP) against conftest.py's fake GitHub."""
+"""The GitHub MCP server through MCP (in memory, stdio, HTTP) against the fake GitHub of testing."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import httpx2
@@ -18,6 +17,7 @@ from angie_mcp_github.__main__ import main
 from angie_mcp_github.client import RUN_STATUSES
 from angie_mcp_github.server import build
 from angie_mcp_github.settings import GitHubSettings
+from angie_mcp_github.testing import FakeGitHub
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -40,24 +40,6 @@ READS = {
     "workflow_runs",
 }
 WRITES = {"create_issue", "comment"}
-
-
-class FakeGitHub(Protocol):
-    """What these tests use of conftest's FakeGitHub (a test module cannot import conftest)."""
-
-    token: str
-    delay: float
-    requests: list[tuple[str, str]]
-    _connections: set[socket.socket]
-
-    @property
-    def base_url(self) -> str: ...
-    def fail_next(
-        self, status: int, *, times: int = 1, headers: dict[str, str] | None = None
-    ) -> None: ...
-    def release(self) -> None: ...
-    def repo(self, full_name: str) -> Any: ...
-    def paths(self) -> list[str]: ...
 
 
 def _structured(result: Any) -> Any:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pytest
 from angie_mcp_home_assistant.client import SERVICE, HomeAssistantClient
 from angie_mcp_home_assistant.settings import HomeAssistantSettings
+from angie_mcp_home_assistant.testing import FakeHomeAssistant
 from pydantic import SecretStr, ValidationError
 
 from angie_mcp_core.calls import call_blocking
@@ -22,10 +22,6 @@ from angie_mcp_core.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-
-if TYPE_CHECKING:
-    # conftest is not importable at run time (importlib mode); mypy sees it by its path.
-    from mcp_servers.home_assistant.tests.conftest import FakeHomeAssistant
 
 MakeClient = Callable[..., HomeAssistantClient]
 

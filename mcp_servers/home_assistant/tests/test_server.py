@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import httpx2
@@ -14,6 +14,7 @@ import pytest
 from angie_mcp_home_assistant.__main__ import main
 from angie_mcp_home_assistant.server import build
 from angie_mcp_home_assistant.settings import HomeAssistantSettings
+from angie_mcp_home_assistant.testing import FakeHomeAssistant
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -21,10 +22,6 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from angie_mcp_core.testing import serve_http
-
-if TYPE_CHECKING:
-    # conftest is not importable at run time (importlib mode); mypy sees it by its path.
-    from mcp_servers.home_assistant.tests.conftest import FakeHomeAssistant
 
 PREFIX = "ANGIE_HOME_ASSISTANT_"
 MCP_TOKEN = "home-assistant-mcp-bearer-0123456789"

@@ -25,12 +25,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def fake_hue() -> Iterator[FakeHueBridge]:
-    fake = FakeHueBridge()
-    fake.start()
-    try:
+    with FakeHueBridge() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture
@@ -54,9 +50,5 @@ def client(hue_settings: HueSettings, phue_config: Path) -> HueClient:
 @pytest.fixture(scope="module")
 def shared_fake_hue() -> Iterator[FakeHueBridge]:
     """One bridge for a module's server subprocess; only for tests that change nothing."""
-    fake = FakeHueBridge()
-    fake.start()
-    try:
+    with FakeHueBridge() as fake:
         yield fake
-    finally:
-        fake.stop()

@@ -1,14 +1,15 @@
-"""HueClient through the real phue against the fake bridge in conftest.py."""
+"""HueClient through the real phue against the fake bridge of angie_mcp_hue.testing."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from angie_mcp_hue.client import SERVICE, HueClient
 from angie_mcp_hue.settings import HueSettings
+from angie_mcp_hue.testing import FakeHueBridge
 from pydantic import SecretStr
 
 from angie_mcp_core.calls import call_blocking
@@ -24,42 +25,20 @@ from angie_mcp_core.errors import (
 )
 
 
-class FakeBridge(Protocol):
-    """What these tests use of conftest's FakeHueBridge (a test module cannot import conftest)."""
-
-    username: str
-    host: str
-    delay: float
-    lights: dict[str, Any]
-    whitelist: dict[str, str]
-    devicetypes: list[str]
-    last_transition: int | None
-
-    @property
-    def requests(self) -> list[Any]: ...
-    def fail_next(
-        self, status: int, times: int = 1, headers: dict[str, str] | None = None
-    ) -> None: ...
-    def bridge_error_next(self, error_type: int, description: str, times: int = 1) -> None: ...
-    def press_link_button(self) -> None: ...
-    def release(self) -> None: ...
-    def stop(self) -> None: ...
-
-
-def _state(fake: FakeBridge, light_id: str) -> dict[str, Any]:
+def _state(fake: FakeHueBridge, light_id: str) -> dict[str, Any]:
     state: dict[str, Any] = fake.lights[light_id]["state"]
     return state
 
 
-def _writes(fake: FakeBridge) -> list[Any]:
+def _writes(fake: FakeHueBridge) -> list[Any]:
     return [r for r in fake.requests if r.method in ("PUT", "POST")]
 
 
-def _assert_no_secret(err: pytest.ExceptionInfo[ServerToolError], fake: FakeBridge) -> None:
+def _assert_no_secret(err: pytest.ExceptionInfo[ServerToolError], fake: FakeHueBridge) -> None:
     assert fake.username not in str(err.value)
 
 
-def _client(fake: FakeBridge, username: str | None = None, timeout: float = 2) -> HueClient:
+def _client(fake: FakeHueBridge, username: str | None = None, timeout: float = 2) -> HueClient:
     settings = HueSettings(
         _env_file=None,
         bridge_host=fake.host,
@@ -158,7 +137,7 @@ def test_probe_names_the_bridge_model_and_api_version(client: HueClient) -> None
 # Writing --------------------------------------------------------------------------------------
 
 
-def test_set_light_turns_on_and_sets_brightness(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_turns_on_and_sets_brightness(client: HueClient, fake_hue: FakeHueBridge) -> None:
     light = client.set_light("floor lamp", on=True, brightness=50)
 
     assert (_state(fake_hue, "2")["on"], _state(fake_hue, "2")["bri"]) == (True, 128)
@@ -166,7 +145,7 @@ def test_set_light_turns_on_and_sets_brightness(client: HueClient, fake_hue: Fak
 
 
 def test_set_light_brightness_alone_turns_an_off_light_on(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     client.set_light("Kitchen counter", brightness=10)
 
@@ -174,21 +153,21 @@ def test_set_light_brightness_alone_turns_an_off_light_on(
     assert _state(fake_hue, "5")["bri"] == 26
 
 
-def test_set_light_off(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_off(client: HueClient, fake_hue: FakeHueBridge) -> None:
     light = client.set_light("Sofa lamp", on=False)
 
     assert _state(fake_hue, "1")["on"] is False
     assert light.on is False
 
 
-def test_set_light_maps_kelvin_to_mireds(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_maps_kelvin_to_mireds(client: HueClient, fake_hue: FakeHueBridge) -> None:
     light = client.set_light("Kitchen ceiling", color_temperature_k=2700)
 
     assert _state(fake_hue, "4")["ct"] == 370
     assert light.color_temperature_k == 2703
 
 
-def test_set_light_sends_hex_colour_as_cie_xy(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_sends_hex_colour_as_cie_xy(client: HueClient, fake_hue: FakeHueBridge) -> None:
     light = client.set_light("Sofa lamp", color="#ff0000")
 
     assert _state(fake_hue, "1")["xy"] == [0.6401, 0.33]
@@ -196,13 +175,17 @@ def test_set_light_sends_hex_colour_as_cie_xy(client: HueClient, fake_hue: FakeB
     assert light.color_hex == "#FF0000"
 
 
-def test_set_light_sends_transition_in_deciseconds(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_sends_transition_in_deciseconds(
+    client: HueClient, fake_hue: FakeHueBridge
+) -> None:
     client.set_light("Sofa lamp", brightness=20, transition_s=1.5)
 
     assert fake_hue.last_transition == 15
 
 
-def test_set_room_changes_every_light_of_the_room(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_room_changes_every_light_of_the_room(
+    client: HueClient, fake_hue: FakeHueBridge
+) -> None:
     kitchen = client.set_room("kitchen", brightness=50)
 
     assert [_state(fake_hue, i)["on"] for i in ("4", "5", "6")] == [True, True, True]
@@ -210,7 +193,7 @@ def test_set_room_changes_every_light_of_the_room(client: HueClient, fake_hue: F
     assert (kitchen.all_on, kitchen.brightness) == (True, 50)
 
 
-def test_set_room_by_zone_name(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_room_by_zone_name(client: HueClient, fake_hue: FakeHueBridge) -> None:
     downstairs = client.set_room("Downstairs", on=False)
 
     assert [_state(fake_hue, i)["on"] for i in ("1", "2", "4")] == [False, False, False]
@@ -218,7 +201,7 @@ def test_set_room_by_zone_name(client: HueClient, fake_hue: FakeBridge) -> None:
 
 
 def test_set_room_leaves_the_unreachable_light_alone(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     client.set_room("Living room", on=True)
 
@@ -226,7 +209,7 @@ def test_set_room_leaves_the_unreachable_light_alone(
 
 
 def test_activate_scene_in_a_room_recalls_its_light_states(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     activation = client.activate_scene("relax", room="kitchen")
 
@@ -237,7 +220,7 @@ def test_activate_scene_in_a_room_recalls_its_light_states(
 
 
 def test_activate_scene_with_a_unique_name_needs_no_room(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     activation = client.activate_scene("Nightlight", transition_s=0)
 
@@ -247,7 +230,7 @@ def test_activate_scene_with_a_unique_name_needs_no_room(
 
 
 def test_activate_scene_named_in_several_rooms_asks_which(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     with pytest.raises(InvalidArgumentError, match="Kitchen, Living room"):
         client.activate_scene("Relax")
@@ -269,7 +252,7 @@ def test_pair_before_the_link_button_asks_to_press_it(client: HueClient) -> None
 
 
 def test_pair_after_the_link_button_returns_a_working_username(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.press_link_button()
 
@@ -289,7 +272,7 @@ def test_pair_without_a_host_raises_not_configured() -> None:
 
 
 def test_client_never_touches_phue_config_file_or_home(
-    client: HueClient, fake_hue: FakeBridge, phue_config: Path
+    client: HueClient, fake_hue: FakeHueBridge, phue_config: Path
 ) -> None:
     client.list_lights()
     fake_hue.press_link_button()
@@ -307,7 +290,7 @@ def test_unknown_light_suggests_the_close_name(client: HueClient) -> None:
         client.get_light("sofa lmap")
 
 
-def test_unknown_room_suggests_the_close_name(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_unknown_room_suggests_the_close_name(client: HueClient, fake_hue: FakeHueBridge) -> None:
     with pytest.raises(NotFoundError, match="Did you mean 'Kitchen'"):
         client.set_room("kitchn", on=True)
 
@@ -337,7 +320,7 @@ def test_unknown_scene_suggests_the_close_name(client: HueClient) -> None:
     ids=str,
 )
 def test_out_of_range_changes_are_refused_before_any_request(
-    client: HueClient, fake_hue: FakeBridge, change: dict[str, Any]
+    client: HueClient, fake_hue: FakeHueBridge, change: dict[str, Any]
 ) -> None:
     with pytest.raises(InvalidArgumentError):
         client.set_light("Sofa lamp", **change)
@@ -348,7 +331,7 @@ def test_out_of_range_changes_are_refused_before_any_request(
 
 
 def test_scene_transition_out_of_range_is_refused_before_any_request(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     with pytest.raises(InvalidArgumentError, match="Transition"):
         client.activate_scene("Relax", room="Kitchen", transition_s=-2)
@@ -356,21 +339,25 @@ def test_scene_transition_out_of_range_is_refused_before_any_request(
     assert fake_hue.requests == []
 
 
-def test_set_light_refuses_the_unreachable_light(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_refuses_the_unreachable_light(
+    client: HueClient, fake_hue: FakeHueBridge
+) -> None:
     with pytest.raises(UpstreamError, match="unreachable"):
         client.set_light("Reading lamp", on=True)
 
     assert _writes(fake_hue) == []
 
 
-def test_set_light_refuses_brightness_on_a_plug(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_refuses_brightness_on_a_plug(client: HueClient, fake_hue: FakeHueBridge) -> None:
     with pytest.raises(InvalidArgumentError, match="cannot dim"):
         client.set_light("Coffee machine", brightness=50)
 
     assert _writes(fake_hue) == []
 
 
-def test_set_light_refuses_colour_on_a_white_light(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_set_light_refuses_colour_on_a_white_light(
+    client: HueClient, fake_hue: FakeHueBridge
+) -> None:
     with pytest.raises(InvalidArgumentError, match="cannot show colours"):
         client.set_light("Kitchen ceiling", color="#00ff00")
 
@@ -397,7 +384,7 @@ def test_settings_strip_the_scheme_people_paste() -> None:
 
 
 def test_http_401_raises_unauthorized_naming_the_env_var(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.fail_next(401)
 
@@ -407,7 +394,7 @@ def test_http_401_raises_unauthorized_naming_the_env_var(
     _assert_no_secret(err, fake_hue)
 
 
-def test_unknown_key_raises_unauthorized_naming_the_env_var(fake_hue: FakeBridge) -> None:
+def test_unknown_key_raises_unauthorized_naming_the_env_var(fake_hue: FakeHueBridge) -> None:
     client = _client(fake_hue, username="not-a-key-this-bridge-issued")
 
     with pytest.raises(UnauthorizedError, match="ANGIE_HUE_USERNAME") as err:
@@ -416,7 +403,7 @@ def test_unknown_key_raises_unauthorized_naming_the_env_var(fake_hue: FakeBridge
     assert "not-a-key" not in str(err.value)
 
 
-def test_probe_with_an_unknown_key_raises_unauthorized(fake_hue: FakeBridge) -> None:
+def test_probe_with_an_unknown_key_raises_unauthorized(fake_hue: FakeHueBridge) -> None:
     # The bridge answers /config for any key, with a public subset and no error.
     client = _client(fake_hue, username="not-a-key-this-bridge-issued")
 
@@ -424,7 +411,7 @@ def test_probe_with_an_unknown_key_raises_unauthorized(fake_hue: FakeBridge) -> 
         client.probe()
 
 
-def test_http_404_raises_upstream_error(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_http_404_raises_upstream_error(client: HueClient, fake_hue: FakeHueBridge) -> None:
     fake_hue.fail_next(404)
 
     with pytest.raises(UpstreamError) as err:
@@ -435,7 +422,7 @@ def test_http_404_raises_upstream_error(client: HueClient, fake_hue: FakeBridge)
 
 
 def test_bridge_resource_not_available_raises_upstream_404(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.bridge_error_next(3, "resource, /lights/9, not available")
 
@@ -446,7 +433,7 @@ def test_bridge_resource_not_available_raises_upstream_404(
 
 
 def test_bridge_invalid_value_raises_invalid_argument(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.bridge_error_next(7, "invalid value, 999, for parameter, bri")
 
@@ -455,7 +442,7 @@ def test_bridge_invalid_value_raises_invalid_argument(
 
 
 def test_http_429_raises_rate_limited_with_retry_after(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.fail_next(429, headers={"Retry-After": "7"})
 
@@ -466,7 +453,7 @@ def test_http_429_raises_rate_limited_with_retry_after(
     _assert_no_secret(err, fake_hue)
 
 
-def test_http_500_raises_upstream_error(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_http_500_raises_upstream_error(client: HueClient, fake_hue: FakeHueBridge) -> None:
     fake_hue.fail_next(500)
 
     with pytest.raises(UpstreamError) as err:
@@ -477,7 +464,7 @@ def test_http_500_raises_upstream_error(client: HueClient, fake_hue: FakeBridge)
 
 
 def test_bridge_internal_error_raises_upstream_error(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.bridge_error_next(901, "Internal error, 404")
 
@@ -485,7 +472,7 @@ def test_bridge_internal_error_raises_upstream_error(
         client.probe()
 
 
-def test_stopped_bridge_raises_upstream_error(client: HueClient, fake_hue: FakeBridge) -> None:
+def test_stopped_bridge_raises_upstream_error(client: HueClient, fake_hue: FakeHueBridge) -> None:
     fake_hue.stop()
 
     with pytest.raises(UpstreamError, match="could not reach it") as err:
@@ -494,7 +481,7 @@ def test_stopped_bridge_raises_upstream_error(client: HueClient, fake_hue: FakeB
     _assert_no_secret(err, fake_hue)
 
 
-def test_slow_bridge_hits_the_socket_timeout(fake_hue: FakeBridge) -> None:
+def test_slow_bridge_hits_the_socket_timeout(fake_hue: FakeHueBridge) -> None:
     fake_hue.delay = 5
     client = _client(fake_hue, timeout=0.3)
     started = time.monotonic()
@@ -507,7 +494,7 @@ def test_slow_bridge_hits_the_socket_timeout(fake_hue: FakeBridge) -> None:
 
 
 async def test_slow_bridge_times_out_through_call_blocking(
-    client: HueClient, fake_hue: FakeBridge
+    client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
     fake_hue.delay = 5
     started = time.monotonic()

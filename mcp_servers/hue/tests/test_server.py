@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import httpx2
@@ -15,6 +15,7 @@ import pytest
 from angie_mcp_hue.__main__ import main
 from angie_mcp_hue.server import build
 from angie_mcp_hue.settings import HueSettings
+from angie_mcp_hue.testing import FakeHueBridge
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -28,31 +29,12 @@ READS = {"status", "list_lights", "list_rooms", "list_scenes", "get_light", "get
 WRITES = {"set_light", "set_room", "activate_scene"}
 
 
-class FakeBridge(Protocol):
-    """What these tests use of conftest's FakeHueBridge (a test module cannot import conftest)."""
-
-    username: str
-    host: str
-    delay: float
-    lights: dict[str, Any]
-    whitelist: dict[str, str]
-    last_transition: int | None
-
-    @property
-    def requests(self) -> list[Any]: ...
-    def fail_next(
-        self, status: int, times: int = 1, headers: dict[str, str] | None = None
-    ) -> None: ...
-    def press_link_button(self) -> None: ...
-    def release(self) -> None: ...
-
-
-def _state(fake: FakeBridge, light_id: str) -> dict[str, Any]:
+def _state(fake: FakeHueBridge, light_id: str) -> dict[str, Any]:
     state: dict[str, Any] = fake.lights[light_id]["state"]
     return state
 
 
-def _writes(fake: FakeBridge) -> list[Any]:
+def _writes(fake: FakeHueBridge) -> list[Any]:
     return [r for r in fake.requests if r.method in ("PUT", "POST")]
 
 
@@ -146,7 +128,7 @@ async def test_every_tool_but_status_declares_its_output_schema(hue: Client[Any]
 
 
 async def test_set_light_switches_on_and_dims_on_the_bridge(
-    hue: Client[Any], fake_hue: FakeBridge
+    hue: Client[Any], fake_hue: FakeHueBridge
 ) -> None:
     args = {"name": "Floor lamp", "on": True, "brightness_percent": 50}
     light = _structured(await hue.call_tool("set_light", args))
@@ -156,7 +138,7 @@ async def test_set_light_switches_on_and_dims_on_the_bridge(
 
 
 async def test_set_light_sends_hex_colour_and_transition(
-    hue: Client[Any], fake_hue: FakeBridge
+    hue: Client[Any], fake_hue: FakeHueBridge
 ) -> None:
     args = {"name": "Sofa lamp", "color_hex": "#ff0000", "transition_seconds": 1.5}
     light = _structured(await hue.call_tool("set_light", args))
@@ -167,7 +149,7 @@ async def test_set_light_sends_hex_colour_and_transition(
 
 
 async def test_set_room_changes_every_light_of_the_room(
-    hue: Client[Any], fake_hue: FakeBridge
+    hue: Client[Any], fake_hue: FakeHueBridge
 ) -> None:
     args = {"name": "Kitchen", "brightness_percent": 50, "color_temperature_k": 2700}
     kitchen = _structured(await hue.call_tool("set_room", args))
@@ -178,7 +160,7 @@ async def test_set_room_changes_every_light_of_the_room(
 
 
 async def test_activate_scene_recalls_the_scene_in_the_room(
-    hue: Client[Any], fake_hue: FakeBridge
+    hue: Client[Any], fake_hue: FakeHueBridge
 ) -> None:
     activation = _structured(
         await hue.call_tool("activate_scene", {"name": "relax", "room": "kitchen"})
@@ -197,7 +179,7 @@ async def test_unknown_light_error_suggests_the_close_name(hue: Client[Any]) -> 
 
 
 async def test_scene_in_several_rooms_asks_which_room(
-    hue: Client[Any], fake_hue: FakeBridge
+    hue: Client[Any], fake_hue: FakeHueBridge
 ) -> None:
     with pytest.raises(ToolError, match=r"in Kitchen, Living room\); say which room"):
         await hue.call_tool("activate_scene", {"name": "Relax"})
@@ -218,7 +200,7 @@ async def test_scene_in_several_rooms_asks_which_room(
     ids=str,
 )
 async def test_invalid_argument_is_rejected_by_the_schema_before_the_bridge(
-    hue: Client[Any], fake_hue: FakeBridge, change: dict[str, Any]
+    hue: Client[Any], fake_hue: FakeHueBridge, change: dict[str, Any]
 ) -> None:
     result = await hue.call_tool("set_light", {"name": "Sofa lamp", **change}, raise_on_error=False)
 
@@ -227,7 +209,7 @@ async def test_invalid_argument_is_rejected_by_the_schema_before_the_bridge(
 
 
 async def test_set_room_with_nothing_to_change_says_what_to_give(
-    hue: Client[Any], fake_hue: FakeBridge
+    hue: Client[Any], fake_hue: FakeHueBridge
 ) -> None:
     with pytest.raises(ToolError, match="Nothing to change"):
         await hue.call_tool("set_room", {"name": "Kitchen"})
@@ -251,7 +233,7 @@ async def test_set_room_with_nothing_to_change_says_what_to_give(
     ],
 )
 async def test_bridge_http_error_is_a_tool_error_and_the_server_keeps_serving(
-    hue: Client[Any], fake_hue: FakeBridge, status: int, message: str
+    hue: Client[Any], fake_hue: FakeHueBridge, status: int, message: str
 ) -> None:
     fake_hue.fail_next(status, headers={"Retry-After": "7"})
 
@@ -263,7 +245,7 @@ async def test_bridge_http_error_is_a_tool_error_and_the_server_keeps_serving(
     assert after["name"] == "Sofa lamp"
 
 
-async def test_slow_bridge_times_out_within_the_configured_timeout(fake_hue: FakeBridge) -> None:
+async def test_slow_bridge_times_out_within_the_configured_timeout(fake_hue: FakeHueBridge) -> None:
     settings = HueSettings(
         _env_file=None,
         bridge_host=fake_hue.host,
@@ -305,7 +287,9 @@ async def test_unconfigured_tool_call_says_how_to_configure(unconfigured: Client
         await unconfigured.call_tool("list_rooms", {})
 
 
-async def test_status_reports_the_reachable_bridge(hue: Client[Any], fake_hue: FakeBridge) -> None:
+async def test_status_reports_the_reachable_bridge(
+    hue: Client[Any], fake_hue: FakeHueBridge
+) -> None:
     status = _structured(await hue.call_tool("status", {}))
 
     assert (status["server"], status["configured"], status["upstream_reachable"]) == (
@@ -317,7 +301,7 @@ async def test_status_reports_the_reachable_bridge(hue: Client[Any], fake_hue: F
     assert fake_hue.username not in str(status)
 
 
-async def test_status_reports_a_key_the_bridge_does_not_know(fake_hue: FakeBridge) -> None:
+async def test_status_reports_a_key_the_bridge_does_not_know(fake_hue: FakeHueBridge) -> None:
     settings = HueSettings(
         _env_file=None, bridge_host=fake_hue.host, username=SecretStr("not-a-key-it-issued")
     )
@@ -360,7 +344,7 @@ async def test_every_argument_is_described(unconfigured: Client[Any]) -> None:
 
 
 def test_pair_before_the_link_button_says_to_press_it_and_exits_1(
-    fake_hue: FakeBridge, capsys: pytest.CaptureFixture[str]
+    fake_hue: FakeHueBridge, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["pair", "--host", fake_hue.host])
 
@@ -371,7 +355,7 @@ def test_pair_before_the_link_button_says_to_press_it_and_exits_1(
 
 
 def test_pair_after_the_link_button_prints_the_username_line(
-    fake_hue: FakeBridge, capsys: pytest.CaptureFixture[str]
+    fake_hue: FakeHueBridge, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_hue.press_link_button()
 
@@ -386,7 +370,7 @@ def test_pair_after_the_link_button_prints_the_username_line(
 
 
 def test_pair_uses_the_configured_bridge_host(
-    fake_hue: FakeBridge, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    fake_hue: FakeHueBridge, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANGIE_HUE_BRIDGE_HOST", fake_hue.host)
     fake_hue.press_link_button()
@@ -411,7 +395,7 @@ def test_pair_without_a_bridge_host_names_the_env_var_and_exits_2(
 # Over stdio and HTTP --------------------------------------------------------------------------
 
 
-def _env(home: Path, fake: FakeBridge, **extra: str) -> dict[str, str]:
+def _env(home: Path, fake: FakeHueBridge, **extra: str) -> dict[str, str]:
     return {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -421,7 +405,7 @@ def _env(home: Path, fake: FakeBridge, **extra: str) -> dict[str, str]:
     }
 
 
-async def test_official_sdk_client_over_stdio(fake_hue: FakeBridge, tmp_path: Path) -> None:
+async def test_official_sdk_client_over_stdio(fake_hue: FakeHueBridge, tmp_path: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "angie_mcp_hue"], env=_env(tmp_path, fake_hue)
     )
@@ -438,7 +422,7 @@ async def test_official_sdk_client_over_stdio(fake_hue: FakeBridge, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def http_server(
-    shared_fake_hue: FakeBridge, tmp_path_factory: pytest.TempPathFactory
+    shared_fake_hue: FakeHueBridge, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     env = _env(
         tmp_path_factory.mktemp("home"),

@@ -1,4 +1,4 @@
-"""SpotifyClient through the real spotipy against the fake Spotify in conftest."""
+"""SpotifyClient through the real spotipy against the fake Spotify of angie_mcp_spotify.testing."""
 
 from __future__ import annotations
 

@@ -11,8 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import github
 import requests
@@ -39,6 +38,7 @@ from angie_mcp_core.errors import (
     from_status,
     parse_retry_after,
 )
+from angie_mcp_core.vendor import Rule, VendorClient, translated
 from angie_mcp_github import conversions as convert
 from angie_mcp_github.models import (
     Comment,
@@ -80,7 +80,7 @@ RUN_STATUSES = (
 )
 
 
-class GitHubClient:
+class GitHubClient(VendorClient):
     """One authenticated PyGithub session; close it (or use ``with``) when done.
 
     PyGithub's own retries and request throttling are off, so rate limits and 5xx fail at once.
@@ -110,17 +110,6 @@ class GitHubClient:
     def close(self) -> None:
         if self._gh is not None:
             self._gh.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -364,27 +353,35 @@ class GitHubClient:
         number: int | None = None,
         kind: str = "issue or pull request",
     ) -> T:
-        try:
-            return action()
-        except ServerToolError:
-            raise
-        except GithubException as err:
+        def from_github(err: GithubException) -> ServerToolError:
             if err.status == 404 and repo is not None:
-                raise self._not_found(repo, number, kind, err) from err
-            raise self._translate(err) from err
-        except requests.Timeout as err:
-            raise UpstreamTimeoutError(SERVICE, self._timeout) from err
-        except requests.RequestException as err:
-            detail = f"cannot reach {self._api_url} ({type(err).__name__})"
-            raise UpstreamError(SERVICE, detail) from err
-        except (BadAttributeException, json.JSONDecodeError) as err:
-            raise UpstreamError(SERVICE, "it sent a response Angie could not read") from err
-        except RuntimeError as err:
+                return self._not_found(repo, number, kind, err)
+            return self._translate(err)
+
+        def from_redirect(err: RuntimeError) -> ServerToolError | None:
             # PyGithub refuses redirects to another host or path: a wrong API URL.
             if "redirected" not in str(err):
-                raise
+                return None
             hint = f"it redirected the request; check {self._settings.env_name('api_url')}"
-            raise UpstreamError(SERVICE, hint) from err
+            return UpstreamError(SERVICE, hint)
+
+        rules: list[Rule] = [
+            (GithubException, from_github),
+            (requests.Timeout, lambda _: UpstreamTimeoutError(SERVICE, self._timeout)),
+            (
+                requests.RequestException,
+                lambda err: UpstreamError(
+                    SERVICE, f"cannot reach {self._api_url} ({type(err).__name__})"
+                ),
+            ),
+            (
+                (BadAttributeException, json.JSONDecodeError),
+                lambda _: UpstreamError(SERVICE, "it sent a response Angie could not read"),
+            ),
+            (RuntimeError, from_redirect),
+        ]
+        with translated(rules):
+            return action()
 
     def _not_found(
         self, repo: str, number: int | None, kind: str, err: GithubException

@@ -8,11 +8,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import niquests
 from homeassistant_api import Client, Domain, Entity, Service, State
@@ -30,6 +29,7 @@ from angie_mcp_core.errors import (
     from_status,
     parse_retry_after,
 )
+from angie_mcp_core.vendor import Rule, VendorClient, translated
 from angie_mcp_home_assistant.models import (
     EntityHistory,
     EntityState,
@@ -222,7 +222,7 @@ def _domain_info(domain: Domain) -> ServiceDomain:
     )
 
 
-class HomeAssistantClient:
+class HomeAssistantClient(VendorClient):
     """One Home Assistant instance: entities, areas, services and history.
 
     Entity lookups accept an entity id or a friendly name, case-insensitively. Close it (or use
@@ -249,17 +249,6 @@ class HomeAssistantClient:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- operations -------------------------------------------------------------------------
 
@@ -391,32 +380,46 @@ class HomeAssistantClient:
             raise NotConfiguredError(SERVICE, self._missing)
         return self._sdk
 
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def _translated(self) -> AbstractContextManager[None]:
         """Turn what the SDK and niquests raise into the kit's errors, with no secret in them."""
-        try:
-            yield
-        except _StatusError as err:
-            raise from_status(
-                SERVICE,
-                err.status,
-                err.detail,
-                auth_hint=(
-                    f"Set {self._settings.env_name('access_token')} to a valid long-lived access "
-                    "token (Home Assistant: your profile, Security tab)."
+        return translated(self._error_rules)
+
+    @property
+    def _error_rules(self) -> list[Rule]:
+        auth_hint = (
+            f"Set {self._settings.env_name('access_token')} to a valid long-lived access "
+            "token (Home Assistant: your profile, Security tab)."
+        )
+        return [
+            (
+                _StatusError,
+                lambda err: from_status(
+                    SERVICE,
+                    err.status,
+                    err.detail,
+                    auth_hint=auth_hint,
+                    retry_after=err.retry_after,
                 ),
-                retry_after=err.retry_after,
-            ) from err
-        except (RequestTimeoutError, niquests.Timeout) as err:
-            raise UpstreamTimeoutError(SERVICE, self._settings.timeout) from err
-        except niquests.ConnectionError as err:
-            raise UpstreamError(
-                SERVICE, f"could not connect to {self._url}; is it running and reachable?"
-            ) from err
-        except niquests.RequestException as err:
-            raise UpstreamError(SERVICE, f"the request failed ({type(err).__name__}).") from err
-        except (HomeassistantAPIError, ValidationError, TypeError) as err:
-            raise UpstreamError(SERVICE, "it sent an answer Angie could not read.") from err
+            ),
+            (
+                (RequestTimeoutError, niquests.Timeout),
+                lambda _: UpstreamTimeoutError(SERVICE, self._settings.timeout),
+            ),
+            (
+                niquests.ConnectionError,
+                lambda _: UpstreamError(
+                    SERVICE, f"could not connect to {self._url}; is it running and reachable?"
+                ),
+            ),
+            (
+                niquests.RequestException,
+                lambda err: UpstreamError(SERVICE, f"the request failed ({type(err).__name__})."),
+            ),
+            (
+                (HomeassistantAPIError, ValidationError, TypeError),
+                lambda _: UpstreamError(SERVICE, "it sent an answer Angie could not read."),
+            ),
+        ]
 
     def _render_list(self, template: str) -> list[str]:
         """Render a template that yields a list of strings (areas have no REST endpoint)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 from typing import Any
@@ -17,6 +18,7 @@ from angie_mcp_core.errors import (
     from_status,
     parse_retry_after,
 )
+from angie_mcp_core.vendor import Rule, translated
 
 __all__ = ("SERVICE", "HueBridge")
 
@@ -58,17 +60,10 @@ class HueBridge(phue.Bridge):  # type: ignore[misc]  # phue.Bridge is untyped (A
         """phue's request with Angie's timeout (phue hard-codes 10 s) and errors translated."""
         body = json.dumps(data) if mode in ("PUT", "POST") else None
         connection = http.client.HTTPConnection(self.ip, timeout=self._timeout)
-        try:
+        with contextlib.closing(connection), translated(self._transport_rules):
             connection.request(mode, address or "/", body)
             response = connection.getresponse()
             raw = response.read()
-        except TimeoutError as err:
-            raise UpstreamTimeoutError(SERVICE, self._timeout) from err
-        except (OSError, http.client.HTTPException) as err:
-            detail = f"could not reach it at {self.ip}: {_reason(err)}"
-            raise UpstreamError(SERVICE, detail) from err
-        finally:
-            connection.close()
         if response.status >= 400:
             raise from_status(
                 SERVICE,
@@ -88,6 +83,18 @@ class HueBridge(phue.Bridge):  # type: ignore[misc]  # phue.Bridge is untyped (A
                 if isinstance(item, dict) and isinstance(item.get("error"), dict):
                     raise self._bridge_error(item["error"])
         return answer
+
+    @property
+    def _transport_rules(self) -> list[Rule]:
+        return [
+            (TimeoutError, lambda _: UpstreamTimeoutError(SERVICE, self._timeout)),
+            (
+                (OSError, http.client.HTTPException),
+                lambda err: UpstreamError(
+                    SERVICE, f"could not reach it at {self.ip}: {_reason(err)}"
+                ),
+            ),
+        ]
 
     def _bridge_error(self, error: dict[str, Any]) -> ServerToolError:
         kind = error.get("type")

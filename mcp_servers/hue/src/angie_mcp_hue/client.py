@@ -17,6 +17,7 @@ from angie_mcp_core.errors import (
     UnauthorizedError,
     UpstreamError,
 )
+from angie_mcp_core.vendor import VendorClient
 from angie_mcp_hue.bridge import SERVICE, HueBridge
 from angie_mcp_hue.color import (
     KELVIN_MAX,
@@ -209,7 +210,7 @@ def _transition_ds(transition_s: float | None) -> int | None:
     return round(transition_s * 10)
 
 
-class HueClient:
+class HueClient(VendorClient):
     """One Hue bridge (API v1), reached with phue; every method blocks on the LAN.
 
     Lights, rooms, zones and scenes are looked up by name, case-insensitively (ids work too).

@@ -6,14 +6,12 @@ Angie's own tests and demos drive the real Hue server against it; nothing here t
 from __future__ import annotations
 
 import copy
-import json
 import secrets
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
+
+from angie_mcp_core.fakes import FakeService, Reply, Request
 
 __all__ = ("USERNAME", "FakeHueBridge", "FakeRequest")
 
@@ -133,22 +131,14 @@ def _home() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, A
     return lights, groups, scene_json, scene_states
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class FakeRequest:
     method: str
     path: str
     body: Any
 
 
-@dataclass
-class _Failure:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class FakeHueBridge:
+class FakeHueBridge(FakeService):
     """The bridge's v1 REST API in memory: lights, groups (rooms, zones), scenes, config, pairing.
 
     Failure injection: ``fail_next(status, times, headers)`` answers the next requests with an
@@ -156,73 +146,38 @@ class FakeHueBridge:
     ``delay`` slows every answer (``release()`` ends a pending wait); ``stop()`` closes the port.
     """
 
-    username: str = USERNAME
-    delay: float = 0.0
-    requests: list[FakeRequest] = field(default_factory=list)
-    devicetypes: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
+    def __init__(self, username: str = USERNAME, delay: float = 0.0) -> None:
+        super().__init__()
+        self.username = username
+        self.delay = delay
+        self.devicetypes: list[str] = []
         self.lights, self.groups, self.scenes, self._scene_states = _home()
         self.whitelist: dict[str, str] = {self.username: "angie#test"}
         self.last_transition: int | None = None
-        self._failures: deque[_Failure] = deque()
         self._link_button_until = 0.0
-        self._lock = threading.Lock()
-        self._released = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        # A short poll interval keeps shutdown() (each test's teardown) from waiting 0.5 s.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._stopped = False
 
     @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        self.release()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def release(self) -> None:
-        """Let every delayed answer go now (and every later one)."""
-        self._released.set()
+    def requests(self) -> list[FakeRequest]:
+        return [FakeRequest(r.method, r.target, _body(r)) for r in self.log]
 
     def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        body = {"error": f"injected HTTP {status}"}
-        self._failures.extend(_Failure(status, headers or {}, body) for _ in range(times))
+        self.inject(Reply.json(status, {"error": f"injected HTTP {status}"}, headers), times=times)
 
     def bridge_error_next(self, error_type: int, description: str, times: int = 1) -> None:
         body = [{"error": {"type": error_type, "address": "/", "description": description}}]
-        self._failures.extend(_Failure(200, {}, body) for _ in range(times))
+        self.inject(Reply.json(200, body), times=times)
 
     def press_link_button(self) -> None:
         self._link_button_until = time.monotonic() + _LINK_BUTTON_WINDOW_S
 
     # The API ---------------------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, raw: bytes) -> tuple[int, dict[str, str], Any]:
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = _INVALID_JSON
-        with self._lock:
-            self.requests.append(FakeRequest(method, path, body))
-            if self._failures:
-                failure = self._failures.popleft()
-                return failure.status, failure.headers, failure.body
-            if body is _INVALID_JSON:
-                return 200, {}, [_error(2, path, "body contains invalid json")]
-            return 200, {}, self._route(method, [p for p in path.split("/") if p], body)
+    def answer(self, request: Request) -> Reply:
+        body = _body(request)
+        if body is _INVALID_JSON:
+            return Reply.json(200, [_error(2, request.target, "body contains invalid json")])
+        parts = [p for p in request.target.split("/") if p]
+        return Reply.json(200, self._route(request.method, parts, body))
 
     def _route(self, method: str, parts: list[str], body: Any) -> Any:
         if parts == ["api"] and method == "POST":
@@ -393,6 +348,13 @@ class FakeHueBridge:
 _INVALID_JSON = object()
 
 
+def _body(request: Request) -> Any:
+    try:
+        return request.json()
+    except ValueError:
+        return _INVALID_JSON
+
+
 def _error(error_type: int, address: str, description: str) -> dict[str, Any]:
     return {"error": {"type": error_type, "address": address, "description": description}}
 
@@ -429,35 +391,3 @@ def _apply(state: dict[str, Any], key: str, value: Any, colormode: str | None) -
     state[key] = copy.deepcopy(value)
     if colormode is not None and "colormode" in state:
         state["colormode"] = colormode
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeHueBridge
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timeout tests) closes its end; that is expected here."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def _serve(self) -> None:
-        fake = self.server.fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if fake.delay:
-            fake._released.wait(fake.delay)
-        status, headers, payload = fake.answer(self.command, self.path, raw)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_PUT = do_POST = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: pytest shows failures, not every request."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import requests
 import spotipy
 
 from angie_mcp_core.errors import InvalidArgumentError, NotConfiguredError, NotFoundError
+from angie_mcp_core.vendor import VendorClient
 from angie_mcp_spotify.auth import SCOPES, HeadlessOAuth, quiet_spotipy_debug_logs
 from angie_mcp_spotify.errors import SERVICE, NotSignedInError, translated
 from angie_mcp_spotify.models import (
@@ -66,7 +66,7 @@ def _parse_uri(value: str, kinds: frozenset[str]) -> tuple[str, str]:
     return match["kind"], f"spotify:{match['kind']}:{match['id']}"
 
 
-class SpotifyClient:
+class SpotifyClient(VendorClient):
     """One Spotify account, reached with the app's credentials and the account's stored token.
 
     ``token_cache`` is any :class:`spotipy.cache_handler.CacheHandler`; it holds the account's
@@ -118,17 +118,6 @@ class SpotifyClient:
 
     def close(self) -> None:
         self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- sign-in -----------------------------------------------------------------------------
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 import requests
 import spotipy
 
+from angie_mcp_core import vendor
 from angie_mcp_core.errors import (
     InvalidArgumentError,
     NotConfiguredError,
@@ -43,21 +43,23 @@ class NotSignedInError(NotConfiguredError):
         )
 
 
-@contextmanager
-def translated(settings: SpotifySettings) -> Iterator[None]:
+def translated(settings: SpotifySettings) -> AbstractContextManager[None]:
     """Re-raise spotipy's and requests' exceptions as the kit's errors, ``from`` the original."""
-    try:
-        yield
-    except spotipy.SpotifyException as err:
-        raise _from_api_error(err, settings) from err
-    except spotipy.SpotifyOauthError as err:
-        raise _from_oauth_error(err, settings) from err
-    except requests.Timeout as err:
-        raise UpstreamTimeoutError(SERVICE, settings.timeout) from err
-    except requests.ConnectionError as err:
-        raise UpstreamError(SERVICE, "could not connect; check the network.") from err
-    except requests.RequestException as err:
-        raise UpstreamError(SERVICE, f"the request failed ({type(err).__name__}).") from err
+    return vendor.translated(
+        [
+            (spotipy.SpotifyException, lambda err: _from_api_error(err, settings)),
+            (spotipy.SpotifyOauthError, lambda err: _from_oauth_error(err, settings)),
+            (requests.Timeout, lambda _: UpstreamTimeoutError(SERVICE, settings.timeout)),
+            (
+                requests.ConnectionError,
+                lambda _: UpstreamError(SERVICE, "could not connect; check the network."),
+            ),
+            (
+                requests.RequestException,
+                lambda err: UpstreamError(SERVICE, f"the request failed ({type(err).__name__})."),
+            ),
+        ]
+    )
 
 
 def _auth_hint(settings: SpotifySettings) -> str:

@@ -1,13 +1,15 @@
 """Angie's fleet: the agents and teams seeded on first start, and which of them can run here.
 
-An agent names the MCP servers whose tools it uses; one whose servers are not installed is
-listed as unavailable, never hidden, so the user sees what installing a server would add.
+Each installed MCP server brings its own agent (its manifest's description and prompt); the
+agents that span servers, Angie's own and the teams are the fleet's. An agent names the MCP
+servers whose tools it uses; one whose servers are not installed is listed as unavailable,
+never hidden, so the user sees what installing a server would add.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.db.models import Agent, McpServer, McpTransport, Team, TeamMember
+from angie.mcp.manifests import discover
 
 __all__ = (
-    "SEED_AGENTS",
+    "FLEET_AGENTS",
     "SEED_TEAMS",
     "AgentSeed",
     "Availability",
     "TeamSeed",
     "availability",
+    "seed_agents",
     "seed_fleet",
 )
 
@@ -35,6 +39,12 @@ class AgentSeed:
     description: str
     servers: tuple[str, ...]
     tool_filter: tuple[str, ...] = ()
+    #: The agent's template in Angie's prompt library.
+    prompt: str = ""
+
+    @property
+    def prompt_path(self) -> str:
+        return self.prompt or f"agents/{self.name}.md"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +54,12 @@ class TeamSeed:
     members: tuple[str, ...]
 
 
-# Server name -> the module that runs it, for servers the fleet uses (installed or not yet).
-_SERVER_MODULES: Mapping[str, str] = {
-    "hue": "angie_mcp_hue",
-    "home_assistant": "angie_mcp_home_assistant",
-    "spotify": "angie_mcp_spotify",
-    "github": "angie_mcp_github",
-    "gmail": "angie_mcp_gmail",
-    "outlook": "angie_mcp_outlook",
-    "yahoo": "angie_mcp_yahoo",
-    "spam": "angie_mcp_spam",
-    "gcal": "angie_mcp_gcal",
-    "unifi": "angie_mcp_unifi",
-    "angie": "angie_mcp_angie",
-}
-
-SEED_AGENTS: tuple[AgentSeed, ...] = (
+# The fleet's own agents: those that span servers or use Angie's own server, and the agents of
+# servers whose packages are not installed here. An installed server's manifest seeds its agent
+# (and wins over an entry below); the entries for this workspace's servers remain because an
+# Angie that reaches them in other containers (the image installs no server package) still
+# seeds and lists their agents. tests/test_conventions.py keeps them equal to the manifests.
+FLEET_AGENTS: tuple[AgentSeed, ...] = (
     AgentSeed("hue", "Philips Hue lights: rooms, brightness, colour and scenes.", ("hue",)),
     AgentSeed(
         "home_assistant",
@@ -132,6 +132,15 @@ class Availability:
         )
 
 
+def seed_agents() -> tuple[AgentSeed, ...]:
+    """Every seeded agent: each installed server's own, then the fleet's other agents."""
+    own = {
+        m.name: AgentSeed(m.name, m.description, (m.name,), prompt=m.prompt)
+        for m in discover().values()
+    }
+    return (*own.values(), *(a for a in FLEET_AGENTS if a.name not in own))
+
+
 def availability(server_names: Iterable[str], installed: Iterable[str]) -> Availability:
     """Available when at least one of its servers runs here (an email agent needs one account)."""
     names = tuple(server_names)
@@ -140,10 +149,10 @@ def availability(server_names: Iterable[str], installed: Iterable[str]) -> Avail
     return Availability(available=bool(names) and len(missing) < len(names), missing=missing)
 
 
-def _agent_prompt(prompts_root: Path | None, name: str) -> str:
+def _agent_prompt(prompts_root: Path | None, seed: AgentSeed) -> str:
     if prompts_root is None:
         return ""
-    path = prompts_root / "agents" / f"{name}.md"
+    path = prompts_root / seed.prompt_path
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
@@ -154,11 +163,10 @@ async def _server_rows(session: AsyncSession, names: Iterable[str]) -> dict[str,
         for row in await session.scalars(select(McpServer).where(McpServer.name.in_(wanted)))
     }
     for name in sorted(wanted - set(rows)):
-        module = _SERVER_MODULES.get(name, f"angie_mcp_{name}")
         rows[name] = McpServer(
             name=name,
             transport=McpTransport.STDIO,
-            command=["python", "-m", module],
+            command=["python", "-m", f"angie_mcp_{name}"],
             builtin=True,
         )
         session.add(rows[name])
@@ -174,15 +182,16 @@ async def seed_fleet(session: AsyncSession, prompts_root: Path | None) -> list[s
     """
     created: list[str] = []
     existing = set(await session.scalars(select(Agent.name)))
-    servers = await _server_rows(session, (s for a in SEED_AGENTS for s in a.servers))
+    seeds = seed_agents()
+    servers = await _server_rows(session, (s for a in seeds for s in a.servers))
     agents: dict[str, Agent] = {a.name: a for a in await session.scalars(select(Agent))}
-    for seed in SEED_AGENTS:
+    for seed in seeds:
         if seed.name in existing:
             continue
         agent = Agent(
             name=seed.name,
             description=seed.description,
-            prompt=_agent_prompt(prompts_root, seed.name),
+            prompt=_agent_prompt(prompts_root, seed),
             tool_filter=list(seed.tool_filter),
             builtin=True,
             servers=[servers[s] for s in seed.servers],

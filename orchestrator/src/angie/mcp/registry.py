@@ -13,7 +13,6 @@ an unset variable without a default is an error naming it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -21,12 +20,16 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from angie.mcp.manifests import discover
+
+if TYPE_CHECKING:
+    from angie_mcp_core.manifest import ServerManifest
 
 from angie.errors import Invalid
 
 __all__ = (
-    "BUILTIN_SERVERS",
     "RegistryError",
     "ServerSpec",
     "builtin_specs",
@@ -36,14 +39,6 @@ __all__ = (
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-#: Angie's own integrations: server name -> (module, the env prefix its settings read).
-BUILTIN_SERVERS: Mapping[str, str] = {
-    "hue": "angie_mcp_hue",
-    "home_assistant": "angie_mcp_home_assistant",
-    "spotify": "angie_mcp_spotify",
-    "github": "angie_mcp_github",
-}
 
 
 class RegistryError(Invalid):
@@ -64,6 +59,8 @@ class ServerSpec:
     # Built-in servers are Angie's packages: the supervisor runs them over HTTP with a token.
     builtin: bool = False
     source: str = "builtin"
+    # What a built-in server says about itself (scope, content trust); None for the file's.
+    manifest: ServerManifest | None = None
 
     @property
     def env_prefix(self) -> str:
@@ -84,17 +81,18 @@ def _check_name(name: str, source: str) -> str:
 
 
 def builtin_specs(installed: Iterable[str] | None = None) -> dict[str, ServerSpec]:
-    """Specs of the built-in servers whose packages are installed."""
-    names = BUILTIN_SERVERS if installed is None else {n: BUILTIN_SERVERS[n] for n in installed}
+    """Specs of the built-in servers whose packages are installed (all, or those named)."""
+    found = discover()
+    names = found if installed is None else [n for n in installed if n in found]
     return {
         name: ServerSpec(
             name=name,
             transport="stdio",
-            command=(sys.executable, "-m", module),
+            command=(sys.executable, "-m", found[name].module),
             builtin=True,
+            manifest=found[name],
         )
-        for name, module in names.items()
-        if importlib.util.find_spec(module) is not None
+        for name in names
     }
 
 
