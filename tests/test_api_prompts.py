@@ -356,7 +356,7 @@ async def test_an_agent_prompt_must_render_and_the_agent_must_exist(api: ApiHarn
 async def test_a_custom_agent_has_no_shipped_prompt_to_go_back_to(api: ApiHarness) -> None:
     admin = await api.signup("admin")
     async with api.angie.services.database.session() as session:
-        session.add(Agent(name="butler", prompt="Serve tea.", created_by_id=admin.id))
+        session.add(Agent(name="butler", prompt="Serve tea.", user_id=admin.id))
 
     got = await api.client.get("/api/system-prompts/agent/butler", headers=admin.headers)
     reset = await api.client.delete("/api/system-prompts/agent/butler", headers=admin.headers)
