@@ -87,7 +87,7 @@ class Executor:
 
     async def handle(self, task_id: int) -> None:
         """The queue's entry point: run the task if it is still to be run."""
-        task = await self.tasks.claim(task_id)
+        task = await self._claim(task_id, inline=False)
         if task is None:
             log.info("task %s is not runnable now; delivery ignored", task_id)
             return
@@ -95,10 +95,28 @@ class Executor:
 
     async def run_inline(self, child: Task) -> Task:
         """Run a child task inside its parent's run; returns it as it ended up."""
-        claimed = await self.tasks.claim(child.id)
+        claimed = await self._claim(child.id, inline=True)
         if claimed is not None:
             await self._settle(claimed, inline=True)
         return await self.tasks.require(child.id)
+
+    async def _claim(self, task_id: int, *, inline: bool) -> Task | None:
+        """Claim the task; one that has used all its attempts is failed and reported instead."""
+        task = await self.tasks.claim(task_id)
+        if task is not None:
+            return task
+        spent = await self.tasks.exhausted(task_id)
+        if spent is not None:
+            log.warning("task %s used its %s attempts; giving up", task_id, spent.attempts)
+            if spent.status is TaskStatus.RUNNING:  # the last attempt died with the process
+                reason = (
+                    f"Angie stopped {spent.attempts} times while doing this; "
+                    "I gave up so it cannot crash her again"
+                )
+            else:
+                reason = f"it was tried {spent.attempts} times; I gave up"
+            await self._apply(spent, Failed(reason), inline=inline)
+        return None
 
     async def _settle(self, task: Task, *, inline: bool) -> None:
         while True:
@@ -176,7 +194,7 @@ class Executor:
         """A parent waiting for a child (or an approval) goes back on the queue."""
         parent = await self.tasks.get(task_id)
         waiting = parent is not None and parent.status is TaskStatus.AWAITING_APPROVAL
-        if waiting and await self.tasks.requeue(task_id):
+        if waiting and await self.tasks.resume(task_id):
             self._enqueue(task_id, None)
 
     async def _execute(self, task: Task) -> Outcome:
