@@ -72,12 +72,14 @@ async def test_an_unknown_or_malformed_server_name(api: ApiHarness) -> None:
     error_message(await api.client.get(f"{SERVERS}/Hue!", headers=sam.headers), 422)
 
 
-async def test_tools_of_a_server_that_is_not_running_are_a_503(api: ApiHarness) -> None:
+async def test_tools_of_a_seeded_server_that_is_not_installed_are_a_404(
+    api: ApiHarness,
+) -> None:
     sam = await api.signup("sam")
 
-    message = error_message(await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers), 503)
-
-    assert "hue server is not running here" in message
+    for name in ("hue", "angie"):  # seeded rows; this Angie has no server packages
+        answer = await api.client.get(f"{SERVERS}/{name}/tools", headers=sam.headers)
+        assert error_message(answer, 404) == f"the {name} server is not installed here"
 
 
 async def test_only_admins_change_a_servers_policy(api: ApiHarness) -> None:
@@ -116,7 +118,7 @@ async def test_disable_a_server(api: ApiHarness) -> None:
     off = await api.client.get(SERVERS, params={"enabled": "false"}, headers=admin.headers)
     assert [s["name"] for s in off.json()["items"]] == ["github"]
     tools = await api.client.get(f"{SERVERS}/github/tools", headers=admin.headers)
-    assert "disabled" in error_message(tools, 503)
+    assert "disabled" in error_message(tools, 409)
 
 
 BAD_CHANGES: list[tuple[dict[str, Any], str]] = [
@@ -140,6 +142,20 @@ async def test_a_bad_policy_is_refused(api: ApiHarness) -> None:
 
     row = await _row(api, "hue")
     assert (row.enabled, row.approval_mode, row.tool_policies) == (True, ApprovalMode.AUTO, {})
+
+
+async def test_tools_of_a_server_enabled_after_angie_started_are_a_409(
+    sqlite_url: str, data_dir: Path
+) -> None:
+    # Installed, but off when Angie started; the household's row says on (enabled since).
+    url = f"http://127.0.0.1:{_closed_port()}/mcp"
+    specs = {"hue": ServerSpec(name="hue", transport="http", url=url, source="file", enabled=False)}
+    async with api_harness(make_api_angie(sqlite_url, data_dir, Brain(), specs=specs)) as api:
+        sam = await api.signup("sam")
+
+        tools = await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers)
+
+        assert "restart her" in error_message(tools, 409)
 
 
 async def test_a_server_that_cannot_be_reached_is_a_503(sqlite_url: str, data_dir: Path) -> None:
