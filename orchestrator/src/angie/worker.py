@@ -29,6 +29,7 @@ from angie.agents.runs import (
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.errors import AngieError
 from angie.feedback import DeliveryKind, Feedback
+from angie.mcp.supervisor import SupervisorError
 from angie.tasks.service import TERMINAL, TaskService
 from angie.workflows.engine import WorkflowEngine
 
@@ -36,7 +37,8 @@ __all__ = ("Executor",)
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (httpx.TransportError, ConnectionError, TimeoutError)
+# A built-in MCP server being restarted is transient too: the task runs again once it is back.
+_TRANSIENT = (httpx.TransportError, ConnectionError, TimeoutError, SupervisorError)
 
 
 def _transient(err: BaseException) -> bool:
@@ -130,15 +132,16 @@ class Executor:
                 )
                 retry_any = task.kind is TaskKind.WORKFLOW_STEP
                 if task.attempts < task.max_attempts and (retry_any or _transient(err)):
+                    why = f"{_explain(err)}; Angie retries"
                     if inline:
                         await asyncio.sleep(min(self._backoff * task.attempts, 30.0))
-                        again = await self.tasks.requeue(task.id, error=_explain(err))
+                        again = await self.tasks.requeue(task.id, error=why)
                         claimed = await self.tasks.claim(task.id) if again else None
                         if claimed is None:
                             return
                         task = claimed
                         continue
-                    await self.tasks.requeue(task.id, error=_explain(err))
+                    await self.tasks.requeue(task.id, error=why)
                     self._enqueue(task.id, int(self._backoff * 1000 * 2 ** (task.attempts - 1)))
                     return
                 outcome = Failed(_explain(err))
