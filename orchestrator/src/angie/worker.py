@@ -282,9 +282,10 @@ class Executor:
         if not pending:
             await self.wake(approval.task_id)
 
-    async def expire_approvals(self) -> int:
-        """Fail, politely, the tasks whose approvals nobody answered in time."""
-        expired = await self.approvals.expire_due()
+    async def expire_approvals(self, *, user_id: int | None = None) -> int:
+        """Fail, politely, the tasks whose approvals nobody answered in time, or (``user_id``)
+        all those of a person whose account was deactivated."""
+        expired = await self.approvals.expire_due(user_id=user_id)
         for task_id in dict.fromkeys(a.task_id for a in expired):
             calls = ", ".join(f"{a.server}.{a.tool}" for a in expired if a.task_id == task_id)
             task = await self.tasks.get(task_id)
@@ -294,6 +295,9 @@ class Executor:
                 task,
                 Failed(
                     f"I asked before calling {calls} and did not hear back in time, "
+                    "so I did not do it"
+                    if user_id is None
+                    else f"the account was deactivated before {calls} was approved, "
                     "so I did not do it"
                 ),
                 inline=False,
