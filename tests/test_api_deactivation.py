@@ -20,6 +20,8 @@ from angie.db.models import (
     TaskKind,
     TaskStatus,
 )
+from angie.scheduler.jobs import CronFire
+from angie.services import on_cron
 
 
 async def set_active(api: ApiHarness, admin: Account, who: Account, active: bool) -> None:
@@ -110,3 +112,20 @@ async def test_a_deactivated_persons_pending_approvals_expire(api: ApiHarness) -
     assert settled.status is TaskStatus.FAILED
     assert "the account was deactivated before hue.set_light was approved" in (settled.error or "")
     assert len(told) == 1
+
+
+async def test_a_tick_already_due_for_a_deactivated_person_acts_for_nobody(
+    api: ApiHarness,
+) -> None:
+    # A daemon in another process learns of the pause at its next reconcile; a tick it fires
+    # before then must not run as the deactivated person.
+    admin = await api.signup("admin")
+    lee = await api.signup("lee")
+    doors = await make_schedule(api, lee)
+    await set_active(api, admin, lee, False)
+    at = utcnow()
+
+    services = api.angie.services
+    await on_cron(services.database, services.events, CronFire(doors["id"], lee.id, at, at, False))
+
+    assert await events_and_tasks(api) == (0, 0)

@@ -28,7 +28,7 @@ from angie.agents.runner import AgentFactory
 from angie.agents.toolbox import Toolbox
 from angie.cache import Cache, create_cache
 from angie.db.engine import Database
-from angie.db.models import EventType, Schedule
+from angie.db.models import EventType, Schedule, User
 from angie.events.router import EventRouter, NewEvent, Route
 from angie.feedback import Feedback
 from angie.live import LiveBus
@@ -226,6 +226,12 @@ async def on_cron(database: Database, events: EventRouter, fire: CronFire) -> No
     async with database.session() as session:
         schedule = await session.get(Schedule, fire.schedule_id)
         if schedule is None:
+            return
+        owner = await session.get(User, schedule.user_id)
+        if owner is None or not owner.is_active:
+            # Deactivated: the pause reaches a daemon's jobs at its next reconcile; until
+            # then a tick acts for nobody.
+            log.info("schedule %s belongs to a deactivated account; tick dropped", schedule.id)
             return
         payload: dict[str, Any] = {
             "schedule_id": schedule.id,
