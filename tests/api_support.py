@@ -149,8 +149,7 @@ def make_api_angie(
         database_url=database_url,
         data_dir=data_dir,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
-        mcp_timeout=20,
-        **settings,
+        **{"mcp_timeout": 20, **settings},
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), **(environ or {})}
     return Angie(

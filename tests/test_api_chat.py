@@ -404,6 +404,23 @@ async def test_the_api_process_streams_what_a_worker_process_does(
     )
 
 
+@pytest.mark.redis
+async def test_serve_with_redis_runs_the_worker_in_the_same_process(
+    sqlite_url: str, data_dir: Path, redis_url: str
+) -> None:
+    angie = make_api_angie(sqlite_url, data_dir, Brain(), redis_url=redis_url)
+    assert angie.role == "serve"
+    angie.services.queue.broker.flush_all()
+    async with api_harness(angie) as api:
+        sam = await api.signup("sam")
+        answer = await api.client.post(
+            "/api/chat", params={"wait": 10}, json={"text": "all in one"}, headers=sam.headers
+        )
+        task = await api.settled(answer.json()["task_id"], seconds=10)
+
+    assert (task.status, answer.json()["reply"]) == (TaskStatus.SUCCEEDED, "answer to: all in one")
+
+
 # -- conversations ---------------------------------------------------------------------------
 
 

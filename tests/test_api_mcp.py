@@ -4,18 +4,30 @@ policy changes, which only admins make."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import socket
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from inspect import isawaitable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import ApiHarness, api_harness, error_message, hue_api_harness, make_api_angie
+from api_support import (
+    ApiHarness,
+    agent_id,
+    api_harness,
+    error_message,
+    hue_api_harness,
+    make_api_angie,
+)
 from fakes.brain import Brain
 from sqlalchemy import select
 
-from angie.db.models import ApprovalMode, McpServer
+from angie.db.models import ApprovalMode, McpServer, ServerHealth, Task, TaskKind, TaskStatus
 from angie.mcp.registry import ServerSpec
 
 SERVERS = "/api/mcp/servers"
@@ -72,12 +84,14 @@ async def test_an_unknown_or_malformed_server_name(api: ApiHarness) -> None:
     error_message(await api.client.get(f"{SERVERS}/Hue!", headers=sam.headers), 422)
 
 
-async def test_tools_of_a_server_that_is_not_running_are_a_503(api: ApiHarness) -> None:
+async def test_tools_of_a_seeded_server_that_is_not_installed_are_a_404(
+    api: ApiHarness,
+) -> None:
     sam = await api.signup("sam")
 
-    message = error_message(await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers), 503)
-
-    assert "hue server is not running here" in message
+    for name in ("hue", "angie"):  # seeded rows; this Angie has no server packages
+        answer = await api.client.get(f"{SERVERS}/{name}/tools", headers=sam.headers)
+        assert error_message(answer, 404) == f"the {name} server is not installed here"
 
 
 async def test_only_admins_change_a_servers_policy(api: ApiHarness) -> None:
@@ -116,7 +130,7 @@ async def test_disable_a_server(api: ApiHarness) -> None:
     off = await api.client.get(SERVERS, params={"enabled": "false"}, headers=admin.headers)
     assert [s["name"] for s in off.json()["items"]] == ["github"]
     tools = await api.client.get(f"{SERVERS}/github/tools", headers=admin.headers)
-    assert "disabled" in error_message(tools, 503)
+    assert "disabled" in error_message(tools, 409)
 
 
 BAD_CHANGES: list[tuple[dict[str, Any], str]] = [
@@ -140,6 +154,20 @@ async def test_a_bad_policy_is_refused(api: ApiHarness) -> None:
 
     row = await _row(api, "hue")
     assert (row.enabled, row.approval_mode, row.tool_policies) == (True, ApprovalMode.AUTO, {})
+
+
+async def test_tools_of_a_server_enabled_after_angie_started_are_a_409(
+    sqlite_url: str, data_dir: Path
+) -> None:
+    # Installed, but off when Angie started; the household's row says on (enabled since).
+    url = f"http://127.0.0.1:{_closed_port()}/mcp"
+    specs = {"hue": ServerSpec(name="hue", transport="http", url=url, source="file", enabled=False)}
+    async with api_harness(make_api_angie(sqlite_url, data_dir, Brain(), specs=specs)) as api:
+        sam = await api.signup("sam")
+
+        tools = await api.client.get(f"{SERVERS}/hue/tools", headers=sam.headers)
+
+        assert "restart her" in error_message(tools, 409)
 
 
 async def test_a_server_that_cannot_be_reached_is_a_503(sqlite_url: str, data_dir: Path) -> None:
@@ -207,3 +235,76 @@ async def test_tools_of_the_running_hue_server_with_their_decisions(hue_api: Api
     assert after["set_light"]["decision"] == "allow"
     # A webhook's run still asks before it changes anything.
     assert after["set_light"]["untrusted_decision"] == "ask"
+
+
+async def _until(check: Callable[[], bool | Awaitable[bool]], seconds: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not (await done if isawaitable(done := check()) else done):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def _list_lights(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
+    return ("hue_list_lights", {}) if "hue_list_lights" in tools else None
+
+
+@pytest.mark.slow
+async def test_a_task_waits_for_a_crashed_server_being_restarted(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> None:
+    brain = Brain(plans={"lights": _list_lights})
+    async with hue_api_harness(sqlite_url, data_dir, bridge, brain) as api:
+        sam = await api.signup("sam")
+        supervisor = api.angie.services.servers.supervisor
+        assert supervisor is not None
+        [hue] = supervisor.states()
+        assert hue.pid is not None
+        os.kill(hue.pid, signal.SIGKILL)
+        # Once the crash is seen, the restart is under way.
+        await _until(lambda: supervisor.states()[0].health is not ServerHealth.HEALTHY)
+
+        answer = await api.client.post(
+            "/api/chat",
+            params={"wait": 30},
+            json={"text": "hue: list the lights"},
+            headers=sam.headers,
+        )
+
+        body = answer.json()
+        assert body["status"] == "succeeded", body
+        assert "Floor lamp" in body["reply"]
+        assert supervisor.states()[0].restarts == 1
+
+
+@pytest.mark.slow
+async def test_a_task_whose_server_cannot_be_had_is_retried_with_the_reason(
+    sqlite_url: str, data_dir: Path
+) -> None:
+    broken = ServerSpec(
+        "hue", "stdio", command=(sys.executable, "-c", "raise SystemExit(3)"), builtin=True
+    )
+    angie = make_api_angie(sqlite_url, data_dir, Brain(), specs={"hue": broken}, mcp_timeout=1)
+    async with api_harness(angie) as api:
+        services = api.angie.services
+        task, _ = await services.tasks.submit(
+            TaskKind.AGENT,
+            user_id=None,
+            input={"text": "list the lights"},
+            agent_id=await agent_id(api, "hue"),
+        )
+        services.queue.enqueue(task.id)
+
+        seen: list[Task] = []
+
+        async def retried() -> bool:
+            seen.append(await services.tasks.require(task.id))
+            return seen[-1].error is not None
+
+        await _until(retried)
+        queued = seen[-1]
+        assert queued.status is TaskStatus.QUEUED
+        assert queued.error == "the hue server exited with code 3; Angie retries"
+        failed = await api.settled(task.id, seconds=40)
+
+    assert (failed.status, failed.attempts) == (TaskStatus.FAILED, 3)
+    assert failed.error == "the hue server exited with code 3"

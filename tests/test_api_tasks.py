@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from api_support import ApiHarness, agent_id, count_rows
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from angie.api.routes.tasks import TaskFilters, TimeRange, task_page
 from angie.api.schemas import PageParams
@@ -17,6 +17,8 @@ from angie.db import migrate
 from angie.db.engine import Database
 from angie.db.models import (
     Approval,
+    ChannelKind,
+    Message,
     Task,
     TaskKind,
     TaskStatus,
@@ -387,3 +389,30 @@ async def test_times_are_iso_8601_not_numbers(api: ApiHarness, value: str) -> No
 
     assert response.status_code == 422
     assert "ISO 8601" in response.json()["error"]["message"]
+
+
+async def test_a_task_that_keeps_killing_angie_is_given_up_and_the_person_told(
+    api: ApiHarness,
+) -> None:
+    me = await api.signup("sam")
+    # Three attempts, each ended by the process dying: the task was left running.
+    task = await add_task(
+        api.angie,
+        me.id,
+        status=TaskStatus.RUNNING,
+        attempts=3,
+        max_attempts=3,
+        channel=ChannelKind.WEB,
+        thread="kitchen",
+    )
+
+    await api.angie.services.executor.handle(task)
+
+    settled = await api.angie.services.tasks.require(task)
+    assert (settled.status, settled.attempts) == (TaskStatus.FAILED, 3)
+    reason = "Angie stopped 3 times while doing this; I gave up so it cannot crash her again"
+    assert settled.error == reason
+    async with api.angie.services.database.session() as session:
+        told = list(await session.scalars(select(Message.content).where(Message.task_id == task)))
+    assert len(told) == 1
+    assert f"I could not finish that: {reason}." in told[0]

@@ -145,7 +145,7 @@ async def test_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
         assert state.health is ServerHealth.UNHEALTHY
         assert state.last_error is not None
         assert "exited with code 3" in state.last_error
-        with pytest.raises(SupervisorError, match="the broken server is unhealthy"):
+        with pytest.raises(SupervisorError, match="the broken server exited with code 3"):
             sup.endpoint("broken")
     finally:
         await sup.stop()

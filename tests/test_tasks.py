@@ -44,6 +44,33 @@ async def test_claim_counts_attempts_and_skips_finished_tasks(db: Database) -> N
     assert not await tasks.fail(task.id, "too late")  # a finished task stays finished
 
 
+async def test_a_task_interrupted_at_every_attempt_is_not_claimed_past_its_limit(
+    db: Database,
+) -> None:
+    tasks = TaskService(db)
+    task, _ = await tasks.submit(TaskKind.CHAT, user_id=None, max_attempts=3)
+    for _ in range(3):  # each claim dies with the process: the task is left running
+        assert await tasks.claim(task.id) is not None
+
+    assert await tasks.claim(task.id) is None
+    spent = await tasks.exhausted(task.id)
+    assert spent is not None
+    assert (spent.status, spent.attempts) == (TaskStatus.RUNNING, 3)
+
+
+async def test_a_resumed_task_keeps_its_budget_for_failures(db: Database) -> None:
+    tasks = TaskService(db)
+    task, _ = await tasks.submit(TaskKind.CHAT, user_id=None, max_attempts=1)
+    assert await tasks.claim(task.id) is not None
+    assert await tasks.suspend(task.id, {"waiting": True})  # asks for an approval
+
+    assert await tasks.resume(task.id)  # approved
+
+    resumed = await tasks.claim(task.id)
+    assert resumed is not None
+    assert (resumed.attempts, resumed.max_attempts) == (2, 2)
+
+
 async def test_cancel_reaches_unfinished_children(db: Database) -> None:
     tasks = TaskService(db)
     parent, _ = await tasks.submit(TaskKind.WORKFLOW, user_id=None)

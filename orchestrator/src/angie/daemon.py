@@ -83,7 +83,9 @@ class Angie:
 
     @property
     def runs_worker(self) -> bool:
-        return self.role == "worker" or (self.role == "serve" and self.services.queue.embedded)
+        # ``serve`` is all in one: with Redis too it consumes the queue, as ``angie worker``
+        # does, or the tasks it accepts would wait for a worker nobody started.
+        return self.role in ("serve", "worker")
 
     @property
     def runs_scheduler(self) -> bool:
@@ -111,7 +113,13 @@ class Angie:
             self._background.append(asyncio.create_task(self._sweep(), name="angie-sweep"))
         if self._api:
             await self._start_api()
-        log.info("Angie %s is up (%s)", services.version, self.role)
+        log.info(
+            "Angie %s is up (%s; queue %s%s)",
+            services.version,
+            self.role,
+            "embedded" if services.queue.embedded else "Redis",
+            ", with a worker" if self.runs_worker else "",
+        )
 
     async def _start_supervisor(self) -> None:
         services = self.services

@@ -7,6 +7,7 @@ reach into the process. Nothing here starts anything: building is cheap and side
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version as dist_version
@@ -27,7 +28,7 @@ from angie.agents.runner import AgentFactory
 from angie.agents.toolbox import Toolbox
 from angie.cache import Cache, create_cache
 from angie.db.engine import Database
-from angie.db.models import EventType, Schedule
+from angie.db.models import EventType, Schedule, User
 from angie.events.router import EventRouter, NewEvent, Route
 from angie.feedback import Feedback
 from angie.live import LiveBus
@@ -49,6 +50,8 @@ from angie.tasks.service import TaskService
 from angie.worker import Executor
 
 __all__ = ("ModelFor", "ServerSet", "Services", "build_services", "on_cron")
+
+log = logging.getLogger(__name__)
 
 ModelFor = Callable[[str | None], Model]
 
@@ -112,6 +115,20 @@ class Services:
     async def submit(self, event: NewEvent) -> Route:
         """Turn an event into work (a task on the queue) by Angie's event rules."""
         return await self.events.accept(event)
+
+    async def deactivated(self, user_id: int) -> None:
+        """Stop what acts for a person whose account was deactivated: their crons pause and
+        their pending approvals expire (their webhooks check their owner on each delivery).
+        Reactivation turns nothing back on by itself."""
+        paused = await self.schedules.pause_all(user_id)
+        expired = await self.executor.expire_approvals(user_id=user_id)
+        log.info(
+            "user %s deactivated: %d schedules paused (%s), %d approvals expired",
+            user_id,
+            len(paused),
+            ", ".join(str(s.id) for s in paused) or "none",
+            expired,
+        )
 
     async def aclose(self) -> None:
         self.queue.close()
@@ -209,6 +226,12 @@ async def on_cron(database: Database, events: EventRouter, fire: CronFire) -> No
     async with database.session() as session:
         schedule = await session.get(Schedule, fire.schedule_id)
         if schedule is None:
+            return
+        owner = await session.get(User, schedule.user_id)
+        if owner is None or not owner.is_active:
+            # Deactivated: the pause reaches a daemon's jobs at its next reconcile; until
+            # then a tick acts for nobody.
+            log.info("schedule %s belongs to a deactivated account; tick dropped", schedule.id)
             return
         payload: dict[str, Any] = {
             "schedule_id": schedule.id,

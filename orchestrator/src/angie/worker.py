@@ -29,6 +29,7 @@ from angie.agents.runs import (
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.errors import AngieError
 from angie.feedback import DeliveryKind, Feedback
+from angie.mcp.supervisor import SupervisorError
 from angie.tasks.service import TERMINAL, TaskService
 from angie.workflows.engine import WorkflowEngine
 
@@ -36,7 +37,8 @@ __all__ = ("Executor",)
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (httpx.TransportError, ConnectionError, TimeoutError)
+# A built-in MCP server being restarted is transient too: the task runs again once it is back.
+_TRANSIENT = (httpx.TransportError, ConnectionError, TimeoutError, SupervisorError)
 
 
 def _transient(err: BaseException) -> bool:
@@ -87,7 +89,7 @@ class Executor:
 
     async def handle(self, task_id: int) -> None:
         """The queue's entry point: run the task if it is still to be run."""
-        task = await self.tasks.claim(task_id)
+        task = await self._claim(task_id, inline=False)
         if task is None:
             log.info("task %s is not runnable now; delivery ignored", task_id)
             return
@@ -95,10 +97,28 @@ class Executor:
 
     async def run_inline(self, child: Task) -> Task:
         """Run a child task inside its parent's run; returns it as it ended up."""
-        claimed = await self.tasks.claim(child.id)
+        claimed = await self._claim(child.id, inline=True)
         if claimed is not None:
             await self._settle(claimed, inline=True)
         return await self.tasks.require(child.id)
+
+    async def _claim(self, task_id: int, *, inline: bool) -> Task | None:
+        """Claim the task; one that has used all its attempts is failed and reported instead."""
+        task = await self.tasks.claim(task_id)
+        if task is not None:
+            return task
+        spent = await self.tasks.exhausted(task_id)
+        if spent is not None:
+            log.warning("task %s used its %s attempts; giving up", task_id, spent.attempts)
+            if spent.status is TaskStatus.RUNNING:  # the last attempt died with the process
+                reason = (
+                    f"Angie stopped {spent.attempts} times while doing this; "
+                    "I gave up so it cannot crash her again"
+                )
+            else:
+                reason = f"it was tried {spent.attempts} times; I gave up"
+            await self._apply(spent, Failed(reason), inline=inline)
+        return None
 
     async def _settle(self, task: Task, *, inline: bool) -> None:
         while True:
@@ -112,15 +132,16 @@ class Executor:
                 )
                 retry_any = task.kind is TaskKind.WORKFLOW_STEP
                 if task.attempts < task.max_attempts and (retry_any or _transient(err)):
+                    why = f"{_explain(err)}; Angie retries"
                     if inline:
                         await asyncio.sleep(min(self._backoff * task.attempts, 30.0))
-                        again = await self.tasks.requeue(task.id, error=_explain(err))
+                        again = await self.tasks.requeue(task.id, error=why)
                         claimed = await self.tasks.claim(task.id) if again else None
                         if claimed is None:
                             return
                         task = claimed
                         continue
-                    await self.tasks.requeue(task.id, error=_explain(err))
+                    await self.tasks.requeue(task.id, error=why)
                     self._enqueue(task.id, int(self._backoff * 1000 * 2 ** (task.attempts - 1)))
                     return
                 outcome = Failed(_explain(err))
@@ -176,7 +197,7 @@ class Executor:
         """A parent waiting for a child (or an approval) goes back on the queue."""
         parent = await self.tasks.get(task_id)
         waiting = parent is not None and parent.status is TaskStatus.AWAITING_APPROVAL
-        if waiting and await self.tasks.requeue(task_id):
+        if waiting and await self.tasks.resume(task_id):
             self._enqueue(task_id, None)
 
     async def _execute(self, task: Task) -> Outcome:
@@ -261,9 +282,10 @@ class Executor:
         if not pending:
             await self.wake(approval.task_id)
 
-    async def expire_approvals(self) -> int:
-        """Fail, politely, the tasks whose approvals nobody answered in time."""
-        expired = await self.approvals.expire_due()
+    async def expire_approvals(self, *, user_id: int | None = None) -> int:
+        """Fail, politely, the tasks whose approvals nobody answered in time, or (``user_id``)
+        all those of a person whose account was deactivated."""
+        expired = await self.approvals.expire_due(user_id=user_id)
         for task_id in dict.fromkeys(a.task_id for a in expired):
             calls = ", ".join(f"{a.server}.{a.tool}" for a in expired if a.task_id == task_id)
             task = await self.tasks.get(task_id)
@@ -273,6 +295,9 @@ class Executor:
                 task,
                 Failed(
                     f"I asked before calling {calls} and did not hear back in time, "
+                    "so I did not do it"
+                    if user_id is None
+                    else f"the account was deactivated before {calls} was approved, "
                     "so I did not do it"
                 ),
                 inline=False,

@@ -149,17 +149,17 @@ class ApprovalService:
         async with self.db.session() as session:
             return list(await session.scalars(query.order_by(Approval.id)))
 
-    async def expire_due(self) -> list[Approval]:
-        """Mark the pending approvals whose time ran out; returns them."""
+    async def expire_due(self, *, user_id: int | None = None) -> list[Approval]:
+        """Mark the pending approvals whose time ran out, or (``user_id``) all of one person's
+        (their account was deactivated); returns them."""
         now = self._clock()
+        query = select(Approval).where(Approval.status == ApprovalStatus.PENDING)
+        if user_id is None:
+            query = query.where(Approval.expires_at <= now)
+        else:
+            query = query.where(Approval.user_id == user_id)
         async with self.db.session() as session:
-            due = list(
-                await session.scalars(
-                    select(Approval).where(
-                        Approval.status == ApprovalStatus.PENDING, Approval.expires_at <= now
-                    )
-                )
-            )
+            due = list(await session.scalars(query))
             for approval in due:
                 approval.status = ApprovalStatus.EXPIRED
                 approval.decided_at = now

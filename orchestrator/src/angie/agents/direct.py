@@ -38,7 +38,7 @@ class DirectCaller:
         started = time.monotonic()
         outcome, error, data = ToolCallOutcome.OK, None, None
         try:
-            async with self.toolbox.client(spec) as client:
+            async with await self.toolbox.connect(spec) as client:
                 tools = {t.name: t for t in await client.list_tools()}
                 if tool not in tools:
                     raise DirectCallError(

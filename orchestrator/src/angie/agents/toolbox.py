@@ -69,6 +69,13 @@ class Toolbox:
     def attach(self, supervisor: Supervisor) -> None:
         self._supervisor = supervisor
 
+    async def connect(self, spec: ServerSpec) -> Client[Any]:
+        """:meth:`client`, once a built-in server being restarted is back (up to the timeout);
+        :class:`SupervisorError` says which server and why when it cannot be had."""
+        if spec.builtin and self._supervisor is not None and spec.name in self._supervisor.names:
+            await self._supervisor.ready(spec.name, within=self._timeout)
+        return self.client(spec)
+
     def client(self, spec: ServerSpec) -> Client[Any]:
         """A direct MCP client for one server, wherever it runs."""
         if spec.builtin:
@@ -93,11 +100,11 @@ class Toolbox:
             spec = self.spec(name)
             if spec is None:
                 continue
-            generation = (
-                self._supervisor.endpoint(name).generation
-                if spec.builtin and self._supervisor is not None and name in self._supervisor.names
-                else 0
-            )
+            generation = 0
+            if spec.builtin and self._supervisor is not None and name in self._supervisor.names:
+                # A server being restarted is waited for; one that cannot be had fails the
+                # run with its reason (the worker retries it later).
+                generation = (await self._supervisor.ready(name, within=self._timeout)).generation
             cached = self._described.get(name)
             if cached is None or cached[0] != generation:
                 try:

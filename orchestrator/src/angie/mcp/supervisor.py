@@ -90,10 +90,12 @@ class _Child:
         self.endpoint: Endpoint | None = None
         self.generation = 0
         self.restarts = 0
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # with the end of its stderr, for the admin
+        self.reason: str | None = None  # the same in a few words, for the person
         self.started_at = 0.0
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self.watcher: asyncio.Task[None] | None = None
+        self.up = asyncio.Event()  # set while healthy: callers wait on it during a restart
 
 
 class Supervisor:
@@ -150,6 +152,7 @@ class Supervisor:
         cwd = self._state_dir / child.spec.name
         cwd.mkdir(parents=True, exist_ok=True, mode=0o700)
         child.health = ServerHealth.STARTING
+        child.up.clear()
         child.stderr_tail.clear()
         try:
             child.process = await asyncio.create_subprocess_exec(
@@ -170,7 +173,8 @@ class Supervisor:
             child.endpoint = Endpoint(f"http://{self._host}:{port}/mcp", token, child.generation)
             child.health = ServerHealth.HEALTHY
             child.started_at = time.monotonic()
-            child.last_error = None
+            child.last_error = child.reason = None
+            child.up.set()
             log.info(
                 "MCP server %s is up on port %d (pid %d)", child.spec.name, port, child.process.pid
             )
@@ -180,19 +184,20 @@ class Supervisor:
             self._failed(child, f"did not start within {self._start_timeout:g} s")
         else:
             await asyncio.sleep(0)  # let the stderr drain catch up
-            self._failed(child, self._exit_reason(child))
+            self._failed(child, *self._exit_reason(child))
         child.watcher = asyncio.create_task(self._watch(child, child.process))
 
-    def _failed(self, child: _Child, reason: str) -> None:
+    def _failed(self, child: _Child, reason: str, tail: str = "") -> None:
         child.health = ServerHealth.UNHEALTHY
-        child.last_error = reason
-        log.warning("MCP server %s: %s", child.spec.name, reason)
+        child.up.clear()
+        child.reason = reason
+        child.last_error = reason + (f": {tail}" if tail else "")
+        log.warning("MCP server %s: %s", child.spec.name, child.last_error)
 
     @staticmethod
-    def _exit_reason(child: _Child) -> str:
+    def _exit_reason(child: _Child) -> tuple[str, str]:
         code = child.process.returncode if child.process else None
-        tail = " | ".join(list(child.stderr_tail)[-3:])
-        return f"exited with code {code}" + (f": {tail}" if tail else "")
+        return f"exited with code {code}", " | ".join(list(child.stderr_tail)[-3:])
 
     async def _drain(self, child: _Child, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None
@@ -219,7 +224,7 @@ class Supervisor:
         if self._stopping:
             return
         if child.health is ServerHealth.HEALTHY:
-            self._failed(child, self._exit_reason(child))
+            self._failed(child, *self._exit_reason(child))
         if time.monotonic() - child.started_at > _STABLE_AFTER:
             child.restarts = 0
         delay = min(self._max_backoff, self._min_backoff * 2**child.restarts)
@@ -238,9 +243,19 @@ class Supervisor:
         if child is None:
             raise SupervisorError(f"no built-in MCP server named {name!r} is supervised")
         if child.health is not ServerHealth.HEALTHY or child.endpoint is None:
-            reason = f": {child.last_error}" if child.last_error else ""
-            raise SupervisorError(f"the {name} server is {child.health.value}{reason}")
+            if child.reason:  # "the hue server exited with code -9"
+                raise SupervisorError(f"the {name} server {child.reason}")
+            raise SupervisorError(f"the {name} server is {child.health.value}")
         return child.endpoint
+
+    async def ready(self, name: str, *, within: float) -> Endpoint:
+        """Where a server answers, waiting up to ``within`` seconds for one being restarted;
+        :class:`SupervisorError` says which server and why when it cannot be had."""
+        child = self._children.get(name)
+        if child is not None and not self._stopping and not child.up.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(child.up.wait(), within)
+        return self.endpoint(name)
 
     def states(self) -> list[ServerState]:
         return [
@@ -274,5 +289,6 @@ class Supervisor:
                     child.process.kill()
                     await child.process.wait()
             child.health = ServerHealth.STOPPED
+            child.up.clear()
             child.endpoint = None
         await asyncio.gather(*(c.watcher for c in children if c.watcher), return_exceptions=True)

@@ -148,11 +148,12 @@ class ServerToolset(AbstractToolset[Any]):
         return self._supervisor.endpoint(self.spec.name).generation
 
     async def for_run(self, ctx: RunContext[Any]) -> AbstractToolset[Any]:
-        try:
-            return self.current()
-        except SupervisorError as err:
-            log.warning("%s", err)
-            return _NoTools(self.spec.name)
+        """The toolset now; a built-in server being restarted is waited for up to the timeout,
+        and one that cannot be had raises :class:`SupervisorError` so the task is retried later
+        rather than run without the server's tools."""
+        if self.spec.builtin and self._supervisor is not None:
+            await self._supervisor.ready(self.spec.name, within=self._timeout)
+        return self.current()
 
     async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
         return await (await self.for_run(ctx)).get_tools(ctx)
@@ -161,22 +162,3 @@ class ServerToolset(AbstractToolset[Any]):
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
     ) -> Any:
         return await (await self.for_run(ctx)).call_tool(name, tool_args, ctx, tool)
-
-
-class _NoTools(AbstractToolset[Any]):
-    """Stands in for a server that is not running: it offers nothing."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    @property
-    def id(self) -> str:
-        return self._name
-
-    async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
-        return {}
-
-    async def call_tool(
-        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
-    ) -> Any:
-        raise ModelRetry(f"The {self._name} server is not running; tell the user.")

@@ -230,6 +230,11 @@ class Scheduler:
         await self._apply(schedule)
         return schedule
 
+    async def pause_all(self, user_id: int) -> builtins.list[Schedule]:
+        """Pause every enabled schedule of a person (their account was deactivated)."""
+        enabled = [s for s in await self.list(user_id) if s.enabled]
+        return [await self.pause(user_id, schedule.id) for schedule in enabled]
+
     async def resume(self, user_id: int, schedule_id: int) -> Schedule:
         """Fire again from the next tick on."""
         async with self._database.session() as session:

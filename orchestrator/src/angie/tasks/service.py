@@ -85,11 +85,19 @@ class TaskService:
         return task
 
     async def claim(self, task_id: int) -> Task | None:
-        """Mark a task running and count the attempt; None when it is not to be run now."""
+        """Mark a task running and count the attempt; None when it is not to be run now.
+
+        Every claim counts, a task found ``running`` by a restarted process included, and
+        none goes past ``max_attempts``: a task that kills Angie cannot crash-loop her.
+        """
         async with self.db.session() as session:
             result = await session.execute(
                 update(Task)
-                .where(Task.id == task_id, Task.status.in_(_CLAIMABLE))
+                .where(
+                    Task.id == task_id,
+                    Task.status.in_(_CLAIMABLE),
+                    Task.attempts < Task.max_attempts,
+                )
                 .values(
                     status=TaskStatus.RUNNING,
                     attempts=Task.attempts + 1,
@@ -101,6 +109,13 @@ class TaskService:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             return await session.get(Task, task_id, populate_existing=True)
+
+    async def exhausted(self, task_id: int) -> Task | None:
+        """The task, if it is still to be run but has used all its attempts."""
+        task = await self.get(task_id)
+        if task is None or task.status not in _CLAIMABLE or task.attempts < task.max_attempts:
+            return None
+        return task
 
     async def _finish(self, task_id: int, status: TaskStatus, **values: Any) -> bool:
         async with self.db.session() as session:
@@ -128,8 +143,13 @@ class TaskService:
         )
 
     async def requeue(self, task_id: int, *, error: str | None = None) -> bool:
-        """Back to the queue for another attempt (a transient failure, or a resumed task)."""
+        """Back to the queue for another attempt after a transient failure."""
         return await self._finish(task_id, TaskStatus.QUEUED, error=error)
+
+    async def resume(self, task_id: int) -> bool:
+        """Back to the queue once what it waited for has come; the claim that resumes it is
+        not a failed attempt, so it gets one more."""
+        return await self._finish(task_id, TaskStatus.QUEUED, max_attempts=Task.max_attempts + 1)
 
     async def suspend(self, task_id: int, state: dict[str, Any]) -> bool:
         """Park a running task until the user (or a child task) answers."""

@@ -23,7 +23,7 @@ from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Page, order_by
 from angie.api.validation import matching, reject_nulls
 from angie.db.models import ApprovalMode, McpServer, McpTransport, ServerHealth
-from angie.errors import NotFound, Unavailable
+from angie.errors import Conflict, NotFound, Unavailable
 from angie.mcp.store import set_enabled
 from angie.mcp.supervisor import SupervisorError
 from angie.services import Services
@@ -166,7 +166,11 @@ async def get_server(
 @router.get(
     "/{name}/tools",
     operation_id="list_mcp_server_tools",
-    responses={503: {"description": "The server is not running"}},
+    responses={
+        404: {"description": "No such server, or it is not installed here"},
+        409: {"description": "The server is disabled, or was enabled after Angie started"},
+        503: {"description": "The server is installed and enabled but down"},
+    },
 )
 async def list_tools(
     name: ServerName, _: CurrentUser, session: SessionDep, services: ServicesDep
@@ -175,13 +179,13 @@ async def list_tools(
     await _register(session, services)
     row = await _server(session, name)
     if not row.enabled:
-        raise _unavailable(f"the {name} server is disabled; an admin can enable it")
+        raise Conflict(f"the {name} server is disabled; an admin can enable it")
+    if name not in services.servers.specs:
+        # A seeded server whose package this Angie does not have: nothing is down.
+        raise NotFound(f"the {name} server is not installed here")
     spec = services.toolbox.spec(name)
     if spec is None:
-        raise _unavailable(
-            f"the {name} server is not running here (not installed, or enabled since Angie "
-            "started: restart her)"
-        )
+        raise Conflict(f"the {name} server was enabled after Angie started; restart her to use it")
     try:
         async with asyncio.timeout(services.settings.mcp_timeout):
             async with services.toolbox.client(spec) as client:

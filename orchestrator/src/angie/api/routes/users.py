@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, status
 from pydantic import Field, field_validator
 from sqlalchemy import select, update
 
-from angie.api.deps import AdminUser, AuthDep, CurrentUser, SessionDep
+from angie.api.deps import AdminUser, AuthDep, CurrentUser, ServicesDep, SessionDep
 from angie.api.schemas import Body, Email, ListParams, Out, Page, order_by, paginate
 from angie.db.models import ApiToken, AuthSession, Invite, User
 from angie.errors import Conflict, Forbidden, Invalid, NotFound
@@ -195,18 +195,26 @@ async def list_users(_: AdminUser, session: SessionDep, params: ListParams) -> P
 
 @users_router.patch("/{user_id}", operation_id="update_user")
 async def update_user(
-    user_id: Id, body: UserAdminIn, admin: AdminUser, session: SessionDep
+    user_id: Id, body: UserAdminIn, admin: AdminUser, session: SessionDep, services: ServicesDep
 ) -> UserOut:
-    """Make someone an admin or not, deactivate or reactivate them (admins only)."""
+    """Make someone an admin or not, deactivate or reactivate them (admins only).
+
+    Deactivating stops what acts for them: their tokens, webhooks, crons (paused) and pending
+    approvals (expired). Reactivating turns none of it back on by itself."""
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound(f"there is no user {user_id}")
     if user.id == admin.id and (body.is_admin is False or body.is_active is False):
         raise Conflict("you cannot remove your own admin rights or deactivate yourself")
+    was_active = user.is_active
     for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(user, key, value)
     await session.flush()
-    return UserOut.model_validate(user)
+    out = UserOut.model_validate(user)
+    if was_active and not user.is_active:
+        await session.commit()  # their webhooks answer as unknown from here on
+        await services.deactivated(user.id)
+    return out
 
 
 @users_router.get("/invites", operation_id="list_invites")

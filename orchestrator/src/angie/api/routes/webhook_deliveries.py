@@ -34,7 +34,7 @@ from angie.api.schemas import Out
 from angie.api.visibility import TARGET_FIELDS
 from angie.db.base import utcnow
 from angie.db.crypto import SecretBox, credential_box
-from angie.db.models import EventType, Webhook
+from angie.db.models import EventType, User, Webhook
 from angie.errors import Invalid, NotFound
 from angie.events.router import NewEvent
 
@@ -101,16 +101,24 @@ async def _find(services: ServicesDep, hook_id: str) -> _Hook | None:
     if len(hook_id) > 64:
         return None
     async with services.database.session() as session:
-        row = await session.scalar(select(Webhook).where(Webhook.hook_id == hook_id))
-        if row is None:
+        found = (
+            await session.execute(
+                select(Webhook, User.is_active)
+                .join(User, User.id == Webhook.user_id)
+                .where(Webhook.hook_id == hook_id)
+            )
+        ).one_or_none()
+        if found is None:
             return None
+        row, owner_active = found
         target = {key: getattr(row, key) for key in TARGET_FIELDS}
         return _Hook(
             id=row.id,
             user_id=row.user_id,
             name=row.name,
             secret_ciphertext=row.secret_ciphertext,
-            enabled=row.enabled,
+            # A deactivated person's hooks act for nobody: they answer as unknown.
+            enabled=row.enabled and owner_active,
             instruction=row.instruction,
             target={key: value for key, value in target.items() if value is not None},
         )
