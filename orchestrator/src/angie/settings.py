@@ -126,6 +126,13 @@ class AngieSettings(BaseSettings):
         gt=0,
         description="Seconds a pending approval waits for the user before its task fails.",
     )
+    max_model_requests: int = Field(
+        default=50, ge=1, description="Requests to the language model one agent run may make."
+    )
+    max_tool_calls: int = Field(default=100, ge=1, description="Tool calls one agent run may make.")
+    max_tokens_per_run: int = Field(
+        default=200_000, ge=1, description="Tokens (input and output) one agent run may use."
+    )
     history_messages: int = Field(
         default=40,
         ge=4,

@@ -157,7 +157,7 @@ class Executor:
         else:
             settled = await self.tasks.fail(task.id, outcome.error)
             kind = DeliveryKind.FAILURE
-            text = f"I could not finish that: {outcome.error}."
+            text = outcome.told or f"I could not finish that: {outcome.error}."
         if not settled:
             return  # cancelled meanwhile: nothing to say
         if task.parent_id is None:
@@ -211,6 +211,7 @@ class Executor:
                 tasks=self.tasks,
                 approvals=self.approvals,
                 delegate=self._delegate,
+                limits=self.factory.limits,
             )
         # TaskKind.TOOL: a direct call, made like the chat command that asks for it.
         text = str(task.input.get("text", ""))

@@ -1,0 +1,110 @@
+"""A model that keeps calling the same tool is stopped: by the run's limits (model requests,
+tool calls, tokens) and by the loop breaker, through a real Angie, the Hue MCP server and
+the fake bridge."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from angie_mcp_hue.testing import FakeHueBridge
+from api_support import bridge_puts
+from fakes.brain import Brain
+from pydantic_ai.messages import ModelResponse, ToolCallPart
+from sqlalchemy import select
+from test_flows import DONE, Harness, make_angie
+
+from angie.db.models import ApprovalMode, Task, TaskStatus
+
+pytestmark = [pytest.mark.slow]
+
+LOOPS = 30
+
+
+@dataclass
+class LoopingBrain(Brain):
+    """The hue agent, asked to ``loop``, calls set_light again after every answer (up to
+    ``left`` times): with the same arguments, or ``varied`` ones."""
+
+    left: int = LOOPS
+    varied: bool = True
+
+    def _agent(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
+        if "loop" not in request or self.left == 0:
+            return super()._agent(request, tools, returns)
+        self.left -= 1
+        args: dict[str, Any] = {"name": "Floor lamp", "on": True}
+        if self.varied:
+            args["brightness_percent"] = 1 + self.left
+        self.calls.append(("agent", "hue_set_light"))
+        return ModelResponse(parts=[ToolCallPart("hue_set_light", args)])
+
+
+async def running(
+    url: str, data_dir: Path, bridge: FakeHueBridge, brain: Brain, **settings: Any
+) -> AsyncIterator[Harness]:
+    angie = make_angie(url, data_dir, bridge, brain, None, approval_ttl=60, **settings)
+    await angie.start()
+    try:
+        harness = Harness(angie, bridge)
+        await harness.hue_policy(ApprovalMode.ALLOW)
+        yield harness
+    finally:
+        await angie.stop(grace=5)
+
+
+@pytest.fixture
+async def limited(sqlite_url: str, data_dir: Path, bridge: FakeHueBridge) -> AsyncIterator[Harness]:
+    async for harness in running(sqlite_url, data_dir, bridge, LoopingBrain(), max_tool_calls=5):
+        yield harness
+
+
+async def test_a_looping_agent_stops_at_the_tool_call_limit(limited: Harness) -> None:
+    user = await limited.user()
+    task_id = await limited.say(user, "hue: loop the floor lamp")
+
+    task = await limited.settled(task_id, DONE)
+
+    assert len(bridge_puts(limited.bridge)) == 5
+    [child] = list(await limited.angie.services.tasks.children(task_id))
+    assert child.status is TaskStatus.FAILED
+    assert child.error == "this took more than 5 tool calls"
+    assert task.status is TaskStatus.SUCCEEDED
+    assert "this took more than 5 tool calls" in (task.result or {})["text"]
+
+
+async def test_an_agent_task_at_its_limit_fails_and_says_so(limited: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from angie.db.models import Schedule
+    from angie.scheduler import CronFire
+    from angie.services import on_cron
+
+    user = await limited.user()
+    async with limited.angie.services.database.session() as session:
+        schedule = Schedule(
+            user_id=user,
+            name="disco",
+            cron="0 19 * * *",
+            agent_id=await limited.agent_id("hue"),
+            instruction="loop the floor lamp",
+        )
+        session.add(schedule)
+        await session.flush()
+        schedule_id = schedule.id
+    at = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    services = limited.angie.services
+    await on_cron(services.database, services.events, CronFire(schedule_id, user, at, at, False))
+    async with services.database.session() as session:
+        [task] = list(await session.scalars(select(Task).where(Task.user_id == user)))
+
+    task = await limited.settled(task.id, DONE)
+
+    assert task.status is TaskStatus.FAILED
+    assert task.error == "this took more than 5 tool calls"
+    assert len(bridge_puts(limited.bridge)) == 5
+    told = "I stopped: this took more than 5 tool calls; ask again if you want me to go on."
+    assert any(r.endswith(told) for r in await limited.replies(user))
