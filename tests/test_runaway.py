@@ -4,6 +4,8 @@ the fake bridge."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,3 +110,46 @@ async def test_an_agent_task_at_its_limit_fails_and_says_so(limited: Harness) ->
     assert len(bridge_puts(limited.bridge)) == 5
     told = "I stopped: this took more than 5 tool calls; ask again if you want me to go on."
     assert any(r.endswith(told) for r in await limited.replies(user))
+
+
+@pytest.fixture
+async def repeating(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> AsyncIterator[Harness]:
+    async for harness in running(sqlite_url, data_dir, bridge, LoopingBrain(varied=False)):
+        yield harness
+
+
+async def test_the_fourth_identical_call_waits_for_the_person(repeating: Harness) -> None:
+    user = await repeating.user()
+    task_id = await repeating.say(user, "hue: loop the floor lamp")
+
+    await repeating.settled(task_id)
+    [approval] = await repeating.angie.services.approvals.pending(user)
+
+    assert len(bridge_puts(repeating.bridge)) == 3
+    assert (approval.server, approval.tool) == ("hue", "set_light")
+    assert any(
+        "this is the 4th identical call to hue_set_light in this task" in r
+        and f"approval {approval.id}" in r
+        for r in await repeating.replies(user)
+    )
+
+    await repeating.angie.services.executor.decide(approval.id, approve=True, user_id=user)
+    deadline = time.monotonic() + 30
+    while not (again := await repeating.angie.services.approvals.pending(user)):
+        assert time.monotonic() < deadline, "no second approval"
+        await asyncio.sleep(0.05)
+
+    assert [a.id for a in again] != [approval.id]
+    assert len(bridge_puts(repeating.bridge)) == 4
+
+
+async def test_varied_calls_are_not_a_loop(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> None:
+    async for harness in running(sqlite_url, data_dir, bridge, LoopingBrain(left=6)):
+        user = await harness.user()
+        task = await harness.settled(await harness.say(user, "hue: loop the floor lamp"), DONE)
+        assert task.status is TaskStatus.SUCCEEDED, task.error
+        assert len(bridge_puts(harness.bridge)) == 6

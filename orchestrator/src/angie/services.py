@@ -153,6 +153,7 @@ def build_services(
         supervisor=None,
         timeout=settings.mcp_timeout,
         live=live,
+        max_repeated_calls=settings.max_repeated_calls,
     )
     limits = RunLimits(
         model_requests=settings.max_model_requests,

@@ -133,6 +133,11 @@ class AngieSettings(BaseSettings):
     max_tokens_per_run: int = Field(
         default=200_000, ge=1, description="Tokens (input and output) one agent run may use."
     )
+    max_repeated_calls: int = Field(
+        default=3,
+        ge=1,
+        description="Identical side-effecting calls one task makes before Angie asks the person.",
+    )
     history_messages: int = Field(
         default=40,
         ge=4,

@@ -135,13 +135,15 @@ class Executor:
             await self.tasks.suspend(task.id, outcome.state)
             if outcome.approvals:
                 for approval in await self.approvals.request(task, outcome.approvals):
+                    reason = outcome.reasons.get(approval.tool_call_id)
                     await self.feedback.send(
                         DeliveryKind.APPROVAL_REQUEST,
                         user_id=task.user_id,
                         channel=task.channel,
                         thread=task.thread,
                         text=(
-                            f"May I call {approval.server}.{approval.tool} with "
+                            (f"I stopped: {reason}. " if reason else "")
+                            + f"May I call {approval.server}.{approval.tool} with "
                             f"{approval.arguments}? Approve or deny approval {approval.id}."
                         ),
                         task_id=task.id,

@@ -46,12 +46,14 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Suspended:
-    """The run stopped: ``approvals`` are calls for the user to decide, ``children`` tasks
-    (by tool call id) whose answers it waits for."""
+    """The run stopped: ``approvals`` are calls for the user to decide (``reasons``, by tool
+    call id, say why where it is not the policy), ``children`` tasks (by tool call id) whose
+    answers it waits for."""
 
     state: dict[str, Any]
     approvals: list[ToolCallPart] = field(default_factory=list)
     children: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,12 @@ async def run_agent(
             "approvals": [c.tool_call_id for c in output.approvals],
             "children": children,
         }
-        return Suspended(state, list(output.approvals), children)
+        reasons = {
+            call.tool_call_id: str(output.metadata[call.tool_call_id]["reason"])
+            for call in output.approvals
+            if "reason" in output.metadata.get(call.tool_call_id, {})
+        }
+        return Suspended(state, list(output.approvals), children, reasons)
     return Finished(str(output))
 
 
