@@ -153,3 +153,17 @@ async def test_varied_calls_are_not_a_loop(
         task = await harness.settled(await harness.say(user, "hue: loop the floor lamp"), DONE)
         assert task.status is TaskStatus.SUCCEEDED, task.error
         assert len(bridge_puts(harness.bridge)) == 6
+
+
+async def test_a_task_keeps_the_tokens_its_runs_used(limited: Harness) -> None:
+    user = await limited.user()
+    task_id = await limited.say(user, "hue: loop the floor lamp")
+    task = await limited.settled(task_id, DONE)
+    [child] = await limited.angie.services.tasks.children(task_id)
+
+    for used in (task, child):
+        assert (used.input_tokens or 0) > 0
+        assert (used.output_tokens or 0) > 0
+        assert used.cost_usd is None  # the scripted model has no price
+    # Every request of a run counts: the agent's six requests used more than Angie's two.
+    assert (child.output_tokens or 0) > (task.output_tokens or 0)

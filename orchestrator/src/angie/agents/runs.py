@@ -119,6 +119,9 @@ async def run_agent(
     except UsageLimitExceeded:
         reason = limits.reached(usage)
         return Failed(reason, RunLimits.told(reason))
+    finally:
+        if usage.requests:
+            await tasks.add_usage(task.id, usage.input_tokens, usage.output_tokens, usage.cost)
     output = run.output
     if isinstance(output, DeferredToolRequests):
         children = {
