@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -137,6 +138,12 @@ class AngieSettings(BaseSettings):
         default=3,
         ge=1,
         description="Identical side-effecting calls one task makes before Angie asks the person.",
+    )
+    daily_budget_usd: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="US dollars of language model a person's tasks may spend per day (UTC); "
+        "once spent, unattended work (cron and webhook tasks) waits for tomorrow. Unset: none.",
     )
     history_messages: int = Field(
         default=40,
