@@ -8,18 +8,19 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import bridge_puts
+from api_support import bridge_puts, floor_lamp_on
 from fakes.brain import Brain
 from pydantic_ai.messages import ModelResponse, ToolCallPart
 from sqlalchemy import select
 from test_flows import DONE, Harness, make_angie
 
-from angie.db.models import ApprovalMode, Task, TaskStatus
+from angie.db.models import ApprovalMode, Task, TaskKind, TaskStatus
 
 pytestmark = [pytest.mark.slow]
 
@@ -167,3 +168,57 @@ async def test_a_task_keeps_the_tokens_its_runs_used(limited: Harness) -> None:
         assert used.cost_usd is None  # the scripted model has no price
     # Every request of a run counts: the agent's six requests used more than Angie's two.
     assert (child.output_tokens or 0) > (task.output_tokens or 0)
+
+
+@pytest.fixture
+async def budgeted(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> AsyncIterator[Harness]:
+    brain = LoopingBrain(plans={"lamp": floor_lamp_on}, left=0)
+    async for harness in running(sqlite_url, data_dir, bridge, brain, daily_budget_usd=1):
+        yield harness
+
+
+async def test_a_spent_budget_pauses_cron_work_but_not_the_person(budgeted: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from angie.db.models import Schedule
+    from angie.scheduler import CronFire
+    from angie.services import on_cron
+
+    user = await budgeted.user()
+    services = budgeted.angie.services
+    async with services.database.session() as session:
+        session.add(
+            Task(kind=TaskKind.CHAT, user_id=user, status=TaskStatus.SUCCEEDED, input={},
+                 cost_usd=Decimal("1.5"))
+        )  # fmt: skip
+        schedule = Schedule(
+            user_id=user,
+            name="evening",
+            cron="0 19 * * *",
+            agent_id=await budgeted.agent_id("hue"),
+            instruction="turn on the floor lamp",
+        )
+        session.add(schedule)
+        await session.flush()
+        schedule_id = schedule.id
+    at = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    await on_cron(services.database, services.events, CronFire(schedule_id, user, at, at, False))
+    async with services.database.session() as session:
+        cron_task = (
+            await session.scalars(
+                select(Task).where(Task.user_id == user, Task.event_id.is_not(None))
+            )
+        ).one()
+
+    task = await budgeted.settled(cron_task.id, DONE)
+
+    assert task.status is TaskStatus.FAILED
+    assert task.error == "today's budget is spent"
+    assert bridge_puts(budgeted.bridge) == []
+    assert any("today's budget of $1.00 is spent" in r for r in await budgeted.replies(user))
+
+    asked = await budgeted.settled(await budgeted.say(user, "hue: turn on the floor lamp"), DONE)
+    assert asked.status is TaskStatus.SUCCEEDED, asked.error
+    assert len(bridge_puts(budgeted.bridge)) == 1

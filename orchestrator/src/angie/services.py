@@ -183,6 +183,7 @@ def build_services(
         approvals,
         feedback,
         lambda task_id, delay: queue.enqueue(task_id, delay_ms=delay),
+        daily_budget=settings.daily_budget_usd,
     )
     return Services(
         settings=settings,

@@ -10,9 +10,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.db.models import Task
+from angie.db.models import EventType, Task
 
-__all__ = ("DaySpending", "spent_on")
+__all__ = ("UNATTENDED", "DaySpending", "spent_on")
+
+# Work nobody is waiting for: it pauses once the person's daily budget is spent.
+UNATTENDED = frozenset({EventType.CRON.value, EventType.WEBHOOK.value})
 
 
 @dataclass(frozen=True, slots=True)
