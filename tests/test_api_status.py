@@ -4,6 +4,7 @@ cron runs and the MCP servers, and nothing of anyone else's."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from api_support import ApiHarness
@@ -84,6 +85,37 @@ async def test_status_shows_your_work_events_crons_and_servers(api: ApiHarness) 
     }
 
 
+async def test_status_sums_what_your_tasks_used_today(api: ApiHarness) -> None:
+    sam, kim = await api.signup("sam"), await api.signup("kim")
+    await add_task(api.angie, sam.id, TaskStatus.SUCCEEDED, input_tokens=1000, output_tokens=50)
+    await add_task(
+        api.angie,
+        sam.id,
+        TaskStatus.FAILED,
+        input_tokens=500,
+        output_tokens=20,
+        cost_usd=Decimal("0.25"),
+    )
+    await add_task(
+        api.angie,
+        sam.id,
+        TaskStatus.SUCCEEDED,
+        input_tokens=9000,
+        cost_usd=Decimal(3),
+        created_at=datetime.now(UTC) - timedelta(days=1),
+    )
+    await add_task(api.angie, kim.id, TaskStatus.SUCCEEDED, input_tokens=7, cost_usd=Decimal(1))
+
+    status = (await api.client.get("/api/status", headers=sam.headers)).json()
+
+    assert status["today"] == {
+        "input_tokens": 1500,
+        "output_tokens": 70,
+        "cost_usd": 0.25,
+        "budget_usd": None,
+    }
+
+
 async def test_status_of_someone_new_is_empty(api: ApiHarness) -> None:
     sam, kim = await api.signup("sam"), await api.signup("kim")
     await add_task(api.angie, sam.id, TaskStatus.RUNNING)
@@ -100,4 +132,5 @@ async def test_status_of_someone_new_is_empty(api: ApiHarness) -> None:
 
     for key in ("running", "queued", "awaiting_approval", "recent_events", "next_crons"):
         assert status[key] == [], key
+    assert status["today"]["input_tokens"] == 0
     assert (await api.client.get("/api/status")).status_code == 401

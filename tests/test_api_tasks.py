@@ -4,6 +4,7 @@ and retry, bad filters refused, and one person never seeing another's tasks."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -72,6 +73,7 @@ async def test_list_shows_only_your_top_level_tasks_newest_first_with_agent_name
         "id", "kind", "status", "agent_id", "agent", "team_id", "workflow_id", "parent_id",
         "event_id", "input", "result", "error", "attempts", "max_attempts", "channel", "thread",
         "created_at", "updated_at", "started_at", "finished_at",
+        "input_tokens", "output_tokens", "cost_usd",
     }  # fmt: skip
     assert ids((await api.client.get("/api/tasks", headers=kim.headers)).json()) != ids(body)
 
@@ -267,6 +269,20 @@ async def test_detail_has_the_audit_trail_children_and_approvals(api: ApiHarness
         "pending",
         {"name": "Floor lamp", "on": True},
     )
+
+
+async def test_detail_shows_the_tokens_and_cost_of_the_task(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    top = await add_task(
+        api.angie, sam.id, input_tokens=1200, output_tokens=80, cost_usd=Decimal("0.0042")
+    )
+
+    response = await api.client.get(f"/api/tasks/{top}", headers=sam.headers)
+
+    assert response.status_code == 200, response.text
+    detail = response.json()
+    assert (detail["input_tokens"], detail["output_tokens"]) == (1200, 80)
+    assert detail["cost_usd"] == pytest.approx(0.0042)
 
 
 async def test_cancel_stops_the_task_and_its_children(api_db: ApiHarness) -> None:

@@ -184,6 +184,7 @@ async def test_status_shows_recent_events_and_next_crons(cli: CliHarness) -> Non
         assert made.status_code == 201, made.text
     done = await cli.run("status")
     assert done.code == 0, done.err
+    assert re.search(r"Today: [1-9][\d,]* tokens, \$0\.0000", done.out), done.out
     assert "Nothing running." in done.out
     assert "Nothing waits for you." in done.out
     assert "Recent events" in done.out

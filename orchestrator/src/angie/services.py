@@ -22,6 +22,7 @@ from angie.accounts import AuthService
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn
 from angie.agents.direct import DirectCaller
+from angie.agents.limits import RunLimits
 from angie.agents.llm import build_model
 from angie.agents.memory import ConversationMemory
 from angie.agents.runner import AgentFactory
@@ -169,8 +170,14 @@ def build_services(
         supervisor=None,
         timeout=settings.mcp_timeout,
         live=live,
+        max_repeated_calls=settings.max_repeated_calls,
     )
-    factory = AgentFactory(database, toolbox, composer, model_for)
+    limits = RunLimits(
+        model_requests=settings.max_model_requests,
+        tool_calls=settings.max_tool_calls,
+        tokens=settings.max_tokens_per_run,
+    )
+    factory = AgentFactory(database, toolbox, composer, model_for, limits=limits)
     direct = DirectCaller(toolbox)
 
     async def summarise(previous: str | None, lines: list[str]) -> str:
@@ -193,6 +200,7 @@ def build_services(
         approvals,
         feedback,
         lambda task_id, delay: queue.enqueue(task_id, delay_ms=delay),
+        daily_budget=settings.daily_budget_usd,
     )
     return Services(
         settings=settings,

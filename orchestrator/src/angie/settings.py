@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -125,6 +126,24 @@ class AngieSettings(BaseSettings):
         default=86_400.0,
         gt=0,
         description="Seconds a pending approval waits for the user before its task fails.",
+    )
+    max_model_requests: int = Field(
+        default=50, ge=1, description="Requests to the language model one agent run may make."
+    )
+    max_tool_calls: int = Field(default=100, ge=1, description="Tool calls one agent run may make.")
+    max_tokens_per_run: int = Field(
+        default=200_000, ge=1, description="Tokens (input and output) one agent run may use."
+    )
+    max_repeated_calls: int = Field(
+        default=3,
+        ge=1,
+        description="Identical side-effecting calls one task makes before Angie asks the person.",
+    )
+    daily_budget_usd: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="US dollars of language model a person's tasks may spend per day (UTC); "
+        "once spent, unattended work (cron and webhook tasks) waits for tomorrow. Unset: none.",
     )
     history_messages: int = Field(
         default=40,

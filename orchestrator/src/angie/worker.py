@@ -8,6 +8,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Literal
 
 import httpx
@@ -26,11 +27,13 @@ from angie.agents.runs import (
     answer_of,
     run_agent,
 )
+from angie.db.base import utcnow
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.errors import AngieError
 from angie.feedback import DeliveryKind, Feedback
 from angie.mcp.supervisor import SupervisorError
 from angie.tasks.service import TERMINAL, TaskService
+from angie.tasks.spending import UNATTENDED, spent_on
 from angie.workflows.engine import WorkflowEngine
 
 __all__ = ("Executor",)
@@ -75,6 +78,7 @@ class Executor:
         enqueue: Callable[[int, int | None], None],
         *,
         retry_backoff: float = 2.0,
+        daily_budget: Decimal | None = None,
     ) -> None:
         self.tasks = tasks
         self.factory = factory
@@ -83,6 +87,7 @@ class Executor:
         self.feedback = feedback
         self._enqueue = enqueue
         self._backoff = retry_backoff
+        self.daily_budget = daily_budget
         self.workflows = WorkflowEngine(tasks.db, tasks, self.run_inline)
         # Per running task: how many identical delegations it made in this execution.
         self._delegations: dict[int, Counter[str]] = {}
@@ -156,13 +161,15 @@ class Executor:
             await self.tasks.suspend(task.id, outcome.state)
             if outcome.approvals:
                 for approval in await self.approvals.request(task, outcome.approvals):
+                    reason = outcome.reasons.get(approval.tool_call_id)
                     await self.feedback.send(
                         DeliveryKind.APPROVAL_REQUEST,
                         user_id=task.user_id,
                         channel=task.channel,
                         thread=task.thread,
                         text=(
-                            f"May I call {approval.server}.{approval.tool} with "
+                            (f"I stopped: {reason}. " if reason else "")
+                            + f"May I call {approval.server}.{approval.tool} with "
                             f"{approval.arguments}? Approve or deny approval {approval.id}."
                         ),
                         task_id=task.id,
@@ -178,7 +185,7 @@ class Executor:
         else:
             settled = await self.tasks.fail(task.id, outcome.error)
             kind = DeliveryKind.FAILURE
-            text = f"I could not finish that: {outcome.error}."
+            text = outcome.told or f"I could not finish that: {outcome.error}."
         if not settled:
             return  # cancelled meanwhile: nothing to say
         if task.parent_id is None:
@@ -208,6 +215,12 @@ class Executor:
             self._delegations.pop(task.id, None)
 
     async def _execute_kind(self, task: Task) -> Outcome:
+        if await self._budget_spent(task):
+            return Failed(
+                "today's budget is spent",
+                f"I did not start this: today's budget of ${self.daily_budget:.2f} is spent, "
+                "so unattended work waits for tomorrow. Ask me yourself if it cannot wait.",
+            )
         untrusted = bool(task.input.get("untrusted"))
         if task.kind is TaskKind.CHAT:
             return await self.chat.run(task, self._delegate)
@@ -232,10 +245,22 @@ class Executor:
                 tasks=self.tasks,
                 approvals=self.approvals,
                 delegate=self._delegate,
+                limits=self.factory.limits,
             )
         # TaskKind.TOOL: a direct call, made like the chat command that asks for it.
         text = str(task.input.get("text", ""))
         return await self.chat.run(task, self._delegate) if text else Failed("no command")
+
+    async def _budget_spent(self, task: Task) -> bool:
+        """Whether ``task`` is unattended work (a cron or webhook task, not yet started) of a
+        person whose daily budget is spent."""
+        if self.daily_budget is None or task.user_id is None or (task.state or {}).get("messages"):
+            return False
+        if task.input.get("event_type") not in UNATTENDED:
+            return False
+        async with self.tasks.db.session() as session:
+            spent = await spent_on(session, task.user_id, utcnow())
+        return spent.cost_usd >= self.daily_budget
 
     async def _delegate(
         self, parent: Task, call_id: str, kind: Literal["agent", "team"], target: int, request: str

@@ -101,6 +101,7 @@ class ChatTurn:
             approvals=self.approvals,
             delegate=delegate,
             live=self.live,
+            limits=self.factory.limits,
         )
         if isinstance(outcome, Finished):
             await self.memory.fold(task)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import RunContext
+from pydantic_ai.messages import ModelMessage, ToolCallPart
 from pydantic_ai.toolsets import WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_core import to_jsonable_python
@@ -23,9 +25,30 @@ from angie.agents.policy import args_hash, is_read_only
 from angie.db.engine import Database
 from angie.db.models import TaskEffect
 
-__all__ = ("EffectJournal", "JournalToolset")
+__all__ = ("EffectJournal", "JournalToolset", "identical_before", "identical_calls")
 
 log = logging.getLogger(__name__)
+
+
+def identical_calls(messages: Sequence[ModelMessage], name: str, args: dict[str, Any]) -> list[str]:
+    """The ids of a run's calls to ``name`` with these arguments, in order."""
+    digest = args_hash(name, args)
+    return [
+        part.tool_call_id
+        for message in messages
+        for part in message.parts
+        if isinstance(part, ToolCallPart)
+        and part.tool_name == name
+        and args_hash(name, part.args_as_dict()) == digest
+    ]
+
+
+def identical_before(
+    messages: Sequence[ModelMessage], call_id: str | None, name: str, args: dict[str, Any]
+) -> int | None:
+    """How many identical calls came before this one in the run; None if it is not there."""
+    ids = identical_calls(messages, name, args)
+    return ids.index(call_id) if call_id in ids else None
 
 
 @dataclass
@@ -36,10 +59,14 @@ class EffectJournal:
     task_id: int
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def next_key(self, tool: str, args: dict[str, Any]) -> tuple[str, str, int]:
+    def next_key(
+        self, tool: str, args: dict[str, Any], earlier: int | None = None
+    ) -> tuple[str, str, int]:
+        """The call's key; ``earlier`` identical calls of the task's run, where known (a run
+        resumed after an approval starts a new journal but goes on counting from them)."""
         digest = args_hash(tool, args)
-        sequence = self._seen[(tool, digest)]
-        self._seen[(tool, digest)] += 1
+        sequence = self._seen[(tool, digest)] if earlier is None else earlier
+        self._seen[(tool, digest)] = sequence + 1
         return tool, digest, sequence
 
     async def lookup(self, key: tuple[str, str, int]) -> tuple[bool, Any]:
@@ -85,7 +112,8 @@ class JournalToolset(WrapperToolset[Any]):
     ) -> Any:
         if self.journal is None or is_read_only(tool.tool_def):
             return await self.wrapped.call_tool(name, tool_args, ctx, tool)
-        key = self.journal.next_key(name, tool_args)
+        earlier = identical_before(ctx.messages, ctx.tool_call_id, name, tool_args)
+        key = self.journal.next_key(name, tool_args, earlier)
         done, result = await self.journal.lookup(key)
         if done:
             log.info("task %s: %s was done before; not repeating it", self.journal.task_id, name)

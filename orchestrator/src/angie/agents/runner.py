@@ -17,6 +17,7 @@ from sqlalchemy import select
 from angie.access import visible_to
 from angie.agents.fleet import availability
 from angie.agents.journal import EffectJournal
+from angie.agents.limits import RunLimits
 from angie.agents.policy import ApprovalPolicy, load_policy
 from angie.agents.toolbox import Toolbox
 from angie.db.base import utcnow
@@ -70,11 +71,14 @@ class AgentFactory:
         model_for: ModelFor,
         *,
         clock: Callable[[], datetime] = utcnow,
+        limits: RunLimits | None = None,
     ) -> None:
         self.db = database
         self.toolbox = toolbox
         self.prompts = prompts
         self.model_for = model_for
+        # How far each run of the agents built here may go (run_agent applies them).
+        self.limits = limits or RunLimits()
         self._clock = clock
 
     async def roster(self, user_id: int | None = None) -> Roster:

@@ -9,14 +9,17 @@ from typing import Any
 
 from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults
 from pydantic_ai.agent import EventStreamHandler
+from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ToolCallPart
 from pydantic_ai.models import Model
 from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.function import FunctionModel
 from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.usage import RunUsage
 from pydantic_core import to_jsonable_python
 
 from angie.agents.approvals import ApprovalService, deferred_approvals
+from angie.agents.limits import RunLimits
 from angie.agents.runner import Delegate, TaskDeps
 from angie.agents.streaming import text_stream
 from angie.db.models import ApprovalStatus, Task, TaskKind, TaskStatus
@@ -34,17 +37,23 @@ class Finished:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
+    """The task fails for ``error``; the person hears ``told`` if set, else a sentence built
+    from the error."""
+
     error: str
+    told: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Suspended:
-    """The run stopped: ``approvals`` are calls for the user to decide, ``children`` tasks
-    (by tool call id) whose answers it waits for."""
+    """The run stopped: ``approvals`` are calls for the user to decide (``reasons``, by tool
+    call id, say why where it is not the policy), ``children`` tasks (by tool call id) whose
+    answers it waits for."""
 
     state: dict[str, Any]
     approvals: list[ToolCallPart] = field(default_factory=list)
     children: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,29 +84,44 @@ async def run_agent(
     approvals: ApprovalService,
     delegate: Delegate | None = None,
     live: LiveBus | None = None,
+    limits: RunLimits | None = None,
 ) -> Outcome:
-    """Run (or resume) ``task``'s agent; a chat run given the ``live`` bus streams its words."""
+    """Run (or resume) ``task``'s agent; a chat run given the ``live`` bus streams its words.
+    A run that reaches one of its ``limits`` stops there and its task fails, saying which."""
     deps = TaskDeps(task=task, delegate=delegate)
     stream = _live_text(agent, task, live)
+    limits = limits or RunLimits()
+    usage = RunUsage()
     state = task.state or {}
-    if state.get("messages"):
-        messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
-        results = await _deferred_results(task, state, messages, tasks, approvals)
-        if results is None:
-            return Waiting()
-        run = await agent.run(
-            message_history=messages,
-            deferred_tool_results=results,
-            deps=deps,
-            event_stream_handler=stream,
-        )
-    else:
-        run = await agent.run(
-            prompt,
-            message_history=list(history) or None,
-            deps=deps,
-            event_stream_handler=stream,
-        )
+    try:
+        if state.get("messages"):
+            messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
+            results = await _deferred_results(task, state, messages, tasks, approvals)
+            if results is None:
+                return Waiting()
+            run = await agent.run(
+                message_history=messages,
+                deferred_tool_results=results,
+                deps=deps,
+                event_stream_handler=stream,
+                usage_limits=limits.usage_limits(),
+                usage=usage,
+            )
+        else:
+            run = await agent.run(
+                prompt,
+                message_history=list(history) or None,
+                deps=deps,
+                event_stream_handler=stream,
+                usage_limits=limits.usage_limits(),
+                usage=usage,
+            )
+    except UsageLimitExceeded:
+        reason = limits.reached(usage)
+        return Failed(reason, RunLimits.told(reason))
+    finally:
+        if usage.requests:
+            await tasks.add_usage(task.id, usage.input_tokens, usage.output_tokens, usage.cost)
     output = run.output
     if isinstance(output, DeferredToolRequests):
         children = {
@@ -109,7 +133,12 @@ async def run_agent(
             "approvals": [c.tool_call_id for c in output.approvals],
             "children": children,
         }
-        return Suspended(state, list(output.approvals), children)
+        reasons = {
+            call.tool_call_id: str(output.metadata[call.tool_call_id]["reason"])
+            for call in output.approvals
+            if "reason" in output.metadata.get(call.tool_call_id, {})
+        }
+        return Suspended(state, list(output.approvals), children, reasons)
     return Finished(str(output))
 
 

@@ -1,5 +1,6 @@
 """The tools an agent gets: each of its servers' MCP tools, filtered, under the approval policy,
-journaled against repeats and audited — wrapped in that order around the server's toolset."""
+journaled against repeats, guarded against loops and audited — wrapped in that order around
+the server's toolset."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pydantic_ai.toolsets import AbstractToolset
 
 from angie.agents.audit import AuditToolset, DatabaseRecorder
 from angie.agents.journal import EffectJournal, JournalToolset
+from angie.agents.loops import LoopBreakerToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
 from angie.agents.streaming import TaskWatcher
 from angie.db.engine import Database
@@ -50,8 +52,10 @@ class Toolbox:
         supervisor: Supervisor | None,
         timeout: float,
         live: LiveBus | None = None,
+        max_repeated_calls: int = 3,
     ) -> None:
         self.db = database
+        self._max_repeated = max_repeated_calls
         self._servers = servers
         self._supervisor = supervisor
         self._timeout = timeout
@@ -157,5 +161,6 @@ class Toolbox:
                 base.filtered(keep), server=name, policy=policy, untrusted=untrusted
             )
             journaled = JournalToolset(guarded, journal=journal)
-            result.append(AuditToolset(journaled, server=name, recorder=recorder, watcher=watcher))
+            looped = LoopBreakerToolset(journaled, server=name, most=self._max_repeated)
+            result.append(AuditToolset(looped, server=name, recorder=recorder, watcher=watcher))
         return result

@@ -68,13 +68,23 @@ def _servers(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _today(spent: dict[str, Any]) -> str:
+    tokens = int(spent.get("input_tokens") or 0) + int(spent.get("output_tokens") or 0)
+    line = f"Today: {tokens:,} tokens, ${float(spent.get('cost_usd') or 0):.4f}"
+    budget = spent.get("budget_usd")
+    return line + (f" of a ${float(budget):.2f} daily budget" if budget is not None else "")
+
+
 @click.command("status")
 @url_option
 def status_command(url: str | None) -> None:
-    """Show running, queued and waiting tasks, recent events, next crons and server health."""
+    """Show today's tokens and cost, running, queued and waiting tasks, recent events, next
+    crons and server health."""
     with connect(url) as api:
         answer: dict[str, Any] = api.get("/api/status")
     console.print(f"[bold]Angie[/] at {escape(api.url)}")
+    if answer.get("today"):
+        console.print(escape(_today(answer["today"])))
     _tasks(answer, "running", "Running", "Nothing running.")
     _tasks(answer, "queued", "Queued", "Nothing queued.")
     waiting = answer.get("awaiting_approval") or []

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -154,6 +155,25 @@ class TaskService:
     async def suspend(self, task_id: int, state: dict[str, Any]) -> bool:
         """Park a running task until the user (or a child task) answers."""
         return await self._finish(task_id, TaskStatus.AWAITING_APPROVAL, state=state)
+
+    async def add_usage(
+        self, task_id: int, input_tokens: int, output_tokens: int, cost_usd: Decimal | None
+    ) -> None:
+        """Add one run's use of the language model to its task (summed in the database, so a
+        resumed run adds to what the run before it used)."""
+        values: dict[str, Any] = {
+            "input_tokens": func.coalesce(Task.input_tokens, 0) + input_tokens,
+            "output_tokens": func.coalesce(Task.output_tokens, 0) + output_tokens,
+        }
+        if cost_usd is not None:
+            values["cost_usd"] = func.coalesce(Task.cost_usd, 0) + cost_usd
+        async with self.db.session() as session:
+            await session.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
 
     async def save_state(self, task_id: int, state: dict[str, Any]) -> None:
         async with self.db.session() as session:

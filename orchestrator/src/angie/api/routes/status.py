@@ -11,8 +11,9 @@ from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
 from angie.db.base import utcnow
 from angie.db.models import Event, McpServer, ServerHealth, Task, TaskStatus
+from angie.tasks.spending import spent_on
 
-__all__ = ("ServerOut", "StatusOut", "router")
+__all__ = ("ServerOut", "SpendingOut", "StatusOut", "router")
 
 router = APIRouter(prefix="/status", tags=["status"])
 # Enough for a glance; the task list has the rest.
@@ -28,6 +29,15 @@ class ServerOut(Out):
     last_error: str | None
 
 
+class SpendingOut(Out):
+    """Today's (UTC) use of the language model by your tasks, and your daily budget."""
+
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    budget_usd: float | None
+
+
 class StatusOut(Out):
     running: list[TaskOut]
     queued: list[TaskOut]
@@ -35,11 +45,13 @@ class StatusOut(Out):
     recent_events: list[EventOut]
     next_crons: list[CronTickOut]
     servers: list[ServerOut]
+    today: SpendingOut
 
 
 @router.get("", operation_id="get_status")
 async def get_status(user: CurrentUser, session: SessionDep, services: ServicesDep) -> StatusOut:
-    """Your running, queued and waiting tasks, recent events, next crons and the MCP servers."""
+    """Your running, queued and waiting tasks, recent events, next crons, the MCP servers and
+    what your tasks used of the language model today."""
     waiting: dict[TaskStatus, list[TaskOut]] = {}
     for wanted in (TaskStatus.RUNNING, TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
         rows = await session.execute(
@@ -67,6 +79,8 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
                 last_error=state.last_error if state else server.last_error,
             )
         )
+    spent = await spent_on(session, user.id, utcnow())
+    budget = services.settings.daily_budget_usd
     return StatusOut(
         running=waiting[TaskStatus.RUNNING],
         queued=waiting[TaskStatus.QUEUED],
@@ -74,4 +88,10 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
         recent_events=[event_out(event, task_id) for event, task_id in events],
         next_crons=crons,
         servers=servers,
+        today=SpendingOut(
+            input_tokens=spent.input_tokens,
+            output_tokens=spent.output_tokens,
+            cost_usd=float(spent.cost_usd),
+            budget_usd=float(budget) if budget is not None else None,
+        ),
     )

@@ -67,6 +67,9 @@ class TaskOut(Out):
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
 
 
 class ToolCallOut(Out):
@@ -222,6 +225,9 @@ _COLUMNS = (
     Task.updated_at,
     Task.started_at,
     Task.finished_at,
+    Task.input_tokens,
+    Task.output_tokens,
+    Task.cost_usd,
 )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from angie.db.base import JSON_TYPE, Base, TimestampMixin, str_enum, utcnow
@@ -92,6 +93,11 @@ class Task(TimestampMixin, Base):
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON_TYPE)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # What its runs used of the language model, summed over its runs (resumptions included);
+    # the cost only where the model's price is known.
+    input_tokens: Mapped[int | None]
+    output_tokens: Mapped[int | None]
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
 
     children: Mapped[list[Task]] = relationship(
         back_populates="parent", cascade="all, delete-orphan", passive_deletes=True
