@@ -17,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from sqlalchemy.exc import IntegrityError
+
 from angie.accounts import AuthService
 from angie.agents.fleet import seed_fleet
 from angie.db import migrate
@@ -96,8 +98,8 @@ class Angie:
     async def start(self) -> None:
         services = self.services
         await migrate.upgrade(services.database.engine)
+        await self._seed()
         async with services.database.session() as session:
-            await seed_fleet(session, prompts_dir())
             await services.servers.load(session, services.settings)
         if self.runs_worker:
             await self._start_supervisor()
@@ -120,6 +122,19 @@ class Angie:
             "embedded" if services.queue.embedded else "Redis",
             ", with a worker" if self.runs_worker else "",
         )
+
+    async def _seed(self) -> None:
+        """Seed the fleet; processes started together (a worker and a daemon) may race to it,
+        and the one that loses reads what the other wrote."""
+        for attempt in (1, 2):
+            try:
+                async with self.services.database.session() as session:
+                    await seed_fleet(session, prompts_dir())
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("another Angie process seeded the fleet meanwhile; reading it again")
 
     async def _start_supervisor(self) -> None:
         services = self.services
