@@ -31,6 +31,7 @@ from angie.prompts import prompts_dir
 from angie.settings import AngieSettings
 
 __all__ = (
+    "TEST_HOST",
     "Account",
     "ApiHarness",
     "agent_id",
@@ -57,6 +58,8 @@ __all__ = (
 )
 
 PASSWORD = "correct horse battery staple"
+# The name the in-memory client calls Angie by: allowed explicitly, as a deployment would.
+TEST_HOST = "angie.test"
 DONE = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
 
 
@@ -150,7 +153,7 @@ def make_api_angie(
         data_dir=data_dir,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         mcp_timeout=20,
-        **settings,
+        **{"allowed_hosts": [TEST_HOST], **settings},
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), **(environ or {})}
     return Angie(
@@ -195,7 +198,7 @@ async def api_harness(angie: Angie) -> AsyncIterator[ApiHarness]:
     app = create_app(angie.services)
     transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://angie.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{TEST_HOST}") as client:
             yield ApiHarness(angie, client)
     finally:
         await angie.stop(grace=5)

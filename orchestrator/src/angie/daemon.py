@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Role = Literal["serve", "daemon", "worker", "api"]
 _SWEEP_SECONDS = 15.0
+_MAX_REQUEST_HEAD_BYTES = 65_536
 
 
 class Angie:
@@ -130,7 +131,7 @@ class Angie:
         from angie.api.app import create_app
 
         config = uvicorn.Config(
-            create_app(self.services),
+            create_app(self.services, bind_host=self._host),
             host=self._host,
             port=self._port,
             log_level=self.settings.log_level.lower(),
@@ -139,6 +140,10 @@ class Angie:
             access_log=False,
             log_config=None,
             lifespan="on",
+            # h11 bounds what a request's head may hold (httptools buffers any size); Angie
+            # answers smaller excesses herself with a 431 and its reason.
+            http="h11",
+            h11_max_incomplete_event_size=_MAX_REQUEST_HEAD_BYTES,
         )
         self._server = _uvicorn_server()(config)
         self._api_task = asyncio.create_task(self._server.serve(), name="angie-api")
