@@ -85,7 +85,13 @@ class ApiHarness:
     async def signup(self, name: str | None = None, *, admin: bool = False) -> Account:
         """Register an account (the first is the admin; later ones through an invite)."""
         inviter = self.accounts[0] if self.accounts else None
-        account = await register(self.client, name, inviter=inviter, admin=admin)
+        account = await register(
+            self.client,
+            name,
+            inviter=inviter,
+            admin=admin,
+            setup_code=self.angie.services.setup.code,
+        )
         self.accounts.append(account)
         return account
 
@@ -95,10 +101,16 @@ class ApiHarness:
 
 
 async def register(
-    client: httpx.AsyncClient, name: str | None, *, inviter: Account | None, admin: bool = False
+    client: httpx.AsyncClient,
+    name: str | None,
+    *,
+    inviter: Account | None,
+    admin: bool = False,
+    setup_code: str | None = None,
 ) -> Account:
     """An account made through the real routes and signed in: the household's first (its
-    admin) when there is no ``inviter``, else through an invite from ``inviter``."""
+    admin, with the ``setup_code`` Angie printed at start) when there is no ``inviter``, else
+    through an invite from ``inviter``."""
     email = f"{name or 'user'}-{uuid.uuid4().hex[:6]}@home.test".lower()
     body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": name or ""}
     if inviter is not None:
@@ -107,6 +119,8 @@ async def register(
         )
         assert invite.status_code == 201, invite.text
         body["invite_code"] = invite.json()["code"]
+    elif setup_code is not None:
+        body["setup_code"] = setup_code
     made = await client.post("/api/auth/register", json=body)
     assert made.status_code == 201, made.text
     login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})

@@ -23,8 +23,10 @@ REGISTER = "/api/auth/register"
 EVIL = {"Host": "evil.example", "Origin": "http://evil.example"}
 
 
-def _account() -> dict[str, str]:
-    return {"email": f"sam-{uuid.uuid4().hex[:6]}@home.test", "password": PASSWORD}
+def _account(api: ApiHarness) -> dict[str, str | None]:
+    """A first account with everything it needs (the setup code too)."""
+    email = f"sam-{uuid.uuid4().hex[:6]}@home.test"
+    return {"email": email, "password": PASSWORD, "setup_code": api.angie.services.setup.code}
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ async def served(sqlite_url: str, data_dir: Path) -> AsyncIterator[int]:
 
 
 async def test_a_rebound_host_name_cannot_register_the_first_account(api: ApiHarness) -> None:
-    answer = await api.client.post(REGISTER, json=_account(), headers=EVIL)
+    answer = await api.client.post(REGISTER, json=_account(api), headers=EVIL)
 
     message = error_message(answer, 421)
     assert message.startswith("Host evil.example is not one of Angie's: set ANGIE_ALLOWED_HOSTS")
@@ -84,7 +86,7 @@ def test_no_allowed_hosts_by_default(data_dir: Path) -> None:
 
 async def test_a_foreign_origin_cannot_post_even_with_angies_host(api: ApiHarness) -> None:
     answer = await api.client.post(
-        REGISTER, json=_account(), headers={"Origin": "http://evil.example"}
+        REGISTER, json=_account(api), headers={"Origin": "http://evil.example"}
     )
 
     message = error_message(answer, 403)
@@ -95,13 +97,13 @@ async def test_a_foreign_origin_cannot_post_even_with_angies_host(api: ApiHarnes
 
 @pytest.mark.parametrize("origin", ["null", "http://angie.test.evil.example", "file://"])
 async def test_odd_origins_are_foreign(api: ApiHarness, origin: str) -> None:
-    answer = await api.client.post(REGISTER, json=_account(), headers={"Origin": origin})
+    answer = await api.client.post(REGISTER, json=_account(api), headers={"Origin": origin})
     assert answer.status_code == 403, answer.text
 
 
 async def test_angies_own_origin_and_no_origin_may_post(api: ApiHarness) -> None:
     own = await api.client.post(
-        REGISTER, json=_account(), headers={"Origin": f"https://{TEST_HOST}:8443"}
+        REGISTER, json=_account(api), headers={"Origin": f"https://{TEST_HOST}:8443"}
     )
     assert own.status_code == 201, own.text
     # No Origin: the CLI, scripts and webhooks from other servers.

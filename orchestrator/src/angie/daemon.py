@@ -98,6 +98,9 @@ class Angie:
         async with services.database.session() as session:
             await seed_fleet(session, prompts_dir())
             await services.servers.load(session, services.settings)
+            if self.role in ("serve", "api"):
+                # Where accounts are made: the first one needs the code shown now.
+                await services.setup.prepare(session)
         if self.runs_worker:
             await self._start_supervisor()
             services.queue.start_worker(services.executor.handle, threads=self._threads)
