@@ -31,6 +31,7 @@ from angie.prompts import prompts_dir
 from angie.settings import AngieSettings
 
 __all__ = (
+    "TEST_HOST",
     "Account",
     "ApiHarness",
     "agent_id",
@@ -57,6 +58,8 @@ __all__ = (
 )
 
 PASSWORD = "correct horse battery staple"
+# The name the in-memory client calls Angie by: allowed explicitly, as a deployment would.
+TEST_HOST = "angie.test"
 DONE = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
 
 
@@ -82,7 +85,13 @@ class ApiHarness:
     async def signup(self, name: str | None = None, *, admin: bool = False) -> Account:
         """Register an account (the first is the admin; later ones through an invite)."""
         inviter = self.accounts[0] if self.accounts else None
-        account = await register(self.client, name, inviter=inviter, admin=admin)
+        account = await register(
+            self.client,
+            name,
+            inviter=inviter,
+            admin=admin,
+            setup_code=self.angie.services.setup.code,
+        )
         self.accounts.append(account)
         return account
 
@@ -92,10 +101,16 @@ class ApiHarness:
 
 
 async def register(
-    client: httpx.AsyncClient, name: str | None, *, inviter: Account | None, admin: bool = False
+    client: httpx.AsyncClient,
+    name: str | None,
+    *,
+    inviter: Account | None,
+    admin: bool = False,
+    setup_code: str | None = None,
 ) -> Account:
     """An account made through the real routes and signed in: the household's first (its
-    admin) when there is no ``inviter``, else through an invite from ``inviter``."""
+    admin, with the ``setup_code`` Angie printed at start) when there is no ``inviter``, else
+    through an invite from ``inviter``."""
     email = f"{name or 'user'}-{uuid.uuid4().hex[:6]}@home.test".lower()
     body: dict[str, Any] = {"email": email, "password": PASSWORD, "display_name": name or ""}
     if inviter is not None:
@@ -104,6 +119,8 @@ async def register(
         )
         assert invite.status_code == 201, invite.text
         body["invite_code"] = invite.json()["code"]
+    elif setup_code is not None:
+        body["setup_code"] = setup_code
     made = await client.post("/api/auth/register", json=body)
     assert made.status_code == 201, made.text
     login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
@@ -149,7 +166,7 @@ def make_api_angie(
         database_url=database_url,
         data_dir=data_dir,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
-        **{"mcp_timeout": 20, **settings},
+        **{"mcp_timeout": 20, "allowed_hosts": [TEST_HOST], **settings},
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), **(environ or {})}
     return Angie(
@@ -194,7 +211,7 @@ async def api_harness(angie: Angie) -> AsyncIterator[ApiHarness]:
     app = create_app(angie.services)
     transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://angie.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{TEST_HOST}") as client:
             yield ApiHarness(angie, client)
     finally:
         await angie.stop(grace=5)

@@ -55,6 +55,8 @@ class CliHarness:
             "LC_ALL": "C.UTF-8",
             "ANGIE_URL": self.url,
             "ANGIE_CLI_CONFIG": str(self.config),
+            # The same machine as Angie: `angie setup` finds her setup code in her data dir.
+            "ANGIE_DATA_DIR": str(self.angie.settings.data_dir),
             # Wide and plain: rich wraps to COLUMNS and colours nothing under NO_COLOR.
             "COLUMNS": "200",
             "NO_COLOR": "1",
@@ -103,7 +105,9 @@ class CliHarness:
         personal API token, saved for the CLI unless ``save`` is false."""
         inviter = self.people[0] if self.people else None
         async with self.client() as http:
-            account = await register(http, name, inviter=inviter)
+            account = await register(
+                http, name, inviter=inviter, setup_code=self.angie.services.setup.code
+            )
             made = await http.post("/api/me/tokens", json={"name": "test"}, headers=account.headers)
             assert made.status_code == 201, made.text
         person = replace(account, token=made.json()["token"])

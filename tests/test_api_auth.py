@@ -69,8 +69,12 @@ async def _invite(
     return code
 
 
-async def _register(api: ApiHarness, email: str, code: str | None = None) -> httpx.Response:
+async def _register(
+    api: ApiHarness, email: str, code: str | None = None, *, setup: str | None = None
+) -> httpx.Response:
     invite = {"invite_code": code} if code is not None else {}
+    if setup is not None:
+        invite["setup_code"] = setup
     return await api.client.post(REGISTER, json={"email": email, "password": PASSWORD, **invite})
 
 
@@ -107,7 +111,7 @@ def _claims(account: Account, **changes: Any) -> dict[str, Any]:
 
 
 async def test_first_account_is_admin_and_the_next_needs_an_invite(api: ApiHarness) -> None:
-    first = await _register(api, _email("sam"))
+    first = await _register(api, _email("sam"), setup=api.angie.services.setup.code)
     assert first.status_code == 201, first.text
     assert first.json()["is_admin"] is True
     assert "password" not in first.text

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import (
+    TEST_HOST,
     Account,
     ApiHarness,
     api_harness,
@@ -92,7 +93,7 @@ def own_model_angie(sqlite_url: str, data_dir: Path, **settings: Any) -> Angie:
         database_url=sqlite_url,
         data_dir=data_dir,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
-        **settings,
+        **{"allowed_hosts": [TEST_HOST], **settings},
     )
     return Angie(
         config,

@@ -140,6 +140,30 @@ async def test_a_bad_answers_file_fails_in_one_line_and_changes_nothing(
     assert not cli.config.exists()
 
 
+async def test_setup_elsewhere_needs_the_setup_code_in_the_answers_file(cli: CliHarness) -> None:
+    # Another data dir: `angie setup` cannot read the code Angie wrote into hers.
+    elsewhere = {"ANGIE_DATA_DIR": str(cli.home / "elsewhere")}
+    path = write(cli.home / "answers.yaml", ANSWERS)
+
+    refused = await cli.run("setup", "--answers", path, env=elsewhere)
+
+    assert refused.code == 1
+    assert refused.err.strip().startswith(
+        "error: the first account needs the setup code Angie printed at start"
+    )
+    assert refused.err.strip().endswith("add account.setup_code to the answers file")
+    async with cli.angie.services.database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 0
+
+    answers = copy.deepcopy(ANSWERS)
+    answers["account"]["setup_code"] = cli.angie.services.setup.code
+    done = await cli.run(
+        "setup", "--answers", write(cli.home / "answers.yaml", answers), env=elsewhere
+    )
+    assert done.code == 0, done.err
+    assert (await person(cli, "sam@home.test")).is_admin
+
+
 async def test_a_second_person_needs_an_invite_in_the_answers_file(cli: CliHarness) -> None:
     admin = await cli.signup("admin", save=False)
     answers = copy.deepcopy(ANSWERS)

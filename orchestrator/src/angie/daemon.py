@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Role = Literal["serve", "daemon", "worker", "api"]
 _SWEEP_SECONDS = 15.0
+_MAX_REQUEST_HEAD_BYTES = 65_536
 
 
 class Angie:
@@ -101,6 +102,9 @@ class Angie:
         await self._seed()
         async with services.database.session() as session:
             await services.servers.load(session, services.settings)
+            if self.role in ("serve", "api"):
+                # Where accounts are made: the first one needs the code shown now.
+                await services.setup.prepare(session)
         if self.runs_worker:
             await self._start_supervisor()
             services.queue.start_worker(services.executor.handle, threads=self._threads)
@@ -153,7 +157,7 @@ class Angie:
         from angie.api.app import create_app
 
         config = uvicorn.Config(
-            create_app(self.services),
+            create_app(self.services, bind_host=self._host),
             host=self._host,
             port=self._port,
             log_level=self.settings.log_level.lower(),
@@ -162,6 +166,10 @@ class Angie:
             access_log=False,
             log_config=None,
             lifespan="on",
+            # h11 bounds what a request's head may hold (httptools buffers any size); Angie
+            # answers smaller excesses herself with a 431 and its reason.
+            http="h11",
+            h11_max_incomplete_event_size=_MAX_REQUEST_HEAD_BYTES,
         )
         self._server = _uvicorn_server()(config)
         self._api_task = asyncio.create_task(self._server.serve(), name="angie-api")

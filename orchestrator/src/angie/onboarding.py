@@ -42,7 +42,7 @@ Kind = Literal["text", "list", "timezone"]
 #: Where Angie can reach someone, for the contact topic.
 CHANNELS = ("web", "slack", "discord", "email", "imessage")
 #: The keys of the ``account`` section of an answers file.
-ACCOUNT_KEYS = ("email", "password", "display_name", "invite_code")
+ACCOUNT_KEYS = ("email", "password", "display_name", "invite_code", "setup_code")
 _REQUIRED_ACCOUNT = ("email", "password")
 _MAX_TEXT = 2000
 _BLOCK = re.compile(r"\{#\s*angie-setup\s+(\{.*?\})\s*#\}", re.S)

@@ -19,6 +19,7 @@ from pydantic_ai.models import Model
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.accounts import AuthService
+from angie.accounts.setup_code import SetupCode
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn
 from angie.agents.direct import DirectCaller
@@ -103,6 +104,7 @@ class Services:
     executor: Executor
     schedules: Scheduler
     cache: Cache
+    setup: SetupCode
     # Sign-in needs the secret key, which only the processes that serve the API must have:
     # made on first use unless given.
     auth_service: AuthService | None = None
@@ -226,6 +228,7 @@ def build_services(
         schedules=Scheduler(database, lambda fire: on_cron(database, events, fire)),
         auth_service=auth,
         cache=create_cache(settings.redis_url),
+        setup=SetupCode(settings.data_dir),
     )
 
 

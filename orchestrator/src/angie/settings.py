@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from angie.errors import Invalid
 
@@ -43,7 +43,17 @@ _PLACEHOLDER_SECRETS = frozenset(
 _MIN_PRODUCTION_SECRET_LENGTH = 32
 # Settings whose rejected value may be echoed back; URLs can carry passwords, keys are secret.
 _ECHOABLE = frozenset(
-    {"env", "data_dir", "log_level", "log_format", "host", "port", "model", "mcp_timeout"}
+    {
+        "env",
+        "data_dir",
+        "log_level",
+        "log_format",
+        "host",
+        "port",
+        "allowed_hosts",
+        "model",
+        "mcp_timeout",
+    }
 )
 
 
@@ -164,11 +174,29 @@ class AngieSettings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the API answers to besides loopback and ANGIE_HOST, comma "
+        "separated (angie.example.org,192.168.1.20); requests for any other Host are refused.",
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod
     def _expand_data_dir(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            hosts = [str(host).strip().lower() for host in value]
+            for host in hosts:
+                if "/" in host or " " in host:
+                    raise ValueError(f"{host!r} is not a host name (no scheme, path or spaces)")
+            return [host for host in hosts if host]
+        return value
 
     @field_validator("database_url", mode="after")
     @classmethod

@@ -23,6 +23,7 @@ from angie.accounts.security import (
     new_api_token,
     new_secret,
 )
+from angie.accounts.setup_code import SetupCode
 from angie.db.models import ApiToken, AuthSession, Invite, User
 from angie.errors import Conflict, Forbidden, RateLimited
 from angie.errors import Unauthenticated as Unauthorized
@@ -86,13 +87,19 @@ class AuthService:
         password: str,
         display_name: str,
         invite_code: str | None,
+        setup: SetupCode,
+        setup_code: str | None,
         client: str,
     ) -> User:
+        """The first account needs ``setup``'s code and becomes the admin; later ones need an
+        invite."""
         await self._limit(self._register_limit, "register", client)
         email = email.strip().lower()
         first = (await session.scalar(select(func.count()).select_from(User))) == 0
         invite: Invite | None = None
-        if not first:
+        if first:
+            setup.check(setup_code)
+        else:
             if not invite_code:
                 raise Forbidden("registration needs an invite from an admin of this Angie")
             invite = await session.scalar(
@@ -119,6 +126,8 @@ class AuthService:
         if invite is not None:
             invite.used_by_id = user.id
             invite.used_at = datetime.now(UTC)
+        if first:
+            setup.retire()
         return user
 
     async def login(

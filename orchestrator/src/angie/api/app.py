@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from angie.api.edge import EdgeGuard, SecurityHeaders
 from angie.api.errors import document_errors, install_error_handlers
 from angie.api.middleware import RequestContext
 from angie.api.routes import (
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
 __all__ = ("create_app",)
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
+    """The API; it answers to loopback, ``bind_host`` (default ANGIE_HOST) and
+    ANGIE_ALLOWED_HOSTS only."""
+    settings = services.settings
     app = FastAPI(
         title="Angie",
         version=services.version,
@@ -48,7 +52,11 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    # The last added runs first: headers on every answer, then the request id, then the edge.
+    hosts = [bind_host or settings.host, *settings.allowed_hosts]
+    app.add_middleware(EdgeGuard, hosts=hosts)
     app.add_middleware(RequestContext)
+    app.add_middleware(SecurityHeaders)
     generate = app.openapi
     app.openapi = lambda: document_errors(generate())  # type: ignore[method-assign]
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from angie.logs import request_id_var
 
-__all__ = ("MAX_BODY_BYTES", "RequestContext", "request_id_var")
+__all__ = ("MAX_BODY_BYTES", "RequestContext", "error_json", "request_id_var")
 
 log = logging.getLogger("angie.api.access")
 
@@ -40,7 +40,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _error(status: int, code: str, message: str, request_id: str) -> bytes:
+def error_json(status: int, code: str, message: str, request_id: str) -> bytes:
     body = {"error": {"code": code, "message": message}, "request_id": request_id}
     return json.dumps(body).encode()
 
@@ -111,7 +111,7 @@ class RequestContext:
         if declared is not None and not declared.isdigit():
             status, code = 400, "bad_request"
             message = "the Content-Length header is not a number"
-        body = _error(status, code, message, request_id)
+        body = error_json(status, code, message, request_id)
         await send(
             {
                 "type": "http.response.start",

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -18,12 +19,14 @@ from rich.panel import Panel
 from rich.prompt import Prompt
 
 from angie import onboarding
+from angie.accounts.setup_code import read_setup_code
 from angie.cli import interview
 from angie.cli.client import AngieClient, RequestFailed, connect, url_option
-from angie.cli.context import fail
+from angie.cli.context import CliContext, fail
 from angie.cli.render import items
 from angie.cli.session import remember, token_for
 from angie.onboarding import TOPICS, AnswerError, Answers
+from angie.settings import AngieSettings
 
 __all__ = ("setup",)
 
@@ -51,8 +54,23 @@ def _local_zone() -> str | None:
 # -- the account -------------------------------------------------------------------------------
 
 
+def _local_setup_code(url: str) -> str | None:
+    """The setup code of an Angie on this machine: in her data dir, found as she finds it
+    (ANGIE_DATA_DIR, from the environment or the .env file)."""
+    if urlsplit(url).hostname not in {"127.0.0.1", "localhost", "::1"}:
+        return None
+    found = click.get_current_context(silent=True)
+    cli = found.find_object(CliContext) if found is not None else None
+    try:
+        settings = AngieSettings(_env_file=cli.env_file if cli is not None else ".env")
+    except ValueError:  # a bad setting: `angie serve` says which; here there is no code
+        return None
+    return read_setup_code(settings.data_dir)
+
+
 def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> bool:
-    """Make the account (the first one becomes the admin); False when it exists already."""
+    """Make the account (the first one becomes the admin and needs the setup code); False when
+    it exists already."""
     body = {
         "email": account["email"],
         "password": account["password"],
@@ -60,19 +78,36 @@ def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> b
     }
     if account.get("invite_code"):
         body["invite_code"] = account["invite_code"]
+    else:
+        setup_code = account.get("setup_code") or _local_setup_code(api.url)
+        if setup_code:
+            body["setup_code"] = setup_code
     while True:
         try:
             api.post("/api/auth/register", body, expect=(403, 409))
         except RequestFailed as err:
             if err.status == 409:
                 return False  # logging in will tell whether the password fits
+            needs_setup = "setup code" in err.message
             if not interactive:
+                if needs_setup:
+                    fail(
+                        err.message
+                        if account.get("setup_code")
+                        else f"{err.message}: add account.setup_code to the answers file"
+                    )
                 fail(
                     err.message
                     if "invite_code" in body
                     else "this Angie already has an admin, so a new account needs an invite: "
                     "add account.invite_code to the answers file"
                 )
+            if needs_setup:
+                console.print(f"[yellow]{escape(err.message)}[/]")
+                body["setup_code"] = Prompt.ask(
+                    "Setup code (Angie printed it at start)", console=console
+                ).strip()
+                continue
             if "invite" not in err.message:
                 fail(err.message)
             console.print(f"[yellow]{escape(err.message)}[/]")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
-from angie.api.deps import AuthDep, SessionDep, bearer_token
+from angie.api.deps import AuthDep, ServicesDep, SessionDep, bearer_token
 from angie.api.routes.users import UserOut
 from angie.api.schemas import Body, Email, Out
 
@@ -25,6 +25,12 @@ class RegisterIn(Body):
     password: Password
     display_name: str = Field(default="", max_length=120)
     invite_code: str | None = Field(default=None, max_length=128)
+    setup_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The first account only: the code Angie printed at start "
+        "(also in <data dir>/setup-code).",
+    )
 
 
 class LoginIn(Body):
@@ -53,21 +59,24 @@ def _client(request: Request) -> str:
     operation_id="register",
     status_code=status.HTTP_201_CREATED,
     responses={
-        403: {"description": "An invite is needed"},
+        403: {"description": "The setup code (first account) or an invite is needed"},
         409: {"description": "Taken"},
         429: {"description": "Too many attempts"},
     },
 )
 async def register(
-    body: RegisterIn, request: Request, session: SessionDep, auth: AuthDep
+    body: RegisterIn, request: Request, session: SessionDep, auth: AuthDep, services: ServicesDep
 ) -> UserOut:
-    """Create an account. The first account is the admin; later ones need an admin's invite."""
+    """Create an account. The first account is the admin and needs the setup code Angie
+    printed at start; later ones need an admin's invite."""
     user = await auth.register(
         session,
         email=str(body.email),
         password=body.password,
         display_name=body.display_name,
         invite_code=body.invite_code,
+        setup=services.setup,
+        setup_code=body.setup_code,
         client=_client(request),
     )
     return UserOut.model_validate(user)
