@@ -15,7 +15,7 @@ Authentication accepts a JWT access token or a personal API token (``angie_pat_â
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -66,61 +66,31 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _settings(services: ServicesDep) -> AngieSettings:
-    return services.settings
+def _part[T](name: str, kind: type[T]) -> Callable[[Services], T]:
+    """A dependency that hands a route one of the services, by its name on :class:`Services`."""
+
+    def part(services: ServicesDep) -> T:
+        found = getattr(services, name)
+        assert isinstance(found, kind)
+        return found
+
+    part.__name__ = f"get_{name}"
+    return part
 
 
-def _database(services: ServicesDep) -> Database:
-    return services.database
-
-
-def _auth(services: ServicesDep) -> AuthService:
-    return services.auth
-
-
-def _tasks(services: ServicesDep) -> TaskService:
-    return services.tasks
-
-
-def _toolbox(services: ServicesDep) -> Toolbox:
-    return services.toolbox
-
-
-def _approvals(services: ServicesDep) -> ApprovalService:
-    return services.approvals
-
-
-def _schedules(services: ServicesDep) -> Scheduler:
-    return services.schedules
-
-
-def _live(services: ServicesDep) -> LiveBus:
-    return services.live
-
-
-def _user_prompts(services: ServicesDep) -> UserPromptStore:
-    return services.user_prompts
-
-
-def _library(services: ServicesDep) -> PromptLibrary:
-    return services.library
-
-
-def _household_prompts(services: ServicesDep) -> HouseholdPromptStore:
-    return services.household_prompts
-
-
-SettingsDep = Annotated[AngieSettings, Depends(_settings)]
-DatabaseDep = Annotated[Database, Depends(_database)]
-AuthDep = Annotated[AuthService, Depends(_auth)]
-TasksDep = Annotated[TaskService, Depends(_tasks)]
-ToolboxDep = Annotated[Toolbox, Depends(_toolbox)]
-ApprovalsDep = Annotated[ApprovalService, Depends(_approvals)]
-SchedulesDep = Annotated[Scheduler, Depends(_schedules)]
-LiveDep = Annotated[LiveBus, Depends(_live)]
-UserPromptsDep = Annotated[UserPromptStore, Depends(_user_prompts)]
-LibraryDep = Annotated[PromptLibrary, Depends(_library)]
-HouseholdPromptsDep = Annotated[HouseholdPromptStore, Depends(_household_prompts)]
+SettingsDep = Annotated[AngieSettings, Depends(_part("settings", AngieSettings))]
+DatabaseDep = Annotated[Database, Depends(_part("database", Database))]
+AuthDep = Annotated[AuthService, Depends(_part("auth", AuthService))]
+TasksDep = Annotated[TaskService, Depends(_part("tasks", TaskService))]
+ToolboxDep = Annotated[Toolbox, Depends(_part("toolbox", Toolbox))]
+ApprovalsDep = Annotated[ApprovalService, Depends(_part("approvals", ApprovalService))]
+SchedulesDep = Annotated[Scheduler, Depends(_part("schedules", Scheduler))]
+LiveDep = Annotated[LiveBus, Depends(_part("live", LiveBus))]
+UserPromptsDep = Annotated[UserPromptStore, Depends(_part("user_prompts", UserPromptStore))]
+LibraryDep = Annotated[PromptLibrary, Depends(_part("library", PromptLibrary))]
+HouseholdPromptsDep = Annotated[
+    HouseholdPromptStore, Depends(_part("household_prompts", HouseholdPromptStore))
+]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.agents.fleet import availability
-from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.deps import CurrentUser, SessionDep, ToolboxDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import (
@@ -143,7 +143,7 @@ async def _servers(session: AsyncSession, names: list[str]) -> list[McpServer]:
 async def list_agents(
     user: CurrentUser,
     session: SessionDep,
-    services: ServicesDep,
+    toolbox: ToolboxDep,
     params: ListParams,
     enabled: bool | None = None,
     builtin: bool | None = None,
@@ -164,17 +164,17 @@ async def list_agents(
         "name",
         Agent.id,
     )
-    installed = services.toolbox.installed()
+    installed = toolbox.installed()
     return await query_page(session, stmt, params, lambda row: agent_out(row, installed))
 
 
 @router.get("/{agent_id}", operation_id="get_agent")
 async def get_agent(
-    agent_id: PathId, user: CurrentUser, session: SessionDep, services: ServicesDep
+    agent_id: PathId, user: CurrentUser, session: SessionDep, toolbox: ToolboxDep
 ) -> AgentOut:
     """One agent, with whether it can run on this machine."""
     agent = await visible(session, Agent, agent_id, user)
-    return agent_out(agent, services.toolbox.installed())
+    return agent_out(agent, toolbox.installed())
 
 
 @router.post(
@@ -184,7 +184,7 @@ async def get_agent(
     responses={409: {"description": "The name is taken"}},
 )
 async def create_agent(
-    body: AgentIn, user: CurrentUser, session: SessionDep, services: ServicesDep
+    body: AgentIn, user: CurrentUser, session: SessionDep, toolbox: ToolboxDep
 ) -> AgentOut:
     """Create an agent of your own over some MCP servers; only you see it."""
     await _NAMES.check(session, body.name)
@@ -196,7 +196,7 @@ async def create_agent(
     )
     session.add(agent)
     await _NAMES.flush(session, body.name)
-    return agent_out(agent, services.toolbox.installed())
+    return agent_out(agent, toolbox.installed())
 
 
 @router.patch(
@@ -209,7 +209,7 @@ async def update_agent(
     body: AgentPatch,
     user: CurrentUser,
     session: SessionDep,
-    services: ServicesDep,
+    toolbox: ToolboxDep,
 ) -> AgentOut:
     """Change an agent: your own, or (admins) a household one."""
     agent = await visible(session, Agent, agent_id, user)
@@ -232,7 +232,7 @@ async def update_agent(
     for key, value in changes.items():
         setattr(agent, key, value)
     await _NAMES.flush(session, agent.name)
-    return agent_out(agent, services.toolbox.installed())
+    return agent_out(agent, toolbox.installed())
 
 
 @router.delete(

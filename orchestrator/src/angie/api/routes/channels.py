@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.deps import CurrentUser, SessionDep, SettingsDep
 from angie.api.schemas import Body, Page
 from angie.api.validation import reject_nulls
 from angie.db.credentials import CredentialStore
@@ -136,7 +136,7 @@ async def get_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> Cha
 
 @router.put("/{kind}", operation_id="set_channel")
 async def set_channel(
-    kind: Kind, body: ChannelIn, user: CurrentUser, session: SessionDep, services: ServicesDep
+    kind: Kind, body: ChannelIn, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> ChannelOut:
     """Set up a channel: switch it on or off, replace its settings, set or remove secrets."""
     spec = _spec(kind)
@@ -155,7 +155,7 @@ async def set_channel(
     if config is not None:
         row.config = config.model_dump(mode="json", exclude_none=True)
     if secrets is not None:
-        store = CredentialStore(session, credential_box(services.settings.secret))
+        store = CredentialStore(session, credential_box(settings.secret))
         for field in sorted(secrets.model_fields_set):
             value = getattr(secrets, field)
             name = _prefix(kind) + field

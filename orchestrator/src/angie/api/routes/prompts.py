@@ -12,7 +12,15 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import AdminUser, CurrentUser, LibraryDep, ServicesDep, SessionDep
+from angie.api.deps import (
+    AdminUser,
+    CurrentUser,
+    HouseholdPromptsDep,
+    LibraryDep,
+    ServicesDep,
+    SessionDep,
+    UserPromptsDep,
+)
 from angie.api.paging import memory_page
 from angie.api.schemas import Body, ListParams, Out, Page
 from angie.api.validation import invalid_at
@@ -173,10 +181,10 @@ async def list_prompts(
 
 
 @prompts_router.get("/export", operation_id="export_prompts")
-async def export_prompts(user: CurrentUser, services: ServicesDep) -> DocumentsOut:
+async def export_prompts(user: CurrentUser, user_prompts: UserPromptsDep) -> DocumentsOut:
     """Your documents in effect (cleared ones left out), by name, to keep or import elsewhere."""
-    await services.user_prompts.ensure_defaults(user.id)
-    docs = await services.user_prompts.current(user.id)
+    await user_prompts.ensure_defaults(user.id)
+    docs = await user_prompts.current(user.id)
     return DocumentsOut(documents={doc.name: doc.body for doc in docs})
 
 
@@ -385,6 +393,8 @@ async def save_system_prompt(
 
 
 @system_prompts_router.delete("/{kind}", operation_id="reset_system_prompt", status_code=204)
-async def reset_system_prompt(kind: HouseholdKind, admin: AdminUser, services: ServicesDep) -> None:
+async def reset_system_prompt(
+    kind: HouseholdKind, admin: AdminUser, household_prompts: HouseholdPromptsDep
+) -> None:
     """Go back to the shipped SYSTEM or ANGIE file (the edited texts stay in the history)."""
-    await services.household_prompts.reset(PromptKind(kind), by=admin.id)
+    await household_prompts.reset(PromptKind(kind), by=admin.id)

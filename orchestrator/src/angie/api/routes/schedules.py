@@ -12,7 +12,7 @@ from fastapi import APIRouter, status
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
-from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.deps import CurrentUser, SchedulesDep, ServicesDep, SessionDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import PathId, RowId, invalid_at, reject_nulls
@@ -210,25 +210,25 @@ async def update_schedule(
 
 
 @router.delete("/{schedule_id}", operation_id="delete_schedule", status_code=204)
-async def delete_schedule(schedule_id: PathId, user: CurrentUser, services: ServicesDep) -> None:
+async def delete_schedule(schedule_id: PathId, user: CurrentUser, schedules: SchedulesDep) -> None:
     """Delete one of your schedules; it fires no more."""
     with _refusals(schedule_id):
-        await services.schedules.delete(user.id, schedule_id)
+        await schedules.delete(user.id, schedule_id)
 
 
 @router.post("/{schedule_id}/pause", operation_id="pause_schedule", responses={404: {}})
 async def pause_schedule(
-    schedule_id: PathId, user: CurrentUser, services: ServicesDep
+    schedule_id: PathId, user: CurrentUser, schedules: SchedulesDep
 ) -> ScheduleOut:
     """Stop a schedule firing; the ticks while paused are not caught up."""
     with _refusals(schedule_id):
-        return ScheduleOut.model_validate(await services.schedules.pause(user.id, schedule_id))
+        return ScheduleOut.model_validate(await schedules.pause(user.id, schedule_id))
 
 
 @router.post("/{schedule_id}/resume", operation_id="resume_schedule", responses={404: {}})
 async def resume_schedule(
-    schedule_id: PathId, user: CurrentUser, services: ServicesDep
+    schedule_id: PathId, user: CurrentUser, schedules: SchedulesDep
 ) -> ScheduleOut:
     """Fire a paused schedule again from its next tick on."""
     with _refusals(schedule_id):
-        return ScheduleOut.model_validate(await services.schedules.resume(user.id, schedule_id))
+        return ScheduleOut.model_validate(await schedules.resume(user.id, schedule_id))

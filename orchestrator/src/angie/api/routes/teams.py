@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.agents.fleet import availability
-from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.deps import CurrentUser, SessionDep, ToolboxDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import (
@@ -137,7 +137,7 @@ async def _members(
 async def list_teams(
     user: CurrentUser,
     session: SessionDep,
-    services: ServicesDep,
+    toolbox: ToolboxDep,
     params: ListParams,
     enabled: bool | None = None,
     builtin: bool | None = None,
@@ -154,16 +154,16 @@ async def list_teams(
     stmt = order_by(
         stmt, params.sort, {"name": Team.name, "created_at": Team.created_at}, "name", Team.id
     )
-    installed = services.toolbox.installed()
+    installed = toolbox.installed()
     return await query_page(session, stmt, params, lambda row: team_out(row, installed))
 
 
 @router.get("/{team_id}", operation_id="get_team")
 async def get_team(
-    team_id: PathId, user: CurrentUser, session: SessionDep, services: ServicesDep
+    team_id: PathId, user: CurrentUser, session: SessionDep, toolbox: ToolboxDep
 ) -> TeamOut:
     """One team with its members in order."""
-    return team_out(await visible(session, Team, team_id, user), services.toolbox.installed())
+    return team_out(await visible(session, Team, team_id, user), toolbox.installed())
 
 
 @router.post(
@@ -173,7 +173,7 @@ async def get_team(
     responses={409: {"description": "The name is taken"}},
 )
 async def create_team(
-    body: TeamIn, user: CurrentUser, session: SessionDep, services: ServicesDep
+    body: TeamIn, user: CurrentUser, session: SessionDep, toolbox: ToolboxDep
 ) -> TeamOut:
     """Create a team of your own from agents you can see; only you see it."""
     await _NAMES.check(session, body.name)
@@ -181,7 +181,7 @@ async def create_team(
     team.members = await _members(session, user, body.members, household=False)
     session.add(team)
     await _NAMES.flush(session, body.name)
-    return team_out(team, services.toolbox.installed())
+    return team_out(team, toolbox.installed())
 
 
 @router.patch(
@@ -190,7 +190,7 @@ async def create_team(
     responses={403: {"description": "A household team"}, 409: {"description": "Conflict"}},
 )
 async def update_team(
-    team_id: PathId, body: TeamPatch, user: CurrentUser, session: SessionDep, services: ServicesDep
+    team_id: PathId, body: TeamPatch, user: CurrentUser, session: SessionDep, toolbox: ToolboxDep
 ) -> TeamOut:
     """Change a team: your own, or (admins) a household one; `members` replaces the list."""
     team = await visible(session, Team, team_id, user)
@@ -211,7 +211,7 @@ async def update_team(
     for key, value in changes.items():
         setattr(team, key, value)
     await _NAMES.flush(session, team.name)
-    return team_out(team, services.toolbox.installed())
+    return team_out(team, toolbox.installed())
 
 
 @router.delete(

@@ -34,6 +34,7 @@ from angie.api.schemas import Out
 from angie.api.visibility import TARGET_FIELDS
 from angie.db.base import utcnow
 from angie.db.crypto import SecretBox, credential_box
+from angie.db.engine import Database
 from angie.db.models import EventType, User, Webhook
 from angie.errors import Invalid, NotFound
 from angie.events.router import NewEvent
@@ -97,10 +98,10 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def _find(services: ServicesDep, hook_id: str) -> _Hook | None:
+async def _find(database: Database, hook_id: str) -> _Hook | None:
     if len(hook_id) > 64:
         return None
-    async with services.database.session() as session:
+    async with database.session() as session:
         found = (
             await session.execute(
                 select(Webhook, User.is_active)
@@ -209,7 +210,7 @@ async def deliver_webhook(
 ) -> DeliveryOut:
     """Deliver a signed webhook: its body, fenced as untrusted data, goes to the hook's target."""
     body = await _read_body(request)
-    hook = await _find(services, hook_id)
+    hook = await _find(services.database, hook_id)
     box, decoy = _keys(services.settings.secret)
     ts, sig = x_angie_timestamp.strip(), x_angie_signature.strip().lower()
     hook = _verify(hook, box, decoy, ts=ts, sig=sig, body=body)
