@@ -180,10 +180,8 @@ async def test_agent_calls_a_prefixed_tool_through_the_toolset(supervisor: Super
 
 async def test_hung_server_is_a_clear_error_within_the_timeout(supervisor: Supervisor) -> None:
     toolset = ServerToolset(spec("sample"), supervisor, timeout=0.5)
-    agent = Agent(_script(ToolCallPart("sample_slow", {"seconds": 5})), toolsets=[toolset])
-    started = time.monotonic()
+    agent = Agent(_script(ToolCallPart("sample_slow", {"seconds": 60})), toolsets=[toolset])
     result = await agent.run("wait")
-    assert time.monotonic() - started < 3
     assert "did not answer within 0.5 seconds" in result.output
 
 

@@ -510,13 +510,12 @@ def test_403_with_an_exhausted_quota_is_rate_limited_until_the_reset(
     headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
     fake_github.fail_next(403, headers=headers)
 
-    started = time.monotonic()
     with pytest.raises(RateLimitedError) as caught:
         client.notifications()
 
     assert caught.value.retry_after is not None
     assert 25 <= caught.value.retry_after <= 31
-    assert time.monotonic() - started < 2
+    assert len(fake_github.requests) == 1, "the client retried instead of failing at once"
 
 
 def test_500_is_an_upstream_error_at_once(client: GitHubClient, fake_github: Any) -> None:
@@ -572,12 +571,12 @@ def test_sdk_timeout_is_an_upstream_timeout(settings: GitHubSettings, fake_githu
 async def test_slow_upstream_times_out_with_call_blocking(
     client: GitHubClient, fake_github: Any
 ) -> None:
-    fake_github.delay = 5
-    started = time.monotonic()
+    fake_github.delay = 60
+    answered = fake_github.answered
     try:
         with pytest.raises(UpstreamTimeoutError, match=r"0\.3 seconds"):
             await call_blocking("GitHub", 0.3, client.list_issues, repo=HELLO)
-        assert time.monotonic() - started < 1.5
+        assert fake_github.answered == answered
     finally:
         fake_github.release()
 

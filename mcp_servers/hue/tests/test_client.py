@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -482,26 +481,26 @@ def test_stopped_bridge_raises_upstream_error(client: HueClient, fake_hue: FakeH
 
 
 def test_slow_bridge_hits_the_socket_timeout(fake_hue: FakeHueBridge) -> None:
-    fake_hue.delay = 5
+    fake_hue.delay = 60
     client = _client(fake_hue, timeout=0.3)
-    started = time.monotonic()
+    answered = fake_hue.answered
 
     with pytest.raises(UpstreamTimeoutError):
         client.list_lights()
 
-    assert time.monotonic() - started < 1.5
+    assert fake_hue.answered == answered
     fake_hue.release()
 
 
 async def test_slow_bridge_times_out_through_call_blocking(
     client: HueClient, fake_hue: FakeHueBridge
 ) -> None:
-    fake_hue.delay = 5
-    started = time.monotonic()
+    fake_hue.delay = 60
+    answered = fake_hue.answered
 
     with pytest.raises(UpstreamTimeoutError) as err:
         await call_blocking(SERVICE, 0.3, client.list_lights)
 
-    assert time.monotonic() - started < 1.0
+    assert fake_hue.answered == answered
     assert "0.3 seconds" in str(err.value)
     fake_hue.release()  # let the abandoned worker thread finish now

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -499,11 +498,9 @@ def test_rate_limit_fails_at_once_with_retry_after(
     fake_spotify: Any, client: SpotifyClient
 ) -> None:
     fake_spotify.fail_next(429, headers={"Retry-After": "7"}, message="API rate limit exceeded")
-    started = time.monotonic()
     with pytest.raises(RateLimitedError, match="7 seconds") as caught:
         client.devices()
     assert caught.value.retry_after == 7
-    assert time.monotonic() - started < 1
     assert len(fake_spotify.requests) == 1
 
 
@@ -539,24 +536,24 @@ def test_connection_refused_is_upstream_error(fake_spotify: Any, client: Spotify
 def test_slow_answer_past_the_request_timeout_is_a_timeout(
     fake_spotify: Any, settings: SpotifySettings, token_cache: Any
 ) -> None:
-    fake_spotify.delay = 5
+    fake_spotify.delay = 60
+    answered = fake_spotify.answered
     quick = settings.model_copy(update={"timeout": 0.3})
-    started = time.monotonic()
     with (
         make_client(fake_spotify, quick, token_cache) as client,
         pytest.raises(UpstreamTimeoutError),
     ):
         client.devices()
-    assert time.monotonic() - started < 2
+    assert fake_spotify.answered == answered
     fake_spotify.release()
 
 
 async def test_slow_upstream_times_out_in_call_blocking(
     fake_spotify: Any, client: SpotifyClient
 ) -> None:
-    fake_spotify.delay = 5
-    started = time.monotonic()
+    fake_spotify.delay = 60
+    answered = fake_spotify.answered
     with pytest.raises(UpstreamTimeoutError, match=r"0\.3 seconds"):
         await call_blocking("Spotify", 0.3, client.devices)
-    assert time.monotonic() - started < 1
+    assert fake_spotify.answered == answered
     fake_spotify.release()

@@ -79,7 +79,8 @@ class FakeService:
     ``with Fake() as fake:`` starts and stops it (or ``start()``/``stop()``); ``url`` is where
     it listens. ``log`` holds every request in arrival order. ``inject(reply, times, path)``
     answers the next ``times`` requests whose path starts with ``path`` with ``reply``;
-    ``delay`` holds every answer that many seconds until ``release()`` lets them all go.
+    ``delay`` holds every answer that many seconds until ``release()`` lets them all go;
+    ``answered`` counts the answers given (a client that gave up early saw none).
     """
 
     #: HTTP/1.1 with keep-alive, as SDKs built on a connection pool expect (GitHub's).
@@ -87,6 +88,7 @@ class FakeService:
 
     def __init__(self) -> None:
         self.log: list[Request] = []
+        self.answered = 0
         self.lock = threading.Lock()
         self._failures: list[_Failure] = []
         self._delay = 0.0
@@ -177,7 +179,9 @@ class FakeService:
         if self._delay:
             self._released.wait(self._delay)
         with self.lock:
-            return self._injected(request.path) or self.answer(request)
+            reply = self._injected(request.path) or self.answer(request)
+            self.answered += 1
+            return reply
 
     def _injected(self, path: str) -> Reply | None:
         for failure in self._failures:
