@@ -502,7 +502,7 @@ async def test_long_conversations_are_summarised_and_bounded(
         user = await h.user()
         for n in range(4):
             await h.settled(await h.say(user, f"message number {n}"), DONE)
-        _, history = await angie.services.executor.chat.memory.history(
+        _, history, _ = await angie.services.executor.chat.memory.history(
             Task(id=10_000, user_id=user, channel=ChannelKind.WEB, thread="t1")
         )
         async with angie.services.database.session() as session:

@@ -104,8 +104,11 @@ class Feedback:
         text: str,
         task_id: int | None = None,
         approval_id: int | None = None,
+        tainted_by: str | None = None,
     ) -> Delivery | None:
-        """Record the message in the person's conversation and push it through the channel."""
+        """Record the message in the person's conversation and push it through the channel;
+        ``tainted_by`` marks words written after reading outside content, so memory reads them
+        back fenced."""
         if user_id is None:
             log.info("task %s has nobody to tell: %s", task_id, kind.value)
             return None
@@ -127,6 +130,7 @@ class Feedback:
                     role=MessageRole.ASSISTANT,
                     content=delivery.rendered,
                     task_id=task_id,
+                    tainted_by=tainted_by,
                 )
             )
         target = self.channels.get(channel, self.web)

@@ -16,7 +16,7 @@ from pydantic_ai import CallDeferred
 from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, UsageLimitExceeded
 
 from angie.agents.approvals import ApprovalService
-from angie.agents.chat import ChatTurn, fence
+from angie.agents.chat import ChatTurn
 from angie.agents.runner import AgentFactory
 from angie.agents.runs import (
     Failed,
@@ -27,6 +27,7 @@ from angie.agents.runs import (
     answer_of,
     run_agent,
 )
+from angie.agents.trust import fence, started_by, taint_task
 from angie.db.base import utcnow
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.errors import AngieError
@@ -174,6 +175,7 @@ class Executor:
                         ),
                         task_id=task.id,
                         approval_id=approval.id,
+                        tainted_by=task.tainted_by or started_by(task),
                     )
             return
         if isinstance(outcome, Finished):
@@ -196,6 +198,7 @@ class Executor:
                 thread=task.thread,
                 text=text,
                 task_id=task.id,
+                tainted_by=task.tainted_by or started_by(task),
             )
         elif not inline:
             await self.wake(task.parent_id)
@@ -278,6 +281,8 @@ class Executor:
                 "text": request,
                 **({"untrusted": True} if parent.input.get("untrusted") else {}),
             },
+            # A tainted parent's request may carry what it read: the child starts tainted.
+            tainted_by=parent.tainted_by or started_by(parent),
             idempotency_key=f"task:{parent.id}:ask:{digest}:{sequence}",
             parent_id=parent.id,
             agent_id=target if kind == "agent" else None,
@@ -290,6 +295,9 @@ class Executor:
             child = await self.run_inline(child)
         if child.status is TaskStatus.AWAITING_APPROVAL:
             raise CallDeferred(metadata={"task_id": child.id})
+        if child.tainted_by is not None:
+            # Its answer may quote what it read: the parent is tainted from here on.
+            await taint_task(self.tasks.db, parent, child.tainted_by)
         return answer_of(child)
 
     async def decide(

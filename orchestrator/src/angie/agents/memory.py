@@ -1,5 +1,9 @@
 """Conversation memory per person and thread: the recent messages verbatim, older ones folded
-into a running summary so a long conversation stays within the model's reach."""
+into a running summary so a long conversation stays within the model's reach.
+
+Messages written after reading outside content (``tainted_by``) are read back fenced as data
+and taint the run that reads them; the summary leaves their words out, so nothing from outside
+is laundered into memory the next trusted run would obey."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pydantic_ai.messages import (
 )
 from sqlalchemy import func, select
 
+from angie.agents.trust import fence, started_by
 from angie.db.engine import Database
 from angie.db.models import ChannelKind, Conversation, Message, MessageRole, Task
 from angie.feedback import conversation_for
@@ -57,14 +62,15 @@ class ConversationMemory:
                         role=MessageRole.USER,
                         content=text,
                         task_id=task.id,
+                        tainted_by=task.tainted_by or started_by(task),
                     )
                 )
 
-    async def history(self, task: Task) -> tuple[str | None, list[ModelMessage]]:
-        """(summary, recent messages) before this task's own request."""
+    async def history(self, task: Task) -> tuple[str | None, list[ModelMessage], str | None]:
+        """(summary, recent messages, what tainted any of them) before this task's request."""
         where = self._where(task)
         if where is None:
-            return None, []
+            return None, [], None
         async with self.db.session() as session:
             conversation = await conversation_for(session, *where)
             rows = list(
@@ -81,7 +87,8 @@ class ConversationMemory:
             )
             summary = conversation.summary
         rows.reverse()
-        return summary, [_as_model_message(m) for m in rows]
+        tainted_by = next((m.tainted_by for m in rows if m.tainted_by is not None), None)
+        return summary, [_as_model_message(m) for m in rows], tainted_by
 
     async def fold(self, task: Task) -> None:
         """Summarise what fell out of the window since the last summary (after a chat turn)."""
@@ -115,7 +122,7 @@ class ConversationMemory:
             )
             if not fallen:
                 return
-            lines = [f"{m.role.value}: {m.content}" for m in fallen]
+            lines = [_summary_line(m) for m in fallen]
             previous = conversation.summary
             conversation_id = conversation.id
         try:
@@ -131,7 +138,26 @@ class ConversationMemory:
                 row.summary_upto = fallen[-1].id
 
 
+def _summary_line(message: Message) -> str:
+    if message.tainted_by is not None:
+        return (
+            f"{message.role.value}: (a message about content from outside the household, "
+            f"{message.tainted_by}; its words are left out of the summary)"
+        )
+    return f"{message.role.value}: {message.content}"
+
+
 def _as_model_message(message: Message) -> ModelMessage:
+    if message.tainted_by is not None:
+        # Whoever wrote it, it may quote outside content: data to read, never to obey.
+        said = "the person" if message.role is MessageRole.USER else "Angie"
+        return ModelRequest(
+            parts=[
+                UserPromptPart(
+                    fence(message.content, f"earlier, {said} after reading {message.tainted_by}")
+                )
+            ]
+        )
     if message.role is MessageRole.USER:
         return ModelRequest(parts=[UserPromptPart(message.content)])
     return ModelResponse(parts=[TextPart(message.content)])

@@ -20,7 +20,8 @@ from pydantic_ai.toolsets.abstract import ToolsetTool
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.db.models import ApprovalMode, McpServer
+from angie.agents.trust import RunTrust, taint_reason
+from angie.db.models import ApprovalMode, ContentTrust, McpServer
 
 __all__ = (
     "ApprovalPolicy",
@@ -67,6 +68,8 @@ class ServerPolicy:
     name: str
     mode: ApprovalMode = ApprovalMode.AUTO
     tool_policies: Mapping[str, Decision] = field(default_factory=dict)
+    # An admin's choice of the server's content trust; None follows what the server declares.
+    content_trust: ContentTrust | None = None
 
     def __post_init__(self) -> None:
         # Plain strings are accepted (the API and the database speak them); anything else is
@@ -77,6 +80,8 @@ class ServerPolicy:
             "tool_policies",
             MappingProxyType({tool: Decision(d) for tool, d in self.tool_policies.items()}),
         )
+        if self.content_trust is not None:
+            object.__setattr__(self, "content_trust", ContentTrust(self.content_trust))
 
 
 class ApprovalPolicy:
@@ -92,6 +97,13 @@ class ApprovalPolicy:
     def server(self, name: str) -> ServerPolicy:
         """The named server's policy; a server with none follows its tools' annotations."""
         return self._servers.get(name) or ServerPolicy(name)
+
+    def trusts_content(self, server: str, declared: ContentTrust | str | None) -> bool:
+        """Whether ``server``'s tool outputs can be read without tainting the run: the admin's
+        choice, else what the server declares; a server that declares nothing (any third-party
+        server) is untrusted."""
+        choice = self.server(server).content_trust or declared or ContentTrust.UNTRUSTED
+        return ContentTrust(choice) is ContentTrust.TRUSTED
 
     def decide(
         self, server: str, tool: str, tool_def: ToolDefinition, *, untrusted: bool
@@ -129,11 +141,16 @@ def _tool_policies(server: str, raw: Mapping[str, Any]) -> dict[str, Decision]:
 async def load_policy(session: AsyncSession) -> ApprovalPolicy:
     """The approval policy of every server in the ``mcp_servers`` table."""
     rows = await session.execute(
-        select(McpServer.name, McpServer.approval_mode, McpServer.tool_policies)
+        select(
+            McpServer.name,
+            McpServer.approval_mode,
+            McpServer.tool_policies,
+            McpServer.content_trust,
+        )
     )
     return ApprovalPolicy(
-        ServerPolicy(name, mode, _tool_policies(name, tool_policies or {}))
-        for name, mode, tool_policies in rows
+        ServerPolicy(name, mode, _tool_policies(name, tool_policies or {}), trust)
+        for name, mode, tool_policies, trust in rows
     )
 
 
@@ -170,21 +187,32 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
     refusal the tool is hidden for the rest of the run, so a model that insists meets
     pydantic-ai's bounded unknown-tool retries instead of looping.
 
-    ``untrusted`` is set for runs started by webhooks or inbound email: see
-    ``ApprovalPolicy.decide``.
+    ``untrusted`` is set for runs started by webhooks or inbound email, and ``trust`` follows a
+    run that becomes tainted by reading outside content (see :mod:`angie.agents.trust`): either
+    way ``ApprovalPolicy.decide`` can only get stricter, and the approval request says why.
     """
 
     server: str
     policy: ApprovalPolicy
     untrusted: bool = False
     hide_forbidden: bool = True
+    trust: RunTrust | None = None
 
     def _tool_name(self, name: str) -> str:
         return name.removeprefix(f"{self.server}_")
 
+    @property
+    def _tainted_by(self) -> str | None:
+        if self.trust is not None and self.trust.tainted_by is not None:
+            return self.trust.tainted_by
+        return "a message from outside" if self.untrusted else None
+
     def _decide(self, name: str, tool_def: ToolDefinition) -> Decision:
         return self.policy.decide(
-            self.server, self._tool_name(name), tool_def, untrusted=self.untrusted
+            self.server,
+            self._tool_name(name),
+            tool_def,
+            untrusted=self._tainted_by is not None,
         )
 
     def _refusal(self, name: str) -> str:
@@ -228,12 +256,18 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
         if decision is Decision.NEVER:
             raise ToolForbidden(self._refusal(name))
         if decision is Decision.ASK and not self._approved(name, tool_args, ctx):
+            tainted_by = self._tainted_by
             raise ApprovalRequired(
                 metadata={
                     "server": self.server,
                     "tool": self._tool_name(name),
                     "args_hash": args_hash(name, tool_args),
-                    "untrusted": self.untrusted,
+                    "untrusted": tainted_by is not None,
+                    **(
+                        {"tainted_by": tainted_by, "reason": taint_reason(tainted_by)}
+                        if tainted_by is not None and not is_read_only(tool.tool_def)
+                        else {}
+                    ),
                 }
             )
         return await self.wrapped.call_tool(name, tool_args, ctx, tool)

@@ -20,6 +20,7 @@ from angie.agents.journal import EffectJournal
 from angie.agents.limits import RunLimits
 from angie.agents.policy import ApprovalPolicy, load_policy
 from angie.agents.toolbox import Toolbox
+from angie.agents.trust import RunTrust
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import Agent as AgentRow
@@ -151,6 +152,7 @@ class AgentFactory:
             task_id=task.id,
             untrusted=untrusted,
             journal=EffectJournal(self.db, task.id),
+            trust=RunTrust(task, self.db),
         )
         tools = await self.toolbox.capabilities(servers, row.tool_filter)
         ctx = await self.context(task, PromptAgent(row.name, row.description, tools))
@@ -179,6 +181,7 @@ class AgentFactory:
             untrusted=untrusted,
             journal=journal,
             extra_filter=member_filters,
+            trust=RunTrust(task, self.db),
         )
         tools = await self.toolbox.capabilities(servers, [*team_filter, *member_filters])
         ctx = await self.context(task, PromptAgent(team.name, description, tools))

@@ -22,6 +22,7 @@ from angie.agents.approvals import ApprovalService, deferred_approvals
 from angie.agents.limits import RunLimits
 from angie.agents.runner import Delegate, TaskDeps
 from angie.agents.streaming import text_stream
+from angie.agents.trust import taint_task
 from angie.db.models import ApprovalStatus, Task, TaskKind, TaskStatus
 from angie.live import LiveBus
 from angie.tasks.service import TERMINAL, TaskService
@@ -194,5 +195,8 @@ async def _deferred_results(
             continue
         if child.status not in TERMINAL:
             return None
+        if child.tainted_by is not None:
+            # The child's answer may quote what it read: the parent is tainted from here on.
+            await taint_task(tasks.db, task, child.tainted_by)
         calls[call_id] = answer_of(child)
     return DeferredToolResults(calls=calls, approvals=answers)

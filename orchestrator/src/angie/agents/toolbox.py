@@ -1,6 +1,6 @@
 """The tools an agent gets: each of its servers' MCP tools, filtered, under the approval policy,
-journaled against repeats, guarded against loops and audited — wrapped in that order around
-the server's toolset."""
+journaled against repeats, guarded against loops, fenced and tainting when the server's content
+is untrusted, and audited — wrapped in that order around the server's toolset."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from angie.agents.journal import EffectJournal, JournalToolset
 from angie.agents.loops import LoopBreakerToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
 from angie.agents.streaming import TaskWatcher
+from angie.agents.trust import RunTrust, TrustToolset
 from angie.db.engine import Database
 from angie.live import LiveBus
 from angie.mcp.registry import ServerSpec
@@ -141,6 +142,7 @@ class Toolbox:
         untrusted: bool,
         journal: EffectJournal | None,
         extra_filter: Sequence[str] = (),
+        trust: RunTrust | None = None,
     ) -> list[AbstractToolset[Any]]:
         result: list[AbstractToolset[Any]] = []
         recorder = DatabaseRecorder(self.db, task_id)
@@ -158,9 +160,13 @@ class Toolbox:
                 return tool_allowed(tool_def.name, patterns)
 
             guarded = PolicyToolset(
-                base.filtered(keep), server=name, policy=policy, untrusted=untrusted
+                base.filtered(keep), server=name, policy=policy, untrusted=untrusted, trust=trust
             )
             journaled = JournalToolset(guarded, journal=journal)
-            looped = LoopBreakerToolset(journaled, server=name, most=self._max_repeated)
-            result.append(AuditToolset(looped, server=name, recorder=recorder, watcher=watcher))
+            outer: AbstractToolset[Any] = LoopBreakerToolset(
+                journaled, server=name, most=self._max_repeated
+            )
+            if not policy.trusts_content(name, base.spec.content_trust):
+                outer = TrustToolset(outer, server=name, trust=trust)
+            result.append(AuditToolset(outer, server=name, recorder=recorder, watcher=watcher))
         return result

@@ -135,7 +135,8 @@ class EventRouter:
             "text": str(payload.get("text") or payload.get("instruction") or ""),
             "event_type": event.type.value,
         }
-        if event.type in UNTRUSTED_TYPES or payload.get("untrusted"):
+        untrusted = event.type in UNTRUSTED_TYPES or bool(payload.get("untrusted"))
+        if untrusted:
             task_input["untrusted"] = True
         if "body" in payload:
             task_input["data"] = payload["body"]
@@ -146,7 +147,9 @@ class EventRouter:
             idempotency_key=f"event:{event.id}",
             event_id=event.id,
             channel=event.channel,
-            thread=event.thread,
+            # Work started from outside talks in its own thread, so what it writes is never
+            # read back as the person's own conversation (no laundering through memory).
+            thread=event.thread or (f"outside:{event.source}"[:255] if untrusted else None),
             **target.fields(),
         )
         await self._mark(event.id, EventStatus.ROUTED)

@@ -63,6 +63,12 @@ class ServerSpec:
     manifest: ServerManifest | None = None
 
     @property
+    def content_trust(self) -> str | None:
+        """What the server declares of its outputs (``trusted``/``untrusted``); None when it
+        declares nothing, as third-party servers don't."""
+        return self.manifest.content_trust if self.manifest is not None else None
+
+    @property
     def env_prefix(self) -> str:
         return f"ANGIE_{self.name.upper()}_"
 

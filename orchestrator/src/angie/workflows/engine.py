@@ -10,6 +10,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from angie.agents.runs import Failed, Finished, Outcome, Suspended, answer_of
+from angie.agents.trust import started_by, taint_task
 from angie.db.engine import Database
 from angie.db.models import Event, OnFailure, Task, TaskKind, TaskStatus, Workflow
 from angie.tasks.service import TERMINAL, TaskService
@@ -72,6 +73,8 @@ class WorkflowEngine:
                     TaskKind.WORKFLOW_STEP,
                     user_id=task.user_id,
                     input={"text": instruction, **_trust(task)},
+                    # Earlier steps' outputs are in the instruction: their taint comes along.
+                    tainted_by=task.tainted_by or started_by(task),
                     idempotency_key=key,
                     parent_id=task.id,
                     workflow_id=task.workflow_id,
@@ -87,6 +90,8 @@ class WorkflowEngine:
                 child = await self._run_inline(child)
             if child.status is TaskStatus.AWAITING_APPROVAL:
                 return Suspended({"children": {key: child.id}}, children={key: child.id})
+            if child.tainted_by is not None:
+                await taint_task(self.db, task, child.tainted_by)
             if child.status is TaskStatus.SUCCEEDED:
                 previous = outputs[step.name] = answer_of(child)
                 continue

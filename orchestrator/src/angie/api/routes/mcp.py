@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx2
 from fastapi import APIRouter, Path
@@ -22,7 +22,7 @@ from angie.api.deps import AdminUser, CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import query_page
 from angie.api.schemas import Body, ListParams, Page, order_by
 from angie.api.validation import matching, reject_nulls
-from angie.db.models import ApprovalMode, McpServer, McpTransport, ServerHealth
+from angie.db.models import ApprovalMode, ContentTrust, McpServer, McpTransport, ServerHealth
 from angie.errors import Conflict, NotFound, Unavailable
 from angie.mcp.store import set_enabled
 from angie.mcp.supervisor import SupervisorError
@@ -52,6 +52,14 @@ class ServerOut(BaseModel):
     restarts: int | None = Field(description="Restarts by the supervisor, when it runs it.")
     approval_mode: ApprovalMode
     tool_policies: dict[str, Decision]
+    content_trust: ContentTrust = Field(
+        description="untrusted: the server's outputs carry text others wrote (mail, issues, web "
+        "pages); a run that reads one asks before every side effect from then on."
+    )
+    content_trust_set_by: Literal["admin", "server", "default"] = Field(
+        description="Who decided: an admin, the server's own declaration, or the default "
+        "(untrusted, for servers that declare nothing)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -63,6 +71,11 @@ class ServerPatch(Body):
     )
     tool_policies: Annotated[dict[ToolName, Decision], Field(max_length=500)] | None = Field(
         default=None, description="Per tool (the server's own name); replaces the whole map."
+    )
+    content_trust: ContentTrust | None = Field(
+        default=None,
+        description="trusted only when nobody outside the household can write what its tools "
+        "return; overrides what the server declares.",
     )
 
 
@@ -84,6 +97,12 @@ class ToolOut(BaseModel):
 def _out(row: McpServer, services: Services) -> ServerOut:
     states = {s.name: s for s in services.servers.states()}
     live = states.get(row.name)
+    spec = services.toolbox.spec(row.name)
+    declared = spec.content_trust if spec is not None else None
+    trust = ContentTrust(row.content_trust or declared or ContentTrust.UNTRUSTED)
+    set_by: Literal["admin", "server", "default"] = (
+        "admin" if row.content_trust else "server" if declared else "default"
+    )
     policies = {}
     for tool, value in (row.tool_policies or {}).items():
         # A stored value the policy does not know means "ask" (see angie.agents.policy).
@@ -100,6 +119,8 @@ def _out(row: McpServer, services: Services) -> ServerOut:
         restarts=live.restarts if live else None,
         approval_mode=row.approval_mode,
         tool_policies=policies,
+        content_trust=trust,
+        content_trust_set_by=set_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -224,7 +245,8 @@ async def list_tools(
 async def update_server(
     name: ServerName, body: ServerPatch, _: AdminUser, session: SessionDep, services: ServicesDep
 ) -> ServerOut:
-    """Set a server's approval policy, or switch it on or off from Angie's next start (admins)."""
+    """Set a server's approval policy or content trust, or switch it on or off from Angie's next
+    start (admins)."""
     await _register(session, services)
     row = await _server(session, name)
     reject_nulls(body.model_dump(exclude_unset=True))
@@ -234,5 +256,7 @@ async def update_server(
         row.approval_mode = body.approval_mode
     if body.tool_policies is not None:
         row.tool_policies = {tool: d.value for tool, d in sorted(body.tool_policies.items())}
+    if body.content_trust is not None:
+        row.content_trust = body.content_trust
     await session.flush()
     return _out(row, services)

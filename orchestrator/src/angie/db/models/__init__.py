@@ -9,7 +9,7 @@ from angie.db.models.credentials import Credential
 from angie.db.models.effects import TaskEffect
 from angie.db.models.events import Event, EventStatus, EventType
 from angie.db.models.hooks import Webhook
-from angie.db.models.mcp import ApprovalMode, McpServer, McpTransport, ServerHealth
+from angie.db.models.mcp import ApprovalMode, ContentTrust, McpServer, McpTransport, ServerHealth
 from angie.db.models.prompts import Prompt, PromptKind
 from angie.db.models.schedules import MisfirePolicy, Schedule
 from angie.db.models.tasks import (
@@ -35,6 +35,7 @@ __all__ = (
     "ChannelIdentity",
     "ChannelKind",
     "ChannelSetting",
+    "ContentTrust",
     "Conversation",
     "Credential",
     "Event",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from angie.db.base import Base, TimestampMixin, str_enum
 
-__all__ = ("ApprovalMode", "McpServer", "McpTransport", "ServerHealth")
+__all__ = ("ApprovalMode", "ContentTrust", "McpServer", "McpTransport", "ServerHealth")
 
 
 class McpTransport(StrEnum):
@@ -34,6 +34,14 @@ class ApprovalMode(StrEnum):
     ALLOW = "allow"
     ASK = "ask"
     NEVER = "never"
+
+
+class ContentTrust(StrEnum):
+    """Whether a server's tool outputs carry only what the household wrote (lights, music) or
+    also text written by others (mail, issues, web pages, invitations)."""
+
+    TRUSTED = "trusted"
+    UNTRUSTED = "untrusted"
 
 
 class McpServer(TimestampMixin, Base):
@@ -59,6 +67,10 @@ class McpServer(TimestampMixin, Base):
     builtin: Mapped[bool] = mapped_column(default=False)
     approval_mode: Mapped[ApprovalMode] = mapped_column(
         str_enum(ApprovalMode, "approval_mode"), default=ApprovalMode.AUTO
+    )
+    # An admin's choice; None follows the server's manifest (untrusted for third-party servers).
+    content_trust: Mapped[ContentTrust | None] = mapped_column(
+        str_enum(ContentTrust, "content_trust")
     )
     # Per-tool overrides: {"tool_name": "allow" | "ask" | "never"}.
     tool_policies: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -91,6 +91,9 @@ class Task(TimestampMixin, Base):
     thread: Mapped[str | None] = mapped_column(String(255))
     # The serialized pydantic-ai message history of a run suspended for approval.
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON_TYPE)
+    # What outside content the task's run read (or was started by), e.g. "github.get_issue":
+    # from then on its side effects wait for the person, and so do its delegations'.
+    tainted_by: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     # What its runs used of the language model, summed over its runs (resumptions included);
