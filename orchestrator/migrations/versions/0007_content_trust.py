@@ -1,6 +1,6 @@
 """Content trust: an admin's choice of whether a server's tool outputs can be trusted, the
-source that tainted a task (a run that read content from outside the household), and the same
-mark on the conversation messages such a run wrote.
+source that tainted a task (a run that read content from outside the household), the same
+mark on the conversation messages such a run wrote, and why an approval was asked.
 
 Revision ID: 0007
 Revises: 0006
@@ -35,9 +35,11 @@ def upgrade() -> None:
         )
     op.add_column("tasks", sa.Column("tainted_by", sa.String(length=255), nullable=True))
     op.add_column("messages", sa.Column("tainted_by", sa.String(length=255), nullable=True))
+    op.add_column("approvals", sa.Column("asked_because", sa.String(length=1000), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("approvals", "asked_because")
     op.drop_column("messages", "tainted_by")
     op.drop_column("tasks", "tainted_by")
     with op.batch_alter_table("mcp_servers", schema=None) as batch_op:

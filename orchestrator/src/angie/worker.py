@@ -161,7 +161,9 @@ class Executor:
         if isinstance(outcome, Suspended):
             await self.tasks.suspend(task.id, outcome.state)
             if outcome.approvals:
-                for approval in await self.approvals.request(task, outcome.approvals):
+                for approval in await self.approvals.request(
+                    task, outcome.approvals, outcome.reasons
+                ):
                     reason = outcome.reasons.get(approval.tool_call_id)
                     await self.feedback.send(
                         DeliveryKind.APPROVAL_REQUEST,

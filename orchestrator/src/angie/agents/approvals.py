@@ -3,7 +3,7 @@ the exact arguments, survives restarts in the database, and expires politely."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,8 +61,14 @@ class ApprovalService:
         # Approvals are announced on it; a chat run streams its text there too (session.py).
         self.live = live
 
-    async def request(self, task: Task, calls: Sequence[ToolCallPart]) -> list[Approval]:
-        """Pending approvals for the calls a run stopped at (a call asked twice is one row)."""
+    async def request(
+        self,
+        task: Task,
+        calls: Sequence[ToolCallPart],
+        reasons: Mapping[str, str] | None = None,
+    ) -> list[Approval]:
+        """Pending approvals for the calls a run stopped at (a call asked twice is one row);
+        ``reasons`` says, by tool call id, why Angie asks where her policy alone would not."""
         now = self._clock()
         created: list[Approval] = []
         new: list[Approval] = []
@@ -85,6 +91,7 @@ class ApprovalService:
                     tool=tool,
                     args_hash=args_hash(call.tool_name, args),
                     arguments=redact(args),
+                    asked_because=(reasons or {}).get(call.tool_call_id),
                     expires_at=now + self.ttl,
                 )
                 session.add(approval)

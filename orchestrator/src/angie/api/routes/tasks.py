@@ -93,6 +93,7 @@ class ApprovalOut(Out):
     arguments: dict[str, Any]
     status: ApprovalStatus
     reason: str | None
+    asked_because: str | None
     created_at: datetime
     expires_at: datetime
     decided_at: datetime | None

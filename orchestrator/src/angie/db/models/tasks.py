@@ -177,6 +177,8 @@ class Approval(Base):
         str_enum(ApprovalStatus, "approval_status"), default=ApprovalStatus.PENDING
     )
     reason: Mapped[str | None] = mapped_column(String(1000))
+    # Why Angie asks when her policy alone would not have (a loop, outside content read).
+    asked_because: Mapped[str | None] = mapped_column(String(1000))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     expires_at: Mapped[datetime]
