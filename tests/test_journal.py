@@ -19,6 +19,7 @@ from sqlalchemy import select
 from angie.agents.approvals import ApprovalService, approval_metadata
 from angie.agents.journal import RESTARTED, EffectJournal, JournalToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset, ServerPolicy, args_hash
+from angie.agents.runs import Finished, Suspended, run_agent
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import (
@@ -30,6 +31,7 @@ from angie.db.models import (
     TaskKind,
     TaskStatus,
 )
+from angie.tasks.service import TaskService
 
 BELL = {"times": 2}
 LEVEL = {"percent": 40}
@@ -268,3 +270,52 @@ async def test_an_approved_call_asked_again_is_pending_again(db: Database, task_
     assert again.status is ApprovalStatus.PENDING
     assert again.decided_at is None
     assert approval_metadata([again]) == {}
+
+
+async def test_a_call_approved_then_cut_off_by_a_restart_is_asked_about_again(
+    home: Home, db: Database, task_id: int
+) -> None:
+    """The policy asked, the person approved, the call went out and Angie died: the resumed
+    run asks again, saying why, and makes the call once the person approves again."""
+    tasks = TaskService(db)
+    approvals = ApprovalService(db, ttl=60, servers=lambda: ["home"])
+    asking = ApprovalPolicy([ServerPolicy("home", ApprovalMode.ASK)])
+
+    def build() -> Agent[Any, Any]:
+        client = MCPToolset[Any](home.server, id="home").prefixed("home")
+        toolset = JournalToolset(
+            PolicyToolset(client, "home", asking), journal=EffectJournal(db, task_id)
+        )
+        return Agent(
+            script("home_ring_bell", BELL),
+            output_type=[str, DeferredToolRequests],
+            toolsets=[toolset],
+        )
+
+    async def run() -> Any:
+        task = await tasks.require(task_id)
+        outcome = await run_agent(build(), task, prompt="ring", tasks=tasks, approvals=approvals)
+        if isinstance(outcome, Suspended):
+            await tasks.suspend(task_id, outcome.state)
+            await approvals.request(task, outcome.approvals)
+        return outcome
+
+    assert isinstance(await run(), Suspended)  # the policy asks
+    [approval] = await approvals.pending()
+    await approvals.decide(approval.id, approve=True, user_id=None)
+    await died_during(db, task_id, "home_ring_bell", BELL)  # out, then Angie died
+
+    again = await run()
+
+    assert isinstance(again, Suspended)
+    assert list(again.reasons.values()) == [RESTARTED]
+    assert [a.id for a in await approvals.pending()] == [approval.id]
+    assert home.calls == []
+
+    await approvals.decide(approval.id, approve=True, user_id=None)
+    done = await run()
+
+    assert isinstance(done, Finished)
+    assert home.calls == ["ring_bell"]
+    [effect] = await effects(db)
+    assert effect.state == EffectState.DONE
