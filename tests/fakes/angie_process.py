@@ -1,10 +1,13 @@
 """Angie as a separate process for durability tests: the scripted brain, the Hue server against
 a fake bridge in the test process, and optionally a hang after the first side effect (so the
-test can kill the process at the worst moment)."""
+test can kill the process at the worst moment), the light show of the kill loop
+(``ANGIE_TEST_SHOW=1``) and a person who answers approvals at once (``ANGIE_TEST_DECIDE=1``:
+yes, except to a Nightlight scene)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,6 +24,7 @@ from angie.events.router import NewEvent
 from angie.mcp.registry import builtin_specs
 from angie.settings import AngieSettings
 from fakes.brain import Brain
+from fakes.light_show import show_step
 
 
 def floor_lamp_on(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
@@ -36,12 +40,29 @@ class HangingBrain(Brain):
         async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
             response = self._respond(messages, info)
             agent = not any(t.name.startswith("ask_") for t in info.function_tools)
+            if agent and os.environ.get("ANGIE_TEST_SHOW") == "1":
+                return show_step(messages)
             if agent and os.environ.get("ANGIE_TEST_HANG") == "1" and len(messages) > 1:
                 await asyncio.to_thread(Path(os.environ["ANGIE_TEST_MARK"]).write_text, "hanging")
                 await asyncio.Event().wait()
             return response
 
         return FunctionModel(respond, model_name="brain")
+
+
+async def answer_approvals(angie: Angie) -> None:
+    """The person, answering every approval as soon as it is asked."""
+    services = angie.services
+    while True:
+        for approval in await services.approvals.pending():
+            deny = "Nightlight" in json.dumps(approval.arguments)
+            await services.executor.decide(
+                approval.id,
+                approve=not deny,
+                user_id=approval.user_id,
+                reason="not the nightlight again" if deny else None,
+            )
+        await asyncio.sleep(0.05)
 
 
 async def main() -> None:
@@ -83,9 +104,16 @@ async def main() -> None:
         )
         print(f"task {route.task.id if route.task else None}", flush=True)
     print("ready", flush=True)
+    deciding = (
+        asyncio.create_task(answer_approvals(angie))
+        if os.environ.get("ANGIE_TEST_DECIDE") == "1"
+        else None
+    )
     try:
         await asyncio.Event().wait()
     finally:
+        if deciding is not None:
+            deciding.cancel()
         await angie.stop(grace=1)
 
 

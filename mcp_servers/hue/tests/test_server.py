@@ -331,6 +331,18 @@ async def test_reads_are_read_only_and_writes_destroy_nothing(unconfigured: Clie
     assert {name for name, hint in hints.items() if hint == (False, False)} == WRITES
 
 
+async def test_absolute_writes_are_idempotent_and_a_scene_recall_is_not(
+    unconfigured: Client[Any],
+) -> None:
+    idempotent = {
+        tool.name
+        for tool in await unconfigured.list_tools()
+        if tool.annotations is not None and tool.annotations.idempotent_hint
+    }
+
+    assert idempotent - READS == {"set_light", "set_room"}
+
+
 async def test_every_argument_is_described(unconfigured: Client[Any]) -> None:
     for tool in await unconfigured.list_tools():
         for name, schema in tool.input_schema.get("properties", {}).items():

@@ -16,12 +16,15 @@ from angie_mcp_core.auth import BearerTokenVerifier
 from angie_mcp_core.errors import ServerToolError
 from angie_mcp_core.settings import ServerSettings
 
-__all__ = ("READ_ONLY", "WRITE", "ServerStatus", "create_server")
+__all__ = ("IDEMPOTENT_WRITE", "READ_ONLY", "WRITE", "ServerStatus", "create_server")
 
 #: Annotations for tools that only read: no approval needed.
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
 #: Annotations for tools that change something in the world but destroy nothing.
 WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
+#: Writes that set an absolute state: made twice, the second changes nothing. Angie makes such
+#: a call again when she cannot tell whether it happened before a restart; others she asks about.
+IDEMPOTENT_WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True)
 
 Probe = Callable[[], Awaitable[str]]
 

@@ -8,7 +8,7 @@ from fastmcp import FastMCP
 from pydantic import Field
 
 from angie_mcp_core.calls import call_blocking
-from angie_mcp_core.server import READ_ONLY, WRITE, create_server
+from angie_mcp_core.server import IDEMPOTENT_WRITE, READ_ONLY, WRITE, create_server
 from angie_mcp_hue.client import SERVICE, HueClient
 from angie_mcp_hue.color import KELVIN_MAX, KELVIN_MIN
 from angie_mcp_hue.models import Light, Room, RoomState, Scene, SceneActivation
@@ -145,7 +145,7 @@ def build(settings: HueSettings) -> FastMCP:
         """
         return await call_blocking(SERVICE, timeout, hue.get_room, name)
 
-    @mcp.tool(annotations=WRITE)
+    @mcp.tool(annotations=IDEMPOTENT_WRITE)
     async def set_light(
         name: LightName,
         on: On = None,
@@ -173,7 +173,7 @@ def build(settings: HueSettings) -> FastMCP:
             transition_s=transition_seconds,
         )
 
-    @mcp.tool(annotations=WRITE)
+    @mcp.tool(annotations=IDEMPOTENT_WRITE)
     async def set_room(
         name: RoomName,
         on: On = None,

@@ -23,6 +23,7 @@ __all__ = (
     "ApprovalError",
     "ApprovalNotFound",
     "ApprovalService",
+    "approval_metadata",
     "deferred_approvals",
     "split_tool_name",
 )
@@ -78,8 +79,17 @@ class ApprovalService:
                 for a in await session.scalars(select(Approval).where(Approval.task_id == task.id))
             }
             for call in calls:
-                if call.tool_call_id in existing:
-                    created.append(existing[call.tool_call_id])
+                asked = existing.get(call.tool_call_id)
+                if asked is not None and asked.status is ApprovalStatus.APPROVED:
+                    # Approved, then asked again: the approved call was out when Angie
+                    # stopped (journal.py), and the person decides afresh whether to repeat it.
+                    asked.status = ApprovalStatus.PENDING
+                    asked.decided_at = asked.decided_by_id = asked.reason = None
+                    asked.created_at = now
+                    asked.expires_at = now + self.ttl
+                    new.append(asked)
+                if asked is not None:
+                    created.append(asked)
                     continue
                 args = call.args_as_dict()
                 server, tool = split_tool_name(call.tool_name, self._servers())
@@ -193,3 +203,16 @@ def deferred_approvals(
             why = f": {approval.reason}" if approval.reason else ""
             answers[approval.tool_call_id] = ToolDenied(f"The user declined this call{why}.")
     return answers
+
+
+def approval_metadata(approvals: Sequence[Approval]) -> dict[str, dict[str, Any]]:
+    """What a resumed run's approved calls carry (``RunContext.tool_call_metadata``): the hash
+    of the arguments approved and when the person decided."""
+    return {
+        approval.tool_call_id: {
+            "args_hash": approval.args_hash,
+            "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
+        }
+        for approval in approvals
+        if approval.status is ApprovalStatus.APPROVED
+    }

@@ -1,33 +1,54 @@
-"""The effects journal: a redelivered task never repeats a side effect it already made.
+"""The effects journal: a redelivered task never repeats a side effect it already made, and
+never silently repeats one it may have made.
 
-Each side-effecting call a task makes is journaled with its result, keyed by the tool, a hash
-of its arguments and how many identical calls came before it in the task. When a task runs
-again (a worker died, the process restarted), the same call is answered from the journal.
+Each side-effecting call a task makes is journaled, keyed by the tool, a hash of its arguments
+and how many identical calls came before it in the task: as an intent (``pending``), committed
+before the call goes out, then ``done`` with its result. When a task runs again (a worker
+died, the process restarted), a done call is answered from the journal. A call still pending
+was out when Angie stopped: the vendor may or may not have acted. A tool its server declares
+idempotent (``idempotentHint``) is simply made again; any other waits for the person, who is
+told it may already have happened, and is made again only if they approve.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from pydantic_ai import RunContext
+from pydantic_ai import ApprovalRequired, RunContext
 from pydantic_ai.messages import ModelMessage, ToolCallPart
+from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from angie.agents.policy import args_hash, is_read_only
+from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import TaskEffect
+from angie.db.models import EffectState, TaskEffect
 
-__all__ = ("EffectJournal", "JournalToolset", "identical_before", "identical_calls")
+__all__ = (
+    "RESTARTED",
+    "Effect",
+    "EffectJournal",
+    "JournalToolset",
+    "identical_before",
+    "identical_calls",
+    "is_idempotent",
+)
 
 log = logging.getLogger(__name__)
+
+Key = tuple[str, str, int]
+
+#: Why a call waits for the person after a restart (the approval request says it).
+RESTARTED = "this call may already have happened before Angie restarted"
 
 
 def identical_calls(messages: Sequence[ModelMessage], name: str, args: dict[str, Any]) -> list[str]:
@@ -51,6 +72,22 @@ def identical_before(
     return ids.index(call_id) if call_id in ids else None
 
 
+def is_idempotent(tool_def: ToolDefinition) -> bool:
+    """Whether the server declares that making the call again changes nothing more (MCP
+    ``idempotentHint``, e.g. setting a light to an absolute state); no hint means it might."""
+    hints = (tool_def.metadata or {}).get("annotations") or {}
+    return hints.get("idempotentHint") is True
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One journaled call: done with its result, or pending since ``started_at``."""
+
+    state: EffectState
+    result: Any = None
+    started_at: datetime | None = None
+
+
 @dataclass
 class EffectJournal:
     """The journal of one task; shared by every toolset of one run of it."""
@@ -59,9 +96,7 @@ class EffectJournal:
     task_id: int
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def next_key(
-        self, tool: str, args: dict[str, Any], earlier: int | None = None
-    ) -> tuple[str, str, int]:
+    def next_key(self, tool: str, args: dict[str, Any], earlier: int | None = None) -> Key:
         """The call's key; ``earlier`` identical calls of the task's run, where known (a run
         resumed after an approval starts a new journal but goes on counting from them)."""
         digest = args_hash(tool, args)
@@ -69,23 +104,28 @@ class EffectJournal:
         self._seen[(tool, digest)] = sequence + 1
         return tool, digest, sequence
 
-    async def lookup(self, key: tuple[str, str, int]) -> tuple[bool, Any]:
+    def _where(self, key: Key) -> tuple[Any, ...]:
         tool, digest, sequence = key
-        async with self.database.session() as session:
-            row = (
-                await session.scalars(
-                    select(TaskEffect).where(
-                        TaskEffect.task_id == self.task_id,
-                        TaskEffect.tool == tool,
-                        TaskEffect.args_hash == digest,
-                        TaskEffect.sequence == sequence,
-                    )
-                )
-            ).one_or_none()
-        return (True, row.result) if row is not None else (False, None)
+        return (
+            TaskEffect.task_id == self.task_id,
+            TaskEffect.tool == tool,
+            TaskEffect.args_hash == digest,
+            TaskEffect.sequence == sequence,
+        )
 
-    async def save(self, key: tuple[str, str, int], result: Any) -> None:
+    async def lookup(self, key: Key) -> Effect | None:
+        """The journaled call, if any."""
+        async with self.database.session() as session:
+            row = (await session.scalars(select(TaskEffect).where(*self._where(key)))).one_or_none()
+        if row is None:
+            return None
+        return Effect(EffectState(row.state), row.result, row.started_at)
+
+    async def begin(self, key: Key) -> bool:
+        """Journal the intent, committed before the call goes out; True if it is new, False if
+        a pending call of the key is being made again."""
         tool, digest, sequence = key
+        now = utcnow()
         try:
             async with self.database.session() as session:
                 session.add(
@@ -94,30 +134,115 @@ class EffectJournal:
                         tool=tool,
                         args_hash=digest,
                         sequence=sequence,
-                        result=to_jsonable_python(result, fallback=str),
+                        state=EffectState.PENDING,
+                        started_at=now,
                     )
                 )
+            return True
         except IntegrityError:
-            log.info("effect of %s in task %s was journaled already", tool, self.task_id)
+            async with self.database.session() as session:
+                await session.execute(
+                    update(TaskEffect)
+                    .where(*self._where(key), TaskEffect.state == EffectState.PENDING)
+                    .values(started_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            return False
+
+    async def finish(self, key: Key, result: Any) -> None:
+        """The call came back: done, with its result."""
+        async with self.database.session() as session:
+            await session.execute(
+                update(TaskEffect)
+                .where(*self._where(key))
+                .values(state=EffectState.DONE, result=to_jsonable_python(result, fallback=str))
+                .execution_options(synchronize_session=False)
+            )
+
+    async def abandon(self, key: Key) -> None:
+        """Forget an intent whose call failed in front of us (the error said what happened)."""
+        async with self.database.session() as session:
+            await session.execute(
+                delete(TaskEffect)
+                .where(*self._where(key), TaskEffect.state == EffectState.PENDING)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _decided_after(metadata: Any, started_at: datetime | None) -> bool:
+    """Whether the approval a resumed call carries was given after the call first went out,
+    i.e. by a person who was told it may already have happened."""
+    if started_at is None or not isinstance(metadata, Mapping):
+        return False
+    decided = metadata.get("decided_at")
+    if not isinstance(decided, str):
+        return False
+    try:
+        return datetime.fromisoformat(decided) > started_at
+    except ValueError:
+        return False
 
 
 @dataclass
 class JournalToolset(WrapperToolset[Any]):
-    """Answers a side-effecting call made before in this task from the journal."""
+    """Journals each side-effecting call before and after it; answers a call done before in
+    this task from the journal and reconciles one that was out when Angie stopped."""
 
     journal: EffectJournal | None = None
 
     async def call_tool(
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
     ) -> Any:
-        if self.journal is None or is_read_only(tool.tool_def):
+        journal = self.journal
+        if journal is None or is_read_only(tool.tool_def):
             return await self.wrapped.call_tool(name, tool_args, ctx, tool)
         earlier = identical_before(ctx.messages, ctx.tool_call_id, name, tool_args)
-        key = self.journal.next_key(name, tool_args, earlier)
-        done, result = await self.journal.lookup(key)
-        if done:
-            log.info("task %s: %s was done before; not repeating it", self.journal.task_id, name)
-            return result
-        result = await self.wrapped.call_tool(name, tool_args, ctx, tool)
-        await self.journal.save(key, result)
+        key = journal.next_key(name, tool_args, earlier)
+        effect = await journal.lookup(key)
+        if effect is not None and effect.state is EffectState.DONE:
+            log.info("task %s: %s was done before; not repeating it", journal.task_id, name)
+            return effect.result
+        if effect is not None:
+            self._reconcile(name, tool_args, ctx, tool.tool_def, effect)
+        fresh = await journal.begin(key)
+        try:
+            result = await self.wrapped.call_tool(name, tool_args, ctx, tool)
+        except Exception:
+            # Refused before it went out (policy, approval) or failed in front of us: a new
+            # intent is forgotten. One that was out before a restart stays: it may have acted.
+            if fresh:
+                await journal.abandon(key)
+            raise
+        await journal.finish(key, result)
         return result
+
+    def _reconcile(
+        self,
+        name: str,
+        tool_args: dict[str, Any],
+        ctx: RunContext[Any],
+        tool_def: ToolDefinition,
+        effect: Effect,
+    ) -> None:
+        """A call that was out when Angie stopped: made again if that is safe or the person
+        said so after hearing why; otherwise the run stops to ask them."""
+        task = self.journal.task_id if self.journal is not None else None
+        if is_idempotent(tool_def):
+            log.info(
+                "task %s: %s may have happened before a restart; idempotent, so made again",
+                task,
+                name,
+            )
+            return
+        if ctx.tool_call_approved and _decided_after(ctx.tool_call_metadata, effect.started_at):
+            log.info(
+                "task %s: %s may have happened before a restart; made again, approved", task, name
+            )
+            return
+        raise ApprovalRequired(
+            metadata={
+                "args_hash": args_hash(name, tool_args),
+                "reason": RESTARTED,
+                "restarted": True,
+            }
+        )

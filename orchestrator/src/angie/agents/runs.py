@@ -18,7 +18,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.usage import RunUsage
 from pydantic_core import to_jsonable_python
 
-from angie.agents.approvals import ApprovalService, deferred_approvals
+from angie.agents.approvals import ApprovalService, approval_metadata, deferred_approvals
 from angie.agents.limits import RunLimits
 from angie.agents.runner import Delegate, TaskDeps
 from angie.agents.streaming import text_stream
@@ -186,7 +186,8 @@ async def _deferred_results(
     wanted = set(state.get("approvals", []))
     if any(a.status is ApprovalStatus.PENDING and a.tool_call_id in wanted for a in decided):
         return None
-    answers = deferred_approvals([a for a in decided if a.tool_call_id in wanted], _calls(messages))
+    answered = [a for a in decided if a.tool_call_id in wanted]
+    answers = deferred_approvals(answered, _calls(messages))
     calls: dict[str, Any] = {}
     for call_id, child_id in state.get("children", {}).items():
         child = await tasks.get(int(child_id))
@@ -199,4 +200,5 @@ async def _deferred_results(
             # The child's answer may quote what it read: the parent is tainted from here on.
             await taint_task(tasks.db, task, child.tainted_by)
         calls[call_id] = answer_of(child)
-    return DeferredToolResults(calls=calls, approvals=answers)
+    metadata = {k: v for k, v in approval_metadata(answered).items() if answers.get(k) is True}
+    return DeferredToolResults(calls=calls, approvals=answers, metadata=metadata)

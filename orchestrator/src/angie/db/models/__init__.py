@@ -6,7 +6,7 @@ from angie.db.models.auth import ApiToken, AuthSession, Invite
 from angie.db.models.channel_settings import ChannelSetting
 from angie.db.models.conversations import Conversation, Message, MessageRole
 from angie.db.models.credentials import Credential
-from angie.db.models.effects import TaskEffect
+from angie.db.models.effects import EffectState, TaskEffect
 from angie.db.models.events import Event, EventStatus, EventType
 from angie.db.models.hooks import Webhook
 from angie.db.models.mcp import ApprovalMode, ContentTrust, McpServer, McpTransport, ServerHealth
@@ -38,6 +38,7 @@ __all__ = (
     "ContentTrust",
     "Conversation",
     "Credential",
+    "EffectState",
     "Event",
     "EventStatus",
     "EventType",

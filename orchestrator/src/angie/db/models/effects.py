@@ -1,8 +1,10 @@
-"""The effects journal: what each side-effecting tool call of a task returned."""
+"""The effects journal: each side-effecting tool call of a task, journaled as an intent before
+it goes out and with its result once it has come back."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -10,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from angie.db.base import JSON_TYPE, Base, utcnow
 
-__all__ = ("TaskEffect",)
+__all__ = ("EffectState", "TaskEffect")
+
+
+class EffectState(StrEnum):
+    # The call went out and no answer was journaled: if Angie died meanwhile, the effect may
+    # or may not have happened.
+    PENDING = "pending"
+    DONE = "done"
 
 
 class TaskEffect(Base):
@@ -24,5 +33,10 @@ class TaskEffect(Base):
     args_hash: Mapped[str] = mapped_column(String(64))
     # The n-th identical call within the task (0 for the first).
     sequence: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(
+        String(16), default=EffectState.DONE, server_default=EffectState.DONE.value
+    )
     result: Mapped[Any | None] = mapped_column(JSON_TYPE)
+    # When the call (or its latest repeat) went out; None for effects journaled before 0008.
+    started_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
