@@ -87,6 +87,7 @@ class ApprovalService:
                     asked.decided_at = asked.decided_by_id = asked.reason = None
                     asked.created_at = now
                     asked.expires_at = now + self.ttl
+                    asked.asked_because = (reasons or {}).get(call.tool_call_id)
                     new.append(asked)
                 if asked is not None:
                     created.append(asked)
