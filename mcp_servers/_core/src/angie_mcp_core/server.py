@@ -16,12 +16,18 @@ from angie_mcp_core.auth import BearerTokenVerifier
 from angie_mcp_core.errors import ServerToolError
 from angie_mcp_core.settings import ServerSettings
 
-__all__ = ("READ_ONLY", "WRITE", "ServerStatus", "create_server")
+__all__ = ("ALWAYS_ASK", "DESTRUCTIVE", "READ_ONLY", "WRITE", "ServerStatus", "create_server")
 
 #: Annotations for tools that only read: no approval needed.
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
 #: Annotations for tools that change something in the world but destroy nothing.
 WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
+#: Annotations for tools whose call can do harm that is not undone by calling again (open a
+#: door, disarm an alarm, delete): Angie's approval policy asks before each call.
+DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False)
+#: Tool ``meta`` of a tool whose every call the user must approve, whatever the server's
+#: approval mode; clients that do not know the key still see ``destructiveHint``.
+ALWAYS_ASK: dict[str, str] = {"angie/approval": "always"}
 
 Probe = Callable[[], Awaitable[str]]
 
