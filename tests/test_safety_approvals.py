@@ -17,7 +17,7 @@ from pydantic_ai.tools import ToolDefinition
 
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
 
-CALLS = [
+CALLS: list[tuple[str, dict[str, Any]]] = [
     ("operate_safety_device", {"entity": "Front Door", "action": "unlock"}),
     ("call_service", {"domain": "light", "service": "turn_on", "entity_ids": ["light.kitchen"]}),
 ]
@@ -33,7 +33,9 @@ async def _run(tool: str, args: dict[str, Any]) -> tuple[Any, list[ToolDefinitio
     server = build(HomeAssistantSettings(_env_file=None))
     client = MCPToolset[None](server, id="home_assistant").prefixed("home_assistant")
     toolset = PolicyToolset(client, "home_assistant", ApprovalPolicy(), untrusted=False)
-    agent = Agent(FunctionModel(model), output_type=[str, DeferredToolRequests])
+    agent: Agent[None, str | DeferredToolRequests] = Agent(
+        FunctionModel(model), output_type=[str, DeferredToolRequests]
+    )
     result = await agent.run("Please do it.", toolsets=[toolset])
     return result.output, offered
 

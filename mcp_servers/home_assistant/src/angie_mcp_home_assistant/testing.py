@@ -483,9 +483,9 @@ class FakeHomeAssistant(FakeService):
         return self._set(entity_id, state, attributes)
 
     def _cover(self, entity_id: str, service: str, attributes: Json, data: Json) -> bool:
-        position = {"open_cover": 100, "close_cover": 0}.get(
-            service, data.get("position", attributes["current_position"])
-        )
+        position = int(data["position"] if "position" in data else attributes["current_position"])
+        if service in ("open_cover", "close_cover"):
+            position = 100 if service == "open_cover" else 0
         attributes["current_position"] = position
         return self._set(entity_id, "open" if position > 0 else "closed", attributes)
 
