@@ -13,7 +13,9 @@ import httpx2
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from starlette.types import Receive, Scope, Send
 
+from angie_mcp_core.edge import LOOPBACK_HOSTS, HttpEdge, canonical_origin
 from angie_mcp_core.testing import serve_http
 
 SAMPLE = Path(__file__).with_name("sample_server.py")
@@ -126,3 +128,42 @@ def test_a_wrong_token_is_401_invalid_token_without_oauth_hints(http_server: str
 def test_no_oauth_metadata_is_served(http_server: str, path: str) -> None:
     url = http_server.removesuffix("/mcp") + path
     assert httpx.get(url).status_code == 404
+
+
+async def _nothing(scope: Scope, receive: Receive, send: Send) -> None:
+    """The app behind the edge; these tests only read what the edge allows."""
+
+
+def _edge(bind_host: str) -> HttpEdge:
+    return HttpEdge(
+        _nothing,
+        realm="angie-mcp-sample",
+        token=TOKEN,
+        token_setting="ANGIE_SAMPLE_TOKEN",
+        hosts_setting="ANGIE_SAMPLE_ALLOWED_HOSTS",
+        origins_setting="ANGIE_SAMPLE_ALLOWED_ORIGINS",
+        path="/mcp",
+        bind_host=bind_host,
+    )
+
+
+def test_a_wildcard_bind_adds_no_host_name() -> None:
+    assert _edge("0.0.0.0").hosts == LOOPBACK_HOSTS  # noqa: S104 - a name, not a bind
+
+
+def test_a_named_bind_host_is_allowed_in_its_usual_form() -> None:
+    assert _edge("[FE80::0001]").hosts == LOOPBACK_HOSTS | {"fe80::1"}
+
+
+@pytest.mark.parametrize(
+    ("origin", "canonical"),
+    [
+        ("HTTPS://App.Example:443/", "https://app.example"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+        ("null", None),
+        ("https://app.example/path", None),
+        ("chrome-extension://abc", None),
+    ],
+)
+def test_origins_are_compared_in_one_form(origin: str, canonical: str | None) -> None:
+    assert canonical_origin(origin) == canonical

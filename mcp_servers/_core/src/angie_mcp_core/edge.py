@@ -88,7 +88,7 @@ class HttpEdge:
         self._token_setting = token_setting
         self._hosts_setting = hosts_setting
         self._origins_setting = origins_setting
-        self._path = path.rstrip("/") or "/"
+        self._path = path.rstrip("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,7 +127,7 @@ class HttpEdge:
                 f"{self._origins_setting} (comma separated) if it may use this server",
                 [],
             )
-        if str(scope.get("path", "")).rstrip("/") == self._path.rstrip("/"):
+        if str(scope.get("path", "")).rstrip("/") == self._path:
             return self._unauthorized(scope)
         return None
 
