@@ -180,6 +180,40 @@ def test_manifest_matches_the_settings_and_describes_the_agent(name: str) -> Non
     assert PromptLibrary(prompts_dir()).source(found.prompt).strip()
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("TOKEN", "short", "a bearer token needs at least 16 characters"),
+        ("ALLOWED_ORIGINS", "evil.example", "'evil.example' is not an origin"),
+    ],
+)
+@pytest.mark.parametrize("name", SERVERS)
+def test_a_bad_setting_is_one_line_and_exit_code_2_from_the_console_script(
+    name: str, setting: str, value: str, says: str, tmp_path: Path
+) -> None:
+    script = Path(sys.executable).with_name(f"angie-mcp-{name.replace('_', '-')}")
+    variable = f"ANGIE_{name.upper()}_{setting}"
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(tmp_path),
+        variable: value,
+        # phue (the Hue SDK) warns about its own code whenever Python compiles it.
+        "PYTHONWARNINGS": "ignore::SyntaxWarning",
+    }
+    done = subprocess.run(
+        [str(script), "--transport", "http"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"{script.name}: error: {variable}: {says}")
+
+
 @pytest.mark.parametrize("name", SERVERS)
 def test_manifest_imports_only_the_kits_manifest(name: str) -> None:
     path = ROOT / "mcp_servers" / name / "src" / f"angie_mcp_{name}" / "manifest.py"

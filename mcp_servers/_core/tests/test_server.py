@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +91,51 @@ def test_bad_port_is_one_line_and_exit_code_2(
     err = capsys.readouterr().err.strip()
     assert err.startswith("angie-mcp-sample: error: ANGIE_SAMPLE_PORT: Input should be less than")
     assert len(err.splitlines()) == 1
+
+
+def test_a_short_token_is_one_line_and_exit_code_2_from_the_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SAMPLE), "--transport", "http"],
+        env=_env(ANGIE_SAMPLE_TOKEN="short"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "angie-mcp-sample: error: ANGIE_SAMPLE_TOKEN: a bearer token needs at least 16 "
+        'characters (generate one with python -c "import secrets; '
+        'print(secrets.token_urlsafe(32))")'
+    ]
+
+
+def test_allowed_hosts_and_origins_are_comma_separated(
+    sample: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANGIE_SAMPLE_ALLOWED_HOSTS", "Hue.lan, 192.168.1.20,")
+    monkeypatch.setenv("ANGIE_SAMPLE_ALLOWED_ORIGINS", "https://app.example")
+    loaded = load_settings(sample.SampleSettings)
+    assert loaded.allowed_hosts == ["hue.lan", "192.168.1.20"]
+    assert loaded.allowed_origins == ["https://app.example"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ALLOWED_HOSTS", "http://hue.lan", "'http://hue.lan' is not a host name"),
+        ("ALLOWED_HOSTS", "hue.lan:8765", "'hue.lan:8765' is not a host name"),
+        ("ALLOWED_ORIGINS", "app.example", "'app.example' is not an origin"),
+        ("ALLOWED_ORIGINS", "https://app.example/page", "'https://app.example/page' is not an"),
+    ],
+)
+def test_a_bad_allow_list_entry_is_one_line_naming_it(
+    sample: ModuleType, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(f"ANGIE_SAMPLE_{name}", value)
+    with pytest.raises(ConfigError, match=rf"^ANGIE_SAMPLE_{name}: {message}"):
+        load_settings(sample.SampleSettings)
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -350,7 +350,15 @@ def test_list_services_shows_select_options(client: HomeAssistantClient) -> None
 def test_list_services_without_domain_lists_every_domain(client: HomeAssistantClient) -> None:
     domains = client.list_services()
 
-    assert [d.domain for d in domains] == ["climate", "homeassistant", "light", "switch"]
+    assert [d.domain for d in domains] == [
+        "alarm_control_panel",
+        "climate",
+        "cover",
+        "homeassistant",
+        "light",
+        "lock",
+        "switch",
+    ]
 
 
 def test_list_services_unknown_domain_suggests_close_one(client: HomeAssistantClient) -> None:

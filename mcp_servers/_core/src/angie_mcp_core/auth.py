@@ -6,6 +6,8 @@ import hmac
 
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
+from angie_mcp_core.settings import MIN_TOKEN_LENGTH
+
 __all__ = ("BearerTokenVerifier",)
 
 
@@ -13,8 +15,8 @@ class BearerTokenVerifier(TokenVerifier):
     """Accepts exactly one token (the supervisor gives each server a fresh random one)."""
 
     def __init__(self, token: str, client_id: str = "angie") -> None:
-        if len(token) < 16:
-            raise ValueError("a bearer token needs at least 16 characters")
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"a bearer token needs at least {MIN_TOKEN_LENGTH} characters")
         super().__init__()
         self._token = token.encode("utf-8")
         self._client_id = client_id

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastmcp import FastMCP
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from starlette.middleware import Middleware
 
+from angie_mcp_core.edge import HttpEdge
 from angie_mcp_core.settings import ServerSettings
 
-__all__ = ("Command", "ConfigError", "load_settings", "main")
+__all__ = ("Command", "ConfigError", "edge", "load_settings", "main")
 
 log = logging.getLogger("angie_mcp")
 
@@ -30,14 +34,27 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line naming the variable."""
 
 
+_UNPARSABLE = re.compile(r'error parsing value for field "(\w+)"')
+
+
 def load_settings[S: ServerSettings](settings_type: type[S], **overrides: Any) -> S:
+    """The server's settings from its environment and ``overrides`` (the command line).
+
+    Raises :class:`ConfigError`, one line naming the variable, for any bad or missing value.
+    """
+    prefix = str(settings_type.model_config.get("env_prefix", ""))
     try:
         settings = settings_type(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as err:
         first = err.errors()[0]
-        prefix = str(settings_type.model_config.get("env_prefix", ""))
         field = str(first["loc"][0]) if first.get("loc") else ""
-        raise ConfigError(f"{prefix}{field.upper()}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{prefix}{field.upper()}: {message}" if field else message) from None
+    except SettingsError as err:
+        # A value pydantic-settings could not decode (a list that is not JSON) names its field.
+        found = _UNPARSABLE.search(str(err))
+        where = f"{prefix}{found.group(1).upper()}" if found else prefix.rstrip("_")
+        raise ConfigError(f"{where}: cannot be parsed ({err.__cause__ or err})") from None
     if settings.transport == "http" and settings.token is None:
         raise ConfigError(
             f"{settings.env_name('token')} must be set to serve over HTTP: clients send it as "
@@ -85,9 +102,14 @@ def main[S: ServerSettings](
     handlers: Mapping[str, Callable[[Any, argparse.Namespace], int]] = {
         n: run for n, _, run in commands
     }
-    if args.command in handlers:
-        return handlers[args.command](settings, args)
-    server = build(settings)
+    try:
+        if args.command in handlers:
+            return handlers[args.command](settings, args)
+        server = build(settings)
+        middleware = [edge(settings, realm=prog)] if settings.transport == "http" else []
+    except ConfigError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
     if settings.transport == "http":
         log.info("serving %s on http://%s:%s%s", prog, settings.host, settings.port, settings.path)
         server.run(
@@ -97,7 +119,29 @@ def main[S: ServerSettings](
             path=settings.path,
             show_banner=False,
             log_level=settings.log_level.lower(),
+            middleware=middleware,
+            # The kit's edge checks Host and Origin with messages naming its settings; FastMCP's
+            # own guard (FASTMCP_HTTP_HOST_ORIGIN_PROTECTION) would be a second, different list.
+            host_origin_protection=False,
         )
     else:
         server.run(transport="stdio", show_banner=False)
     return 0
+
+
+def edge(settings: ServerSettings, *, realm: str) -> Middleware:
+    """The HTTP edge of a server: its Host names, Origins and bearer token (see HttpEdge)."""
+    if settings.token is None:
+        raise ConfigError(f"{settings.env_name('token')} must be set to serve over HTTP")
+    return Middleware(
+        HttpEdge,
+        realm=realm,
+        token=settings.token.get_secret_value(),
+        token_setting=settings.env_name("token"),
+        hosts_setting=settings.env_name("allowed_hosts"),
+        origins_setting=settings.env_name("allowed_origins"),
+        path=settings.path,
+        bind_host=settings.host,
+        hosts=settings.allowed_hosts,
+        origins=settings.allowed_origins,
+    )

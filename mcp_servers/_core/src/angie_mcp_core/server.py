@@ -16,7 +16,15 @@ from angie_mcp_core.auth import BearerTokenVerifier
 from angie_mcp_core.errors import ServerToolError
 from angie_mcp_core.settings import ServerSettings
 
-__all__ = ("IDEMPOTENT_WRITE", "READ_ONLY", "WRITE", "ServerStatus", "create_server")
+__all__ = (
+    "ALWAYS_ASK",
+    "DESTRUCTIVE",
+    "IDEMPOTENT_WRITE",
+    "READ_ONLY",
+    "WRITE",
+    "ServerStatus",
+    "create_server",
+)
 
 #: Annotations for tools that only read: no approval needed.
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
@@ -25,6 +33,12 @@ WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 #: Writes that set an absolute state: made twice, the second changes nothing. Angie makes such
 #: a call again when she cannot tell whether it happened before a restart; others she asks about.
 IDEMPOTENT_WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True)
+#: Annotations for tools whose call can do harm that is not undone by calling again (open a
+#: door, disarm an alarm, delete): Angie's approval policy asks before each call.
+DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False)
+#: Tool ``meta`` of a tool whose every call the user must approve, whatever the server's
+#: approval mode; clients that do not know the key still see ``destructiveHint``.
+ALWAYS_ASK: dict[str, str] = {"angie/approval": "always"}
 
 Probe = Callable[[], Awaitable[str]]
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ("ServerSettings",)
+from angie_mcp_core.edge import canonical_origin
+
+__all__ = ("MIN_TOKEN_LENGTH", "ServerSettings")
+
+MIN_TOKEN_LENGTH = 16
+
+
+def _split(value: Any) -> Any:
+    """A comma-separated environment value as a list of trimmed, non-empty, lower-case items."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple):
+        return [item for item in (str(v).strip().lower() for v in value) if item]
+    return value
 
 
 class ServerSettings(BaseSettings):
@@ -34,9 +47,54 @@ class ServerSettings(BaseSettings):
     path: str = Field(default="/mcp", pattern=r"^/[\w/-]*$")
     # Required for HTTP: clients send it as `Authorization: Bearer <token>`.
     token: SecretStr | None = None
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names clients reach the server by over HTTP besides loopback and the "
+        "bind host, comma separated (hue.lan,192.168.1.20); any other Host is refused.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (https://app.example) that may call the server besides those "
+        "of its allowed hosts, comma separated; a request from any other Origin is refused.",
+    )
     log_level: str = "INFO"
     # Seconds before a vendor call is abandoned with UpstreamTimeoutError.
     timeout: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("token", mode="after")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"a bearer token needs at least {MIN_TOKEN_LENGTH} characters (generate one with "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))")'
+            )
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        hosts = _split(value)
+        if not isinstance(hosts, list):
+            return value
+        for host in hosts:
+            if "/" in host or " " in host or host.count(":") == 1:
+                raise ValueError(f"{host!r} is not a host name (no scheme, port, path or spaces)")
+        return hosts
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        origins = _split(value)
+        if not isinstance(origins, list):
+            return value
+        for origin in origins:
+            if canonical_origin(origin) is None:
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme://host[:port], e.g. "
+                    "https://app.example (no path)"
+                )
+        return origins
 
     @field_validator("log_level", mode="after")
     @classmethod

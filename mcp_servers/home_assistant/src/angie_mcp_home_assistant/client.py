@@ -40,6 +40,7 @@ from angie_mcp_home_assistant.models import (
     ServiceField,
     ServiceInfo,
 )
+from angie_mcp_home_assistant.safety import refuse_safety_targets, safety_service
 from angie_mcp_home_assistant.settings import HomeAssistantSettings
 
 __all__ = ("SERVICE", "HomeAssistantClient")
@@ -154,6 +155,16 @@ def _summary_fields(state: State) -> dict[str, Any]:
         "state": state.state,
         "unit": unit if isinstance(unit, str) else None,
     }
+
+
+def _service_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    payload = dict(data or {})
+    if "entity_id" in payload:
+        raise InvalidArgumentError("Pass the entities in entity_ids, not in the service data.")
+    if "domain" in payload or "service" in payload:
+        raise InvalidArgumentError("Service data cannot contain the keys 'domain' or 'service'.")
+    _check_ranges(payload)
+    return payload
 
 
 def _area_key(name: str) -> str:
@@ -297,31 +308,37 @@ class HomeAssistantClient(VendorClient):
     ) -> ServiceCallResult:
         """Call ``domain.service`` on the entities (ids or friendly names) with extra ``data``.
 
-        Returns the states that changed during the call.
+        Refuses safety devices (see :mod:`.safety`). Returns the states that changed.
         """
-        sdk = self._api()
-        payload = dict(data or {})
-        if "entity_id" in payload:
-            raise InvalidArgumentError("Pass the entities in entity_ids, not in the service data.")
-        if "domain" in payload or "service" in payload:
-            raise InvalidArgumentError(
-                "Service data cannot contain the keys 'domain' or 'service'."
-            )
-        _check_ranges(payload)
+        self._api()
+        refuse_safety_targets(domain, service, ())
+        payload = _service_data(data)
         found = self._service(domain, service)
-        domain_id, service_id = found.domain.domain_id, found.service_id
         targets = self._resolve(entity_ids, self._all_entities()) if entity_ids else []
-        self._check_targets(found, targets, payload)
-        ids = [e.entity_id for e in targets]
-        if ids:
-            payload["entity_id"] = ids
-        with self._translated():
-            changed = sdk.trigger_service(domain_id, service_id, **payload)
-        return ServiceCallResult(
-            service=f"{domain_id}.{service_id}",
-            entity_ids=ids,
-            changed=[_full(s) for s in changed],
-        )
+        refuse_safety_targets(domain, service, [e.entity_id for e in targets])
+        return self._trigger(found, targets, payload)
+
+    def operate_safety_device(
+        self,
+        entity: str,
+        action: str,
+        position: int | None = None,
+        code: str | None = None,
+    ) -> ServiceCallResult:
+        """Perform ``action`` (unlock, disarm, open…) on one lock, alarm, cover, valve or siren."""
+        self._api()
+        target = self._lookup(entity)
+        domain, service = safety_service(target.entity_id, action)
+        payload: dict[str, Any] = {}
+        if action == "set_position":
+            if position is None:
+                raise InvalidArgumentError("set_position needs a position from 0 to 100.")
+            payload["position"] = position
+        elif position is not None:
+            raise InvalidArgumentError(f"position only goes with set_position, not {action}.")
+        if code is not None:
+            payload["code"] = code
+        return self._trigger(self._service(domain, service), [target], payload)
 
     def list_services(self, domain: str | None = None) -> list[ServiceDomain]:
         """Service domains with their services and fields; only ``domain``'s when given."""
@@ -515,6 +532,22 @@ class HomeAssistantClient(VendorClient):
         if wanted not in services:
             raise NotFoundError(f"{found.domain_id} service", service, services)
         return services[wanted]
+
+    def _trigger(
+        self, found: Service, targets: Sequence[Entity], payload: dict[str, Any]
+    ) -> ServiceCallResult:
+        self._check_targets(found, targets, payload)
+        domain_id, service_id = found.domain.domain_id, found.service_id
+        ids = [e.entity_id for e in targets]
+        if ids:
+            payload["entity_id"] = ids
+        with self._translated():
+            changed = self._api().trigger_service(domain_id, service_id, **payload)
+        return ServiceCallResult(
+            service=f"{domain_id}.{service_id}",
+            entity_ids=ids,
+            changed=[_full(s) for s in changed],
+        )
 
     @staticmethod
     def _check_targets(

@@ -6,10 +6,11 @@ import functools
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
+from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from angie_mcp_core.calls import call_blocking
-from angie_mcp_core.server import READ_ONLY, WRITE, create_server
+from angie_mcp_core.server import ALWAYS_ASK, create_server
 from angie_mcp_home_assistant.client import (
     MAX_HISTORY_HOURS,
     MAX_HISTORY_POINTS,
@@ -23,6 +24,7 @@ from angie_mcp_home_assistant.models import (
     ServiceCallResult,
     ServiceDomain,
 )
+from angie_mcp_home_assistant.safety import ACTIONS, SafetyAction
 from angie_mcp_home_assistant.settings import HomeAssistantSettings
 
 __all__ = ("INSTRUCTIONS", "build")
@@ -34,10 +36,26 @@ act on them and their recent history. An entity is named by its id (domain.objec
 light.kitchen) or by its friendly name (e.g. 'Kitchen Light'), in any case; a wrong name gets \
 an error suggesting close ones. To find things call list_areas and list_entities (filtered by \
 domain and/or area); get_state gives one entity in full. Before call_service with extra data, \
-call list_services for that domain to learn the service's fields and their ranges. Only call \
-services that change security devices (locks, alarms, garage doors, cameras) when the user \
-asked for exactly that. If a tool says Home Assistant is not configured or unreachable, call \
-status."""
+call list_services for that domain to learn the service's fields and their ranges. Locks, \
+alarm panels, covers (garage doors, gates, blinds), valves and sirens are operated only with \
+operate_safety_device, one device per call, and only when the user asked for exactly that; the \
+user is always asked to approve it. If a tool says Home Assistant is not configured or \
+unreachable, call status."""
+
+# Reads touch only this home's Home Assistant: a closed world.
+_READS = ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+# A service can do anything Home Assistant can: run scripts, send notifications, shut off
+# the heating. Not every call is harmful, but no annotation can say which ones are.
+_ANY_SERVICE = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=True
+)
+# A lock, alarm or garage door: harm in the physical world, inside this home.
+_SAFETY_DEVICE = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
+)
+_ACTIONS_TEXT = "; ".join(f"{domain}: {', '.join(acts)}" for domain, acts in ACTIONS.items())
 
 EntityName = Annotated[
     str,
@@ -75,7 +93,7 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
 
     mcp = create_server("home_assistant", settings, instructions=INSTRUCTIONS, probe=probe)
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=_READS)
     async def list_entities(
         domain: Annotated[
             DomainName | None,
@@ -101,7 +119,7 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
         """
         return await call_blocking(SERVICE, timeout, home().list_entities, domain, area)
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=_READS)
     async def list_areas() -> list[str]:
         """List the ids of the areas (rooms) defined in Home Assistant, e.g. 'kitchen'.
 
@@ -109,7 +127,7 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
         """
         return await call_blocking(SERVICE, timeout, home().list_areas)
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=_READS)
     async def get_state(entity: EntityName) -> EntityState:
         """Get one entity's current state with every attribute Home Assistant reports.
 
@@ -121,7 +139,7 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
         """
         return await call_blocking(SERVICE, timeout, home().get_state, entity)
 
-    @mcp.tool(annotations=WRITE)
+    @mcp.tool(annotations=_ANY_SERVICE)
     async def call_service(
         domain: Annotated[
             DomainName,
@@ -164,9 +182,9 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
         unsure of a service's name or fields; values outside a field's range, or entities the
         service would ignore, are refused before anything happens.
 
-        Some services are sensitive: lock.unlock, alarm_control_panel.alarm_disarm, opening a
-        garage door or cover, turning off cameras or sirens. Only call those when the user
-        explicitly asked for exactly that action, and say what you did.
+        It refuses locks, alarm panels, covers (garage doors, gates, blinds), valves and
+        sirens, whatever the domain (homeassistant.turn_on too): use operate_safety_device for
+        those. Turning off cameras is sensitive too: only when the user asked for exactly that.
 
         Returns the service that ran, the entity ids it acted on and the states that changed
         during the call (empty when nothing changed or a device reports its state later; then
@@ -176,7 +194,57 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
             SERVICE, timeout, home().call_service, domain, service, entity_ids, data
         )
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=_SAFETY_DEVICE, meta=ALWAYS_ASK)
+    async def operate_safety_device(
+        entity: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=255,
+                description="One lock, alarm panel, cover (garage door, gate, blind), valve or "
+                "siren, by entity id ('lock.front_door') or friendly name ('Front Door').",
+            ),
+        ],
+        action: Annotated[
+            SafetyAction,
+            Field(description=f"What to do; each domain has its own actions: {_ACTIONS_TEXT}."),
+        ],
+        position: Annotated[
+            int | None,
+            Field(
+                ge=0,
+                le=100,
+                description="Only with set_position: 0 (closed) to 100 (fully open), percent.",
+            ),
+        ] = None,
+        code: Annotated[
+            str | None,
+            Field(
+                min_length=1,
+                max_length=32,
+                description="The alarm or lock code, when the device needs one (e.g. to "
+                "disarm) and the user gave it; omit otherwise.",
+            ),
+        ] = None,
+    ) -> ServiceCallResult:
+        """Lock or unlock a door, arm or disarm the alarm, open or close a garage door, gate,
+        blind or valve, or sound or silence a siren: one device per call.
+
+        The user is always asked to approve each call, so only call it when they asked for
+        exactly this action on exactly this device, and say what you did. Find the entity
+        first with list_entities (domain 'lock', 'alarm_control_panel', 'cover', 'valve' or
+        'siren'). An action the device does not have is refused with the ones it has.
+
+        Returns the service that ran and the states that changed (a lock's 'locked' or
+        'unlocked', an alarm's 'disarmed' or 'armed_away', a cover's 'open' or 'closed' and its
+        current_position); empty when the device reports its state later, then check with
+        get_state.
+        """
+        return await call_blocking(
+            SERVICE, timeout, home().operate_safety_device, entity, action, position, code
+        )
+
+    @mcp.tool(annotations=_READS)
     async def list_services(
         domain: Annotated[
             DomainName | None,
@@ -195,7 +263,7 @@ def build(settings: HomeAssistantSettings) -> FastMCP:
         """
         return await call_blocking(SERVICE, timeout, home().list_services, domain)
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=_READS)
     async def get_history(
         entity: EntityName,
         hours: Annotated[

@@ -2,7 +2,8 @@
 
 Angie's own tests and demos drive the real Home Assistant server against it.
 
-It keeps a small home in memory (lights, a switch, sensors, a thermostat in three areas),
+It keeps a small home in memory (lights, a switch, sensors, a thermostat in three areas, and a
+front door lock, an alarm panel and a garage door, the safety tier, in none),
 changes it when services are called, records every change for /api/history, and can be told
 to fail or to be slow. Areas have no REST endpoint in Home Assistant; the fake's POST
 /api/template evaluates exactly ``{{ areas() }}`` and ``{{ area_entities('<id or name>') }}``,
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
 
-__all__ = ("SERVICES", "TOKEN", "FakeHomeAssistant")
+__all__ = ("ALARM_CODE", "SERVICES", "TOKEN", "FakeHomeAssistant")
 
 TOKEN = "fake-long-lived-token-3f9a"
 
@@ -42,6 +43,8 @@ _FIELD_TYPES: dict[str, tuple[str, float | None, float | None]] = {
     "color_temp_kelvin": (_NUMBER, 2000, 6500),
     "temperature": (_NUMBER, None, None),
     "hvac_mode": (_TEXT, None, None),
+    "position": (_NUMBER, 0, 100),
+    "code": (_TEXT, None, None),
 }
 
 _LIGHT_FIELDS: Json = {
@@ -88,6 +91,25 @@ _HVAC_MODE: Json = {
 
 def _target(domain: str) -> Json:
     return {"entity": [{"domain": [domain]}]}
+
+
+_CODE: Json = {
+    "name": "Code",
+    "description": "Code used to arm, disarm, lock or unlock.",
+    "example": "1234",
+    "selector": {"text": {}},
+}
+#: The alarm panel's code; the fake's alarm refuses to disarm without it, as a real one does.
+ALARM_CODE = "4711"
+
+
+def _action(title: str, domain: str, fields: Json | None = None) -> Json:
+    return {
+        "name": title,
+        "description": f"{title}.",
+        "fields": fields or {},
+        "target": _target(domain),
+    }
 
 
 SERVICES: dict[str, dict[str, Json]] = {
@@ -142,6 +164,38 @@ SERVICES: dict[str, dict[str, Json]] = {
         },
         "turn_on": {"name": "Turn on", "description": "Turns climate device on.", "fields": {}},
         "turn_off": {"name": "Turn off", "description": "Turns climate device off.", "fields": {}},
+    },
+    "lock": {
+        service: _action(title, "lock", {"code": _CODE})
+        for service, title in (("lock", "Lock"), ("unlock", "Unlock"), ("open", "Open"))
+    },
+    "alarm_control_panel": {
+        f"alarm_{mode}": _action(title, "alarm_control_panel", {"code": _CODE})
+        for mode, title in (
+            ("arm_home", "Arm home"),
+            ("arm_away", "Arm away"),
+            ("arm_night", "Arm night"),
+            ("arm_vacation", "Arm vacation"),
+            ("disarm", "Disarm"),
+            ("trigger", "Trigger"),
+        )
+    },
+    "cover": {
+        "open_cover": _action("Open", "cover"),
+        "close_cover": _action("Close", "cover"),
+        "stop_cover": _action("Stop", "cover"),
+        "set_cover_position": _action(
+            "Set position",
+            "cover",
+            {
+                "position": {
+                    "name": "Position",
+                    "description": "Target position.",
+                    "required": True,
+                    "selector": {"number": {"min": 0, "max": 100, "unit_of_measurement": "%"}},
+                }
+            },
+        ),
     },
     "homeassistant": {
         "turn_on": {
@@ -299,6 +353,17 @@ class FakeHomeAssistant(FakeService):
             },
             now - timedelta(hours=12),
         )
+        self._set("lock.front_door", "locked", {"friendly_name": "Front Door"})
+        self._set(
+            "alarm_control_panel.home_alarm",
+            "armed_away",
+            {"friendly_name": "Home Alarm", "code_format": "number", "code_arm_required": False},
+        )
+        self._set(
+            "cover.garage_door",
+            "closed",
+            {"friendly_name": "Garage Door", "device_class": "garage", "current_position": 0},
+        )
 
     def _set(
         self, entity_id: str, state: str, attributes: Json, at: datetime | None = None
@@ -400,7 +465,29 @@ class FakeHomeAssistant(FakeService):
             return self._set(entity_id, "on" if service == "turn_on" else "off", attributes)
         if domain == "climate":
             return self._climate(entity_id, service, attributes, data)
+        if domain == "lock":
+            state = {"lock": "locked", "unlock": "unlocked", "open": "open"}.get(service)
+            return state is not None and self._set(entity_id, state, attributes)
+        if domain == "alarm_control_panel":
+            return self._alarm(entity_id, service, attributes, data)
+        if domain == "cover":
+            return self._cover(entity_id, service, attributes, data)
         return False
+
+    def _alarm(self, entity_id: str, service: str, attributes: Json, data: Json) -> bool:
+        if service == "alarm_disarm" and data.get("code") != ALARM_CODE:
+            raise BadRequest("Invalid alarm code provided")
+        state = {"alarm_disarm": "disarmed", "alarm_trigger": "triggered"}.get(
+            service, service.replace("alarm_arm_", "armed_")
+        )
+        return self._set(entity_id, state, attributes)
+
+    def _cover(self, entity_id: str, service: str, attributes: Json, data: Json) -> bool:
+        position = int(data["position"] if "position" in data else attributes["current_position"])
+        if service in ("open_cover", "close_cover"):
+            position = 100 if service == "open_cover" else 0
+        attributes["current_position"] = position
+        return self._set(entity_id, "open" if position > 0 else "closed", attributes)
 
     def _light(self, entity_id: str, service: str, attributes: Json, data: Json) -> bool:
         brightness = attributes.get("brightness") or 255
