@@ -10,12 +10,14 @@ import pytest
 from angie_mcp_home_assistant.server import build
 from angie_mcp_home_assistant.settings import HomeAssistantSettings
 from pydantic_ai import Agent, DeferredToolRequests
+from pydantic_ai.exceptions import UnexpectedModelBehavior
 from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.tools import ToolDefinition
 
-from angie.agents.policy import ApprovalPolicy, PolicyToolset
+from angie.agents.policy import ApprovalPolicy, Decision, PolicyToolset, ServerPolicy
+from angie.db.models import ApprovalMode
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("operate_safety_device", {"entity": "Front Door", "action": "unlock"}),
@@ -23,7 +25,9 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def _run(tool: str, args: dict[str, Any]) -> tuple[Any, list[ToolDefinition]]:
+async def _run(
+    tool: str, args: dict[str, Any], policy: ApprovalPolicy | None = None
+) -> tuple[Any, list[ToolDefinition]]:
     offered: list[ToolDefinition] = []
 
     def model(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -32,7 +36,7 @@ async def _run(tool: str, args: dict[str, Any]) -> tuple[Any, list[ToolDefinitio
 
     server = build(HomeAssistantSettings(_env_file=None))
     client = MCPToolset[None](server, id="home_assistant").prefixed("home_assistant")
-    toolset = PolicyToolset(client, "home_assistant", ApprovalPolicy(), untrusted=False)
+    toolset = PolicyToolset(client, "home_assistant", policy or ApprovalPolicy(), untrusted=False)
     agent: Agent[None, str | DeferredToolRequests] = Agent(
         FunctionModel(model), output_type=[str, DeferredToolRequests]
     )
@@ -57,3 +61,28 @@ async def test_the_always_ask_mark_reaches_the_policy() -> None:
         if ((t.metadata or {}).get("meta") or {}).get("angie/approval") == "always"
     }
     assert marked == {"home_assistant_operate_safety_device"}
+
+
+async def test_a_safety_device_asks_even_where_the_household_allows_everything() -> None:
+    allow = ApprovalPolicy(
+        [
+            ServerPolicy(
+                "home_assistant",
+                ApprovalMode.ALLOW,
+                {"operate_safety_device": Decision.ALLOW},
+            )
+        ]
+    )
+    output, _ = await _run(*CALLS[0], policy=allow)
+
+    assert isinstance(output, DeferredToolRequests)
+    assert [c.tool_name for c in output.approvals] == ["home_assistant_operate_safety_device"]
+
+
+async def test_an_ordinary_service_call_follows_an_allow_policy() -> None:
+    allow = ApprovalPolicy([ServerPolicy("home_assistant", ApprovalMode.ALLOW)])
+    # Not waiting for anyone, the call reaches the server (which has no Home Assistant here).
+    with pytest.raises(UnexpectedModelBehavior) as caught:
+        await _run(*CALLS[1], policy=allow)
+
+    assert "Home Assistant is not configured" in str(caught.value.__cause__)

@@ -29,6 +29,7 @@ __all__ = (
     "PolicyToolset",
     "ServerPolicy",
     "ToolForbidden",
+    "always_asks",
     "args_hash",
     "is_read_only",
     "load_policy",
@@ -59,6 +60,13 @@ def is_read_only(tool_def: ToolDefinition) -> bool:
     """
     hints = (tool_def.metadata or {}).get("annotations") or {}
     return hints.get("readOnlyHint") is True and hints.get("destructiveHint") is not True
+
+
+def always_asks(tool_def: ToolDefinition) -> bool:
+    """Whether the server marks the tool as one whose every call the person approves (tool
+    ``meta`` ``{"angie/approval": "always"}``: unlocking a door, disarming an alarm)."""
+    meta = (tool_def.metadata or {}).get("meta") or {}
+    return isinstance(meta, dict) and meta.get("angie/approval") == "always"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +120,8 @@ class ApprovalPolicy:
 
         The per-tool override wins over the server's mode, which wins over the annotations.
         An untrusted run (started by a webhook or an inbound email) can only be stricter: any
-        tool that is not read-only asks even where the policy allows it; never stays never.
+        tool that is not read-only asks even where the policy allows it; never stays never. A
+        tool its server marks "always ask" asks whatever the policy allows.
         """
         policy = self.server(server)
         read_only = is_read_only(tool_def)
@@ -121,7 +130,7 @@ class ApprovalPolicy:
             or _MODE_DECISIONS.get(policy.mode)
             or (Decision.ALLOW if read_only else Decision.ASK)
         )
-        if untrusted and decision is Decision.ALLOW and not read_only:
+        if decision is Decision.ALLOW and (always_asks(tool_def) or (untrusted and not read_only)):
             return Decision.ASK
         return decision
 

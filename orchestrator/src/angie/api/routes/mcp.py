@@ -223,7 +223,9 @@ async def list_tools(
             if tool.annotations
             else {}
         )
-        tool_def = ToolDefinition(name=f"{name}_{tool.name}", metadata={"annotations": hints})
+        tool_def = ToolDefinition(
+            name=f"{name}_{tool.name}", metadata={"annotations": hints, "meta": tool.meta or {}}
+        )
         found.append(
             ToolOut(
                 name=tool.name,
