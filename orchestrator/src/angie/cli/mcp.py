@@ -1,4 +1,5 @@
-"""``angie mcp``: list Angie's MCP servers, see their tools, call one directly, serve one alone."""
+"""``angie mcp``: list Angie's MCP servers, see their tools, call one directly, serve one alone,
+and say whether their outputs can be trusted."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from rich.table import Table
 from angie.cli.context import CliContext, fail, pass_cli, run_async
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from fastmcp import Client
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from angie.mcp.registry import ServerSpec
 
@@ -25,15 +29,20 @@ console = Console(highlight=False)
 
 
 async def _choices(app: CliContext) -> dict[str, bool]:
+    from angie.mcp.store import enabled_choices
+
+    return await _read(app, enabled_choices)
+
+
+async def _read[T](app: CliContext, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from angie.cli.db import prepare_database
     from angie.db.engine import Database
-    from angie.mcp.store import enabled_choices
 
     await prepare_database(app.settings)
     database = Database(app.settings.database_url)
     try:
         async with database.session() as session:
-            return await enabled_choices(session)
+            return await read(session)
     finally:
         await database.dispose()
 
@@ -97,8 +106,12 @@ def mcp() -> None:
 @mcp.command("list")
 @pass_cli
 def list_servers(app: CliContext) -> None:
-    """List the servers with their state and tool counts (each is started to ask)."""
+    """List the servers with their state, tool counts (each is started to ask) and whether
+    their outputs are trusted."""
+    from angie.mcp.store import content_trust_choices
+
     specs = list(_catalog(app).values())
+    chosen = run_async(_read(app, content_trust_choices))
 
     async def probe(spec: ServerSpec) -> tuple[str, str]:
         if not spec.enabled:
@@ -113,9 +126,10 @@ def list_servers(app: CliContext) -> None:
         return list(await asyncio.gather(*(probe(s) for s in specs)))
 
     results = run_async(probe_all())
-    table = Table("server", "state", "tools", "reached by", "from")
+    table = Table("server", "state", "tools", "content", "reached by", "from")
     for spec, (state, count) in zip(specs, results, strict=True):
-        table.add_row(spec.name, state, count, spec.describe(), spec.source)
+        trust = chosen.get(spec.name) or spec.content_trust or "untrusted"
+        table.add_row(spec.name, state, count, str(trust), spec.describe(), spec.source)
     console.print(table)
 
 
@@ -199,6 +213,32 @@ def _set_enabled(app: CliContext, server: str, enabled: bool) -> None:
 
     run_async(store())
     console.print(f"[green]✓[/] {server} is {'enabled' if enabled else 'disabled'}")
+
+
+@mcp.command()
+@click.argument("server")
+@click.argument("level", type=click.Choice(["trusted", "untrusted"]))
+@pass_cli
+def trust(app: CliContext, server: str, level: str) -> None:
+    """Say whether SERVER's outputs can be trusted: "trusted" only when nobody outside the
+    household can write what its tools return. After reading an untrusted output, Angie asks
+    before every side effect of that piece of work."""
+    from angie.db.engine import Database
+    from angie.db.models import ContentTrust
+    from angie.mcp.store import set_content_trust
+
+    spec = _spec(app, server)
+
+    async def store() -> None:
+        database = Database(app.settings.database_url)
+        try:
+            async with database.session() as session:
+                await set_content_trust(session, spec, ContentTrust(level))
+        finally:
+            await database.dispose()
+
+    run_async(store())
+    console.print(f"[green]✓[/] {server}'s outputs are {level} (applies to new work)")
 
 
 @mcp.command()

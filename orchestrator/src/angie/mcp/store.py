@@ -1,4 +1,5 @@
-"""The user's choices about MCP servers, kept in the ``mcp_servers`` table: on or off."""
+"""The household's choices about MCP servers, kept in the ``mcp_servers`` table: on or off, and
+whether their outputs can be trusted."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from angie.db.models import McpServer, McpTransport
+from angie.db.models import ContentTrust, McpServer, McpTransport
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from angie.mcp.registry import ServerSpec
 
-__all__ = ("enabled_choices", "set_enabled")
+__all__ = ("content_trust_choices", "set_content_trust", "set_enabled")
 
 
 async def enabled_choices(session: AsyncSession) -> dict[str, bool]:
@@ -21,8 +22,29 @@ async def enabled_choices(session: AsyncSession) -> dict[str, bool]:
     return {row.name: row.enabled for row in rows}
 
 
+async def content_trust_choices(session: AsyncSession) -> dict[str, ContentTrust]:
+    """The content trust an admin chose, by server (servers without a choice are left out)."""
+    rows = await session.execute(
+        select(McpServer.name, McpServer.content_trust).where(McpServer.content_trust.is_not(None))
+    )
+    return {name: ContentTrust(trust) for name, trust in rows}
+
+
+async def set_content_trust(session: AsyncSession, spec: ServerSpec, trust: ContentTrust) -> None:
+    """Record whether ``spec``'s outputs can be trusted, creating its row the first time."""
+    row = await _row(session, spec)
+    row.content_trust = trust
+    await session.flush()
+
+
 async def set_enabled(session: AsyncSession, spec: ServerSpec, enabled: bool) -> None:
     """Record the choice, creating the server's row the first time."""
+    row = await _row(session, spec)
+    row.enabled = enabled
+    await session.flush()
+
+
+async def _row(session: AsyncSession, spec: ServerSpec) -> McpServer:
     row = (
         await session.scalars(select(McpServer).where(McpServer.name == spec.name))
     ).one_or_none()
@@ -37,5 +59,4 @@ async def set_enabled(session: AsyncSession, spec: ServerSpec, enabled: bool) ->
             builtin=spec.builtin,
         )
         session.add(row)
-    row.enabled = enabled
-    await session.flush()
+    return row
