@@ -113,6 +113,38 @@ BAD_NAMES = [
 ]
 
 
+async def test_an_agent_sets_its_own_limits_and_null_gives_them_back(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    made = await make_agent(api, sam, "careful", limits={"tool_calls": 5, "tokens": 20_000})
+    assert made["limits"] == {"tool_calls": 5, "tokens": 20_000}
+
+    changed = await api.client.patch(
+        f"{AGENTS}/{made['id']}", json={"limits": {"model_requests": 3}}, headers=sam.headers
+    )
+    assert changed.json()["limits"] == {"model_requests": 3}
+    reset = await api.client.patch(
+        f"{AGENTS}/{made['id']}", json={"limits": None}, headers=sam.headers
+    )
+    assert reset.json()["limits"] is None
+    async with api.angie.services.database.session() as session:
+        stored = await session.scalar(select(Agent.limits).where(Agent.id == made["id"]))
+    assert stored is None
+
+
+async def test_limits_must_be_positive_and_known(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    before = await count_rows(api, Agent)
+    for limits, field in (
+        ({"tool_calls": 0}, "tool_calls"),
+        ({"tokens": 10**9}, "tokens"),
+        ({"minutes": 5}, "minutes"),
+    ):
+        body = {"name": "careful", "servers": ["hue"], "limits": limits}
+        refused = await api.client.post(AGENTS, json=body, headers=sam.headers)
+        assert field in error_message(refused, 422)
+    assert await count_rows(api, Agent) == before
+
+
 async def test_create_refuses_a_name_angie_cannot_ask_by(api: ApiHarness) -> None:
     sam = await api.signup("sam")
     before = await count_rows(api, Agent)

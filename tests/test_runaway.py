@@ -113,6 +113,72 @@ async def test_an_agent_task_at_its_limit_fails_and_says_so(limited: Harness) ->
     assert any(r.endswith(told) for r in await limited.replies(user))
 
 
+@dataclass
+class FanningBrain(LoopingBrain):
+    """Angie, answered by the hue agent, asks it to loop again (``fan`` more times): each
+    delegation a run of its own, within the per-run limits."""
+
+    fan: int = 5
+
+    def _angie(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
+        if returns and self.fan > 0 and "ask_hue" in tools:
+            self.fan -= 1
+            self.calls.append(("angie", "ask_hue"))
+            return ModelResponse(
+                parts=[ToolCallPart("ask_hue", {"request": "loop the floor lamp again"})]
+            )
+        return super()._angie(request, tools, returns)
+
+
+async def test_delegations_share_one_budget_for_the_whole_request(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> None:
+    from sqlalchemy import update
+
+    from angie.db.models import Agent
+
+    brain = FanningBrain()
+    async for harness in running(sqlite_url, data_dir, bridge, brain, max_tool_calls_per_task=7):
+        async with harness.angie.services.database.session() as session:
+            await session.execute(
+                update(Agent).where(Agent.name == "hue").values(limits={"tool_calls": 3})
+            )
+        user = await harness.user()
+        task_id = await harness.say(user, "hue: loop the floor lamp")
+        task = await harness.settled(task_id, DONE)
+        children = list(await harness.angie.services.tasks.children(task_id))
+
+        # Six delegations at three calls each would be 18; the request stops at seven.
+        assert len(bridge_puts(harness.bridge)) == 7
+        assert len(children) == 6
+        errors = [c.error for c in children]
+        assert errors[:2] == ["this took more than 3 tool calls"] * 2
+        assert errors[2] == "this request as a whole took more than 7 tool calls"
+        assert all(e == errors[2] for e in errors[3:])
+        assert task.status is TaskStatus.SUCCEEDED, task.error
+
+
+async def test_an_agent_sets_its_own_per_run_limit(
+    sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
+) -> None:
+    from sqlalchemy import update
+
+    from angie.db.models import Agent
+
+    async for harness in running(sqlite_url, data_dir, bridge, LoopingBrain()):
+        async with harness.angie.services.database.session() as session:
+            await session.execute(
+                update(Agent).where(Agent.name == "hue").values(limits={"tool_calls": 2})
+            )
+        user = await harness.user()
+        task_id = await harness.say(user, "hue: loop the floor lamp")
+        await harness.settled(task_id, DONE)
+        [child] = list(await harness.angie.services.tasks.children(task_id))
+
+        assert child.error == "this took more than 2 tool calls"
+        assert len(bridge_puts(harness.bridge)) == 2
+
+
 @pytest.fixture
 async def repeating(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge

@@ -178,6 +178,8 @@ def build_services(
         model_requests=settings.max_model_requests,
         tool_calls=settings.max_tool_calls,
         tokens=settings.max_tokens_per_run,
+        task_tool_calls=settings.max_tool_calls_per_task,
+        task_tokens=settings.max_tokens_per_task,
     )
     factory = AgentFactory(database, toolbox, composer, model_for, limits=limits)
     direct = DirectCaller(toolbox)

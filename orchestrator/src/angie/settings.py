@@ -144,6 +144,17 @@ class AngieSettings(BaseSettings):
     max_tokens_per_run: int = Field(
         default=200_000, ge=1, description="Tokens (input and output) one agent run may use."
     )
+    max_tool_calls_per_task: int = Field(
+        default=300,
+        ge=1,
+        description="Tool calls one request may make in all: its task, every task it delegated "
+        "to and every run of each.",
+    )
+    max_tokens_per_task: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Tokens (input and output) one request may use in all, delegations included.",
+    )
     max_repeated_calls: int = Field(
         default=3,
         ge=1,

@@ -250,7 +250,7 @@ class Executor:
                 tasks=self.tasks,
                 approvals=self.approvals,
                 delegate=self._delegate,
-                limits=self.factory.limits,
+                limits=await self.factory.limits_for(task),
             )
         # TaskKind.TOOL: a direct call, made like the chat command that asks for it.
         text = str(task.input.get("text", ""))

@@ -133,6 +133,14 @@ class AgentFactory:
             return PromptContext(person, self._clock(), "UTC", channel, agent)
         return PromptContext.for_user(user, now=self._clock(), channel=channel, agent=agent)
 
+    async def limits_for(self, task: Task) -> RunLimits:
+        """The per-run limits of ``task``'s run: its agent's own where it set them."""
+        if task.agent_id is None:
+            return self.limits
+        async with self.db.session() as session:
+            own = await session.scalar(select(AgentRow.limits).where(AgentRow.id == task.agent_id))
+        return self.limits.overridden(own)
+
     async def _policy(self) -> ApprovalPolicy:
         async with self.db.session() as session:
             return await load_policy(session)

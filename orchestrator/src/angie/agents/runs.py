@@ -19,7 +19,7 @@ from pydantic_ai.usage import RunUsage
 from pydantic_core import to_jsonable_python
 
 from angie.agents.approvals import ApprovalService, approval_metadata, deferred_approvals
-from angie.agents.limits import RunLimits
+from angie.agents.limits import RunLimits, TreeUsage
 from angie.agents.runner import Delegate, TaskDeps
 from angie.agents.streaming import text_stream
 from angie.agents.trust import taint_task
@@ -91,7 +91,10 @@ async def run_agent(
     A run that reaches one of its ``limits`` stops there and its task fails, saying which."""
     deps = TaskDeps(task=task, delegate=delegate)
     stream = _live_text(agent, task, live)
-    limits = limits or RunLimits()
+    limits = (limits or RunLimits()).within(TreeUsage(*await tasks.tree_usage(task.id)))
+    exhausted = limits.exhausted()
+    if exhausted is not None:
+        return Failed(exhausted, RunLimits.told(exhausted))
     usage = RunUsage()
     state = task.state or {}
     try:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import Task, TaskKind, TaskStatus
+from angie.db.models import Task, TaskKind, TaskStatus, ToolCall
 from angie.errors import Conflict, NotFound
 
 __all__ = ("TERMINAL", "TaskError", "TaskService")
@@ -174,6 +174,38 @@ class TaskService:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+    async def tree_usage(self, task_id: int) -> tuple[int, int]:
+        """(tool calls, tokens) used so far by the request ``task_id`` belongs to: its root task
+        and every task under it, over all their runs."""
+        async with self.db.session() as session:
+            root = task_id
+            for _ in range(64):  # delegations nest a few levels; a cycle cannot happen
+                parent = await session.scalar(select(Task.parent_id).where(Task.id == root))
+                if parent is None:
+                    break
+                root = parent
+            tree, level = [root], [root]
+            while level and len(tree) < 10_000:
+                level = list(
+                    await session.scalars(select(Task.id).where(Task.parent_id.in_(level)))
+                )
+                tree.extend(level)
+            calls = await session.scalar(
+                select(func.count()).select_from(ToolCall).where(ToolCall.task_id.in_(tree))
+            )
+            tokens = await session.scalar(
+                select(
+                    func.coalesce(
+                        func.sum(
+                            func.coalesce(Task.input_tokens, 0)
+                            + func.coalesce(Task.output_tokens, 0)
+                        ),
+                        0,
+                    )
+                ).where(Task.id.in_(tree))
+            )
+        return int(calls or 0), int(tokens or 0)
 
     async def save_state(self, task_id: int, state: dict[str, Any]) -> None:
         async with self.db.session() as session:

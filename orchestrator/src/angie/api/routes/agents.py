@@ -57,6 +57,19 @@ def _not_team_prefixed(name: str | None) -> str | None:
     return name
 
 
+class AgentLimits(Body):
+    """An agent's own per-run limits; a field left out follows Angie's settings."""
+
+    model_requests: int | None = Field(default=None, ge=1, le=1_000)
+    tool_calls: int | None = Field(default=None, ge=1, le=10_000)
+    tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+
+
+def _limits(limits: AgentLimits | None) -> dict[str, int] | None:
+    chosen = limits.model_dump(exclude_none=True) if limits is not None else {}
+    return chosen or None
+
+
 class AgentIn(Body):
     name: FleetName = Field(description="Lower-case letters, digits and _; Angie asks it by name.")
     description: Description = ""
@@ -65,6 +78,9 @@ class AgentIn(Body):
         default_factory=list, description='Globs over tool names: ["hue_*", "!hue_pair"].'
     )
     model: ModelName | None = Field(default=None, description="Its own model; null: Angie's.")
+    limits: AgentLimits | None = Field(
+        default=None, description="Its own per-run limits; null: Angie's (ANGIE_MAX_*)."
+    )
     enabled: bool = True
     servers: list[ServerName] = Field(
         min_length=1, max_length=20, description="The MCP servers whose tools it uses."
@@ -79,6 +95,7 @@ class AgentPatch(Body):
     prompt: PromptText | None = None
     tool_filter: ToolFilter | None = None
     model: ModelName | None = None
+    limits: AgentLimits | None = None
     enabled: bool | None = None
     servers: list[ServerName] | None = Field(default=None, min_length=1, max_length=20)
 
@@ -92,6 +109,7 @@ class AgentOut(Out):
     prompt: str
     tool_filter: list[str]
     model: str | None
+    limits: dict[str, int] | None = Field(description="Its own per-run limits; null: Angie's.")
     enabled: bool
     builtin: bool
     shared: bool = Field(description="A household agent (no creator): only admins change it.")
@@ -113,6 +131,7 @@ def agent_out(agent: Agent, installed: set[str]) -> AgentOut:
         prompt=agent.prompt,
         tool_filter=list(agent.tool_filter),
         model=agent.model,
+        limits=agent.limits or None,
         enabled=agent.enabled,
         builtin=agent.builtin,
         shared=agent.user_id is None,
@@ -189,7 +208,8 @@ async def create_agent(
     """Create an agent of your own over some MCP servers; only you see it."""
     await _NAMES.check(session, body.name)
     agent = Agent(
-        **body.model_dump(exclude={"servers"}),
+        **body.model_dump(exclude={"servers", "limits"}),
+        limits=_limits(body.limits),
         builtin=False,
         user_id=user.id,
         servers=await _servers(session, body.servers),
@@ -214,7 +234,7 @@ async def update_agent(
     """Change an agent: your own, or (admins) a household one."""
     agent = await visible(session, Agent, agent_id, user)
     changes = body.model_dump(exclude_unset=True)
-    reject_nulls(changes, nullable=("model",))
+    reject_nulls(changes, nullable=("model", "limits"))
     check_may_change(agent, user)
     if agent.builtin:
         # Its name and servers are the fleet's: Angie's prompts and the seeds rely on them.
@@ -229,6 +249,9 @@ async def update_agent(
         await _NAMES.check(session, changes["name"], keep=agent.id)
     if "servers" in changes:
         agent.servers = await _servers(session, changes.pop("servers"))
+    if "limits" in changes:
+        changes.pop("limits")
+        agent.limits = _limits(body.limits)
     for key, value in changes.items():
         setattr(agent, key, value)
     await _NAMES.flush(session, agent.name)

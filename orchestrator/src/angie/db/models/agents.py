@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from angie.db.base import LONG_TEXT, Base, TimestampMixin, utcnow
+from angie.db.base import JSON_TYPE, LONG_TEXT, Base, TimestampMixin, utcnow
 from angie.db.models.mcp import McpServer
 
 __all__ = ("Agent", "AgentServer", "Team", "TeamMember")
@@ -26,6 +27,8 @@ class Agent(TimestampMixin, Base):
     # Glob patterns over prefixed tool names ("hue_*", "!hue_pair"); empty means every tool.
     tool_filter: Mapped[list[str]] = mapped_column(default=list)
     model: Mapped[str | None] = mapped_column(String(255))
+    # Its own per-run limits ({"model_requests", "tool_calls", "tokens"}); None: Angie's.
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON_TYPE)
     enabled: Mapped[bool] = mapped_column(default=True, index=True)
     builtin: Mapped[bool] = mapped_column(default=False)
     # The owner; none: the household's (see angie.access).
