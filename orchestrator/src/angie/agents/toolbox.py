@@ -21,6 +21,7 @@ from angie.agents.audit import AuditToolset, DatabaseRecorder
 from angie.agents.journal import EffectJournal, JournalToolset
 from angie.agents.loops import LoopBreakerToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
+from angie.agents.schema import SchemaToolset
 from angie.agents.streaming import TaskWatcher
 from angie.db.engine import Database
 from angie.live import LiveBus
@@ -158,7 +159,7 @@ class Toolbox:
                 return tool_allowed(tool_def.name, patterns)
 
             guarded = PolicyToolset(
-                base.filtered(keep), server=name, policy=policy, untrusted=untrusted
+                SchemaToolset(base.filtered(keep)), server=name, policy=policy, untrusted=untrusted
             )
             journaled = JournalToolset(guarded, journal=journal)
             looped = LoopBreakerToolset(journaled, server=name, most=self._max_repeated)
