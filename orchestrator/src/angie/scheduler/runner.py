@@ -178,7 +178,8 @@ class JobRunner:
         scheduled_at = self._ticks.pop(key, fired_at).astimezone(UTC)
         if not self._guard():
             # The lease ran out a moment ago and the scheduler is being stopped: firing now
-            # could fire next to the process that holds it.
+            # could fire next to the process that holds it. (A tick already past this check
+            # when the lease runs out is still one event: cron events are deduplicated by tick.)
             log.warning("schedule %s: not fired, the scheduler lease ran out", schedule_id)
             return
         task = asyncio.current_task()
