@@ -37,8 +37,8 @@ def _append(path: Path, line: str) -> None:
         fires.write(line)
 
 
-angie.scheduler.runner.parse_crontab = every_second  # type: ignore[assignment]
-angie.services.on_cron = recorded  # type: ignore[assignment]
+angie.scheduler.runner.parse_crontab = every_second  # type: ignore[attr-defined,assignment]
+angie.services.on_cron = recorded
 
 if __name__ == "__main__":
     sys.exit(cli(["daemon"], prog_name="angie"))

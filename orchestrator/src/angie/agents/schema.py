@@ -91,7 +91,7 @@ class SchemaToolset(WrapperToolset[AgentDepsT]):
         if validator is None:
             return tool
         inner = tool.args_validator_func
-        properties = sorted(validator.schema.get("properties") or {})  # type: ignore[union-attr]
+        properties = sorted(validator.schema.get("properties") or {})
 
         async def check(ctx: RunContext[AgentDepsT], **args: Any) -> None:
             problems = schema_problems(validator, args)
