@@ -18,6 +18,7 @@ from angie.db.models import Lease, User
 from angie.scheduler.jobs import CronFire
 from angie.scheduler.leader import SchedulerLeader
 from angie.scheduler.lease import DatabaseLease, Tenure
+from angie.scheduler.runner import Guard
 from angie.scheduler.service import Scheduler
 
 TTL = 30.0
@@ -54,7 +55,7 @@ class FakeScheduler:
         self.running = False
         self.starts = 0
 
-    async def start(self, *, guard: object = None) -> None:
+    async def start(self, *, guard: Guard | None = None) -> None:
         self.running, self.starts = True, self.starts + 1
 
     async def shutdown(self) -> None:
@@ -131,8 +132,8 @@ async def test_contenders_at_the_same_moment_never_both_hold(db: Database) -> No
 async def test_the_leader_runs_the_scheduler_and_the_standby_does_not(db: Database) -> None:
     a, b = Clock(), Clock()
     first, second = FakeScheduler(), FakeScheduler()
-    leader = SchedulerLeader(first, lease(db, "a", a), renew_every=10, clock=a)  # type: ignore[arg-type]
-    standby = SchedulerLeader(second, lease(db, "b", b), renew_every=10, clock=b)  # type: ignore[arg-type]
+    leader = SchedulerLeader(first, lease(db, "a", a), renew_every=10, clock=a)
+    standby = SchedulerLeader(second, lease(db, "b", b), renew_every=10, clock=b)
     await leader.start()
     await standby.start()
     try:
@@ -153,7 +154,7 @@ async def test_losing_the_lease_stops_the_scheduler_at_once(db: Database) -> Non
     scheduler = Scheduler(db, emit)
     second = FakeScheduler()
     leader = SchedulerLeader(scheduler, lease(db, "a", a), renew_every=10, clock=a)
-    standby = SchedulerLeader(second, lease(db, "b", b), renew_every=10, clock=b)  # type: ignore[arg-type]
+    standby = SchedulerLeader(second, lease(db, "b", b), renew_every=10, clock=b)
     try:
         await leader.step()
         await standby.step()
@@ -187,7 +188,7 @@ async def test_a_renewal_that_hangs_stops_the_scheduler_when_the_lease_ends(
 
     scheduler = FakeScheduler()
     leader = SchedulerLeader(
-        scheduler,  # type: ignore[arg-type]
+        scheduler,
         StallingLease(db, ttl=0.6, holder="a"),
         renew_every=0.2,
     )
@@ -209,8 +210,8 @@ async def test_a_renewal_that_hangs_stops_the_scheduler_when_the_lease_ends(
 async def test_a_stopped_leader_hands_over_at_once(db: Database) -> None:
     a, b = Clock(), Clock()
     first, second = FakeScheduler(), FakeScheduler()
-    leader = SchedulerLeader(first, lease(db, "a", a), renew_every=10, clock=a)  # type: ignore[arg-type]
-    standby = SchedulerLeader(second, lease(db, "b", b), renew_every=10, clock=b)  # type: ignore[arg-type]
+    leader = SchedulerLeader(first, lease(db, "a", a), renew_every=10, clock=a)
+    standby = SchedulerLeader(second, lease(db, "b", b), renew_every=10, clock=b)
     await leader.start()
     await standby.start()
     try:
@@ -251,9 +252,17 @@ async def test_a_lone_daemon_leads_from_its_start_and_releases_on_stop(db: Datab
 
 def test_the_lease_must_be_renewed_more_often_than_it_lasts() -> None:
     with pytest.raises(ValueError, match="renewed more often"):
-        SchedulerLeader(FakeScheduler(), _Bare(), renew_every=30)  # type: ignore[arg-type]
+        SchedulerLeader(FakeScheduler(), _Bare(), renew_every=30)
 
 
 class _Bare:
+    """A lease that is never asked anything."""
+
     holder = "x"
     ttl = 30.0
+
+    async def hold(self) -> Tenure:
+        raise AssertionError("not asked")
+
+    async def release(self) -> None:
+        raise AssertionError("not asked")

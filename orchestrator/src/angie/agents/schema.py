@@ -7,6 +7,7 @@ policy (which acts when the call is made) never asks a person to approve a call 
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -105,7 +106,7 @@ class SchemaToolset(WrapperToolset[AgentDepsT]):
                 )
             if inner is not None:
                 result = inner(ctx, **args)
-                if hasattr(result, "__await__"):
+                if inspect.isawaitable(result):
                     await result
 
         return replace(tool, args_validator_func=check)

@@ -19,13 +19,24 @@ from sqlalchemy.exc import SQLAlchemyError
 from angie.scheduler.lease import Tenure
 
 if TYPE_CHECKING:
-    from angie.scheduler.service import Scheduler
+    from angie.scheduler.runner import Guard
 
-__all__ = ("LeaderState", "SchedulerLeader", "SchedulerLease")
+__all__ = ("Firing", "LeaderState", "SchedulerLeader", "SchedulerLease")
 
 log = logging.getLogger(__name__)
 
 LeaderState = Literal["leader", "standby", "stopped"]
+
+
+class Firing(Protocol):
+    """What the leader starts and stops: :class:`angie.scheduler.Scheduler`."""
+
+    @property
+    def running(self) -> bool: ...
+
+    async def start(self, *, guard: Guard | None = None) -> None: ...
+
+    async def shutdown(self) -> None: ...
 
 
 class SchedulerLease(Protocol):
@@ -42,7 +53,7 @@ class SchedulerLeader:
 
     def __init__(
         self,
-        scheduler: Scheduler,
+        scheduler: Firing,
         lease: SchedulerLease,
         *,
         renew_every: float,
@@ -112,12 +123,14 @@ class SchedulerLeader:
             return
         self._until = tenure.until
         if not self._scheduler.running:
-            log.info("scheduler: leader (%s)", self._lease.holder)
-            self._state = "leader"
             try:
                 await self._scheduler.start(guard=self.may_fire)
             except (SQLAlchemyError, OSError):
+                # Still holding the lease: the next renewal tries again.
                 log.exception("the scheduler could not start; trying again shortly")
+                return
+            log.info("scheduler: leader (%s)", self._lease.holder)
+            self._state = "leader"
 
     async def _attempt(self) -> Tenure | None:
         # A holder's renewal may take only until its lease ends: past that it stops firing,
