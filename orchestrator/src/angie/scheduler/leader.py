@@ -81,7 +81,7 @@ class SchedulerLeader:
 
     def may_fire(self) -> bool:
         """Whether a tick may fire now: the lease is held and not past its end."""
-        return self._until is not None and self._clock() < self._until
+        return self._unexpired(self._until)
 
     async def start(self) -> None:
         """Try the lease once now (a lone daemon fires from the start), then keep trying."""
@@ -121,6 +121,9 @@ class SchedulerLeader:
                 log.info("scheduler: standby; %s holds the lease", tenure.holder)
             self._other = tenure.holder or self._other
             return
+        if not self._unexpired(tenure.until):
+            await self._stand_down("the renewal came back after the lease's end")
+            return
         self._until = tenure.until
         if not self._scheduler.running:
             try:
@@ -132,10 +135,13 @@ class SchedulerLeader:
             log.info("scheduler: leader (%s)", self._lease.holder)
             self._state = "leader"
 
+    def _unexpired(self, until: float | None) -> bool:
+        return until is not None and self._clock() < until
+
     async def _attempt(self) -> Tenure | None:
         # A holder's renewal may take only until its lease ends: past that it stops firing,
-        # whatever the database is doing meanwhile.
-        limit = None if self._until is None else max(self._until - self._clock(), 0.0)
+        # whatever the database is doing meanwhile. A standby's attempt gets a lease period.
+        limit = self._lease.ttl if self._until is None else max(self._until - self._clock(), 0)
         try:
             async with asyncio.timeout(limit):
                 return await self._lease.hold()
