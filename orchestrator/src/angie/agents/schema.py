@@ -51,10 +51,12 @@ def _describe(error: ValidationError) -> list[str]:
 
 def schema_problems(validator: Validator, args: dict[str, Any]) -> list[str]:
     """What is wrong with ``args`` under the validator's schema, one short line each."""
-    errors = sorted(validator.iter_errors(args), key=lambda e: (list(e.absolute_path), e.message))
+    errors = sorted(validator.iter_errors(args), key=lambda e: (_where(e), e.message))
     problems: list[str] = []
     for error in errors:
-        problems += (p for p in _describe(error) if p not in problems)
+        for problem in _describe(error):
+            if problem not in problems:
+                problems.append(problem)
     return problems
 
 
