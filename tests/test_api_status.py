@@ -83,6 +83,11 @@ async def test_status_shows_your_work_events_crons_and_servers(api: ApiHarness) 
         "health": "unhealthy",
         "last_error": "the bridge does not answer",
     }
+    # This Angie runs the scheduler and, alone on her database, holds its lease.
+    scheduler = status["scheduler"]
+    assert scheduler["holder"] == api.angie.services.scheduler_leader.holder
+    assert scheduler["this_process"] == "leader"
+    assert scheduler["renewed_at"] is not None
 
 
 async def test_status_sums_what_your_tasks_used_today(api: ApiHarness) -> None:

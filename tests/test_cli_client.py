@@ -191,6 +191,8 @@ async def test_status_shows_recent_events_and_next_crons(cli: CliHarness) -> Non
     assert re.search(r"│ \d+ +│ message +│ api +│ routed", done.out), done.out
     assert "Next scheduled runs" in done.out
     assert re.search(r"│ \d+ +│ plants +│ .+ │ 0 8 \* \* \*", done.out), done.out
+    holder = cli.angie.services.scheduler_leader.holder
+    assert f"Scheduler: run by {holder}, renewed" in done.out, done.out
 
 
 async def test_tasks_list_show_cancel_and_retry_a_failed_task(cli: CliHarness) -> None:

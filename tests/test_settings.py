@@ -100,6 +100,17 @@ def test_production_accepts_a_real_secret_key(data_dir: Path) -> None:
         ("ANGIE_DATABASE_URL", "postgresql://x/y", "ANGIE_DATABASE_URL: unsupported scheme"),
         ("ANGIE_REDIS_URL", "http://127.0.0.1", "ANGIE_REDIS_URL: must start with one of"),
         ("ANGIE_LOG_LEVEL", "loud", "ANGIE_LOG_LEVEL: must be one of"),
+        (
+            "ANGIE_SCHEDULER_LEASE_SECONDS",
+            "0",
+            "ANGIE_SCHEDULER_LEASE_SECONDS: Input should be greater than 0",
+        ),
+        (
+            "ANGIE_SCHEDULER_RENEW_SECONDS",
+            "45",
+            "ANGIE_SCHEDULER_RENEW_SECONDS must be less than ANGIE_SCHEDULER_LEASE_SECONDS "
+            "(got 45 and 30)",
+        ),
     ],
 )
 def test_bad_value_is_one_line_naming_the_variable(
@@ -111,6 +122,13 @@ def test_bad_value_is_one_line_naming_the_variable(
     message = str(caught.value)
     assert message.startswith(expected)
     assert "\n" not in message
+
+
+def test_the_scheduler_lease_can_be_shortened(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANGIE_SCHEDULER_LEASE_SECONDS", "2")
+    monkeypatch.setenv("ANGIE_SCHEDULER_RENEW_SECONDS", "0.5")
+    settings = load_settings(env_file=None)
+    assert (settings.scheduler_lease_seconds, settings.scheduler_renew_seconds) == (2.0, 0.5)
 
 
 def test_error_never_echoes_a_database_password(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -115,7 +115,9 @@ class Angie:
                     services.queue.enqueue(task_id)
         if self.role in ("serve", "daemon"):
             if self._with_scheduler:
-                await services.schedules.start()
+                # Fires only while this process holds the scheduler's lease; another daemon
+                # on the same database stands by until it can take the lease over.
+                await services.scheduler_leader.start()
             self._background.append(asyncio.create_task(self._sweep(), name="angie-sweep"))
         if self._api:
             await self._start_api()
@@ -185,7 +187,7 @@ class Angie:
         services = self.services
         if self._server is not None:
             self._server.should_exit = True
-        await services.schedules.shutdown()
+        await services.scheduler_leader.stop()
         await services.queue.stop_worker(grace)
         if self._api_task is not None:
             # uvicorn finishes its own shutdown (lifespan included) once told to exit.

@@ -46,6 +46,8 @@ from angie.prompts import (
     prompts_dir,
 )
 from angie.scheduler import CronFire, Scheduler
+from angie.scheduler.leader import SchedulerLeader
+from angie.scheduler.lease import DatabaseLease
 from angie.settings import AngieSettings
 from angie.tasks.queue import TaskQueue, create_broker
 from angie.tasks.service import TaskService
@@ -103,6 +105,8 @@ class Services:
     direct: DirectCaller
     executor: Executor
     schedules: Scheduler
+    # Runs ``schedules`` in the one daemon holding the scheduler's lease (daemon and serve).
+    scheduler_leader: SchedulerLeader
     cache: Cache
     setup: SetupCode
     # Sign-in needs the secret key, which only the processes that serve the API must have:
@@ -197,6 +201,12 @@ def build_services(
 
     memory = ConversationMemory(database, keep=settings.history_messages, summarise=summarise)
     chat = ChatTurn(factory, memory, user_prompts, direct, tasks, approvals, live=live)
+    schedules = Scheduler(database, lambda fire: on_cron(database, events, fire))
+    leader = SchedulerLeader(
+        schedules,
+        DatabaseLease(database, ttl=settings.scheduler_lease_seconds),
+        renew_every=settings.scheduler_renew_seconds,
+    )
     executor = Executor(
         tasks,
         factory,
@@ -227,7 +237,8 @@ def build_services(
         factory=factory,
         direct=direct,
         executor=executor,
-        schedules=Scheduler(database, lambda fire: on_cron(database, events, fire)),
+        schedules=schedules,
+        scheduler_leader=leader,
         auth_service=auth,
         cache=create_cache(settings.redis_url),
         setup=SetupCode(settings.data_dir),

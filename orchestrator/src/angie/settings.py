@@ -53,6 +53,8 @@ _ECHOABLE = frozenset(
         "allowed_hosts",
         "model",
         "mcp_timeout",
+        "scheduler_lease_seconds",
+        "scheduler_renew_seconds",
     }
 )
 
@@ -172,6 +174,20 @@ class AngieSettings(BaseSettings):
         le=1000,
         description="Conversation messages kept verbatim; older ones are summarised.",
     )
+    scheduler_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds the daemon that runs the crons holds the scheduler's lease "
+        "unrenewed; another daemon on the same database takes over this long after it dies.",
+    )
+    scheduler_renew_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How often the scheduler's lease is renewed by its holder and tried by "
+        "the other daemons; less than ANGIE_SCHEDULER_LEASE_SECONDS.",
+    )
     mcp_config: Path | None = Field(
         default=None,
         description="An mcpServers JSON file of extra MCP servers; default <data dir>/mcp.json.",
@@ -240,6 +256,11 @@ class AngieSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve(self) -> AngieSettings:
+        if self.scheduler_renew_seconds >= self.scheduler_lease_seconds:
+            raise ValueError(
+                "ANGIE_SCHEDULER_RENEW_SECONDS must be less than ANGIE_SCHEDULER_LEASE_SECONDS "
+                f"(got {self.scheduler_renew_seconds:g} and {self.scheduler_lease_seconds:g})"
+            )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'angie.db'}"
         if self.mcp_config is None:

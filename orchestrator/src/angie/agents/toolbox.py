@@ -21,6 +21,7 @@ from angie.agents.audit import AuditToolset, DatabaseRecorder
 from angie.agents.journal import EffectJournal, JournalToolset
 from angie.agents.loops import LoopBreakerToolset
 from angie.agents.policy import ApprovalPolicy, PolicyToolset
+from angie.agents.schema import SchemaToolset
 from angie.agents.streaming import TaskWatcher
 from angie.agents.trust import RunTrust, TrustToolset
 from angie.db.engine import Database
@@ -160,7 +161,11 @@ class Toolbox:
                 return tool_allowed(tool_def.name, patterns)
 
             guarded = PolicyToolset(
-                base.filtered(keep), server=name, policy=policy, untrusted=untrusted, trust=trust
+                SchemaToolset(base.filtered(keep)),
+                server=name,
+                policy=policy,
+                untrusted=untrusted,
+                trust=trust,
             )
             journaled = JournalToolset(guarded, journal=journal)
             outer: AbstractToolset[Any] = LoopBreakerToolset(

@@ -75,6 +75,13 @@ def _today(spent: dict[str, Any]) -> str:
     return line + (f" of a ${float(budget):.2f} daily budget" if budget is not None else "")
 
 
+def _scheduler(lease: dict[str, Any]) -> str:
+    holder = lease.get("holder")
+    if not holder:
+        return "[yellow]Scheduler: no daemon runs the crons now.[/]"
+    return f"Scheduler: run by {escape(str(holder))}, renewed {when(lease.get('renewed_at'))}"
+
+
 @click.command("status")
 @url_option
 def status_command(url: str | None) -> None:
@@ -95,5 +102,7 @@ def status_command(url: str | None) -> None:
     console.print(_events(events) if events else "[dim]No recent events.[/]")
     crons = answer.get("next_crons") or []
     console.print(_crons(crons) if crons else "[dim]Nothing scheduled.[/]")
+    if answer.get("scheduler"):
+        console.print(_scheduler(answer["scheduler"]))
     servers = answer.get("servers") or []
     console.print(_servers(servers) if servers else "[dim]No MCP servers.[/]")

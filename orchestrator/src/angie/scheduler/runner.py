@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from angie.db.engine import Database
     from angie.scheduler.jobs import Emit
 
-__all__ = ("JobRunner", "WallClock")
+__all__ = ("Guard", "JobRunner", "WallClock")
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,14 @@ class WallClock(Protocol):
     """The current time, timezone-aware; tests inject a fixed one."""
 
     def __call__(self) -> datetime: ...
+
+
+#: Whether this process may fire now (it holds the scheduler's lease).
+Guard = Callable[[], bool]
+
+
+def _always() -> bool:
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,7 @@ class JobRunner:
         self._clock = clock
         self._every = reconcile_every
         self._aps: Any = None
+        self._guard: Guard = _always
         self._lock = asyncio.Lock()
         self._reconciler: asyncio.Task[None] | None = None
         # job id -> the tick APScheduler just submitted; the job function reads it back.
@@ -90,9 +99,10 @@ class JobRunner:
     def running(self) -> bool:
         return self._aps is not None
 
-    async def start(self) -> None:
+    async def start(self, *, guard: Guard | None = None) -> None:
         if self._aps is not None:
             raise RuntimeError("this scheduler is already running")
+        self._guard = guard or _always
         jobs.attach(self)
         scheduler = AsyncIOScheduler(
             jobstores={"default": create_job_store(self._database.engine.url)}, timezone=UTC
@@ -166,6 +176,12 @@ class JobRunner:
         key = jobs.job_id(schedule_id)
         fired_at = self._clock()
         scheduled_at = self._ticks.pop(key, fired_at).astimezone(UTC)
+        if not self._guard():
+            # The lease ran out a moment ago and the scheduler is being stopped: firing now
+            # could fire next to the process that holds it. (A tick already past this check
+            # when the lease runs out is still one event: cron events are deduplicated by tick.)
+            log.warning("schedule %s: not fired, the scheduler lease ran out", schedule_id)
+            return
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)

@@ -22,7 +22,7 @@ from angie.db.base import utcnow
 from angie.db.models import MisfirePolicy, Schedule
 from angie.scheduler.crontab import next_fire_times, parse_crontab
 from angie.scheduler.errors import CronError, ScheduleError, ScheduleNotFound
-from angie.scheduler.runner import JobRunner, WallClock
+from angie.scheduler.runner import Guard, JobRunner, WallClock
 from angie.scheduler.validation import (
     Target,
     check_cron,
@@ -90,15 +90,19 @@ class Scheduler:
     def running(self) -> bool:
         return self._runner is not None and self._runner.running
 
-    async def start(self) -> None:
-        """Reconcile the job store with the table, then fire; one scheduler per process."""
+    async def start(self, *, guard: Guard | None = None) -> None:
+        """Reconcile the job store with the table, then fire; one scheduler per process.
+
+        ``guard``, asked before each tick, says whether this process may still fire (it holds
+        the scheduler's lease); a tick it refuses is left to the process that does.
+        """
         if self._emit is None:
             raise RuntimeError("a scheduler that fires needs an emit callback")
         if self._runner is None:
             self._runner = JobRunner(
                 self._database, self._emit, clock=self._clock, reconcile_every=self._every
             )
-        await self._runner.start()
+        await self._runner.start(guard=guard)
 
     async def shutdown(self) -> None:
         if self._runner is not None:

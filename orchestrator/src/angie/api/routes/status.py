@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 from sqlalchemy import select
 
@@ -10,10 +12,12 @@ from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows
 from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
 from angie.db.base import utcnow
-from angie.db.models import Event, McpServer, ServerHealth, Task, TaskStatus
+from angie.db.models import Event, Lease, McpServer, ServerHealth, Task, TaskStatus
+from angie.scheduler.leader import LeaderState
+from angie.scheduler.lease import SCHEDULER_LEASE
 from angie.tasks.spending import spent_on
 
-__all__ = ("ServerOut", "SpendingOut", "StatusOut", "router")
+__all__ = ("SchedulerOut", "ServerOut", "SpendingOut", "StatusOut", "router")
 
 router = APIRouter(prefix="/status", tags=["status"])
 # Enough for a glance; the task list has the rest.
@@ -38,6 +42,16 @@ class SpendingOut(Out):
     budget_usd: float | None
 
 
+class SchedulerOut(Out):
+    """Which Angie process fires the crons: the holder of the scheduler's lease (host:pid:id),
+    when it last renewed it, and whether the process answering is that leader, a standby or
+    runs no scheduler (``stopped``, e.g. ``angie api``)."""
+
+    holder: str | None
+    renewed_at: datetime | None
+    this_process: LeaderState
+
+
 class StatusOut(Out):
     running: list[TaskOut]
     queued: list[TaskOut]
@@ -46,12 +60,13 @@ class StatusOut(Out):
     next_crons: list[CronTickOut]
     servers: list[ServerOut]
     today: SpendingOut
+    scheduler: SchedulerOut
 
 
 @router.get("", operation_id="get_status")
 async def get_status(user: CurrentUser, session: SessionDep, services: ServicesDep) -> StatusOut:
-    """Your running, queued and waiting tasks, recent events, next crons, the MCP servers and
-    what your tasks used of the language model today."""
+    """Your running, queued and waiting tasks, recent events, next crons, the MCP servers,
+    what your tasks used of the language model today and which process fires the crons."""
     waiting: dict[TaskStatus, list[TaskOut]] = {}
     for wanted in (TaskStatus.RUNNING, TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
         rows = await session.execute(
@@ -79,6 +94,7 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
                 last_error=state.last_error if state else server.last_error,
             )
         )
+    lease = await session.get(Lease, SCHEDULER_LEASE)
     spent = await spent_on(session, user.id, utcnow())
     budget = services.settings.daily_budget_usd
     return StatusOut(
@@ -93,5 +109,10 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
             output_tokens=spent.output_tokens,
             cost_usd=float(spent.cost_usd),
             budget_usd=float(budget) if budget is not None else None,
+        ),
+        scheduler=SchedulerOut(
+            holder=lease.holder if lease else None,
+            renewed_at=lease.renewed_at if lease else None,
+            this_process=services.scheduler_leader.state,
         ),
     )

@@ -9,6 +9,7 @@ from angie.db.models.credentials import Credential
 from angie.db.models.effects import EffectState, TaskEffect
 from angie.db.models.events import Event, EventStatus, EventType
 from angie.db.models.hooks import Webhook
+from angie.db.models.leases import Lease
 from angie.db.models.mcp import ApprovalMode, ContentTrust, McpServer, McpTransport, ServerHealth
 from angie.db.models.prompts import Prompt, PromptKind
 from angie.db.models.schedules import MisfirePolicy, Schedule
@@ -43,6 +44,7 @@ __all__ = (
     "EventStatus",
     "EventType",
     "Invite",
+    "Lease",
     "McpServer",
     "McpTransport",
     "Message",
