@@ -41,7 +41,12 @@ class RunLimits:
     def overridden(self, values: dict[str, Any] | None) -> RunLimits:
         """These limits with an agent's own per-run values (a request's budget stays)."""
         chosen = {k: int(v) for k, v in (values or {}).items() if k in PER_AGENT and v}
-        return replace(self, **chosen) if chosen else self
+        return replace(
+            self,
+            model_requests=chosen.get("model_requests", self.model_requests),
+            tool_calls=chosen.get("tool_calls", self.tool_calls),
+            tokens=chosen.get("tokens", self.tokens),
+        )
 
     def within(self, spent: TreeUsage) -> RunLimits:
         """The limits of a run of a request that has used ``spent`` already."""

@@ -27,7 +27,7 @@ async def content_trust_choices(session: AsyncSession) -> dict[str, ContentTrust
     rows = await session.execute(
         select(McpServer.name, McpServer.content_trust).where(McpServer.content_trust.is_not(None))
     )
-    return {name: ContentTrust(trust) for name, trust in rows}
+    return {name: ContentTrust(trust) for name, trust in rows if trust is not None}
 
 
 async def set_content_trust(session: AsyncSession, spec: ServerSpec, trust: ContentTrust) -> None:
