@@ -148,6 +148,17 @@ async def _try(
     return len(bridge_puts(bridge)) - before, approvals
 
 
+async def _one_tainted_approval(
+    harness: ApiHarness, bridge: FakeHueBridge
+) -> tuple[Account, Approval]:
+    """With hue's output untrusted and its policy allow, one injected order read: its approval."""
+    admin = await harness.signup("sam")
+    await _hue(harness, admin, content_trust="untrusted", approval_mode="allow")
+    order = f"{TOOL} {json.dumps(_ORDERS[0])}"
+    _, [approval] = await _try(harness, admin, bridge, await agent_id(harness, "hue"), order)
+    return admin, approval
+
+
 @pytest.mark.parametrize(
     ("trust", "mode"),
     [("untrusted", "allow"), ("untrusted", "auto"), ("trusted", "allow"), ("trusted", "auto")],
@@ -191,11 +202,7 @@ async def test_the_approval_says_it_came_after_reading_outside_content(
     api: tuple[ApiHarness, Obedient], bridge: FakeHueBridge
 ) -> None:
     harness, _ = api
-    admin = await harness.signup("sam")
-    await _hue(harness, admin, content_trust="untrusted", approval_mode="allow")
-    _, [approval] = await _try(
-        harness, admin, bridge, await agent_id(harness, "hue"), f"{TOOL} {json.dumps(_ORDERS[0])}"
-    )
+    admin, approval = await _one_tainted_approval(harness, bridge)
     pending = (await harness.client.get("/api/approvals", headers=admin.headers)).json()["items"]
     assert [p["id"] for p in pending] == [approval.id]
     assert "outside the household (hue.list_lights)" in pending[0]["asked_because"]
@@ -357,11 +364,7 @@ async def test_approved_work_still_happens_after_tainting(
 ) -> None:
     """Tainting asks; it does not refuse: the person can still say yes."""
     harness, _ = api
-    admin = await harness.signup("sam")
-    await _hue(harness, admin, content_trust="untrusted", approval_mode="allow")
-    _, [approval] = await _try(
-        harness, admin, bridge, await agent_id(harness, "hue"), f"{TOOL} {json.dumps(_ORDERS[0])}"
-    )
+    admin, approval = await _one_tainted_approval(harness, bridge)
     decided = await harness.client.post(
         f"/api/approvals/{approval.id}/approve", headers=admin.headers
     )
