@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,7 +25,7 @@ from angie.agents.fleet import seed_fleet
 from angie.db import migrate
 from angie.events.router import NewEvent, Route
 from angie.mcp.registry import ServerSpec
-from angie.mcp.supervisor import ServerState, Supervisor
+from angie.mcp.supervisor import ServerState, Supervisor, stop_strays
 from angie.prompts import prompts_dir
 from angie.services import ModelFor, Services, build_services
 from angie.settings import AngieSettings
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Role = Literal["serve", "daemon", "worker", "api"]
 _SWEEP_SECONDS = 15.0
+_SERVER_GRACE = 2.0  # seconds an MCP server has to exit on SIGTERM before SIGKILL
 _MAX_REQUEST_HEAD_BYTES = 65_536
 
 
@@ -183,7 +185,12 @@ class Angie:
             await asyncio.sleep(0.02)
 
     async def stop(self, grace: float = 30.0) -> None:
-        """Stop taking work, let running tasks finish (up to ``grace``), then stop the rest."""
+        """Stop taking work, let running tasks finish (up to ``grace``), then stop the rest.
+
+        The MCP servers go last: they run in process groups of their own, so a SIGTERM to
+        Angie's group does not reach them, and the tasks use them to the end. A task still
+        running after ``grace`` is stopped and stays ``running``, to run again at the next
+        start; no server, hung or not, outlives Angie."""
         services = self.services
         if self._server is not None:
             self._server.should_exit = True
@@ -199,22 +206,32 @@ class Angie:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._background.clear()
-        if services.servers.supervisor is not None:
-            await services.servers.supervisor.stop()
+        supervisor = services.servers.supervisor
+        await asyncio.gather(
+            supervisor.stop(grace=_SERVER_GRACE) if supervisor is not None else asyncio.sleep(0),
+            stop_strays(_SERVER_GRACE),
+        )
         await services.aclose()
         log.info("Angie stopped")
 
-    async def run(self) -> None:
-        """Start, then run until SIGTERM or SIGINT, then stop cleanly."""
+    async def run(
+        self, *, grace: float = 30.0, started: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
+        """Start, then run until SIGTERM or SIGINT, then stop cleanly; ``started`` runs once
+        Angie is up. The process ends within ``grace`` and a few seconds, whatever a server
+        or a task does: what is still running then is abandoned, not waited for."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await self.start()
         try:
+            if started is not None:
+                await started()
             await stop.wait()
         finally:
-            await self.stop()
+            await self.stop(grace)
+            await _end_stragglers(_SERVER_GRACE)
 
     # -- work --------------------------------------------------------------------------------
 
@@ -236,6 +253,22 @@ class Angie:
 
     def server_states(self) -> list[ServerState]:
         return self.services.servers.states()
+
+
+async def _end_stragglers(within: float) -> None:
+    """Cancel what is left on the loop (a client still closing a dead server's pipes) and wait
+    ``within`` seconds; the process then exits even if something ignores its cancellation,
+    since asyncio would wait for it forever."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    if not others:
+        return
+    _, pending = await asyncio.wait(others, timeout=within)
+    if pending:
+        log.error("%d task(s) ignored the stop; exiting without them", len(pending))
+        logging.shutdown()
+        os._exit(0)
 
 
 def _uvicorn_server() -> type[uvicorn.Server]:

@@ -6,21 +6,32 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx2
 from fastmcp.exceptions import ToolError
+from mcp import MCPError
+from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 from pydantic_ai.tools import ToolDefinition
 
 from angie.agents.audit import DatabaseRecorder, ToolCallRecord, redact
 from angie.agents.policy import Decision, load_policy
 from angie.agents.toolbox import Toolbox
 from angie.db.models import ToolCallOutcome
-from angie.errors import Invalid
-from angie.mcp.supervisor import SupervisorError
+from angie.errors import Invalid, Unavailable
+from angie.mcp.registry import ServerSpec
+from angie.mcp.supervisor import ServerGone, SupervisorError
 
-__all__ = ("DirectCallError", "DirectCaller")
+__all__ = ("DirectCallError", "DirectCaller", "ServerSilent")
+
+# What a server that hung, crashed or was stopped looks like from the client side.
+_BROKEN = (MCPError, httpx2.TransportError, RuntimeError, EOFError, ConnectionError)
 
 
 class DirectCallError(Invalid):
     """The call could not be made; one sentence for the person."""
+
+
+class ServerSilent(Unavailable):
+    """The server took the call and did not answer in time; the message names it."""
 
 
 class DirectCaller:
@@ -37,6 +48,7 @@ class DirectCaller:
         recorder = DatabaseRecorder(self.toolbox.db, task_id)
         started = time.monotonic()
         outcome, error, data = ToolCallOutcome.OK, None, None
+        generation = self._generation(spec)
         try:
             async with await self.toolbox.connect(spec) as client:
                 tools = {t.name: t for t in await client.list_tools()}
@@ -70,6 +82,11 @@ class DirectCaller:
             if outcome is ToolCallOutcome.OK:
                 outcome = ToolCallOutcome.ERROR
             raise
+        except _BROKEN as err:
+            outcome = ToolCallOutcome.ERROR
+            broken = await self._broken(spec, generation, err)
+            error = str(broken)
+            raise broken from err
         except (OSError, TimeoutError, ToolError) as err:
             outcome, error = ToolCallOutcome.ERROR, f"{type(err).__name__}: {err}"
             raise DirectCallError(f"the {server} server could not be reached ({error})") from err
@@ -85,3 +102,29 @@ class DirectCaller:
                     tool_call_id=None,
                 )
             )
+
+    def _generation(self, spec: ServerSpec) -> int | None:
+        supervisor = self.toolbox.supervisor
+        if not spec.builtin or supervisor is None or spec.name not in supervisor.names:
+            return None
+        try:
+            return supervisor.endpoint(spec.name).generation
+        except SupervisorError:
+            return None
+
+    async def _broken(self, spec: ServerSpec, generation: int | None, err: Exception) -> Exception:
+        """What happened to the server, in a sentence that names it: gone (the task runs again)
+        or silent past the timeout (the task fails, saying so)."""
+        supervisor = self.toolbox.supervisor
+        why = None
+        if generation is not None and supervisor is not None:
+            why = await supervisor.went_away(spec.name, generation)
+        if why is not None:
+            return ServerGone(f"the {spec.name} server {why} during the call")
+        if isinstance(err, MCPError) and err.code == REQUEST_TIMEOUT:
+            return ServerSilent(
+                f"the {spec.name} server did not answer within {self.toolbox.timeout:g} s"
+            )
+        if isinstance(err, MCPError) and err.code != CONNECTION_CLOSED:
+            return DirectCallError(f"the {spec.name} server answered with an error: {err.message}")
+        return ServerGone(f"the {spec.name} server closed the connection during the call")

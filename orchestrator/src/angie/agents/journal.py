@@ -32,6 +32,7 @@ from angie.agents.policy import args_hash, is_read_only
 from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import EffectState, TaskEffect
+from angie.mcp.supervisor import ServerGone
 
 __all__ = (
     "RESTARTED",
@@ -207,6 +208,8 @@ class JournalToolset(WrapperToolset[Any]):
         fresh = await journal.begin(key)
         try:
             result = await self.wrapped.call_tool(name, tool_args, ctx, tool)
+        except ServerGone:
+            raise  # the server went away with the call out: it may have acted, the intent stays
         except Exception:
             # Refused before it went out (policy, approval) or failed in front of us: a new
             # intent is forgotten. One that was out before a restart stays: it may have acted.

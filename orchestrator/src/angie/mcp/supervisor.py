@@ -4,6 +4,9 @@ Each start gets a free port and a fresh random bearer token; each child's enviro
 its own ``ANGIE_<NAME>_*`` settings (credentials never reach another server). A crashed child is
 restarted with exponential backoff; ``generation`` counts starts so toolsets built for an older
 process (its port, its token, its tool list) are replaced.
+
+Each child runs in a session of its own: a SIGTERM to Angie's process group (Ctrl-C, systemd)
+reaches Angie alone, who stops her servers only once her tasks are done with them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -26,7 +30,16 @@ from angie.db.models import ServerHealth
 from angie.errors import Unavailable
 from angie.mcp.registry import ServerSpec
 
-__all__ = ("Endpoint", "ServerState", "Supervisor", "SupervisorError", "child_environ")
+__all__ = (
+    "Endpoint",
+    "ServerGone",
+    "ServerState",
+    "Supervisor",
+    "SupervisorError",
+    "child_environ",
+    "stop_process_group",
+    "stop_strays",
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +52,11 @@ _STABLE_AFTER = 60.0  # seconds up before the restart backoff starts again from 
 
 class SupervisorError(Unavailable):
     """A server could not be started or is not running; the message names it."""
+
+
+class ServerGone(SupervisorError):
+    """A server went away during a call (it crashed, or Angie is stopping): the call may or may
+    not have acted, and the task is run again rather than settled on a half-made call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +77,10 @@ class ServerState:
 
 
 def child_environ(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str]:
-    """What a server's process may see: enough to run Python and its own ANGIE_<NAME>_* only."""
+    """What a server's process may see: enough to run Python and its own ANGIE_<NAME>_* only.
+
+    The one rule for every server Angie starts, built-in or third-party, under ``serve`` or
+    ``angie mcp``: a server that works from the CLI works the same under the daemon."""
     env = {k: environ[k] for k in _PASS_THROUGH if k in environ}
     env.update({k: v for k, v in environ.items() if k.startswith(spec.env_prefix)})
     env.update(spec.env)
@@ -74,6 +95,49 @@ def _die_with_parent() -> None:
         return
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def stop_process_group(pgid: int, grace: float) -> None:
+    """SIGTERM a child's process group (it leads its own session), SIGKILL what is left of it
+    after ``grace`` seconds: a server's own children go with it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc; elsewhere none are found)."""
+    found: list[int] = []
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found.extend(int(child) for child in tasks.read_text().split())
+    return found
+
+
+async def stop_strays(grace: float) -> list[int]:
+    """Stop what is left of Angie's children (a stdio server whose client never closed it):
+    each one's process group, SIGKILL after ``grace``; returns their pids."""
+    strays = _children_of(os.getpid())
+    if strays:
+        log.warning("stopping %d MCP server process(es) left running: %s", len(strays), strays)
+        await asyncio.gather(*(stop_process_group(pid, grace) for pid in strays))
+    return strays
 
 
 def _free_port(host: str) -> int:
@@ -163,6 +227,8 @@ class Supervisor:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 preexec_fn=_die_with_parent,
+                # Its own process group: a signal to Angie's group is not a stop order for it.
+                start_new_session=True,
             )
         except OSError as err:
             self._failed(child, f"cannot start {child.spec.describe()}: {err.strerror}")
@@ -257,6 +323,29 @@ class Supervisor:
                 await asyncio.wait_for(child.up.wait(), within)
         return self.endpoint(name)
 
+    async def went_away(self, name: str, generation: int, *, within: float = 0.5) -> str | None:
+        """Why the server a call was made to (its ``generation``) is gone (``"exited with code
+        -9"``, ``"was stopped with Angie"``), waiting up to ``within`` seconds for its exit to
+        be seen; None while that process still runs."""
+        child = self._children.get(name)
+        if child is None:
+            return None
+        if self._stopping:
+            return "was stopped with Angie"
+        process = child.process
+        if child.generation != generation:
+            return "was restarted"
+        if child.health is not ServerHealth.HEALTHY:
+            return child.reason or f"is {child.health.value}"
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(process.wait()), within)
+        if self._stopping:
+            return "was stopped with Angie"
+        if process is not None and process.returncode is not None:
+            return f"exited with code {process.returncode}"
+        return None
+
     def states(self) -> list[ServerState]:
         return [
             ServerState(
@@ -273,22 +362,21 @@ class Supervisor:
         ]
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Terminate every child (SIGTERM, then SIGKILL after ``grace`` seconds)."""
+        """Terminate every child with its process group (SIGTERM, then SIGKILL after ``grace``
+        seconds), whatever the child does with the signal."""
         self._stopping = True
         children = list(self._children.values())
         for child in children:
             if child.watcher is not None:
                 child.watcher.cancel()
-            if child.process is not None and child.process.returncode is None:
-                child.process.terminate()
+            child.up.clear()
+        await asyncio.gather(
+            *(stop_process_group(c.process.pid, grace) for c in children if c.process is not None)
+        )
         for child in children:
             if child.process is not None and child.process.returncode is None:
-                try:
-                    await asyncio.wait_for(child.process.wait(), grace)
-                except TimeoutError:
-                    child.process.kill()
-                    await child.process.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(child.process.wait(), 1.0)
             child.health = ServerHealth.STOPPED
-            child.up.clear()
             child.endpoint = None
         await asyncio.gather(*(c.watcher for c in children if c.watcher), return_exceptions=True)

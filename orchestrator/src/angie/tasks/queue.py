@@ -55,6 +55,7 @@ class TaskQueue:
         self._handler: Handler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: Worker | None = None
+        self._running: set[asyncio.Task[Any]] = set()
         self.actor = dramatiq.actor(
             broker=broker,
             actor_name="angie_run_task",
@@ -75,7 +76,7 @@ class TaskQueue:
         # Dramatiq calls this on a worker thread; the work itself runs on Angie's event loop.
         if self._handler is None or self._loop is None:
             raise RuntimeError("the task queue has no worker bound in this process")
-        future = asyncio.run_coroutine_threadsafe(self._handler(task_id), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._tracked(task_id), self._loop)
         try:
             while True:
                 try:
@@ -89,6 +90,16 @@ class TaskQueue:
             # Interrupted (time limit, shutdown): stop the coroutine too.
             self._loop.call_soon_threadsafe(future.cancel)
             raise
+
+    async def _tracked(self, task_id: int) -> None:
+        assert self._handler is not None
+        running = asyncio.current_task()
+        assert running is not None
+        self._running.add(running)
+        try:
+            await self._handler(task_id)
+        finally:
+            self._running.discard(running)
 
     def start_worker(self, handler: Handler, *, threads: int) -> None:
         """Consume the queue on ``threads`` threads, running each task on the current loop."""
@@ -110,6 +121,14 @@ class TaskQueue:
         if worker is None:
             return
         await asyncio.to_thread(worker.stop, int(grace * 1000))
+        # Past the grace, the tasks still running are stopped here, before their MCP servers
+        # are: each stays ``running`` and runs again, rather than seeing its servers vanish.
+        late = [t for t in self._running if not t.done()]
+        if late:
+            log.warning("stopping %d task(s) still running after %g s", len(late), grace)
+            for running in late:
+                running.cancel()
+            await asyncio.wait(late, timeout=5.0)
 
     def close(self) -> None:
         self.broker.close()
