@@ -157,6 +157,7 @@ def build_services(
     database = Database(settings.database_url)
     model_for = model_for or (lambda name: build_model(name, settings))
     server_set = ServerSet(fixed=dict(specs) if specs is not None else None)
+    server_env = dict(environ) if environ is not None else server_environ(env_file)
     queue = TaskQueue(create_broker(settings.redis_url))
     tasks = TaskService(database)
     # What tasks do, live, for whoever watches (the chat routes); through Redis when split.
@@ -177,6 +178,7 @@ def build_services(
         timeout=settings.mcp_timeout,
         live=live,
         max_repeated_calls=settings.max_repeated_calls,
+        environ=server_env,
     )
     limits = RunLimits(
         model_requests=settings.max_model_requests,
@@ -222,7 +224,7 @@ def build_services(
         database=database,
         model_for=model_for,
         servers=server_set,
-        environ=dict(environ) if environ is not None else server_environ(env_file),
+        environ=server_env,
         queue=queue,
         tasks=tasks,
         live=live,

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 from fastmcp import Client
-from fastmcp.client.transports import StdioTransport, StreamableHttpTransport
+from fastmcp.client.transports import StreamableHttpTransport
 from mcp import MCPError as McpError
 from pydantic_ai import RunContext
 from pydantic_ai.tools import ToolDefinition
@@ -28,7 +28,7 @@ from angie.db.engine import Database
 from angie.live import LiveBus
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import Supervisor, SupervisorError
-from angie.mcp.toolsets import ServerToolset
+from angie.mcp.toolsets import ServerToolset, stdio_transport
 from angie.prompts import Tool as PromptTool
 
 __all__ = ("Toolbox", "tool_allowed")
@@ -55,8 +55,11 @@ class Toolbox:
         timeout: float,
         live: LiveBus | None = None,
         max_repeated_calls: int = 3,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.db = database
+        # What the servers' environments are made from (see child_environ), .env included.
+        self.environ: dict[str, str] = dict(environ or {})
         self._max_repeated = max_repeated_calls
         self._servers = servers
         self._supervisor = supervisor
@@ -75,6 +78,14 @@ class Toolbox:
     def attach(self, supervisor: Supervisor) -> None:
         self._supervisor = supervisor
 
+    @property
+    def supervisor(self) -> Supervisor | None:
+        return self._supervisor
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     async def connect(self, spec: ServerSpec) -> Client[Any]:
         """:meth:`client`, once a built-in server being restarted is back (up to the timeout);
         :class:`SupervisorError` says which server and why when it cannot be had."""
@@ -92,10 +103,7 @@ class Toolbox:
         if spec.transport == "http":
             transport = StreamableHttpTransport(str(spec.url), headers=dict(spec.headers))
             return Client(transport, timeout=self._timeout)
-        stdio = StdioTransport(
-            command=spec.command[0], args=list(spec.command[1:]), env=dict(spec.env)
-        )
-        return Client(stdio, timeout=self._timeout)
+        return Client(stdio_transport(spec, self.environ), timeout=self._timeout)
 
     async def capabilities(
         self, servers: Iterable[str], tool_filter: Sequence[str]
@@ -131,7 +139,7 @@ class Toolbox:
         spec = self.spec(name)
         if spec is None:
             return None
-        return ServerToolset(spec, self._supervisor, timeout=self._timeout)
+        return ServerToolset(spec, self._supervisor, timeout=self._timeout, environ=self.environ)
 
     def toolsets(
         self,

@@ -68,24 +68,20 @@ def _spec(app: CliContext, name: str) -> ServerSpec:
 def _client(app: CliContext, spec: ServerSpec) -> Client[Any]:
     """A direct MCP client: stdio servers are started for the call, URLs are reached."""
     from fastmcp import Client
-    from fastmcp.client.transports import StdioTransport, StreamableHttpTransport
+    from fastmcp.client.transports import StreamableHttpTransport
 
     from angie.mcp.catalog import server_environ
-    from angie.mcp.supervisor import child_environ
+    from angie.mcp.toolsets import stdio_transport
 
     timeout = app.settings.mcp_timeout
     if spec.transport == "http":
         transport = StreamableHttpTransport(str(spec.url), headers=dict(spec.headers))
         return Client(transport, timeout=timeout)
-    env = child_environ(spec, server_environ(app.env_file))
     # The server's own log lines go to its log file, not over the command's output.
     logs = app.settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    stdio = StdioTransport(
-        command=spec.command[0],
-        args=list(spec.command[1:]),
-        env=env,
-        log_file=logs / f"mcp-{spec.name}.log",
+    stdio = stdio_transport(
+        spec, server_environ(app.env_file), log_file=logs / f"mcp-{spec.name}.log"
     )
     return Client(stdio, timeout=timeout)
 
