@@ -45,7 +45,29 @@ log = logging.getLogger(__name__)
 _TRANSIENT = (httpx.TransportError, ConnectionError, TimeoutError, SupervisorError)
 
 
+def _cause(err: BaseException) -> BaseException:
+    """What a failure is about: Angie's own error where a library wrapped one (a task group's
+    ExceptionGroup, a client's ``RuntimeError(...) from`` it), else ``err`` itself."""
+    seen: set[int] = set()
+    pending = [err]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, AngieError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        if current.__cause__ is not None:
+            pending.append(current.__cause__)
+    if isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
+        return _cause(err.exceptions[0])
+    return err
+
+
 def _transient(err: BaseException) -> bool:
+    err = _cause(err)
     if isinstance(err, ModelHTTPError):
         return err.status_code == 429 or err.status_code >= 500
     return isinstance(err, _TRANSIENT)
@@ -53,6 +75,7 @@ def _transient(err: BaseException) -> bool:
 
 def _explain(err: BaseException) -> str:
     """One sentence for the person; the details go to the log."""
+    err = _cause(err)
     if isinstance(err, AngieError):  # Angie's own errors carry their sentence
         return err.message
     if isinstance(err, LookupError):

@@ -32,7 +32,7 @@ __all__ = ("GuardedToolset", "ServerToolset", "stdio_transport")
 log = logging.getLogger(__name__)
 
 # What a server that crashed, hung up or never started looks like from the client side.
-_UNAVAILABLE = (OSError, EOFError, httpx2.TransportError, MCPError, SupervisorError)
+_UNAVAILABLE = (OSError, EOFError, RuntimeError, httpx2.TransportError, MCPError, SupervisorError)
 
 
 # Whether the server a call went to is gone, and why; None while it still runs.
