@@ -36,14 +36,10 @@ def test_a_server_error_wrapped_by_a_task_group_is_still_named() -> None:
 
 
 def test_a_client_error_raised_from_a_supervisor_error_is_named_by_it() -> None:
-    try:
-        try:
-            raise SupervisorError("the weather server did not start within 30 s")
-        except SupervisorError as err:
-            raise RuntimeError("Failed to initialize server session") from err
-    except RuntimeError as err:
-        assert _explain(err) == "the weather server did not start within 30 s"
-        assert _transient(err)
+    err = RuntimeError("Failed to initialize server session")
+    err.__cause__ = SupervisorError("the weather server did not start within 30 s")
+    assert _explain(err) == "the weather server did not start within 30 s"
+    assert _transient(err)
 
 
 @pytest.fixture
