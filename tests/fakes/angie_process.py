@@ -60,7 +60,7 @@ def then_switch_on(messages: list[ModelMessage]) -> ModelResponse | None:
         return None
     for part in last.parts:
         if isinstance(part, ToolReturnPart) and part.tool_name == "hue_get_light":
-            content = part.content
+            content: Any = part.content
             if isinstance(content, str):
                 try:
                     content = json.loads(content)

@@ -340,7 +340,7 @@ class Supervisor:
         if process is not None and process.returncode is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(process.wait()), within)
-        if self._stopping:
+        if self.stopping():  # Angie began to stop while the exit was awaited
             return "was stopped with Angie"
         if process is not None and process.returncode is not None:
             return f"exited with code {process.returncode}"
