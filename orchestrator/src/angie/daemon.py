@@ -190,7 +190,8 @@ class Angie:
         The MCP servers go last: they run in process groups of their own, so a SIGTERM to
         Angie's group does not reach them, and the tasks use them to the end. A task still
         running after ``grace`` is stopped and stays ``running``, to run again at the next
-        start; no server, hung or not, outlives Angie."""
+        start. The supervised servers are stopped with their process groups; run() also stops
+        any other child left, so no server, hung or not, outlives the process."""
         services = self.services
         if self._server is not None:
             self._server.should_exit = True
@@ -206,11 +207,8 @@ class Angie:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._background.clear()
-        supervisor = services.servers.supervisor
-        await asyncio.gather(
-            supervisor.stop(grace=_SERVER_GRACE) if supervisor is not None else asyncio.sleep(0),
-            stop_strays(_SERVER_GRACE),
-        )
+        if services.servers.supervisor is not None:
+            await services.servers.supervisor.stop(grace=_SERVER_GRACE)
         await services.aclose()
         log.info("Angie stopped")
 
@@ -231,6 +229,9 @@ class Angie:
             await stop.wait()
         finally:
             await self.stop(grace)
+            # The process is Angie's own here: whatever child is left (a stdio server a
+            # stopped task's client had not closed yet) is hers, and goes with her.
+            await stop_strays(_SERVER_GRACE)
             await _end_stragglers(_SERVER_GRACE)
 
     # -- work --------------------------------------------------------------------------------
