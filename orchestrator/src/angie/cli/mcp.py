@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from angie.cli.client import connect, url_option
 from angie.cli.context import CliContext, fail, pass_cli, run_async
 
 if TYPE_CHECKING:
@@ -218,26 +219,13 @@ def _set_enabled(app: CliContext, server: str, enabled: bool) -> None:
 @mcp.command()
 @click.argument("server")
 @click.argument("level", type=click.Choice(["trusted", "untrusted"]))
-@pass_cli
-def trust(app: CliContext, server: str, level: str) -> None:
-    """Say whether SERVER's outputs can be trusted: "trusted" only when nobody outside the
-    household can write what its tools return. After reading an untrusted output, Angie asks
-    before every side effect of that piece of work."""
-    from angie.db.engine import Database
-    from angie.db.models import ContentTrust
-    from angie.mcp.store import set_content_trust
-
-    spec = _spec(app, server)
-
-    async def store() -> None:
-        database = Database(app.settings.database_url)
-        try:
-            async with database.session() as session:
-                await set_content_trust(session, spec, ContentTrust(level))
-        finally:
-            await database.dispose()
-
-    run_async(store())
+@url_option
+def trust(server: str, level: str, url: str | None) -> None:
+    """Say whether SERVER's outputs can be trusted (admins): "trusted" only when nobody outside
+    the household can write what its tools return. After reading an untrusted output, Angie
+    asks before every side effect of that piece of work. Goes through the running Angie."""
+    with connect(url) as api:
+        api.patch(f"/api/mcp/servers/{server}", {"content_trust": level})
     console.print(f"[green]✓[/] {server}'s outputs are {level} (applies to new work)")
 
 
