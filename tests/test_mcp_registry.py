@@ -1,5 +1,5 @@
-"""The registry finds the built-in servers by their manifests, reads mcpServers files (with ${VAR}
-expansion) and merges the two."""
+"""The registry finds the built-in servers by their manifests, reads mcpServers files as Claude
+Desktop and VS Code write them (with ${VAR} expansion) and merges the two."""
 
 from __future__ import annotations
 
@@ -13,13 +13,23 @@ from typing import Any
 import pytest
 
 from angie.mcp.manifests import discover, manifests_from
-from angie.mcp.registry import RegistryError, ServerSpec, builtin_specs, load_config_file, merge
+from angie.mcp.registry import (
+    RegistryError,
+    ServerSpec,
+    builtin_specs,
+    load_config_file,
+    merge,
+)
 from angie_mcp_core.manifest import ENTRY_POINT_GROUP, ServerManifest
 
 
 def write(tmp_path: Path, servers: Any) -> Path:
+    return paste(tmp_path, json.dumps({"mcpServers": servers}))
+
+
+def paste(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "mcp.json"
-    path.write_text(json.dumps({"mcpServers": servers}))
+    path.write_text(text)
     return path
 
 
@@ -39,7 +49,7 @@ def test_stdio_and_http_servers_are_read_with_variables_expanded(tmp_path: Path)
         },
     )
     environ = {"WEATHER_KEY": "w-1", "TENANT": "home", "REMOTE_TOKEN": "r-2"}
-    specs = load_config_file(path, environ)
+    specs = load_config_file(path, environ).servers
     assert specs["weather"].command == ("uvx", "mcp-weather", "--units=metric")
     assert specs["weather"].env == {"WEATHER_KEY": "w-1"}
     assert specs["remote"].url == "https://mcp.example.org/home/mcp"
@@ -48,12 +58,14 @@ def test_stdio_and_http_servers_are_read_with_variables_expanded(tmp_path: Path)
 
 def test_describe_never_shows_secrets(tmp_path: Path) -> None:
     path = write(tmp_path, {"remote": {"url": "https://x.org/mcp", "headers": {"A": "${T}"}}})
-    spec = load_config_file(path, {"T": "very-secret"})["remote"]
+    spec = load_config_file(path, {"T": "very-secret"}).servers["remote"]
     assert "very-secret" not in spec.describe()
 
 
 def test_missing_file_is_no_servers(tmp_path: Path) -> None:
-    assert load_config_file(tmp_path / "absent.json") == {}
+    found = load_config_file(tmp_path / "absent.json")
+    assert found.servers == {}
+    assert found.skipped == ()
 
 
 @pytest.mark.parametrize(
@@ -63,7 +75,7 @@ def test_missing_file_is_no_servers(tmp_path: Path) -> None:
             {"w": {"command": "x", "env": {"K": "${UNSET_VAR}"}}},
             "environment variable UNSET_VAR is not set",
         ),
-        ({"Bad-Name": {"command": "x"}}, "server name 'Bad-Name' must be lower-case"),
+        ({"9lives": {"command": "x"}}, "server name '9lives' must be letters"),
         ({"w": {"command": "x", "url": "http://a/mcp"}}, "either command or url, not both"),
         ({"w": {}}, "needs a command (stdio) or a url"),
         ({"w": {"url": "ftp://a"}}, "must be an http:// or https:// URL"),
@@ -71,13 +83,18 @@ def test_missing_file_is_no_servers(tmp_path: Path) -> None:
         ({"w": "uvx thing"}, "must be an object with a command or a url"),
     ],
 )
-def test_bad_definitions_name_the_server_and_the_problem(
-    tmp_path: Path, servers: Any, message: str
+def test_a_bad_entry_is_skipped_with_its_reason_and_the_others_kept(
+    tmp_path: Path, servers: Any, message: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(RegistryError) as caught:
-        load_config_file(write(tmp_path, servers), {})
-    assert message in str(caught.value)
-    assert str(tmp_path / "mcp.json") in str(caught.value)
+    with caplog.at_level(logging.WARNING, logger="angie.mcp.registry"):
+        found = load_config_file(write(tmp_path, {**servers, "good": {"command": "ok"}}), {})
+    assert list(found.servers) == ["good"]
+    [skipped] = found.skipped
+    assert skipped.name == next(iter(servers))
+    assert message in skipped.reason
+    assert str(tmp_path / "mcp.json") in skipped.reason
+    assert "\n" not in skipped.reason
+    assert skipped.reason in caplog.text
 
 
 def test_invalid_json_says_where(tmp_path: Path) -> None:
@@ -91,7 +108,7 @@ def test_file_overrides_builtins_and_user_choices_win(tmp_path: Path) -> None:
     builtins = builtin_specs(["hue", "github"])
     configured = load_config_file(
         write(tmp_path, {"github": {"url": "http://127.0.0.1:9/mcp"}}), {}
-    )
+    ).servers
     servers = merge(builtins, configured, enabled={"hue": False})
     assert servers["github"].transport == "http"
     assert servers["github"].builtin is False
