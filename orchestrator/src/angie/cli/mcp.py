@@ -92,6 +92,8 @@ def _client(app: CliContext, spec: ServerSpec) -> Client[Any]:
         args=list(spec.command[1:]),
         env=env,
         log_file=logs / f"mcp-{spec.name}.log",
+        # Started for this command only: kept alive, it would outlive the command's event loop.
+        keep_alive=False,
     )
     return Client(stdio, timeout=timeout)
 
