@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from angie.cli.client import connect, url_option
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from fastmcp import Client
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from angie.mcp.catalog import Catalog
     from angie.mcp.registry import ServerSpec
 
 __all__ = ("mcp",)
@@ -48,18 +50,21 @@ async def _read[T](app: CliContext, read: Callable[[AsyncSession], Awaitable[T]]
         await database.dispose()
 
 
-def _catalog(app: CliContext) -> dict[str, ServerSpec]:
-    from angie.mcp.catalog import servers
+def _catalog(app: CliContext) -> Catalog:
+    from angie.mcp.catalog import catalog
     from angie.mcp.registry import RegistryError
 
     try:
-        return servers(app.settings, run_async(_choices(app)))
+        return catalog(app.settings, run_async(_choices(app)))
     except RegistryError as err:
         fail(str(err), code=2)
 
 
 def _spec(app: CliContext, name: str) -> ServerSpec:
-    catalog = _catalog(app)
+    from angie.mcp.registry import tool_prefix
+
+    catalog = _catalog(app).servers
+    name = tool_prefix(name) or name  # as written in mcp.json, e.g. brave-search
     if name not in catalog:
         known = ", ".join(sorted(catalog)) or "none"
         fail(f"no MCP server named {name!r} (known: {known})")
@@ -87,6 +92,8 @@ def _client(app: CliContext, spec: ServerSpec) -> Client[Any]:
         args=list(spec.command[1:]),
         env=env,
         log_file=logs / f"mcp-{spec.name}.log",
+        # Started for this command only: kept alive, it would outlive the command's event loop.
+        keep_alive=False,
     )
     return Client(stdio, timeout=timeout)
 
@@ -111,7 +118,8 @@ def list_servers(app: CliContext) -> None:
     their outputs are trusted."""
     from angie.mcp.store import content_trust_choices
 
-    specs = list(_catalog(app).values())
+    found = _catalog(app)
+    specs = list(found.servers.values())
     chosen = run_async(_read(app, content_trust_choices))
 
     async def probe(spec: ServerSpec) -> tuple[str, str]:
@@ -132,6 +140,8 @@ def list_servers(app: CliContext) -> None:
         trust = chosen.get(spec.name) or spec.content_trust or "untrusted"
         table.add_row(spec.name, state, count, str(trust), spec.describe(), spec.source)
     console.print(table)
+    for entry in found.skipped:
+        console.print(f"[yellow]skipped[/] {escape(entry.name)}: {escape(entry.reason)}")
 
 
 @mcp.command()
@@ -155,7 +165,7 @@ def tools(app: CliContext, server: str) -> None:
             else "changes things"
         )
         summary = (tool.description or "").strip().splitlines()[0] if tool.description else ""
-        table.add_row(f"{server}_{tool.name}", kind, summary)
+        table.add_row(f"{spec.name}_{tool.name}", kind, summary)
     console.print(table)
 
 
