@@ -13,14 +13,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from api_support import PASSWORD, ApiHarness, api_harness, make_api_angie
+from api_support import PASSWORD, ApiHarness, make_api_angie, register
 from fakes.brain import Brain
 from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from angie.db import engine as engine_module
 from angie.db.models import ApiToken, Invite, User
+from angie_mcp_core.testing import free_port
 
 PARALLEL = 8
 
@@ -108,12 +110,12 @@ BURST = 50
 
 @pytest.fixture
 def small_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every engine of the test gets a pool of 3 connections, none more, and waits 10 s for one:
+    """Every engine of the test gets a pool of 8 connections, none more, and waits 10 s for one:
     a request holding one connection while it waits for another would run dry."""
     monkeypatch.setattr(
         engine_module,
         "create_async_engine",
-        functools.partial(create_async_engine, pool_size=3, max_overflow=0, pool_timeout=10),
+        functools.partial(create_async_engine, pool_size=8, max_overflow=0, pool_timeout=10),
     )
 
 
@@ -138,27 +140,42 @@ def token_updates() -> Iterator[list[str]]:
 async def test_a_burst_with_one_api_token_is_answered_and_stamps_it_once(
     small_pool: None, token_updates: list[str], database_url: str, data_dir: Path
 ) -> None:
-    async with api_harness(make_api_angie(database_url, data_dir, Brain())) as api:
-        sam = await api.signup("sam")
-        made = await api.client.post("/api/me/tokens", json={"name": "cli"}, headers=sam.headers)
-        token = made.json()["token"]
-        stale = datetime.now(UTC) - timedelta(minutes=5)
-        async with api.angie.services.database.session() as session:
-            await session.execute(update(ApiToken).values(last_used_at=stale))
-        token_updates.clear()
-        headers = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    angie = make_api_angie(database_url, data_dir, Brain(), api=True, port=port)
+    await angie.start()
+    try:
+        limits = httpx.Limits(max_connections=BURST)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+        ) as client:
+            sam = await register(client, "sam", inviter=None, setup_code=angie.services.setup.code)
+            headers = {"Authorization": f"Bearer {sam.token}"}
+            for _ in range(3):  # each round a new token with a stale stamp
+                made = await client.post("/api/me/tokens", json={"name": "cli"}, headers=headers)
+                stale = datetime.now(UTC) - timedelta(minutes=5)
+                async with angie.services.database.session() as session:
+                    await session.execute(
+                        update(ApiToken)
+                        .where(ApiToken.id == made.json()["id"])
+                        .values(last_used_at=stale)
+                    )
+                token_updates.clear()
+                bearer = {"Authorization": f"Bearer {made.json()['token']}"}
 
-        async with asyncio.timeout(30):
-            answers = await asyncio.gather(
-                *(api.client.get("/api/me", headers=headers) for _ in range(BURST))
-            )
+                async with asyncio.timeout(30):
+                    answers = await asyncio.gather(
+                        *(client.get("/api/me", headers=bearer) for _ in range(BURST))
+                    )
 
-        assert [a.status_code for a in answers] == [200] * BURST
-        assert len(token_updates) == 1
-        async with api.angie.services.database.session() as session:
-            row = (await session.scalars(select(ApiToken))).one()
-        assert row.last_used_at is not None
-        assert row.last_used_at > stale + timedelta(minutes=4)
+                assert [a.status_code for a in answers] == [200] * BURST
+                assert len(token_updates) == 1
+                async with angie.services.database.session() as session:
+                    row = await session.get(ApiToken, made.json()["id"])
+                assert row is not None
+                assert row.last_used_at is not None
+                assert row.last_used_at > stale + timedelta(minutes=4)
+    finally:
+        await angie.stop(grace=5)
 
 
 async def test_an_api_token_used_again_within_the_minute_is_not_stamped_again(
