@@ -121,7 +121,8 @@ class AuthService:
         client: str,
     ) -> User:
         """The first account needs ``setup``'s code and becomes the admin; later ones need an
-        invite. The code or the invite is taken before the account is made, once."""
+        invite. The code or the invite is taken once, before the account is made; the password
+        is hashed before an invite is taken, so SQLite's write lock is not held meanwhile."""
         await self._limit(self._register_limit, "register", client)
         email = email.strip().lower()
         first = (await session.scalar(select(func.count()).select_from(User))) == 0
@@ -130,7 +131,9 @@ class AuthService:
             # Taken with no await in between: a parallel registration finds no code.
             setup.take()
             try:
-                user = await self._make_user(session, email, password, display_name, True)
+                user = await self._make_user(
+                    session, email, await self._hash(password), display_name, True
+                )
             except BaseException:
                 setup.put_back()
                 raise
@@ -144,6 +147,7 @@ class AuthService:
             raise Forbidden(_INVITE_INVALID)
         if invite.email and invite.email.lower() != email:
             raise Forbidden("the invite is for another email address")
+        password_hash = await self._hash(password)
         claimed = await session.execute(
             update(Invite)
             .where(Invite.id == invite.id, Invite.used_at.is_(None), Invite.expires_at > now)
@@ -152,7 +156,7 @@ class AuthService:
         )
         if not _taken(claimed):
             raise Forbidden(_INVITE_INVALID)
-        user = await self._make_user(session, email, password, display_name, invite.is_admin)
+        user = await self._make_user(session, email, password_hash, display_name, invite.is_admin)
         await session.execute(
             update(Invite)
             .where(Invite.id == invite.id)
@@ -161,16 +165,24 @@ class AuthService:
         )
         return user
 
+    async def _hash(self, password: str) -> str:
+        # argon2 takes a while: in a thread, so other requests go on meanwhile.
+        return await asyncio.to_thread(self.passwords.hash, password)
+
     async def _make_user(
-        self, session: AsyncSession, email: str, password: str, display_name: str, is_admin: bool
+        self,
+        session: AsyncSession,
+        email: str,
+        password_hash: str,
+        display_name: str,
+        is_admin: bool,
     ) -> User:
         if await session.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict("an account with that email already exists")
         user = User(
             email=email,
             display_name=display_name.strip() or email.split("@", 1)[0],
-            # argon2 takes a while: in a thread, so other requests go on meanwhile.
-            password_hash=await asyncio.to_thread(self.passwords.hash, password),
+            password_hash=password_hash,
             is_admin=is_admin,
         )
         session.add(user)
@@ -221,7 +233,7 @@ class AuthService:
         ok, _ = await asyncio.to_thread(self.passwords.verify, current, user.password_hash)
         if not ok:
             raise Forbidden("the current password is wrong")
-        user.password_hash = await asyncio.to_thread(self.passwords.hash, new)
+        user.password_hash = await self._hash(new)
         now = datetime.now(UTC)
         await session.execute(
             update(AuthSession)
