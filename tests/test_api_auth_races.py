@@ -83,24 +83,35 @@ async def test_the_setup_code_makes_one_admin_however_many_register_at_once(
     assert await _users(api_db) == 1
 
 
-async def test_a_refresh_token_used_in_parallel_works_once(api_db: ApiHarness) -> None:
-    sam = await api_db.signup("sam")
+async def test_a_refresh_token_used_in_parallel_works_once(
+    database_url: str, data_dir: Path
+) -> None:
+    port = free_port()
+    angie = make_api_angie(database_url, data_dir, Brain(), api=True, port=port)
+    await angie.start()
+    try:
+        limits = httpx.Limits(max_connections=PARALLEL)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+        ) as client:
+            sam = await register(client, "sam", inviter=None, setup_code=angie.services.setup.code)
 
-    answers = await asyncio.gather(
-        *(
-            api_db.client.post("/api/auth/refresh", json={"refresh_token": sam.refresh_token})
-            for _ in range(PARALLEL)
-        )
-    )
+            answers = await asyncio.gather(
+                *(
+                    client.post("/api/auth/refresh", json={"refresh_token": sam.refresh_token})
+                    for _ in range(PARALLEL)
+                )
+            )
 
-    assert Counter(a.status_code for a in answers)[200] <= 1
-    assert sum(a.status_code in (200, 401) for a in answers) == PARALLEL
-    # A reuse ends the session: whatever the winner got no longer works either.
-    for answer in answers:
-        if answer.status_code == 200:
-            token = answer.json()["access_token"]
-            me = await api_db.client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
-            assert me.status_code == 401
+            assert Counter(a.status_code for a in answers)[200] <= 1
+            assert sum(a.status_code in (200, 401) for a in answers) == PARALLEL
+            # A reuse ends the session: whatever the winner got no longer works either.
+            for answer in answers:
+                if answer.status_code == 200:
+                    bearer = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+                    assert (await client.get("/api/me", headers=bearer)).status_code == 401
+    finally:
+        await angie.stop(grace=5)
 
 
 # -- a burst with one personal API token ------------------------------------------------------
