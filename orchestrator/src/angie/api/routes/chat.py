@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response, WebSocket, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 
 from angie.accounts.auth import AuthService, SignIn
@@ -333,8 +334,12 @@ async def _watch(websocket: WebSocket, services: Services, signed_in: SignIn) ->
     """Close an idle socket once its sign-in ends, so it stops receiving events."""
     while True:
         await asyncio.sleep(SIGN_IN_CHECK_SECONDS)
-        if not await _still_signed_in(websocket, services, signed_in):
-            return
+        try:
+            if not await _still_signed_in(websocket, services, signed_in):
+                return
+        except SQLAlchemyError:
+            # The database is away for a moment: ask again next time; a message asks too.
+            log.warning("could not check a chat socket's sign-in", exc_info=True)
 
 
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
