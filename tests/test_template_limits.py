@@ -4,6 +4,7 @@ end or print without end is refused fast, when it is saved and when it is render
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from api_support import ApiHarness, agent_id, error_message, step
@@ -43,7 +44,7 @@ CTX = PromptContext(
     timezone="UTC",
     channel="web",
 )
-VARIABLES = {"event": {"payload": {}}, "steps": {}, "previous": None, "input": {}}
+VARIABLES: dict[str, Any] = {"event": {"payload": {}}, "steps": {}, "previous": None, "input": {}}
 
 
 @pytest.mark.parametrize("source", BOMBS.values(), ids=BOMBS.keys())
