@@ -37,6 +37,7 @@ BOMBS = {
     "join filter": '{% set b = "x" * 200000 %}{{ ([b] * 1000)|join }}',
     "replace filter": '{{ ("a" * 1000)|replace("a", "b" * 10000) }}',
     "batch filter": '{{ [1]|batch(300000000, "x")|list|length }}',
+    "tojson indent": "{{ range(5000)|list|tojson(indent=100000) }}",
 }
 CTX = PromptContext(
     user=PromptUser(name="Sam", address_as="Sam"),

@@ -60,8 +60,10 @@ _GROWING = frozenset(
     {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "format",
      "format_map", "translate", "encode"}
 )  # fmt: skip
-# Filters whose numeric arguments are sizes (widths, counts, indents).
-_SIZED_ARGS = frozenset({"center", "indent", "batch", "slice", "tojson", "wordwrap", "truncate"})
+# Filters whose numeric arguments are sizes, and the largest each may be: a JSON indent is
+# repeated on every line, a batch or slice count makes that many lists.
+_SIZED_ARGS = {"center": MAX_VALUE, "indent": MAX_VALUE, "batch": MAX_RANGE, "slice": MAX_RANGE,
+               "tojson": 16}  # fmt: skip
 _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
@@ -110,9 +112,11 @@ def _check_size(size: int, what: str) -> None:
         raise TemplateLimit(f"{what} would be {size:,} long; the limit is {MAX_VALUE:,}")
 
 
-def _check_int(value: Any, what: str) -> None:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_VALUE:
-        raise TemplateLimit(f"{what} is {value:,}; the limit is {MAX_VALUE:,}")
+def _check_arg(value: Any, what: str, limit: int) -> None:
+    """A size given as a number, or as a text whose length counts (``indent="    "``)."""
+    size = len(value) if isinstance(value, str) else value
+    if isinstance(size, int) and not isinstance(size, bool) and abs(size) > limit:
+        raise TemplateLimit(f"{what} is {size:,}; the limit is {limit:,}")
 
 
 def _check_format(text: str) -> None:
@@ -149,7 +153,7 @@ def _check_filter(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -
     value, rest = (args[0], args[1:]) if args else (None, ())
     if name in _SIZED_ARGS:
         for arg in (*rest, *kwargs.values()):
-            _check_int(arg, f"the {name} filter's argument")
+            _check_arg(arg, f"the {name} filter's argument", _SIZED_ARGS[name])
     if name == "indent" and isinstance(value, str):
         width = rest[0] if rest else kwargs.get("width", 4)
         lines = value.count("\n") + 1
