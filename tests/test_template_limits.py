@@ -101,3 +101,8 @@ async def test_saving_a_prompt_document_bomb_is_refused(api: ApiHarness) -> None
         )
         message = error_message(response, 422)
         assert "user prompt `profile` is too big to render" in message, name
+
+
+def test_a_text_method_that_can_grow_names_the_filter_to_use() -> None:
+    with pytest.raises(PromptError, match="use the `join` filter instead"):
+        PromptLibrary(prompts_dir()).render_source('{{ ",".join(["a"]) }}', CTX, name="doc")

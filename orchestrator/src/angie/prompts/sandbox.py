@@ -310,6 +310,17 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return False
         return super().is_safe_attribute(obj, attr, value)
 
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, str | bytes) and attribute in _GROWING:
+            hint = f"the `{attribute}` filter" if attribute in self.filters else "a filter"
+            return self.undefined(
+                f"text's `.{attribute}()` can make a huge text; use {hint} instead",
+                name=attribute,
+                obj=obj,
+                exc=SecurityError,
+            )
+        return super().unsafe_undefined(obj, attribute)
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _tick()
         _check_binop(operator, left, right)
