@@ -12,7 +12,7 @@ T ?=
 COMPOSE ?= docker compose
 
 .PHONY: help install run test test-single lint lint-fix format format-fix typecheck check fix \
-	build docker-build docker-up docker-down migrate bench clean
+	build smoke docker-build docker-up docker-down migrate bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ build: install ## Build the standalone binary dist/angie (PyInstaller)
 	$(RUN) pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
 		--workpath build/pyinstaller packaging/angie.spec
 	./dist/angie --version
+
+smoke: ## Start dist/angie serve on a free port, wait for health and ready, stop it with SIGTERM
+	@test -x dist/angie || { echo "dist/angie not found: run make build first"; exit 2; }
+	$(PYTHON) packaging/smoke.py dist/angie
 
 docker-build: ## Build the container images
 	$(COMPOSE) build

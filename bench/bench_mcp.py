@@ -2,6 +2,9 @@
 
 1. tool-call overhead: one call through Angie's guarded, prefixed toolset vs a raw fastmcp Client
    call to the same supervised server (aim: <= 1.3x);
+1b. a side effect through everything an agent's call passes (schema check, approval policy,
+   effects journal written before and after, loop breaker, content trust, audit row; SQLite)
+   vs the guarded toolset alone, on the real Hue server against the fake bridge (aim: <= 2x);
 2. federation start: all four built-in servers started in parallel vs one alone (aim: <= 2x);
 3. memory: RSS of each idle built-in server vs a bare FastMCP hello-world (aim: <= 1.2x).
 """
@@ -76,6 +79,73 @@ async def tool_call_overhead(state_dir: Path) -> None:
     print(f"  ({CALLS} calls each over loopback HTTP with the bearer token; aim <= 1.3x)")
 
 
+async def side_effect_overhead(state_dir: Path) -> None:
+    from angie_mcp_hue.testing import FakeHueBridge
+
+    from angie.agents.journal import EffectJournal
+    from angie.agents.policy import ApprovalPolicy, ServerPolicy
+    from angie.agents.toolbox import Toolbox
+    from angie.agents.trust import RunTrust
+    from angie.db import migrate
+    from angie.db.engine import Database
+    from angie.db.models import ApprovalMode, Task, TaskKind, TaskStatus
+
+    spec = builtin_specs(["hue"])["hue"]
+    database = Database(f"sqlite+aiosqlite:///{state_dir / 'bench.db'}")
+    await migrate.upgrade(database.engine)
+    async with database.session() as session:
+        task = Task(kind=TaskKind.AGENT, user_id=None, input={}, status=TaskStatus.RUNNING)
+        session.add(task)
+    with FakeHueBridge() as bridge:
+        environ = {
+            "PATH": os.environ["PATH"],
+            "ANGIE_HUE_BRIDGE_HOST": bridge.host,
+            "ANGIE_HUE_USERNAME": bridge.username,
+        }
+        sup = Supervisor([spec], environ=environ, state_dir=state_dir)
+        await sup.start()
+        try:
+            ctx = RunContext(deps=None, model=TestModel(), usage=RunUsage())
+            plain = await ServerToolset(spec, sup, timeout=30).for_run(ctx)
+            toolbox = Toolbox(database, servers=lambda: {"hue": spec}, supervisor=sup, timeout=30)
+            [unresolved] = toolbox.toolsets(
+                ["hue"],
+                [],
+                policy=ApprovalPolicy([ServerPolicy("hue", ApprovalMode.ALLOW)]),
+                task_id=task.id,
+                untrusted=False,
+                journal=EffectJournal(database, task.id),
+                trust=RunTrust(task, database),
+            )
+            # As an agent run does: each server resolved for the run, its session kept open.
+            stack = await unresolved.for_run(ctx)
+            ours: list[float] = []
+            base: list[float] = []
+            async with plain, stack:
+                plain_tool = (await plain.get_tools(ctx))["hue_set_light"]
+                our_tool = (await stack.get_tools(ctx))["hue_set_light"]
+                for n in range(CALLS + 20):  # the first 20 warm both paths up
+                    args = {"name": "Floor lamp", "on": True, "brightness_percent": 1 + n % 100}
+                    start = time.perf_counter()
+                    await plain.call_tool("hue_set_light", args, ctx, plain_tool)
+                    if n >= 20:
+                        base.append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
+                    await stack.call_tool("hue_set_light", args, ctx, our_tool)
+                    if n >= 20:
+                        ours.append((time.perf_counter() - start) * 1000)
+        finally:
+            await sup.stop()
+            await database.dispose()
+    for q in (50, 99):
+        a, b = pct(ours, q), pct(base, q)
+        print(
+            f"side effect p{q:<3}  whole stack {a:7.2f} ms   guarded alone {b:7.2f} ms"
+            f"   ratio {a / b:5.2f}x"
+        )
+    print(f"  ({CALLS} hue set_light calls each; the stack writes 3 rows per call; aim <= 2x)")
+
+
 async def federation_start(state_dir: Path) -> dict[str, int]:
     specs = builtin_specs()
 
@@ -133,6 +203,7 @@ def memory(pids: dict[str, int]) -> None:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await tool_call_overhead(Path(tmp))
+        await side_effect_overhead(Path(tmp))
         await federation_start(Path(tmp))
 
 

@@ -485,7 +485,7 @@ async def test_login_is_rate_limited_with_retry_after(api: ApiHarness) -> None:
         limited = await client.post(LOGIN, json={"email": account.email, "password": PASSWORD})
         assert "too many attempts" in _error(limited, 429)
         assert 1 <= int(limited.headers["retry-after"]) <= 60
-        # The limit is per address: someone else on the same machine can still log in.
+        # The limit is per account: someone else on the same machine can still log in.
         other = await client.post(LOGIN, json={"email": _email("lee"), "password": PASSWORD})
         assert other.status_code == 401, other.text
 

@@ -378,6 +378,23 @@ async def test_prompts_reset_puts_a_setup_document_back(cli: CliHarness) -> None
 # -- config --------------------------------------------------------------------------------------
 
 
+async def test_mcp_trust_goes_through_angie_with_the_persons_rights(cli: CliHarness) -> None:
+    await cli.signup("sam")  # the admin
+    done = await cli.run("mcp", "trust", "hue", "untrusted")
+    assert done.code == 0, done.err
+    assert "hue's outputs are untrusted" in done.out
+
+    await cli.signup("lee")  # a member, now the saved login
+    refused = await cli.run("mcp", "trust", "hue", "trusted")
+    assert refused.code == 1
+    assert "admin" in one_error_line(refused.err)
+    async with cli.angie.services.database.session() as session:
+        from angie.db.models import McpServer
+
+        trust = await session.scalar(select(McpServer.content_trust).where(McpServer.name == "hue"))
+    assert trust == "untrusted"
+
+
 async def test_config_slack_with_options_saves_and_never_prints_secrets(cli: CliHarness) -> None:
     person = await cli.signup()
     bot, app = "xoxb-1234567890-abcdefgh", "xapp-1-A0123456789-abcdef"

@@ -86,10 +86,30 @@ def test_builtin_server_reports_what_to_configure() -> None:
 
 
 def test_bad_config_file_is_one_line_and_exit_2(sample_config: Path) -> None:
-    sample_config.write_text('{"mcpServers": {"Bad Name": {"command": "x"}}}')
+    sample_config.write_text('{"servers": ["x"]}')
     code, _, err = run("mcp", "tools", "sample")
     assert code == 2
-    assert "server name 'Bad Name' must be lower-case" in err
+    assert 'expected an object with an "mcpServers" or "servers" object' in err
+
+
+def test_list_shows_the_entries_skipped_and_why(sample_config: Path) -> None:
+    config = json.loads(sample_config.read_text())
+    config["mcpServers"]["9lives"] = {"command": "x"}
+    sample_config.write_text(json.dumps(config))
+    code, out, _ = run("mcp", "list")
+    assert code == 0
+    assert "ok" in sample_row(out)
+    assert "skipped 9lives:" in out
+
+
+def test_a_pasted_server_is_found_by_the_name_it_was_written_with(sample_config: Path) -> None:
+    config = json.loads(sample_config.read_text())
+    sample_config.write_text(
+        json.dumps({"mcpServers": {"Sample-Lamp": config["mcpServers"]["sample"]}})
+    )
+    code, out, _ = run("mcp", "tools", "Sample-Lamp")
+    assert code == 0
+    assert "sample_lamp_brightness" in out
 
 
 def sample_row(out: str) -> str:
@@ -103,20 +123,8 @@ def test_disable_is_remembered_and_enable_undoes_it() -> None:
     assert "disabled" not in sample_row(run("mcp", "list")[1])
 
 
-def test_a_third_party_server_is_untrusted_until_an_admin_says_otherwise() -> None:
+def test_a_third_party_server_is_untrusted_unless_an_admin_said_otherwise() -> None:
     assert "untrusted" in sample_row(run("mcp", "list")[1])
-    code, out, _ = run("mcp", "trust", "sample", "trusted")
-    assert code == 0
-    assert "sample's outputs are trusted" in out
-    row = sample_row(run("mcp", "list")[1])
-    assert "trusted" in row
-    assert "untrusted" not in row
-
-
-def test_trust_takes_only_the_two_levels() -> None:
-    code, _, err = run("mcp", "trust", "sample", "mostly")
-    assert code == 2
-    assert "'mostly' is not one of 'trusted', 'untrusted'" in err
 
 
 def test_disabling_an_unknown_server_is_refused() -> None:

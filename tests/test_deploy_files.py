@@ -296,3 +296,13 @@ def test_ci_test_job_has_mysql_and_redis_services() -> None:
 def test_ci_test_job_runs_make_test() -> None:
     runs = [step.get("run", "") for step in _ci_test_job()["steps"]]
     assert any(run.strip() == "make test" for run in runs)
+
+
+# --- .ci/run ------------------------------------------------------------------------------------
+
+
+def test_ci_script_smoke_tests_the_binary_after_building_it() -> None:
+    commands = [
+        line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    ]
+    assert commands.index("make smoke") > commands.index("make build")

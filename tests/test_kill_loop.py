@@ -102,7 +102,7 @@ async def test_kill_loop_repeats_only_what_is_safe_or_approved(
     sqlite_url: str, data_dir: Path
 ) -> None:
     # Only the moments of the kills are random (the seed is printed to replay a run).
-    seed = int(os.environ.get("ANGIE_KILL_SEED", random.randrange(1_000_000)))  # noqa: S311
+    seed = int(os.environ.get("ANGIE_TEST_KILL_SEED", random.randrange(1_000_000)))  # noqa: S311
     rng = random.Random(seed)  # noqa: S311
     show = {"ANGIE_TEST_SHOW": "1", "ANGIE_TEST_DECIDE": "1"}
     started = time.monotonic()
@@ -176,9 +176,18 @@ async def test_kill_loop_repeats_only_what_is_safe_or_approved(
     assert len(light_puts) == done["hue_set_light"] == STEPS - len(SCENES)
     # An idempotent call is made again only when a kill caught it out, and changes nothing.
     assert idempotent_repeats <= kills
-    # A scene recall is made again only where the person, asked after a restart, said yes.
+    # A scene recall is made again only where the person, asked after a restart, said yes. A
+    # repeat killed while out is asked about again on the same approval (one row per call), so
+    # the questions are counted from what the person was told.
+    asked = Counter(
+        scene
+        for text in told
+        if RESTARTED in text
+        for scene in SCENES.values()
+        if f"'name': '{scene[0]}', 'room': '{scene[1]}'" in text
+    )
     for scene, seen in scene_puts.items():
-        assert seen <= 1 + approved[scene], (scene, seen)
+        assert seen <= 1 + asked[scene], (scene, seen, asked)
     assert set(scene_puts) <= set(SCENES.values())
     # The two kills while a recall was out became approvals that said why, not repeats.
     assert sum(approved.values()) >= 1
@@ -188,4 +197,4 @@ async def test_kill_loop_repeats_only_what_is_safe_or_approved(
     assert scene_puts[("Nightlight", "Living room")] == 1  # denied: not made again
     assert [e.tool for e in pending] == ["hue_activate_scene"]  # the denied one, still unsure
     assert done["hue_activate_scene"] == len(SCENES) - 1
-    assert sum(RESTARTED in text for text in told) == len(approvals)
+    assert sum(RESTARTED in text for text in told) >= len(approvals)

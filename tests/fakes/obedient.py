@@ -6,6 +6,7 @@ arguments — after undoing the disguises an attacker would use (unicode control
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -44,7 +45,7 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
         # A fenced or serialised output holds JSON: read the strings inside it too.
-        for candidate in [value, *(_FENCE.findall(value))]:
+        for candidate in [value, *(html.unescape(inner) for inner in _FENCE.findall(value))]:
             try:
                 inner = json.loads(candidate)
             except ValueError:

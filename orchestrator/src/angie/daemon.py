@@ -174,6 +174,10 @@ class Angie:
             # answers smaller excesses herself with a 431 and its reason.
             http="h11",
             h11_max_incomplete_event_size=_MAX_REQUEST_HEAD_BYTES,
+            # uvicorn believes X-Forwarded-For from loopback by default; Angie only from the
+            # proxies she is told of (the client address is what the login limits count).
+            proxy_headers=bool(self.settings.trusted_proxies),
+            forwarded_allow_ips=self.settings.trusted_proxies or None,
         )
         self._server = _uvicorn_server()(config)
         self._api_task = asyncio.create_task(self._server.serve(), name="angie-api")

@@ -6,6 +6,7 @@ Nothing imports a settings object at module level: ``main()`` and the app factor
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from decimal import Decimal
@@ -51,6 +52,7 @@ _ECHOABLE = frozenset(
         "host",
         "port",
         "allowed_hosts",
+        "trusted_proxies",
         "model",
         "mcp_timeout",
         "scheduler_lease_seconds",
@@ -206,6 +208,17 @@ class AngieSettings(BaseSettings):
         description="Host names the API answers to besides loopback and ANGIE_HOST, comma "
         "separated (angie.example.org,192.168.1.20); requests for any other Host are refused.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies in front of Angie, comma "
+        "separated (127.0.0.1,10.0.0.0/8); only their X-Forwarded-For and X-Forwarded-Proto "
+        "are believed. Unset: none, every peer is the client (also for rate limits).",
+    )
+    revoke_tokens_on_password_change: bool = Field(
+        default=True,
+        description="Changing a password also revokes the person's personal API tokens (a token "
+        "made with a stolen password must not outlive the change); false keeps them.",
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod
@@ -223,6 +236,23 @@ class AngieSettings(BaseSettings):
                 if "/" in host or " " in host:
                     raise ValueError(f"{host!r} is not a host name (no scheme, path or spaces)")
             return [host for host in hosts if host]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            proxies = [str(proxy).strip() for proxy in value if str(proxy).strip()]
+            for proxy in proxies:
+                try:
+                    ipaddress.ip_network(proxy, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{proxy!r} is not an IP address or network (such as 10.0.0.0/8)"
+                    ) from None
+            return proxies
         return value
 
     @field_validator("database_url", mode="after")

@@ -54,6 +54,7 @@ class SetupCode:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / SETUP_CODE_FILE
         self.code: str | None = None
+        self._taken: str | None = None
 
     async def prepare(self, session: AsyncSession) -> str | None:
         """At start: a new code while there is no account, else no code and no file."""
@@ -86,6 +87,16 @@ class SetupCode:
         """The first account exists: the file goes; the code no longer matters."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    def take(self) -> None:
+        """The code is being used (right after :meth:`check`, with no await between): a
+        parallel registration finds none, until :meth:`put_back` if this one fails."""
+        self._taken, self.code = self.code, None
+
+    def put_back(self) -> None:
+        """The registration that took the code failed: the code works again."""
+        if self.code is None:
+            self.code, self._taken = self._taken, None
 
     def check(self, given: str | None) -> None:
         """Raise :class:`Forbidden` unless ``given`` is the code (compared in constant time)."""

@@ -140,7 +140,11 @@ class ApprovalService:
         async with self.db.session() as session:
             result = await session.execute(
                 update(Approval)
-                .where(Approval.id == approval_id, Approval.status == ApprovalStatus.PENDING)
+                .where(
+                    Approval.id == approval_id,
+                    Approval.status == ApprovalStatus.PENDING,
+                    Approval.expires_at > self._clock(),
+                )
                 .values(
                     status=status,
                     reason=(reason or None) and reason[:1000],
@@ -176,12 +180,22 @@ class ApprovalService:
             query = query.where(Approval.expires_at <= now)
         else:
             query = query.where(Approval.user_id == user_id)
+        expired: list[Approval] = []
         async with self.db.session() as session:
-            due = list(await session.scalars(query))
-            for approval in due:
-                approval.status = ApprovalStatus.EXPIRED
-                approval.decided_at = now
-        return due
+            for approval in list(await session.scalars(query)):
+                # Only if still pending: an answer given meanwhile is not overwritten.
+                result = await session.execute(
+                    update(Approval)
+                    .where(Approval.id == approval.id, Approval.status == ApprovalStatus.PENDING)
+                    .values(status=ApprovalStatus.EXPIRED, decided_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    expired.append(approval)
+        for approval in expired:  # detached now: these only say what was written
+            approval.status = ApprovalStatus.EXPIRED
+            approval.decided_at = now
+        return expired
 
 
 def deferred_approvals(

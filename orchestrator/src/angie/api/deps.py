@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.accounts import AuthService
+from angie.accounts.auth import SignIn
 from angie.agents.approvals import ApprovalService
 from angie.agents.toolbox import Toolbox
 from angie.db.engine import Database
@@ -39,6 +40,7 @@ __all__ = (
     "AdminUser",
     "ApprovalsDep",
     "AuthDep",
+    "CurrentSignIn",
     "CurrentUser",
     "DatabaseDep",
     "HouseholdPromptsDep",
@@ -117,16 +119,23 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-async def current_user(
+async def current_sign_in(
     request: Request,
     session: SessionDep,
     auth: AuthDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    user = await auth.authenticate(session, bearer_token(credentials))
+) -> SignIn:
+    signed_in = await auth.sign_in(session, bearer_token(credentials))
     await session.commit()
-    request.state.user_id = user.id
-    return user
+    request.state.user_id = signed_in.user.id
+    return signed_in
+
+
+CurrentSignIn = Annotated[SignIn, Depends(current_sign_in)]
+
+
+async def current_user(signed_in: CurrentSignIn) -> User:
+    return signed_in.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from angie.cli.client import connect, url_option
 from angie.cli.context import CliContext, fail, pass_cli, run_async
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from fastmcp import Client
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from angie.mcp.catalog import Catalog
     from angie.mcp.registry import ServerSpec
 
 __all__ = ("mcp",)
@@ -47,18 +50,21 @@ async def _read[T](app: CliContext, read: Callable[[AsyncSession], Awaitable[T]]
         await database.dispose()
 
 
-def _catalog(app: CliContext) -> dict[str, ServerSpec]:
-    from angie.mcp.catalog import servers
+def _catalog(app: CliContext) -> Catalog:
+    from angie.mcp.catalog import catalog
     from angie.mcp.registry import RegistryError
 
     try:
-        return servers(app.settings, run_async(_choices(app)))
+        return catalog(app.settings, run_async(_choices(app)))
     except RegistryError as err:
         fail(str(err), code=2)
 
 
 def _spec(app: CliContext, name: str) -> ServerSpec:
-    catalog = _catalog(app)
+    from angie.mcp.registry import tool_prefix
+
+    catalog = _catalog(app).servers
+    name = tool_prefix(name) or name  # as written in mcp.json, e.g. brave-search
     if name not in catalog:
         known = ", ".join(sorted(catalog)) or "none"
         fail(f"no MCP server named {name!r} (known: {known})")
@@ -80,6 +86,7 @@ def _client(app: CliContext, spec: ServerSpec) -> Client[Any]:
     # The server's own log lines go to its log file, not over the command's output.
     logs = app.settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    # Started for this command only (stdio_transport keeps no process alive after it).
     stdio = stdio_transport(
         spec, server_environ(app.env_file), log_file=logs / f"mcp-{spec.name}.log"
     )
@@ -106,7 +113,8 @@ def list_servers(app: CliContext) -> None:
     their outputs are trusted."""
     from angie.mcp.store import content_trust_choices
 
-    specs = list(_catalog(app).values())
+    found = _catalog(app)
+    specs = list(found.servers.values())
     chosen = run_async(_read(app, content_trust_choices))
 
     async def probe(spec: ServerSpec) -> tuple[str, str]:
@@ -127,6 +135,8 @@ def list_servers(app: CliContext) -> None:
         trust = chosen.get(spec.name) or spec.content_trust or "untrusted"
         table.add_row(spec.name, state, count, str(trust), spec.describe(), spec.source)
     console.print(table)
+    for entry in found.skipped:
+        console.print(f"[yellow]skipped[/] {escape(entry.name)}: {escape(entry.reason)}")
 
 
 @mcp.command()
@@ -150,7 +160,7 @@ def tools(app: CliContext, server: str) -> None:
             else "changes things"
         )
         summary = (tool.description or "").strip().splitlines()[0] if tool.description else ""
-        table.add_row(f"{server}_{tool.name}", kind, summary)
+        table.add_row(f"{spec.name}_{tool.name}", kind, summary)
     console.print(table)
 
 
@@ -214,26 +224,13 @@ def _set_enabled(app: CliContext, server: str, enabled: bool) -> None:
 @mcp.command()
 @click.argument("server")
 @click.argument("level", type=click.Choice(["trusted", "untrusted"]))
-@pass_cli
-def trust(app: CliContext, server: str, level: str) -> None:
-    """Say whether SERVER's outputs can be trusted: "trusted" only when nobody outside the
-    household can write what its tools return. After reading an untrusted output, Angie asks
-    before every side effect of that piece of work."""
-    from angie.db.engine import Database
-    from angie.db.models import ContentTrust
-    from angie.mcp.store import set_content_trust
-
-    spec = _spec(app, server)
-
-    async def store() -> None:
-        database = Database(app.settings.database_url)
-        try:
-            async with database.session() as session:
-                await set_content_trust(session, spec, ContentTrust(level))
-        finally:
-            await database.dispose()
-
-    run_async(store())
+@url_option
+def trust(server: str, level: str, url: str | None) -> None:
+    """Say whether SERVER's outputs can be trusted (admins): "trusted" only when nobody outside
+    the household can write what its tools return. After reading an untrusted output, Angie
+    asks before every side effect of that piece of work. Goes through the running Angie."""
+    with connect(url) as api:
+        api.patch(f"/api/mcp/servers/{server}", {"content_trust": level})
     console.print(f"[green]✓[/] {server}'s outputs are {level} (applies to new work)")
 
 

@@ -4,14 +4,30 @@ environment (with .env) their credentials come from."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-from angie.mcp.registry import ServerSpec, builtin_specs, load_config_file, merge
+from angie.mcp.registry import (
+    ConfigFile,
+    ServerSpec,
+    Skipped,
+    builtin_specs,
+    load_config_file,
+    merge,
+)
 from angie.settings import AngieSettings
 
-__all__ = ("server_environ", "servers")
+__all__ = ("Catalog", "catalog", "server_environ", "servers")
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Every server by name, and the mcpServers file's entries that were skipped (and why)."""
+
+    servers: dict[str, ServerSpec]
+    skipped: tuple[Skipped, ...] = ()
 
 
 def server_environ(env_file: Path | None) -> dict[str, str]:
@@ -20,9 +36,15 @@ def server_environ(env_file: Path | None) -> dict[str, str]:
     return {**{k: v for k, v in values.items() if v is not None}, **os.environ}
 
 
+def catalog(settings: AngieSettings, enabled: dict[str, bool] | None = None) -> Catalog:
+    """The servers and the file's skipped entries (each logged at WARNING as it is read);
+    raises RegistryError only for a file that is not an mcpServers file at all."""
+    configured = load_config_file(settings.mcp_config) if settings.mcp_config else ConfigFile()
+    return Catalog(merge(builtin_specs(), configured.servers, enabled or {}), configured.skipped)
+
+
 def servers(
     settings: AngieSettings, enabled: dict[str, bool] | None = None
 ) -> dict[str, ServerSpec]:
-    """Every server by name; raises RegistryError for a bad mcpServers file."""
-    configured = load_config_file(settings.mcp_config) if settings.mcp_config else {}
-    return merge(builtin_specs(), configured, enabled or {})
+    """Every server by name (see :func:`catalog`)."""
+    return catalog(settings, enabled).servers

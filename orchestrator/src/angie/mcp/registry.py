@@ -1,19 +1,23 @@
 """The MCP servers Angie knows: her built-in integrations, the database, and an mcpServers file.
 
-The file is the format Claude Desktop and VS Code use, so a user can add any third-party server::
+The file is what Claude Desktop (``{"mcpServers": {...}}``) or VS Code (``{"servers": {...},
+"inputs": [...]}``) use, pasted as is, so a user can add any third-party server::
 
     {"mcpServers": {
         "weather": {"command": "uvx", "args": ["mcp-weather"], "env": {"KEY": "${WEATHER_KEY}"}},
         "remote":  {"url": "https://example.org/mcp", "headers": {"Authorization": "Bearer ${T}"}}
     }}
 
-``${VAR}`` (and ``${VAR:-default}``) is expanded from the environment when the file is read;
-an unset variable without a default is an error naming it.
+``${VAR}``, ``${VAR:-default}`` and VS Code's ``${env:VAR}`` are expanded from the environment
+when the file is read. A server name becomes Angie's tool-prefix form (``brave-search`` ->
+``brave_search``). An entry Angie cannot use (an unset variable, a VS Code ``${input:…}``, an SSE
+server, a name that clashes) is skipped with its reason, and the others are still used.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -30,15 +34,26 @@ if TYPE_CHECKING:
 from angie.errors import Invalid
 
 __all__ = (
+    "ConfigFile",
     "RegistryError",
     "ServerSpec",
+    "Skipped",
     "builtin_specs",
     "load_config_file",
     "merge",
+    "tool_prefix",
 )
 
+log = logging.getLogger(__name__)
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SEPARATORS = re.compile(r"[-.\s]+")
+_VAR = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INPUT = re.compile(r"\$\{input:([^}]*)\}")
+# VS Code's other ${prefix:…} variables (config:, command:, …) mean nothing outside VS Code.
+_EDITOR_VAR = re.compile(r"\$\{(?!env:|input:)[A-Za-z]+:(?!-)[^}]*\}")
+# The transports written as VS Code and Claude Code write them.
+_TYPES = {"stdio": "stdio", "http": "http", "streamable-http": "http", "streamableHttp": "http"}
 
 
 class RegistryError(Invalid):
@@ -77,13 +92,27 @@ class ServerSpec:
         return " ".join(self.command) if self.transport == "stdio" else str(self.url)
 
 
-def _check_name(name: str, source: str) -> str:
-    if not _NAME.match(name):
-        raise RegistryError(
-            f"{source}: server name {name!r} must be lower-case letters, digits and _ "
-            "(starting with a letter): it prefixes the tool names"
-        )
-    return name
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry of the mcpServers file Angie could not use, and why (one line)."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """What an mcpServers file gave: the servers to use and the entries skipped."""
+
+    servers: dict[str, ServerSpec] = field(default_factory=dict)
+    skipped: tuple[Skipped, ...] = ()
+
+
+def tool_prefix(name: str) -> str | None:
+    """The name as Angie's tools are prefixed with it (lower-case; ``-``, ``.`` and spaces
+    become ``_``), or None when even that is not letters, digits and ``_`` after a letter."""
+    prefix = _SEPARATORS.sub("_", name.strip().lower())
+    return prefix if _NAME.match(prefix) else None
 
 
 def builtin_specs(installed: Iterable[str] | None = None) -> dict[str, ServerSpec]:
@@ -103,6 +132,12 @@ def builtin_specs(installed: Iterable[str] | None = None) -> dict[str, ServerSpe
 
 
 def _expand(value: str, where: str, environ: Mapping[str, str]) -> str:
+    if found := _INPUT.search(value):
+        raise RegistryError(
+            f"{where}: ${{input:{found.group(1)}}} is a VS Code input, which only VS Code can ask "
+            "for; put the value in an environment variable and write ${VAR} instead"
+        )
+
     def one(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ:
@@ -111,26 +146,51 @@ def _expand(value: str, where: str, environ: Mapping[str, str]) -> str:
             return default
         raise RegistryError(f"{where}: environment variable {name} is not set")
 
+    if found := _EDITOR_VAR.search(value):
+        raise RegistryError(f"{where}: {found.group(0)} is a VS Code variable Angie cannot fill")
     return _VAR.sub(one, value)
 
 
 def _strings(raw: Any, where: str, environ: Mapping[str, str]) -> dict[str, str]:
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+    # VS Code also takes numbers in env; they are strings to the server all the same.
+    scalar = (str, int, float)
+    if not isinstance(raw, dict) or not all(isinstance(v, scalar) for v in raw.values()):
         raise RegistryError(f"{where}: must be an object of strings")
-    return {str(k): _expand(v, f"{where}.{k}", environ) for k, v in raw.items()}
+    return {str(k): _expand(str(v), f"{where}.{k}", environ) for k, v in raw.items()}
 
 
-def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str]) -> ServerSpec:
-    where = f"{source}: mcpServers.{name}"
-    _check_name(name, source)
+def _transport(raw: dict[str, Any], where: str) -> str:
+    """stdio or http, from ``type`` when given, else from whether it has a command or a url."""
+    if "command" in raw and "url" in raw:
+        raise RegistryError(f"{where}: give either command or url, not both")
+    kind = raw.get("type")
+    if kind is None:
+        if "command" in raw:
+            return "stdio"
+        if "url" in raw:
+            return "http"
+        raise RegistryError(f"{where}: needs a command (stdio) or a url (streamable HTTP)")
+    if kind == "sse":
+        raise RegistryError(
+            f"{where}: SSE servers are not supported; use the server's streamable HTTP "
+            'URL (often ending in /mcp) with "type": "http", or run it with a command'
+        )
+    if kind not in _TYPES:
+        raise RegistryError(f"{where}.type: {kind!r} must be stdio or http")
+    transport = _TYPES[kind]
+    needs = "command" if transport == "stdio" else "url"
+    if needs not in raw:
+        raise RegistryError(f"{where}: a {kind} server needs a {needs}")
+    return transport
+
+
+def _spec(name: str, raw: Any, where: str, source: str, environ: Mapping[str, str]) -> ServerSpec:
     if not isinstance(raw, dict):
         raise RegistryError(f"{where}: must be an object with a command or a url")
     enabled = not raw.get("disabled", False)
-    if "command" in raw and "url" in raw:
-        raise RegistryError(f"{where}: give either command or url, not both")
-    if "command" in raw:
+    if _transport(raw, where) == "stdio":
         command, args = raw["command"], raw.get("args", [])
         if not isinstance(command, str) or not command:
             raise RegistryError(f"{where}.command: must be a non-empty string")
@@ -139,35 +199,91 @@ def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str]) -> Serve
         argv = tuple(_expand(part, f"{where}.args", environ) for part in (command, *args))
         env = _strings(raw.get("env"), f"{where}.env", environ)
         return ServerSpec(name, "stdio", command=argv, env=env, enabled=enabled, source=source)
-    if "url" in raw:
-        url = raw["url"]
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
-        headers = _strings(raw.get("headers"), f"{where}.headers", environ)
-        return ServerSpec(
-            name,
-            "http",
-            url=_expand(url, f"{where}.url", environ),
-            headers=headers,
-            enabled=enabled,
-            source=source,
-        )
-    raise RegistryError(f"{where}: needs a command (stdio) or a url (streamable HTTP)")
+    url = raw["url"]
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
+    headers = _strings(raw.get("headers"), f"{where}.headers", environ)
+    return ServerSpec(
+        name,
+        "http",
+        url=_expand(url, f"{where}.url", environ),
+        headers=headers,
+        enabled=enabled,
+        source=source,
+    )
 
 
-def load_config_file(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, ServerSpec]:
-    """Read an ``mcpServers`` JSON file; a missing file is no servers, a bad one an error."""
+def _entries(data: Any, path: Path) -> tuple[str, dict[str, Any]]:
+    """The servers object and its key: Claude Desktop's ``mcpServers``, VS Code's ``servers``
+    (mcp.json) or ``mcp.servers`` (settings.json)."""
+    if isinstance(data, dict) and isinstance(data.get("mcp"), dict) and "servers" in data["mcp"]:
+        data = data["mcp"]
+    if isinstance(data, dict) and "mcpServers" in data and "servers" in data:
+        raise RegistryError(f'{path}: has both "mcpServers" and "servers"; keep one')
+    for key in ("mcpServers", "servers"):
+        servers = data.get(key) if isinstance(data, dict) else None
+        if isinstance(servers, dict):
+            return key, servers
+    raise RegistryError(f'{path}: expected an object with an "mcpServers" or "servers" object')
+
+
+def _names(written: Iterable[str], where: str) -> tuple[dict[str, str], list[Skipped]]:
+    """Each usable entry's Angie name by the name it is written with; a name already in
+    Angie's form keeps it before one that only becomes it, otherwise the first one does."""
+    names: dict[str, str] = {}
+    skipped: list[Skipped] = []
+    claimed: dict[str, str] = {}
+    ordered = sorted(written, key=lambda n: tool_prefix(n) != n)  # stable: exact names first
+    for name in ordered:
+        prefix = tool_prefix(name)
+        if prefix is None:
+            reason = (
+                f"{where}.{name}: server name {name!r} must be letters, digits, -, . , spaces "
+                "or _ starting with a letter: it prefixes the tool names"
+            )
+            skipped.append(Skipped(name, reason))
+        elif prefix in claimed:
+            reason = (
+                f"{where}.{name}: server name {name!r} becomes {prefix!r}, as "
+                f"{claimed[prefix]!r} does; rename one of them"
+            )
+            skipped.append(Skipped(name, reason))
+        else:
+            claimed[prefix] = name
+            names[name] = prefix
+    return names, skipped
+
+
+def load_config_file(path: Path, environ: Mapping[str, str] | None = None) -> ConfigFile:
+    """Read an mcpServers file (Claude Desktop's or VS Code's shape). A missing file is no
+    servers; a file that is not one raises :class:`RegistryError`; an entry that cannot be used
+    is skipped with its reason (logged at WARNING) and the others are kept."""
     if not path.exists():
-        return {}
+        return ConfigFile()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise RegistryError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from err
-    servers = data.get("mcpServers") if isinstance(data, dict) else None
-    if not isinstance(servers, dict):
-        raise RegistryError(f'{path}: expected an object with an "mcpServers" object')
+    key, entries = _entries(data, path)
     env = os.environ if environ is None else environ
-    return {name: _spec(name, raw, str(path), env) for name, raw in servers.items()}
+    where = f"{path}: {key}"
+    names, skipped = _names(entries, where)
+    servers: dict[str, ServerSpec] = {}
+    for written, raw in entries.items():
+        if written not in names:
+            continue
+        name = names[written]
+        try:
+            servers[name] = _spec(name, raw, f"{where}.{written}", str(path), env)
+        except RegistryError as err:
+            skipped.append(Skipped(written, str(err)))
+            continue
+        if name != written:
+            log.info("MCP server %r from %s is named %s for its tools", written, path, name)
+    skipped.sort(key=lambda entry: list(entries).index(entry.name))
+    for entry in skipped:
+        log.warning("MCP server %r skipped: %s", entry.name, entry.reason)
+    return ConfigFile(servers, tuple(skipped))
 
 
 def merge(

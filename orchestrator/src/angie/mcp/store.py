@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from angie.mcp.registry import ServerSpec
 
-__all__ = ("content_trust_choices", "set_content_trust", "set_enabled")
+__all__ = ("content_trust_choices", "set_enabled")
 
 
 async def enabled_choices(session: AsyncSession) -> dict[str, bool]:
@@ -28,13 +28,6 @@ async def content_trust_choices(session: AsyncSession) -> dict[str, ContentTrust
         select(McpServer.name, McpServer.content_trust).where(McpServer.content_trust.is_not(None))
     )
     return {name: ContentTrust(trust) for name, trust in rows if trust is not None}
-
-
-async def set_content_trust(session: AsyncSession, spec: ServerSpec, trust: ContentTrust) -> None:
-    """Record whether ``spec``'s outputs can be trusted, creating its row the first time."""
-    row = await _row(session, spec)
-    row.content_trust = trust
-    await session.flush()
 
 
 async def set_enabled(session: AsyncSession, spec: ServerSpec, enabled: bool) -> None:

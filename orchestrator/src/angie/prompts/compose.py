@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from angie.prompts.household import HOUSEHOLD_KINDS
@@ -21,7 +23,8 @@ class PromptComposer:
     """Renders and joins the prompt hierarchy; the household's overrides win over the files.
 
     Each section is rendered with the same context and stripped; sections are joined with one
-    blank line, and a section that renders to nothing is left out.
+    blank line, and a section that renders to nothing is left out. Rendering happens in a
+    thread: a template may take up to its time bound, and the event loop must not wait.
     """
 
     def __init__(
@@ -36,12 +39,9 @@ class PromptComposer:
         if ctx.agent is None:
             raise ValueError("compose_agent needs a PromptContext with an agent")
         sections = await self._household_sections(ctx)
-        sections.append(
-            self._library.render_source(
-                agent_prompt, ctx, name=f"the prompt of agent {ctx.agent.name}"
-            )
-        )
-        return _join(sections)
+        name = f"the prompt of agent {ctx.agent.name}"
+        sections.append(partial(self._library.render_source, agent_prompt, ctx, name=name))
+        return await _rendered(sections)
 
     async def compose_conversation(
         self, ctx: PromptContext, user_prompts: Sequence[PromptVersion]
@@ -50,20 +50,25 @@ class PromptComposer:
         sections = await self._household_sections(ctx)
         for doc in sorted(user_prompts, key=lambda doc: doc_order(doc.name)):
             where = f"user prompt `{doc.name}` (version {doc.version})"
-            sections.append(self._library.render_source(doc.body, ctx, name=where))
-        return _join(sections)
+            sections.append(partial(self._library.render_source, doc.body, ctx, name=where))
+        return await _rendered(sections)
 
-    async def _household_sections(self, ctx: PromptContext) -> list[str]:
+    async def _household_sections(self, ctx: PromptContext) -> list[Callable[[], str]]:
         overrides = await self._household.overrides() if self._household else {}
-        sections = []
+        sections: list[Callable[[], str]] = []
         for kind in HOUSEHOLD_KINDS:
             override = overrides.get(kind)
             if override is None:
-                sections.append(self._library.render(f"{kind.value}.md", ctx))
+                sections.append(partial(self._library.render, f"{kind.value}.md", ctx))
             else:
                 where = f"the household {kind.name} prompt (version {override.version})"
-                sections.append(self._library.render_source(override.body, ctx, name=where))
+                render = partial(self._library.render_source, override.body, ctx, name=where)
+                sections.append(render)
         return sections
+
+
+async def _rendered(sections: Sequence[Callable[[], str]]) -> str:
+    return _join(await asyncio.to_thread(lambda: [render() for render in sections]))
 
 
 def _join(sections: Sequence[str]) -> str:

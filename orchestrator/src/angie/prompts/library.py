@@ -26,11 +26,11 @@ from jinja2 import (
     meta,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from angie.prompts.context import VARIABLES, Namespace, path_of
 from angie.prompts.errors import PromptError
+from angie.prompts.sandbox import BoundedSandbox, TemplateLimit, render_bounded
 
 if TYPE_CHECKING:
     from angie.prompts.context import PromptContext
@@ -96,7 +96,7 @@ class PromptLibrary:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._loader = FileSystemLoader(root, encoding="utf-8")
-        self._env = ImmutableSandboxedEnvironment(
+        self._env = BoundedSandbox(
             loader=self._loader,
             undefined=_PathUndefined,
             # Markdown for a model, not HTML: escaping would only corrupt the text.
@@ -125,16 +125,20 @@ class PromptLibrary:
         return {name: self.source(f"onboarding/{name}.md") for name in ONBOARDING_DOCS}
 
     def render(self, path: str, ctx: PromptContext) -> str:
-        """Render a shipped template, e.g. ``render("system.md", ctx)``."""
+        """Render a shipped template, e.g. ``render("system.md", ctx)``.
+
+        Rendering is bounded in size and time (:mod:`angie.prompts.sandbox`), yet takes up to a
+        second: call it off the event loop.
+        """
         where = f"{_SHOWN_AS}/{path}"
         with _translated(where):
-            return self._env.get_template(path).render(ctx.variables())
+            return render_bounded(self._env.get_template(path), ctx.variables())
 
     def render_source(self, source: str, ctx: PromptContext, *, name: str) -> str:
         """Render template text from elsewhere (the database); ``name`` says whose it is."""
         with _translated(name):
             template: Template = self._compile(source)
-            return template.render(ctx.variables())
+            return render_bounded(template, ctx.variables())
 
     def check(self, source: str, *, name: str) -> None:
         """Refuse text that is not a valid template or uses a variable no context provides.
@@ -163,6 +167,8 @@ def _translated(where: str) -> Iterator[None]:
         ) from err
     except _MissingVariable as err:
         raise PromptError(f"{where} uses {err.message}, which is not defined") from err
+    except TemplateLimit as err:
+        raise PromptError(f"{where} is too big to render: {err.message}") from err
     except SecurityError as err:
         raise PromptError(f"{where} does something prompts may not do: {err.message}") from err
     except TemplateError as err:

@@ -3,26 +3,22 @@ instruction a Jinja2 template over the triggering event and the earlier steps' o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 
 from angie.agents.runs import Failed, Finished, Outcome, Suspended, answer_of
 from angie.agents.trust import started_by, taint_task
 from angie.db.engine import Database
 from angie.db.models import Event, OnFailure, Task, TaskKind, TaskStatus, Workflow
+from angie.events.router import UNTRUSTED_TYPES
+from angie.prompts.sandbox import TemplateLimit
 from angie.tasks.service import TERMINAL, TaskService
+from angie.workflows.render import render_instruction
 
 __all__ = ("WorkflowEngine", "render_instruction")
-
-# Instructions are written by people in the household, but still only see what they are given.
-_TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-def render_instruction(template: str, variables: dict[str, Any]) -> str:
-    return _TEMPLATES.from_string(template).render(**variables).strip()
 
 
 class WorkflowEngine:
@@ -49,6 +45,10 @@ class WorkflowEngine:
             "payload": event.payload if event else {},
             "text": task.input.get("text", ""),
         }
+        untrusted = bool(task.input.get("untrusted")) or (
+            event is not None and event.type in UNTRUSTED_TYPES
+        )
+        outside = f"{trigger['type']} {trigger['source']}" if untrusted else None
         outputs: dict[str, str | None] = {}
         failures: list[str] = []
         previous: str | None = None
@@ -56,17 +56,19 @@ class WorkflowEngine:
             key = f"task:{task.id}:step:{step.position}"
             child = await self.tasks.by_key(key)
             if child is None:
+                variables = {
+                    "event": trigger,
+                    "steps": outputs,
+                    "previous": previous,
+                    "input": task.input,
+                }
                 try:
-                    instruction = render_instruction(
-                        step.instruction,
-                        {
-                            "event": trigger,
-                            "steps": outputs,
-                            "previous": previous,
-                            "input": task.input,
-                        },
+                    instruction = await asyncio.to_thread(
+                        render_instruction, step.instruction, variables, outside=outside
                     )
-                except TemplateError as err:
+                except TemplateLimit as err:
+                    return Failed(f"step {step.name!r}: its instruction is too big ({err})")
+                except (TemplateError, TypeError, ValueError, ArithmeticError) as err:
                     return Failed(f"step {step.name!r}: its instruction cannot be rendered ({err})")
                 retries = step.max_retries if step.on_failure is OnFailure.RETRY else 0
                 child, _ = await self.tasks.submit(

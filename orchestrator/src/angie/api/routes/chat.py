@@ -14,9 +14,10 @@ from fastapi import APIRouter, Query, Response, WebSocket, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 
-from angie.accounts.auth import AuthService
+from angie.accounts.auth import AuthService, SignIn
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.schemas import Body
 from angie.db.models import ChannelKind, EventType, Message, MessageRole, TaskStatus
@@ -39,6 +40,8 @@ AUTH_SECONDS = 10.0
 # too slow for its queue may miss one; the database still knows how the task ended.
 CHECK_SECONDS = 1.0
 AUTH_FAILED = 4401
+# How often an idle socket asks whether its sign-in still holds (each message asks too).
+SIGN_IN_CHECK_SECONDS = 30.0
 _AUTH_FRAME = '{"type": "auth", "token": "..."}'
 
 Text = Annotated[str, Field(min_length=1, max_length=20_000, description="What you say to Angie.")]
@@ -283,8 +286,13 @@ def _parse(raw: str) -> dict[str, Any] | str:
     return frame
 
 
-async def _sign_in(websocket: WebSocket, services: Services) -> int | None:
-    """The user the first frame authenticates, or None (the socket closed with 4401)."""
+async def _close_unauthorized(websocket: WebSocket, err: AngieError) -> None:
+    # A close reason holds at most 123 bytes.
+    await websocket.close(AUTH_FAILED, err.message.encode()[:120].decode(errors="ignore"))
+
+
+async def _sign_in(websocket: WebSocket, services: Services) -> SignIn | None:
+    """How the first frame signs in, or None (the socket closed with 4401)."""
     try:
         async with asyncio.timeout(AUTH_SECONDS):
             raw = await _receive(websocket)
@@ -303,13 +311,35 @@ async def _sign_in(websocket: WebSocket, services: Services) -> int | None:
     auth: AuthService = websocket.app.state.services.auth
     try:
         async with services.database.session() as session:
-            user = await auth.authenticate(session, token)
-            user_id = user.id
+            return await auth.sign_in(session, token)
     except AngieError as err:
-        # A close reason holds at most 123 bytes.
-        await websocket.close(AUTH_FAILED, err.message.encode()[:120].decode(errors="ignore"))
+        await _close_unauthorized(websocket, err)
         return None
-    return user_id
+
+
+async def _still_signed_in(websocket: WebSocket, services: Services, signed_in: SignIn) -> bool:
+    """Whether the socket's sign-in still holds; if not, the socket is closed with 4401
+    (logged out, every login ended by a password change, token revoked, deactivated)."""
+    try:
+        async with services.database.session() as session:
+            await services.auth.still_signed_in(session, signed_in)
+    except AngieError as err:
+        with contextlib.suppress(RuntimeError):  # the client closed it meanwhile
+            await _close_unauthorized(websocket, err)
+        return False
+    return True
+
+
+async def _watch(websocket: WebSocket, services: Services, signed_in: SignIn) -> None:
+    """Close an idle socket once its sign-in ends, so it stops receiving events."""
+    while True:
+        await asyncio.sleep(SIGN_IN_CHECK_SECONDS)
+        try:
+            if not await _still_signed_in(websocket, services, signed_in):
+                return
+        except SQLAlchemyError:
+            # The database is away for a moment: ask again next time; a message asks too.
+            log.warning("could not check a chat socket's sign-in", exc_info=True)
 
 
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
@@ -360,15 +390,21 @@ async def chat_socket(websocket: WebSocket) -> None:
     chats (the same events as the stream, each a JSON object with its "type")."""
     services: Services = websocket.app.state.services
     await websocket.accept()
-    user_id = await _sign_in(websocket, services)
-    if user_id is None:
+    signed_in = await _sign_in(websocket, services)
+    if signed_in is None:
         return
+    user_id = signed_in.user.id
     with await services.live.subscribe(user_id, chats_only=True) as subscription:
         sender = asyncio.create_task(_forward(websocket, subscription), name="angie-chat-ws")
+        watcher = asyncio.create_task(
+            _watch(websocket, services, signed_in), name="angie-chat-ws-sign-in"
+        )
         try:
-            while not sender.done():
+            while not sender.done() and not watcher.done():
                 raw = await _receive(websocket)
                 if raw is None:
+                    return
+                if not await _still_signed_in(websocket, services, signed_in):
                     return
                 frame = _parse(raw)
                 if isinstance(frame, str):
@@ -387,6 +423,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                         )
                     )
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+            for helper in (sender, watcher):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await helper

@@ -3,6 +3,7 @@ the household's SYSTEM and ANGIE prompts and each agent's prompt)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -111,7 +112,7 @@ def _invalid(err: PromptError) -> Invalid:
     return invalid_at("body", str(err))
 
 
-def _prepared(
+async def _prepared(
     library: PromptLibrary,
     body: str,
     user: User,
@@ -122,8 +123,20 @@ def _prepared(
     """The body as it will be stored, once it has rendered in the sandbox for ``user``.
 
     The store checks syntax and variable names; rendering also catches what only shows then
-    (a misspelt attribute such as ``user.nickname``), before it can break a conversation.
+    (a misspelt attribute such as ``user.nickname``, a template too big to render), before it
+    can break a conversation. It renders in a thread: a bad template takes up to its bound.
     """
+    return await asyncio.to_thread(_rendered, library, body, user, name=name, agents=agents)
+
+
+def _rendered(
+    library: PromptLibrary,
+    body: str,
+    user: User,
+    *,
+    name: str,
+    agents: Sequence[PromptAgent | None],
+) -> str:
     try:
         text = prompt_versions.prepare_body(library, body, name=name)
         now = datetime.now(UTC)
@@ -202,7 +215,7 @@ async def import_prompts(body: DocumentsIn, user: CurrentUser, services: Service
             raise _invalid(err) from err
         if name in _RESERVED:
             raise Invalid(f"{name!r} is reserved; give the document another name")
-        prepared[name] = _prepared(
+        prepared[name] = await _prepared(
             services.library, text, user, name=f"user prompt `{name}`", agents=[None]
         )
     async with services.database.session() as session:
@@ -227,7 +240,9 @@ async def save_prompt(
 ) -> PromptOut:
     """Save a new version of one of your documents (an unchanged text saves nothing)."""
     await _document(services, user.id, name)
-    text = _prepared(services.library, body.body, user, name=f"user prompt `{name}`", agents=[None])
+    text = await _prepared(
+        services.library, body.body, user, name=f"user prompt `{name}`", agents=[None]
+    )
     try:
         await services.user_prompts.save(user.id, name, text, by=user.id)
     except PromptError as err:
@@ -341,7 +356,7 @@ async def save_agent_prompt(
     """Replace an agent's prompt; it must render as a template."""
     agent = await _agent(session, name)
     sample = PromptAgent(agent.name, agent.description, (("sample_tool", "Does a thing."),))
-    agent.prompt = _prepared(
+    agent.prompt = await _prepared(
         library,
         body.body,
         admin,
@@ -384,7 +399,9 @@ async def save_system_prompt(
     """Override the household's SYSTEM or ANGIE prompt; it must render as a template."""
     prompt_kind = PromptKind(kind)
     where = f"the household {prompt_kind.name} prompt"
-    text = _prepared(services.library, body.body, admin, name=where, agents=[None, _SAMPLE_AGENT])
+    text = await _prepared(
+        services.library, body.body, admin, name=where, agents=[None, _SAMPLE_AGENT]
+    )
     try:
         await services.household_prompts.save(prompt_kind, text, by=admin.id)
     except PromptError as err:

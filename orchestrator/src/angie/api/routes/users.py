@@ -8,11 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 from pydantic import Field, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from angie.api.deps import AdminUser, AuthDep, CurrentUser, ServicesDep, SessionDep
+from angie.api.deps import (
+    AdminUser,
+    AuthDep,
+    CurrentSignIn,
+    CurrentUser,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+)
 from angie.api.schemas import Body, Email, ListParams, Out, Page, order_by, paginate
-from angie.db.models import ApiToken, AuthSession, Invite, User
+from angie.db.models import ApiToken, Invite, User
 from angie.errors import Conflict, Forbidden, Invalid, NotFound
 from angie.timezones import check_timezone
 
@@ -116,20 +124,19 @@ async def update_me(body: MeIn, user: CurrentUser, session: SessionDep) -> UserO
 
 @me_router.post("/password", operation_id="change_password", status_code=204)
 async def change_password(
-    body: PasswordIn, user: CurrentUser, session: SessionDep, auth: AuthDep
+    body: PasswordIn, user: CurrentUser, session: SessionDep, auth: AuthDep, settings: SettingsDep
 ) -> None:
     """Change your password (the current one is checked); every login ends, so sign in again.
 
-    Personal API tokens keep working: revoke them separately.
+    Your personal API tokens are revoked too, unless this Angie runs with
+    ANGIE_REVOKE_TOKENS_ON_PASSWORD_CHANGE=false.
     """
-    ok, _ = auth.passwords.verify(body.current_password, user.password_hash)
-    if not ok:
-        raise Forbidden("the current password is wrong")
-    user.password_hash = auth.passwords.hash(body.new_password)
-    await session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
+    await auth.change_password(
+        session,
+        user,
+        current=body.current_password,
+        new=body.new_password,
+        revoke_api_tokens=settings.revoke_tokens_on_password_change,
     )
 
 
@@ -152,12 +159,26 @@ async def list_tokens(user: CurrentUser, session: SessionDep, params: ListParams
     )
 
 
-@me_router.post("/tokens", operation_id="create_api_token", status_code=status.HTTP_201_CREATED)
+@me_router.post(
+    "/tokens",
+    operation_id="create_api_token",
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {"description": "Asked with a personal API token"}},
+)
 async def create_token(
-    body: TokenIn, user: CurrentUser, session: SessionDep, auth: AuthDep
+    body: TokenIn, signed_in: CurrentSignIn, session: SessionDep, auth: AuthDep
 ) -> NewTokenOut:
-    """Make a personal API token for the CLI or a script; the value is shown only now."""
-    row, plain = await auth.create_api_token(session, user, body.name, body.expires_in_days)
+    """Make a personal API token for the CLI or a script; the value is shown only now.
+
+    Only a login (email and password) makes tokens: a token cannot make another, which could
+    outlive it once it is revoked."""
+    if signed_in.by_api_token:
+        raise Forbidden(
+            "a personal API token cannot make API tokens; log in with your password to make one"
+        )
+    row, plain = await auth.create_api_token(
+        session, signed_in.user, body.name, body.expires_in_days
+    )
     return NewTokenOut.model_validate({**TokenOut.model_validate(row).model_dump(), "token": plain})
 
 

@@ -3,12 +3,12 @@ running one on demand."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, status
-from jinja2 import StrictUndefined, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +44,8 @@ from angie.db.models import (
 )
 from angie.errors import Conflict
 from angie.events.router import NewEvent
+from angie.prompts.sandbox import TemplateLimit
+from angie.workflows.render import TEMPLATES, check_instruction
 
 __all__ = ("RunIn", "RunOut", "StepIn", "WorkflowIn", "WorkflowOut", "WorkflowPatch", "router")
 
@@ -51,9 +53,6 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 _NAMES = UniqueName(
     Workflow.id, Workflow.name, "you already have a workflow named {name!r}", Workflow.user_id
 )
-
-# The same environment the workflow engine renders with, so what compiles here renders there.
-_TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 StepName = Annotated[str, Field(min_length=1, max_length=120)]
 
@@ -73,10 +72,13 @@ class StepIn(Body):
     @field_validator("instruction")
     @classmethod
     def _compiles(cls, value: str) -> str:
+        # The environment the workflow engine renders with, so what compiles here renders there.
         try:
-            _TEMPLATES.from_string(value)
+            TEMPLATES.from_string(value)
         except TemplateSyntaxError as err:
             raise ValueError(f"not a valid template: {err.message} (line {err.lineno})") from err
+        except TemplateLimit as err:
+            raise ValueError(f"too big a template: {err.message}") from err
         return value
 
     @model_validator(mode="after")
@@ -186,8 +188,23 @@ async def _one_out(session: AsyncSession, workflow: Workflow) -> WorkflowOut:
     return _out(workflow, agents, teams)
 
 
+def _too_big(steps: list[StepIn]) -> tuple[int, str] | None:
+    """The first step whose instruction goes over a template bound whatever the event, and why."""
+    for position, step in enumerate(steps):
+        try:
+            check_instruction(step.instruction)
+        except TemplateLimit as err:
+            return position, str(err.message)
+    return None
+
+
 async def _steps(session: AsyncSession, user: User, steps: list[StepIn]) -> list[WorkflowStep]:
-    """New step rows; every agent and team must be one the person can see."""
+    """New step rows; every agent and team must be one the person can see, and no instruction
+    may go over a template bound (tried in a thread: a bad one takes up to its time bound)."""
+    too_big = await asyncio.to_thread(_too_big, steps)
+    if too_big is not None:
+        position, why = too_big
+        raise invalid(f"steps.{position}.instruction", f"the instruction is too big: {why}")
     names = [s.name for s in steps]
     for name in names:
         if names.count(name) > 1:
