@@ -123,7 +123,7 @@ async def main() -> None:
         settings,
         role=role,  # type: ignore[arg-type]
         api=False,
-        specs={**builtin_specs(["hue"]), **load_config_file(settings.mcp_config, environ)}
+        specs={**builtin_specs(["hue"]), **load_config_file(settings.mcp_config, environ).servers}
         if settings.mcp_config
         else builtin_specs(["hue"]),
         environ=environ,
