@@ -106,6 +106,38 @@ def test_unknown_revision_is_a_clear_error(data_dir: Path, monkeypatch: pytest.M
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [
+        ("foo:bar", "ANGIE_MODEL 'foo:bar' has an unknown provider 'foo'"),
+        ("gpt-4o", "ANGIE_MODEL 'gpt-4o' names no provider"),
+        ("ollama:llama3.1", "ANGIE_MODEL 'ollama:llama3.1' needs ANGIE_MODEL_BASE_URL"),
+    ],
+)
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_bad_model_stops_angie_at_start_in_one_line(
+    data_dir: Path, command: str, model: str, said: str
+) -> None:
+    angie = Path(sys.executable).with_name("angie")
+    env = {
+        "ANGIE_DATA_DIR": str(data_dir),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(data_dir),
+        "ANGIE_MODEL": model,
+        "ANGIE_REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
+    done = subprocess.run(
+        [str(angie), command, "--port", str(free_port())] if command == "serve" else
+        [str(angie), command],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    [line] = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert said in line
+    assert "Traceback" not in done.stderr
+    assert not (data_dir / "angie.db").exists()  # nothing was started
+
+
 @pytest.mark.slow
 def test_serve_starts_answers_and_stops_cleanly_on_sigterm(data_dir: Path) -> None:
     """`angie serve` on a fresh machine: migrates SQLite, serves the API, exits 0 on SIGTERM."""

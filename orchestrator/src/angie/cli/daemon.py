@@ -30,6 +30,8 @@ def _run(app: CliContext, role: Role, host: str | None = None, port: int | None 
             "`angie worker` needs ANGIE_REDIS_URL (without Redis, `angie serve` runs tasks itself)",
             2,
         )
+    if role in ("serve", "worker"):
+        _check_model(app)
     angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)
     if role in ("serve", "api"):
         where = f"http://{host or settings.host}:{port or settings.port}"
@@ -41,6 +43,20 @@ def _run(app: CliContext, role: Role, host: str | None = None, port: int | None 
         fail(str(err), code=2)
     except OSError as err:
         fail(f"Angie could not start: {err.strerror or err}")
+
+
+def _check_model(app: CliContext) -> None:
+    """A model that cannot be built stops a process that runs tasks at start, in one line
+    naming the setting, rather than at the first message; none set is fine (Angie then says
+    how to configure one)."""
+    from angie.agents.llm import ModelConfigError, ModelNotConfigured, build_model
+
+    try:
+        build_model(None, app.settings)
+    except ModelNotConfigured:
+        return
+    except ModelConfigError as err:
+        fail(str(err), code=2)
 
 
 @click.command()
