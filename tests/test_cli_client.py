@@ -70,6 +70,33 @@ def test_a_closed_port_says_angie_is_not_running(tmp_path: Path) -> None:
     assert line == f"error: Angie is not running at {url} (start her with `angie serve`)"
 
 
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_without_a_saved_address_the_cli_calls_where_angie_serves(
+    tmp_path: Path, where: str
+) -> None:
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "ANGIE_CLI_CONFIG": str(tmp_path / "cli.json"),
+    }
+    if where == "environment":
+        env["ANGIE_PORT"] = str(port)
+    else:
+        (tmp_path / ".env").write_text(f"ANGIE_PORT={port}\n")
+    done = subprocess.run(
+        [str(ANGIE), "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"Angie is not running at http://127.0.0.1:{port} " in one_error_line(done.stderr)
+
+
 async def test_a_refused_token_is_one_line_saying_to_log_in(cli: CliHarness) -> None:
     await cli.signup()
     done = await cli.run("tasks", "list", env={"ANGIE_TOKEN": "angie_pat_not-a-real-token"})

@@ -1,8 +1,9 @@
 """The HTTP client the CLI commands talk to Angie's API with; every failure becomes one clear line.
 
-Where: ``--url``, then ``ANGIE_URL``, then the address saved by ``angie login``, then
-http://127.0.0.1:8000. Who: ``ANGIE_TOKEN``, or the saved token when talking to the saved address
-(a saved token is never sent to another server).
+Where: ``--url``, then ``ANGIE_URL``, then the address saved by ``angie login``, then where
+``angie serve`` listens by the same settings (``ANGIE_HOST``/``ANGIE_PORT``, from the
+environment or ``.env``; http://127.0.0.1:8000 by default). Who: ``ANGIE_TOKEN``, or the
+saved token when talking to the saved address (a saved token is never sent to another server).
 """
 
 from __future__ import annotations
@@ -84,10 +85,30 @@ def check_url(url: str) -> str:
     return url
 
 
+def served_url() -> str:
+    """Where ``angie serve`` on this machine listens, by its own settings (a wildcard bind
+    address is reached on loopback)."""
+    from pydantic import ValidationError
+
+    from angie.settings import AngieSettings
+
+    try:
+        # Only the address is read: nothing is generated or written, as load_settings would.
+        settings = AngieSettings(_env_file=".env")
+    except ValidationError:
+        return DEFAULT_URL
+    host = settings.host.strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (names wildcard addresses, binds nothing)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
 def connect(url: str | None = None, *, token: str | None = None) -> AngieClient:
     """A client for the address and token in effect (see the module docstring)."""
     config = saved_login()
-    base = check_url(url or os.environ.get(URL_ENV, "").strip() or config.url or DEFAULT_URL)
+    base = check_url(url or os.environ.get(URL_ENV, "").strip() or config.url or served_url())
     if token is None:
         token = os.environ.get(TOKEN_ENV, "").strip() or None
     if token is None and config.token and config.url and check_url(config.url) == base:
