@@ -278,10 +278,26 @@ async def test_crons_add_list_pause_resume_and_rm(cli: CliHarness) -> None:
         assert part in row
     assert "paused" in (await cli.run("crons", "pause", str(schedule_id))).out
     assert "paused" in (await cli.run("crons", "list")).out
-    assert "resumed" in (await cli.run("crons", "resume", str(schedule_id))).out
-    removed = await cli.run("crons", "rm", str(schedule_id))
+    assert "resumed" in (await cli.run("crons", "resume", "morning")).out  # by name too
+    unknown = await cli.run("crons", "pause", "evening")
+    assert unknown.code == 1
+    assert one_error_line(unknown.err) == "error: you have no schedule named 'evening'"
+    removed = await cli.run("crons", "rm", "morning")
     assert removed.code == 0, removed.err
     assert "No schedules" in (await cli.run("crons", "list")).out
+
+
+async def test_crons_add_takes_the_persons_timezone_by_default(cli: CliHarness) -> None:
+    sam = await cli.signup()
+    async with cli.client() as http:
+        moved = await http.patch("/api/me", json={"timezone": "Europe/Paris"}, headers=sam.headers)
+        assert moved.status_code == 200, moved.text
+    added = await cli.run("crons", "add", "morning", "0 7 * * *", "--instruction", "wake me")
+    assert added.code == 0, added.err
+    row = next(
+        line for line in (await cli.run("crons", "list")).out.splitlines() if "morning" in line
+    )
+    assert "Europe/Paris" in row
 
 
 async def test_crons_add_refuses_a_bad_timezone_an_unknown_agent_and_a_bad_cron(

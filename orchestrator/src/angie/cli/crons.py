@@ -18,8 +18,6 @@ __all__ = ("crons",)
 
 console = Console(highlight=False)
 
-ScheduleId = click.IntRange(1, 2**31 - 1)
-
 
 @click.group()
 def crons() -> None:
@@ -82,24 +80,25 @@ def _show(schedule: dict[str, Any], verb: str) -> None:
 @crons.command("add")
 @click.argument("name")
 @click.argument("cron")
-@click.option("--tz", "timezone", default="UTC", show_default=True, help="An IANA timezone.")
+@click.option("--tz", "timezone", help="An IANA timezone (default: yours, as setup saved it).")
 @click.option("--instruction", default="", help="What Angie should do when it fires.")
 @click.option("--agent", help="The agent that does it (by name); default: Angie herself.")
 @url_option
 def add(
-    name: str, cron: str, timezone: str, instruction: str, agent: str | None, url: str | None
+    name: str,
+    cron: str,
+    timezone: str | None,
+    instruction: str,
+    agent: str | None,
+    url: str | None,
 ) -> None:
     """Add a schedule NAME firing at CRON (five fields, e.g. "0 7 * * 1-5")."""
-    try:
-        zone = check_timezone(timezone)
-    except AnswerError as err:
-        fail(f"--tz: {err}", code=2)
-    body: dict[str, Any] = {
-        "name": name,
-        "cron": cron,
-        "timezone": zone,
-        "instruction": instruction,
-    }
+    body: dict[str, Any] = {"name": name, "cron": cron, "instruction": instruction}
+    if timezone is not None:
+        try:
+            body["timezone"] = check_timezone(timezone)
+        except AnswerError as err:
+            fail(f"--tz: {err}", code=2)
     with connect(url) as api:
         if agent:
             body["agent_id"] = _agent_id(api, agent)
@@ -107,29 +106,44 @@ def add(
     _show(schedule, "added")
 
 
+def _schedule_id(api: AngieClient, schedule: str) -> int:
+    """A schedule given by its id or by its name (yours are unique by name)."""
+    if schedule.isdigit():
+        return int(schedule)
+    rows = items(api.get("/api/schedules", params={"limit": 200}))
+    found = next((int(row["id"]) for row in rows if row.get("name") == schedule), None)
+    if found is None:
+        fail(f"you have no schedule named {schedule!r}")
+    return found
+
+
 @crons.command("rm")
-@click.argument("schedule_id", type=ScheduleId)
+@click.argument("schedule")
 @url_option
-def remove(schedule_id: int, url: str | None) -> None:
-    """Delete a schedule."""
+def remove(schedule: str, url: str | None) -> None:
+    """Delete a schedule, given by its id or its name."""
     with connect(url) as api:
+        schedule_id = _schedule_id(api, schedule)
         api.delete(f"/api/schedules/{schedule_id}")
-    console.print(f"[green]✓[/] schedule {schedule_id} removed")
+    console.print(f"[green]✓[/] schedule {schedule} removed")
 
 
 def _switch(action: str, done: str, help: str) -> click.Command:
-    """``angie crons pause|resume ID``: post the action and show where the schedule stands."""
+    """``angie crons pause|resume ID|NAME``: post the action and show where the schedule
+    stands."""
 
     @crons.command(action, help=help)
-    @click.argument("schedule_id", type=ScheduleId)
+    @click.argument("schedule")
     @url_option
-    def switch(schedule_id: int, url: str | None) -> None:
+    def switch(schedule: str, url: str | None) -> None:
         with connect(url) as api:
-            schedule = api.post(f"/api/schedules/{schedule_id}/{action}")
-        _show(schedule, done)
+            shown = api.post(f"/api/schedules/{_schedule_id(api, schedule)}/{action}")
+        _show(shown, done)
 
     return switch
 
 
-pause = _switch("pause", "paused", "Stop a schedule from firing until it is resumed.")
-resume = _switch("resume", "resumed", "Let a paused schedule fire again.")
+pause = _switch(
+    "pause", "paused", "Stop a schedule (its id or name) from firing until it is resumed."
+)
+resume = _switch("resume", "resumed", "Let a paused schedule (its id or name) fire again.")

@@ -35,7 +35,9 @@ class ScheduleIn(Body):
     cron: str = Field(
         min_length=1, max_length=120, description="Five fields (m h dom mon dow) or @daily etc."
     )
-    timezone: str = Field(default="UTC", max_length=64, description="An IANA timezone name.")
+    timezone: str | None = Field(
+        default=None, max_length=64, description="An IANA timezone name; default: yours."
+    )
     instruction: str = Field(default="", max_length=MAX_INSTRUCTION)
     agent_id: RowId | None = None
     team_id: RowId | None = None
@@ -148,7 +150,7 @@ async def create_schedule(
             user.id,
             body.name,
             body.cron,
-            timezone=body.timezone,
+            timezone=body.timezone or user.timezone or "UTC",
             agent_id=body.agent_id,
             team_id=body.team_id,
             workflow_id=body.workflow_id,
