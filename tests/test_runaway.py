@@ -113,6 +113,16 @@ async def test_an_agent_task_at_its_limit_fails_and_says_so(limited: Harness) ->
     assert any(r.endswith(told) for r in await limited.replies(user))
 
 
+async def hue_agent_limits(harness: Harness, limits: dict[str, int]) -> None:
+    """Give the hue agent its own per-run limits."""
+    from sqlalchemy import update
+
+    from angie.db.models import Agent
+
+    async with harness.angie.services.database.session() as session:
+        await session.execute(update(Agent).where(Agent.name == "hue").values(limits=limits))
+
+
 @dataclass
 class FanningBrain(LoopingBrain):
     """Angie, answered by the hue agent, asks it to loop again (``fan`` more times): each
@@ -133,16 +143,9 @@ class FanningBrain(LoopingBrain):
 async def test_delegations_share_one_budget_for_the_whole_request(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
 ) -> None:
-    from sqlalchemy import update
-
-    from angie.db.models import Agent
-
     brain = FanningBrain()
     async for harness in running(sqlite_url, data_dir, bridge, brain, max_tool_calls_per_task=7):
-        async with harness.angie.services.database.session() as session:
-            await session.execute(
-                update(Agent).where(Agent.name == "hue").values(limits={"tool_calls": 3})
-            )
+        await hue_agent_limits(harness, {"tool_calls": 3})
         user = await harness.user()
         task_id = await harness.say(user, "hue: loop the floor lamp")
         task = await harness.settled(task_id, DONE)
@@ -161,15 +164,8 @@ async def test_delegations_share_one_budget_for_the_whole_request(
 async def test_an_agent_sets_its_own_per_run_limit(
     sqlite_url: str, data_dir: Path, bridge: FakeHueBridge
 ) -> None:
-    from sqlalchemy import update
-
-    from angie.db.models import Agent
-
     async for harness in running(sqlite_url, data_dir, bridge, LoopingBrain()):
-        async with harness.angie.services.database.session() as session:
-            await session.execute(
-                update(Agent).where(Agent.name == "hue").values(limits={"tool_calls": 2})
-            )
+        await hue_agent_limits(harness, {"tool_calls": 2})
         user = await harness.user()
         task_id = await harness.say(user, "hue: loop the floor lamp")
         await harness.settled(task_id, DONE)

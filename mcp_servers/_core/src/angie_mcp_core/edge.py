@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ("LOOPBACK_HOSTS", "HttpEdge", "canonical_host", "canonical_origin")
+__all__ = ("LOOPBACK_HOSTS", "WILDCARD_BINDS", "HttpEdge", "canonical_host", "canonical_origin")
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
+#: Bind addresses that name no host of their own (every interface).
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
 
 
 def canonical_host(value: str) -> str:
@@ -80,7 +81,7 @@ class HttpEdge:
         origins: Iterable[str] = (),
     ) -> None:
         self.app = app
-        named = {canonical_host(h) for h in (bind_host, *hosts) if h.strip() not in _WILDCARD_BINDS}
+        named = {canonical_host(h) for h in (bind_host, *hosts) if h.strip() not in WILDCARD_BINDS}
         self.hosts = frozenset(LOOPBACK_HOSTS | named)
         self.origins = frozenset(o for o in map(canonical_origin, origins) if o)
         self._realm = realm

@@ -6,13 +6,13 @@ origin; neither reaches a route. Plain ASGI middleware, so streams and WebSocket
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from angie.api.middleware import error_json
+from angie_mcp_core.edge import LOOPBACK_HOSTS, WILDCARD_BINDS, canonical_host
 
 __all__ = (
     "LOOPBACK_HOSTS",
@@ -24,13 +24,11 @@ __all__ = (
     "host_name",
 )
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 8_192
 # Below the wire cap the daemon gives uvicorn, so Angie answers the usual excess herself.
 MAX_HEADERS_TOTAL_BYTES = 32_768
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
 
 # Swagger UI at /api/docs loads its script and style from jsDelivr, its icon from FastAPI's
 # site and runs one inline script; everything else is Angie's own.
@@ -52,14 +50,6 @@ def host_name(value: str) -> str:
     if value.count(":") == 1:
         return value.split(":", 1)[0]
     return value
-
-
-def _canonical(host: str) -> str:
-    name = host_name(host)
-    try:
-        return str(ipaddress.ip_address(name))
-    except ValueError:
-        return name.rstrip(".")
 
 
 def _headers(scope: Scope) -> list[tuple[bytes, bytes]]:
@@ -84,7 +74,7 @@ class EdgeGuard:
 
     def __init__(self, app: ASGIApp, *, hosts: Iterable[str] = ()) -> None:
         self.app = app
-        named = {_canonical(h) for h in hosts if h.strip() and h.strip() not in _WILDCARD_BINDS}
+        named = {canonical_host(h) for h in hosts if h.strip() and h.strip() not in WILDCARD_BINDS}
         self.hosts = frozenset(LOOPBACK_HOSTS | named)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -137,7 +127,7 @@ class EdgeGuard:
         host = _header(scope, b"host")
         if not host:
             return 400, "bad_request", "the request has no Host header"
-        if _canonical(host) not in self.hosts:
+        if canonical_host(host) not in self.hosts:
             shown = host_name(host)[:100]
             return (
                 421,
@@ -163,7 +153,7 @@ class EdgeGuard:
             return False
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
             return False
-        return _canonical(parts.netloc) in self.hosts
+        return canonical_host(parts.netloc) in self.hosts
 
 
 class SecurityHeaders:

@@ -91,14 +91,15 @@ def served_url() -> str:
     from pydantic import ValidationError
 
     from angie.settings import AngieSettings
+    from angie_mcp_core.edge import WILDCARD_BINDS
 
     try:
         # Only the address is read: nothing is generated or written, as load_settings would.
         settings = AngieSettings(_env_file=".env")
     except ValidationError:
         return DEFAULT_URL
-    host = settings.host.strip() or "127.0.0.1"
-    if host in ("0.0.0.0", "::"):  # noqa: S104 (names wildcard addresses, binds nothing)
+    host = settings.host.strip()
+    if host in WILDCARD_BINDS:
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
