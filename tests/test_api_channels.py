@@ -246,3 +246,35 @@ async def test_channels_are_each_persons_own(api: ApiHarness) -> None:
     assert anas["config"] == {"default_channel": "#home"}
     assert await _secret(api, ana, "channel.slack.bot_token") == BOT_TOKEN
     assert await _secret(api, ben, "channel.slack.bot_token") == "xoxb-ben-0000000000"
+
+
+async def test_a_saved_channel_says_whether_it_is_connected(api: ApiHarness) -> None:
+    """Saved is not connected: until an adapter in this Angie runs the channel and reports,
+    the channel says so; afterwards it shows what the adapter last reported, per person."""
+    from angie.channel_states import Connection
+
+    sam, lee = await api.signup("sam"), await api.signup("lee")
+    saved = (await _slack(api, sam)).json()
+    assert saved["connection"] == "not_running"
+    assert saved["connection_detail"] == "Angie does not run the slack channel"
+    unset = (await api.client.get(f"{CHANNELS}/discord", headers=sam.headers)).json()
+    assert (unset["connection"], unset["connection_detail"]) == ("off", None)
+
+    states = api.angie.services.channels
+    states.running("slack")
+    starting = (await api.client.get(f"{CHANNELS}/slack", headers=sam.headers)).json()
+    assert starting["connection"] == "connecting"
+    states.report(sam.id, "slack", Connection.FAILED, "invalid_auth")
+    failed = (await api.client.get(f"{CHANNELS}/slack", headers=sam.headers)).json()
+    assert (failed["connection"], failed["connection_detail"]) == ("failed", "invalid_auth")
+    states.report(sam.id, "slack", Connection.CONNECTED)
+    listed = (await api.client.get(CHANNELS, headers=sam.headers)).json()["items"]
+    assert next(c for c in listed if c["channel"] == "slack")["connection"] == "connected"
+    # Another person's report is theirs: Lee has not switched Slack on.
+    lees = (await api.client.get(f"{CHANNELS}/slack", headers=lee.headers)).json()
+    assert lees["connection"] == "off"
+    off = await api.client.put(f"{CHANNELS}/slack", json={"enabled": False}, headers=sam.headers)
+    assert off.json()["connection"] == "off"
+    states.running("slack", on=False)
+    on = await api.client.put(f"{CHANNELS}/slack", json={"enabled": True}, headers=sam.headers)
+    assert on.json()["connection"] == "not_running"

@@ -29,6 +29,7 @@ from angie.agents.memory import ConversationMemory
 from angie.agents.runner import AgentFactory
 from angie.agents.toolbox import Toolbox
 from angie.cache import Cache, create_cache
+from angie.channel_states import ChannelStates
 from angie.db.engine import Database
 from angie.db.models import EventType, Schedule, User
 from angie.events.router import EventRouter, NewEvent, Route
@@ -109,6 +110,8 @@ class Services:
     scheduler_leader: SchedulerLeader
     cache: Cache
     setup: SetupCode
+    # Whether each person's channels are connected, as their adapters report it.
+    channels: ChannelStates = field(default_factory=ChannelStates)
     # Sign-in needs the secret key, which only the processes that serve the API must have:
     # made on first use unless given.
     auth_service: AuthService | None = None

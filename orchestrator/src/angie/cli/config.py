@@ -124,12 +124,25 @@ def _configure(
         if enabled is not None:
             body["enabled"] = enabled
         saved = api.put(f"/api/channels/{kind}", body)
-    state = "on" if saved.get("enabled") else "off"
-    console.print(f"[green]✓[/] {spec.title} saved ({state})")
+    console.print(f"[green]✓[/] {spec.title} saved; {_connection(saved)}")
     names = ", ".join(saved.get("secrets_set") or []) or "none"
     console.print(f"secrets set: {escape(names)}")
     if saved.get("missing"):
         console.print(f"[yellow]still needed: {escape(', '.join(saved['missing']))}[/]")
+
+
+def _connection(saved: dict[str, Any]) -> str:
+    """What is true of the channel now, as the running Angie says."""
+    state, detail = saved.get("connection"), saved.get("connection_detail")
+    if state == "off" or not saved.get("enabled"):
+        return "off (Angie does not use it until it is switched on)"
+    if state == "connected":
+        return "[green]connected[/]"
+    if state == "connecting":
+        return "connecting"
+    reason = f": {escape(str(detail))}" if detail else ""
+    colour = "red" if state == "failed" else "yellow"
+    return f"[{colour}]not connected[/]{reason}"
 
 
 def _channel_command(kind: str) -> click.Command:

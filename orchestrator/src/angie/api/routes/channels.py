@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from angie.api.deps import CurrentUser, SessionDep, SettingsDep
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep, SettingsDep
 from angie.api.schemas import Body, Page
 from angie.api.validation import reject_nulls
+from angie.channel_states import ChannelStates, Connection
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelKind, ChannelSetting, Credential, User
@@ -46,6 +47,11 @@ class ChannelOut(BaseModel):
     missing: list[str] = Field(description="What is still needed before it can work.")
     config: dict[str, Any]
     secrets_set: list[str] = Field(description="Names of the secrets stored; never their values.")
+    connection: Connection = Field(
+        description="What is true now: off, not_running (saved, but this Angie does not run "
+        "the channel), connecting, connected or failed."
+    )
+    connection_detail: str | None = Field(description="Why it is not connected, when known.")
     updated_at: datetime | None
 
 
@@ -64,16 +70,22 @@ def _prefix(kind: str) -> str:
     return f"channel.{kind}."
 
 
-def _out(kind: str, row: ChannelSetting | None, secrets: set[str]) -> ChannelOut:
+def _out(
+    kind: str, row: ChannelSetting | None, secrets: set[str], states: ChannelStates, user: User
+) -> ChannelOut:
     config = dict(row.config) if row is not None else {}
     missing = KINDS[kind].missing(config, secrets)
+    enabled = row.enabled if row is not None else False
+    now = states.connection(user.id, kind, enabled=enabled)
     return ChannelOut(
         channel=kind,
-        enabled=row.enabled if row is not None else False,
+        enabled=enabled,
         configured=row is not None and not missing,
         missing=missing,
         config=config,
         secrets_set=sorted(secrets),
+        connection=now.state,
+        connection_detail=now.detail,
         updated_at=row.updated_at if row is not None else None,
     )
 
@@ -113,30 +125,40 @@ def _validated(model: type[ChannelSettings], raw: Mapping[str, Any], where: str)
         raise Invalid(f"{first['field']}: {first['message']}", details=details) from err
 
 
-async def _one(session: AsyncSession, user: User, kind: str) -> ChannelOut:
+async def _one(session: AsyncSession, user: User, kind: str, states: ChannelStates) -> ChannelOut:
     row = (await _rows(session, user)).get(kind)
-    return _out(kind, row, (await _secret_names(session, user))[kind])
+    return _out(kind, row, (await _secret_names(session, user))[kind], states, user)
 
 
 @router.get("", operation_id="list_channels")
-async def list_channels(user: CurrentUser, session: SessionDep) -> Page[ChannelOut]:
-    """Every channel Angie can talk to you through, with your settings for it."""
+async def list_channels(
+    user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> Page[ChannelOut]:
+    """Every channel Angie can talk to you through, with your settings for it and whether it is
+    connected now."""
     rows = await _rows(session, user)
     secrets = await _secret_names(session, user)
-    items = [_out(kind, rows.get(kind), secrets[kind]) for kind in KINDS]
+    items = [_out(kind, rows.get(kind), secrets[kind], services.channels, user) for kind in KINDS]
     return Page(items=items, total=len(items), limit=len(items), offset=0)
 
 
 @router.get("/{kind}", operation_id="get_channel")
-async def get_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> ChannelOut:
-    """Your settings for one channel (secrets only by name)."""
+async def get_channel(
+    kind: Kind, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> ChannelOut:
+    """Your settings for one channel (secrets only by name) and whether it is connected now."""
     _spec(kind)
-    return await _one(session, user, kind)
+    return await _one(session, user, kind, services.channels)
 
 
 @router.put("/{kind}", operation_id="set_channel")
 async def set_channel(
-    kind: Kind, body: ChannelIn, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    kind: Kind,
+    body: ChannelIn,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    services: ServicesDep,
 ) -> ChannelOut:
     """Set up a channel: switch it on or off, replace its settings, set or remove secrets."""
     spec = _spec(kind)
@@ -164,7 +186,7 @@ async def set_channel(
             else:
                 await store.set(name, value, user_id=user.id)
     await session.flush()
-    return await _one(session, user, kind)
+    return await _one(session, user, kind, services.channels)
 
 
 @router.delete("/{kind}", operation_id="delete_channel", status_code=status.HTTP_204_NO_CONTENT)
