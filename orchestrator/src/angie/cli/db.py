@@ -53,7 +53,8 @@ async def prepare_database(settings: AngieSettings) -> str:
 
 @click.group()
 def db() -> None:
-    """Apply, roll back and inspect Angie's database migrations."""
+    """Apply, roll back and inspect Angie's database migrations (local maintenance: straight on
+    the database this machine's settings name, not through a running Angie)."""
 
 
 @db.command()

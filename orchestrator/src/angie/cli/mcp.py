@@ -1,12 +1,15 @@
-"""``angie mcp``: list Angie's MCP servers, see their tools, call one directly, serve one alone,
-and say whether their outputs can be trusted."""
+"""``angie mcp``: Angie's MCP servers through the running Angie — list them, see their tools,
+call one (audited, under the household's policy, like ``/tool`` in chat), switch them on or off
+and say whether their outputs can be trusted, each with the signed-in person's rights. Two
+commands stay on this machine and say so: ``check`` reads an mcpServers file, ``serve`` runs one
+of Angie's servers alone for another MCP client."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,153 +17,103 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from angie.cli.client import connect, url_option
-from angie.cli.context import CliContext, fail, pass_cli, run_async
+from angie.cli.client import AngieClient, connect, url_option
+from angie.cli.context import CliContext, fail, pass_cli
+from angie.cli.render import items
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from fastmcp import Client
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from angie.mcp.catalog import Catalog
     from angie.mcp.registry import ServerSpec
 
 __all__ = ("mcp",)
 
 console = Console(highlight=False)
 
-
-async def _choices(app: CliContext) -> dict[str, bool]:
-    from angie.mcp.store import enabled_choices
-
-    return await _read(app, enabled_choices)
+# The chat route's limit on what one message may say.
+_MAX_COMMAND = 20_000
 
 
-async def _read[T](app: CliContext, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from angie.cli.db import prepare_database
-    from angie.db.engine import Database
-
-    await prepare_database(app.settings)
-    database = Database(app.settings.database_url)
-    try:
-        async with database.session() as session:
-            return await read(session)
-    finally:
-        await database.dispose()
-
-
-def _catalog(app: CliContext) -> Catalog:
-    from angie.mcp.catalog import catalog
-    from angie.mcp.registry import RegistryError
-
-    try:
-        return catalog(app.settings, run_async(_choices(app)))
-    except RegistryError as err:
-        fail(str(err), code=2)
-
-
-def _spec(app: CliContext, name: str) -> ServerSpec:
+def _name(server: str) -> str:
+    """The server's name as Angie knows it: as written in an mcpServers file too (brave-search)."""
     from angie.mcp.registry import tool_prefix
 
-    catalog = _catalog(app).servers
-    name = tool_prefix(name) or name  # as written in mcp.json, e.g. brave-search
-    if name not in catalog:
-        known = ", ".join(sorted(catalog)) or "none"
+    return tool_prefix(server) or server
+
+
+def _servers(api: AngieClient) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    while True:
+        page = api.get("/api/mcp/servers", params={"limit": 200, "offset": len(found)})
+        found += items(page)
+        if not isinstance(page, dict) or len(found) >= int(page.get("total", 0)) or not items(page):
+            return found
+
+
+def _known(api: AngieClient, name: str) -> dict[str, Any]:
+    """The server named ``name``, or one line listing the servers there are."""
+    servers = {row["name"]: row for row in _servers(api)}
+    if name not in servers:
+        known = ", ".join(sorted(servers)) or "none"
         fail(f"no MCP server named {name!r} (known: {known})")
-    return catalog[name]
+    return servers[name]
 
 
-def _client(app: CliContext, spec: ServerSpec) -> Client[Any]:
-    """A direct MCP client: stdio servers are started for the call, URLs are reached."""
-    from fastmcp import Client
-    from fastmcp.client.transports import StreamableHttpTransport
-
-    from angie.mcp.catalog import server_environ
-    from angie.mcp.toolsets import stdio_transport
-
-    timeout = app.settings.mcp_timeout
-    if spec.transport == "http":
-        transport = StreamableHttpTransport(str(spec.url), headers=dict(spec.headers))
-        return Client(transport, timeout=timeout)
-    # The server's own log lines go to its log file, not over the command's output.
-    logs = app.settings.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    # Started for this command only (stdio_transport keeps no process alive after it).
-    stdio = stdio_transport(
-        spec, server_environ(app.env_file), log_file=logs / f"mcp-{spec.name}.log"
-    )
-    return Client(stdio, timeout=timeout)
-
-
-async def _tools(app: CliContext, spec: ServerSpec) -> list[Any]:
-    async with _client(app, spec) as client:
-        return list(await client.list_tools())
+def _state(row: dict[str, Any]) -> str:
+    if not row.get("enabled"):
+        return "disabled"
+    if not row.get("active"):
+        return "[yellow]not running here[/] (installed or enabled after start? restart Angie)"
+    health = str(row.get("health") or "unknown")
+    colour = {"healthy": "green", "down": "red", "degraded": "yellow"}.get(health)
+    word = f"[{colour}]{health}[/]" if colour else health
+    error = row.get("last_error")
+    return f"{word}: {escape(str(error))}" if error and health != "healthy" else word
 
 
 @click.group()
 def mcp() -> None:
-    """Angie's MCP servers: list them, see their tools, call one, serve one."""
-    if getattr(sys, "frozen", False):
-        # The binary carries the CLI only; the servers are Python packages it cannot start.
-        fail("the standalone binary does not include the MCP servers; use `uv run angie mcp …`")
+    """Angie's MCP servers: list them, see their tools, call one, switch them on or off."""
 
 
 @mcp.command("list")
-@pass_cli
-def list_servers(app: CliContext) -> None:
-    """List the servers with their state, tool counts (each is started to ask) and whether
-    their outputs are trusted."""
-    from angie.mcp.store import content_trust_choices
-
-    found = _catalog(app)
-    specs = list(found.servers.values())
-    chosen = run_async(_read(app, content_trust_choices))
-
-    async def probe(spec: ServerSpec) -> tuple[str, str]:
-        if not spec.enabled:
-            return "disabled", "-"
-        try:
-            tools = await asyncio.wait_for(_tools(app, spec), app.settings.mcp_timeout)
-        except Exception as err:  # any failure is this server's state, shown
-            return f"[red]unavailable[/]: {type(err).__name__}", "-"
-        return "[green]ok[/]", str(len(tools))
-
-    async def probe_all() -> list[tuple[str, str]]:
-        return list(await asyncio.gather(*(probe(s) for s in specs)))
-
-    results = run_async(probe_all())
-    table = Table("server", "state", "tools", "content", "reached by", "from")
-    for spec, (state, count) in zip(specs, results, strict=True):
-        trust = chosen.get(spec.name) or spec.content_trust or "untrusted"
-        table.add_row(spec.name, state, count, str(trust), spec.describe(), spec.source)
+@url_option
+def list_servers(url: str | None) -> None:
+    """List the household's servers: state, whether Angie runs them and whether their outputs
+    are trusted (asks the running Angie)."""
+    with connect(url) as api:
+        rows = _servers(api)
+    table = Table("server", "state", "content", "kind")
+    for row in rows:
+        kind = "Angie's" if row.get("builtin") else f"added ({row.get('transport')})"
+        table.add_row(row["name"], _state(row), str(row.get("content_trust")), kind)
     console.print(table)
-    for entry in found.skipped:
-        console.print(f"[yellow]skipped[/] {escape(entry.name)}: {escape(entry.reason)}")
 
 
 @mcp.command()
 @click.argument("server")
-@pass_cli
-def tools(app: CliContext, server: str) -> None:
-    """Show SERVER's tools, what each does and whether it changes anything."""
-    spec = _spec(app, server)
-    try:
-        found = run_async(_tools(app, spec))
-    except Exception as err:  # reported in one line
-        fail(f"cannot reach the {server} server: {err}")
-    table = Table("tool", "kind", "what it does")
-    for tool in sorted(found, key=lambda t: t.name):
-        hints = tool.annotations
+@url_option
+def tools(server: str, url: str | None) -> None:
+    """Show SERVER's tools, what each does, whether it changes anything and what the policy
+    does with a call (asks the running Angie, which reaches the server)."""
+    name = _name(server)
+    with connect(url) as api:
+        _known(api, name)
+        found = api.get(f"/api/mcp/servers/{name}/tools")
+    table = Table("tool", "kind", "policy", "what it does")
+    for tool in sorted(items(found), key=lambda t: str(t["name"])):
         kind = (
             "read-only"
-            if hints and hints.read_only_hint
+            if tool.get("read_only")
             else "destructive"
-            if hints and hints.destructive_hint
+            if tool.get("destructive")
             else "changes things"
         )
-        summary = (tool.description or "").strip().splitlines()[0] if tool.description else ""
-        table.add_row(f"{spec.name}_{tool.name}", kind, summary)
+        summary = str(tool.get("description") or "").strip().splitlines()
+        table.add_row(
+            str(tool["prefixed_name"]),
+            kind,
+            str(tool.get("decision")),
+            summary[0] if summary else "",
+        )
     console.print(table)
 
 
@@ -173,52 +126,61 @@ def tools(app: CliContext, server: str) -> None:
     default="{}",
     help='Arguments as a JSON object, e.g. \'{"name": "Kitchen"}\'.',
 )
-@pass_cli
-def call(app: CliContext, server: str, tool: str, raw_args: str) -> None:
-    """Call TOOL on SERVER directly (no model involved) and print its result as JSON."""
-    from fastmcp.exceptions import ToolError
-
+@click.option(
+    "--wait",
+    type=click.FloatRange(1, 300),
+    default=60,
+    show_default=True,
+    help="Seconds to wait for the result.",
+)
+@url_option
+def call(server: str, tool: str, raw_args: str, wait: float, url: str | None) -> None:
+    """Call TOOL on SERVER through the running Angie (no model involved) and print its result as
+    JSON. Like ``/tool`` in chat: the household's policy holds ("never" refuses) and the call is
+    audited in a task of your own."""
     try:
         arguments = json.loads(raw_args)
     except json.JSONDecodeError as err:
         fail(f"--args is not valid JSON: {err.msg} at column {err.colno}", code=2)
     if not isinstance(arguments, dict):
         fail("--args must be a JSON object", code=2)
-    spec = _spec(app, server)
-    name = tool.removeprefix(f"{server}_")
+    name = _name(server)
+    tool = tool.removeprefix(f"{name}_").removeprefix(f"{server}_")
+    command = f"/tool {name}.{tool} {json.dumps(arguments, ensure_ascii=False)}"
+    if len(command) > _MAX_COMMAND:
+        fail(f"--args is too long for one call (at most about {_MAX_COMMAND} characters)", code=2)
+    with connect(url) as api:
+        _known(api, name)
+        answer = api.request(
+            "POST",
+            "/api/chat",
+            body={"text": command, "thread": "cli"},
+            params={"wait": wait},
+            timeout=wait + 10,
+        )
+    status, reply = answer.get("status"), answer.get("reply")
+    task = answer.get("task_id")
+    if status == "failed":
+        fail(
+            str(reply or f"the call failed (see `angie tasks show {task}`)").removeprefix("/tool: ")
+        )
+    if status == "succeeded" and isinstance(reply, str):
+        click.echo(reply)
+        return
+    if status == "awaiting_approval":
+        console.print(escape(str(reply or "Angie waits for an approval.")))
+        console.print(f"task {task} waits for your approval: see `angie approvals`")
+        return
+    console.print(f"still working after {wait:g} s: see `angie tasks show {task}`")
 
-    async def invoke() -> Any:
-        async with _client(app, spec) as client:
-            result = await client.call_tool(name, arguments)
-            if result.structured_content is not None:
-                return result.structured_content
-            return [getattr(block, "text", str(block)) for block in result.content]
 
-    try:
-        output = run_async(invoke())
-    except ToolError as err:
-        fail(f"{server}_{name}: {err}")
-    except Exception as err:  # reported in one line
-        fail(f"cannot call {server}_{name}: {err}")
-    click.echo(json.dumps(output, indent=2, ensure_ascii=False, default=str))
-
-
-def _set_enabled(app: CliContext, server: str, enabled: bool) -> None:
-    from angie.db.engine import Database
-    from angie.mcp.store import set_enabled
-
-    spec = _spec(app, server)
-
-    async def store() -> None:
-        database = Database(app.settings.database_url)
-        try:
-            async with database.session() as session:
-                await set_enabled(session, spec, enabled)
-        finally:
-            await database.dispose()
-
-    run_async(store())
-    console.print(f"[green]✓[/] {server} is {'enabled' if enabled else 'disabled'}")
+def _set_enabled(server: str, enabled: bool, url: str | None) -> None:
+    name = _name(server)
+    with connect(url) as api:
+        _known(api, name)
+        api.patch(f"/api/mcp/servers/{name}", {"enabled": enabled})
+    state = "enabled" if enabled else "disabled"
+    console.print(f"[green]✓[/] {name} is {state} (from Angie's next start)")
 
 
 @mcp.command()
@@ -230,24 +192,62 @@ def trust(server: str, level: str, url: str | None) -> None:
     the household can write what its tools return. After reading an untrusted output, Angie
     asks before every side effect of that piece of work. Goes through the running Angie."""
     with connect(url) as api:
-        api.patch(f"/api/mcp/servers/{server}", {"content_trust": level})
+        api.patch(f"/api/mcp/servers/{_name(server)}", {"content_trust": level})
     console.print(f"[green]✓[/] {server}'s outputs are {level} (applies to new work)")
 
 
 @mcp.command()
 @click.argument("server")
-@pass_cli
-def enable(app: CliContext, server: str) -> None:
-    """Let Angie use SERVER again."""
-    _set_enabled(app, server, True)
+@url_option
+def enable(server: str, url: str | None) -> None:
+    """Let Angie use SERVER again (admins; from her next start)."""
+    _set_enabled(server, True, url)
 
 
 @mcp.command()
 @click.argument("server")
+@url_option
+def disable(server: str, url: str | None) -> None:
+    """Stop Angie from starting or using SERVER (admins; its settings are kept)."""
+    _set_enabled(server, False, url)
+
+
+@mcp.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @pass_cli
-def disable(app: CliContext, server: str) -> None:
-    """Stop Angie from starting or using SERVER (its settings are kept)."""
-    _set_enabled(app, server, False)
+def check(app: CliContext, file: Path | None) -> None:
+    """Check an mcpServers file (default: the one Angie reads, ``<data dir>/mcp.json``) on this
+    machine, without starting anything: which servers it adds and which entries are skipped."""
+    from angie.mcp.registry import RegistryError, load_config_file
+
+    path = file or app.settings.mcp_config or app.settings.data_dir / "mcp.json"
+    if not path.exists():
+        fail(f"there is no mcpServers file at {path}", code=2)
+    try:
+        found = load_config_file(path)
+    except RegistryError as err:
+        fail(str(err), code=2)
+    console.print(f"[dim]{escape(str(path))} (read here, not by the running Angie)[/]")
+    for spec in found.servers.values():
+        console.print(f"[green]✓[/] {escape(spec.name)}: {escape(spec.describe())}")
+    for entry in found.skipped:
+        console.print(f"[yellow]skipped[/] {escape(entry.name)}: {escape(entry.reason)}")
+    if found.skipped:
+        sys.exit(1)
+
+
+def _spec(app: CliContext, server: str) -> ServerSpec:
+    from angie.mcp.catalog import catalog
+    from angie.mcp.registry import RegistryError
+
+    try:
+        found = catalog(app.settings, {}).servers
+    except RegistryError as err:
+        fail(str(err), code=2)
+    name = _name(server)
+    if name not in found:
+        fail(f"no MCP server named {name!r} (known: {', '.join(sorted(found)) or 'none'})")
+    return found[name]
 
 
 @mcp.command()
@@ -263,6 +263,9 @@ def serve(app: CliContext, server: str, transport: str, host: str | None, port: 
     from angie.mcp.catalog import server_environ
     from angie.mcp.supervisor import child_environ
 
+    if getattr(sys, "frozen", False):
+        # The binary carries the CLI only; the servers are Python packages it cannot start.
+        fail("the standalone binary does not include the MCP servers; use `uv run angie mcp …`")
     spec = _spec(app, server)
     if not spec.builtin:
         fail(f"{server} is not one of Angie's servers; run it as its own documentation says")
