@@ -100,11 +100,10 @@ async def test_approving_over_the_api_runs_the_call_exactly_once(
     assert len(bridge_puts(bridge)) == 1
     assert bridge.lights["2"]["state"]["on"] is True
     detail = (await api.client.get(f"/api/tasks/{task_id}", headers=sam.headers)).json()
-    assert [(c["server"], c["tool"], c["outcome"]) for c in detail["tool_calls"]][-1] == (
-        "hue",
-        "set_light",
-        "ok",
-    )
+    assert [(c["server"], c["tool"], c["outcome"]) for c in detail["tool_calls"]][-2:] == [
+        ("hue", "set_light", "ok"),
+        ("angie", "ask_hue", "ok"),  # the hue agent's answer came back to Angie
+    ]
     assert [a["status"] for a in detail["approvals"]] == ["approved"]
     again = await api.client.post(f"/api/approvals/{approval['id']}/approve", headers=sam.headers)
     assert again.status_code == 409

@@ -330,22 +330,46 @@ async def test_the_stream_shows_the_delegated_call_its_approval_and_its_result(
     words = kinds.index("text")
     assert kinds[:words] == [
         "task",
+        "tool_call",  # Angie hands the request to the hue agent
         "tool_call",
         "approval",
         "reply",
         "tool_call",
         "tool_result",
+        "tool_result",  # the hue agent's answer comes back to Angie
     ]
     assert set(kinds[words:-2]) == {"text"}
     assert kinds[-2:] == ["reply", "done"]
+    calls = [(d["server"], d["tool"]) for kind, d in events if kind == "tool_call"]
+    assert calls == [("angie", "ask_hue"), ("hue", "set_light"), ("hue", "set_light")]
+    assert events[1][1]["arguments"] == {"request": "turn on the floor lamp"}
+    results = [(d["server"], d["tool"], d["ok"]) for kind, d in events if kind == "tool_result"]
+    assert results == [("hue", "set_light", True), ("angie", "ask_hue", True)]
     by_kind = dict(events)
     assert by_kind["approval"]["approval_id"] == approval["id"]
-    assert by_kind["tool_result"]["ok"] is True
     said = "".join(data["delta"] for kind, data in events if kind == "text")
     assert said == by_kind["reply"]["text"]
     assert said.startswith("Angie: done:")
     assert by_kind["done"]["status"] == "succeeded"
     assert len([r for r in bridge.requests if r.method == "PUT"]) == 1
+    # The task shows the hand-over in its audit trail, next to the task it started.
+    detail = (
+        await with_hue.client.get(f"/api/tasks/{by_kind['task']['task_id']}", headers=sam.headers)
+    ).json()
+    [child] = detail["children"]
+    assert child["kind"] == "agent"
+    asked = [
+        (c["outcome"], c["task_id"], c["arguments"])
+        for c in detail["tool_calls"]
+        if (c["server"], c["tool"]) == ("angie", "ask_hue")
+    ]
+    parent = detail["id"]
+    request = {"request": "turn on the floor lamp"}
+    assert asked == [("awaiting_approval", parent, request), ("ok", parent, request)]
+    assert [c["outcome"] for c in detail["tool_calls"] if c["task_id"] == child["id"]] == [
+        "awaiting_approval",
+        "ok",
+    ]
 
 
 @pytest.mark.slow

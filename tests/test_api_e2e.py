@@ -95,7 +95,10 @@ async def test_a_chat_call_waits_for_approval_over_the_socket_and_runs_once(
 
     task_id = asked[0]["task_id"]
     assert asked[0] == {"type": "task", "task_id": task_id, "conversation_id": 1, "thread": "e2e"}
-    call = asked[1]
+    handed = asked[1]  # Angie hands the request to the hue agent
+    assert (handed["server"], handed["tool"]) == ("angie", "ask_hue")
+    assert handed["arguments"] == {"request": "turn on the floor lamp"}
+    call = asked[2]
     assert (call["type"], call["server"], call["tool"]) == ("tool_call", "hue", "set_light")
     assert call["arguments"] == {"name": "Floor lamp", "on": True}
     assert call["task_id"] == task_id
@@ -108,11 +111,12 @@ async def test_a_chat_call_waits_for_approval_over_the_socket_and_runs_once(
     assert f"approval {approval_id}" in question["text"]
 
     kinds = [f["type"] for f in finished]
-    assert kinds == ["tool_call", "tool_result", "reply", "done"]
-    result = finished[1]
+    assert kinds == ["tool_call", "tool_result", "tool_result", "reply", "done"]
+    result, answered = finished[1], finished[2]
     assert (result["server"], result["tool"], result["ok"]) == ("hue", "set_light", True)
-    assert finished[2]["text"].startswith("Angie: done:")
-    assert finished[3] == {"type": "done", "task_id": task_id, "status": "succeeded"}
+    assert (answered["server"], answered["tool"], answered["ok"]) == ("angie", "ask_hue", True)
+    assert finished[3]["text"].startswith("Angie: done:")
+    assert finished[4] == {"type": "done", "task_id": task_id, "status": "succeeded"}
     assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(bridge)] == ["2"]
     assert bridge.lights["2"]["state"]["on"] is True
     task = await api.client.get(f"/api/tasks/{task_id}", headers=sam.headers)

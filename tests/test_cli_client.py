@@ -638,6 +638,7 @@ async def test_ask_waits_for_an_approval_given_with_approvals_approve(
         try:
             line = await _until(asking.stdout, "angie approvals approve", seen)
             approval_id = first_number(line, "angie approvals approve")
+            assert any("→ asks the hue agent: turn on the floor lamp" in s for s in seen), seen
             assert any("→ hue.set_light" in s and '"Floor lamp"' in s for s in seen), seen
             assert any("Angie asks before hue.set_light" in s for s in seen), seen
             listed = await cli.run("approvals", "list")
@@ -662,3 +663,8 @@ async def test_ask_waits_for_an_approval_given_with_approvals_approve(
         assert "hue.set_light" in shown.out
         assert "Approvals" in shown.out
         assert "Nothing waits" in (await cli.run("approvals", "list")).out
+        # The chat task that handed the request to the hue agent shows the hand-over.
+        child = await cli.angie.services.tasks.require(task_id)
+        asked = await cli.run("tasks", "show", str(child.parent_id))
+        assert "angie.ask_hue" in asked.out
+        assert "Tasks it started" in asked.out

@@ -200,11 +200,14 @@ async def test_message_is_delegated_to_the_hue_agent_and_reaches_the_bridge(
     assert harness.bridge.lights["2"]["state"]["on"] is True
     assert result(task)["text"].startswith("Angie: done:")
     assert result(task)["text"] in await harness.replies(user)
+    # Handing the request on is in Angie's own audit trail, as one of her tool calls.
     async with harness.angie.services.database.session() as session:
-        calls = list(await session.scalars(select(ToolCall)))
-    assert [(c.server, c.tool, c.outcome) for c in calls] == [
-        ("hue", "set_light", ToolCallOutcome.OK)
+        calls = list(await session.scalars(select(ToolCall).order_by(ToolCall.id)))
+    assert [(c.task_id == task_id, c.server, c.tool, c.outcome) for c in calls] == [
+        (False, "hue", "set_light", ToolCallOutcome.OK),
+        (True, "angie", "ask_hue", ToolCallOutcome.OK),
     ]
+    assert calls[1].arguments == {"request": "turn on the floor lamp"}
 
 
 async def test_side_effect_waits_for_approval_then_runs_once(harness: Harness) -> None:

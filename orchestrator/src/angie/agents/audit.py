@@ -180,7 +180,11 @@ class AuditToolset(WrapperToolset[AgentDepsT]):
         try:
             result = await self.wrapped.call_tool(name, tool_args, ctx, tool)
         except CallDeferred:
-            # Executed elsewhere: its outcome is known only to whoever runs it.
+            # Handed to a task of its own that waits for the person (a delegation whose agent
+            # asks first): recorded as waiting; whoever resumes the run records how it ended.
+            await self._record(
+                name, tool_args, ctx, started, ToolCallOutcome.AWAITING_APPROVAL, None
+            )
             raise
         except Exception as err:
             outcome = _outcome(err)

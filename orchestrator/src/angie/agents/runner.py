@@ -23,8 +23,8 @@ from angie.agents.toolbox import Toolbox
 from angie.agents.trust import RunTrust
 from angie.db.base import utcnow
 from angie.db.engine import Database
+from angie.db.models import DELEGATIONS, Task, Team, User
 from angie.db.models import Agent as AgentRow
-from angie.db.models import Task, Team, User
 from angie.prompts import PromptAgent, PromptComposer, PromptContext, PromptUser, PromptVersion
 
 __all__ = ("AgentFactory", "Delegate", "Roster", "RosterEntry", "TaskDeps")
@@ -199,7 +199,9 @@ class AgentFactory:
     async def for_angie(
         self, task: Task, roster: Roster, user_prompts: Sequence[PromptVersion]
     ) -> Agent[TaskDeps, Any]:
-        tools = FunctionToolset[TaskDeps]([_delegation_tool(e) for e in roster.available])
+        asks = FunctionToolset[TaskDeps]([_delegation_tool(e) for e in roster.available])
+        # Handing work on is one of her tool calls: audited and shown live like any other.
+        tools = self.toolbox.audited(asks, server=DELEGATIONS, task_id=task.id)
         ctx = await self.context(task)
         instructions = await self.prompts.compose_conversation(ctx, user_prompts)
         unavailable = [e for e in roster.entries if not e.available]

@@ -19,11 +19,19 @@ from pydantic_ai.usage import RunUsage
 from pydantic_core import to_jsonable_python
 
 from angie.agents.approvals import ApprovalService, approval_metadata, deferred_approvals
+from angie.agents.audit import DatabaseRecorder, ToolCallRecord, redact
 from angie.agents.limits import RunLimits, TreeUsage
 from angie.agents.runner import Delegate, TaskDeps
-from angie.agents.streaming import text_stream
+from angie.agents.streaming import TaskWatcher, text_stream
 from angie.agents.trust import taint_task
-from angie.db.models import ApprovalStatus, Task, TaskKind, TaskStatus
+from angie.db.models import (
+    DELEGATIONS,
+    ApprovalStatus,
+    Task,
+    TaskKind,
+    TaskStatus,
+    ToolCallOutcome,
+)
 from angie.live import LiveBus
 from angie.tasks.service import TERMINAL, TaskService
 
@@ -100,7 +108,7 @@ async def run_agent(
     try:
         if state.get("messages"):
             messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
-            results = await _deferred_results(task, state, messages, tasks, approvals)
+            results = await _deferred_results(task, state, messages, tasks, approvals, live)
             if results is None:
                 return Waiting()
             run = await agent.run(
@@ -184,6 +192,7 @@ async def _deferred_results(
     messages: Sequence[ModelMessage],
     tasks: TaskService,
     approvals: ApprovalService,
+    live: LiveBus | None = None,
 ) -> DeferredToolResults | None:
     decided = await approvals.for_task(task.id)
     wanted = set(state.get("approvals", []))
@@ -192,10 +201,12 @@ async def _deferred_results(
     answered = [a for a in decided if a.tool_call_id in wanted]
     answers = deferred_approvals(answered, _calls(messages))
     calls: dict[str, Any] = {}
+    ended: list[tuple[str, Task | None]] = []
     for call_id, child_id in state.get("children", {}).items():
         child = await tasks.get(int(child_id))
         if child is None:
             calls[call_id] = "That request was lost."
+            ended.append((call_id, None))
             continue
         if child.status not in TERMINAL:
             return None
@@ -203,5 +214,45 @@ async def _deferred_results(
             # The child's answer may quote what it read: the parent is tainted from here on.
             await taint_task(tasks.db, task, child.tainted_by)
         calls[call_id] = answer_of(child)
+        ended.append((call_id, child))
+    await _delegations_ended(task, ended, _calls(messages), tasks, live)
     metadata = {k: v for k, v in approval_metadata(answered).items() if answers.get(k) is True}
     return DeferredToolResults(calls=calls, approvals=answers, metadata=metadata)
+
+
+async def _delegations_ended(
+    task: Task,
+    ended: Sequence[tuple[str, Task | None]],
+    parts: dict[str, ToolCallPart],
+    tasks: TaskService,
+    live: LiveBus | None,
+) -> None:
+    """How the delegations the run waited for ended, in the task's audit trail and its live
+    stream (their start was recorded as waiting when the run stopped)."""
+    recorder = DatabaseRecorder(tasks.db, task.id)
+    watcher = TaskWatcher(live, task.id) if live is not None else None
+    for call_id, child in ended:
+        part = parts.get(call_id)
+        if part is None:
+            continue
+        ok = child is not None and child.status is TaskStatus.SUCCEEDED
+        error = None if ok else answer_of(child) if child is not None else "the request was lost"
+        record = ToolCallRecord(
+            server=DELEGATIONS,
+            tool=part.tool_name,
+            arguments=redact(part.args_as_dict()),
+            outcome=ToolCallOutcome.OK if ok else ToolCallOutcome.ERROR,
+            error=error,
+            duration_ms=_took(child),
+            tool_call_id=call_id,
+        )
+        await recorder.record(record)
+        if watcher is not None:
+            await watcher.called(record)
+
+
+def _took(child: Task | None) -> int:
+    if child is None or child.finished_at is None:
+        return 0
+    began = child.started_at or child.created_at
+    return max(0, round((child.finished_at - began).total_seconds() * 1000))

@@ -154,8 +154,6 @@ class Toolbox:
         trust: RunTrust | None = None,
     ) -> list[AbstractToolset[Any]]:
         result: list[AbstractToolset[Any]] = []
-        recorder = DatabaseRecorder(self.db, task_id)
-        watcher = TaskWatcher(self._live, task_id) if self._live is not None else None
         for name in dict.fromkeys(servers):
             base = self.server(name)
             if base is None:
@@ -181,5 +179,15 @@ class Toolbox:
             )
             if not policy.trusts_content(name, base.spec.content_trust):
                 outer = TrustToolset(outer, server=name, trust=trust)
-            result.append(AuditToolset(outer, server=name, recorder=recorder, watcher=watcher))
+            result.append(self.audited(outer, server=name, task_id=task_id))
         return result
+
+    def audited(
+        self, toolset: AbstractToolset[Any], *, server: str, task_id: int
+    ) -> AbstractToolset[Any]:
+        """``toolset`` with each call recorded in the task's audit trail and told to whoever
+        watches the task live, as ``server``'s."""
+        watcher = TaskWatcher(self._live, task_id) if self._live is not None else None
+        return AuditToolset(
+            toolset, server=server, recorder=DatabaseRecorder(self.db, task_id), watcher=watcher
+        )

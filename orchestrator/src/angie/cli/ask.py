@@ -49,6 +49,9 @@ class _Printer:
                 console.out(delta, end="", highlight=False)
                 self.texts += 1
                 self.mid_line = not delta.endswith("\n")
+        elif event.name == "tool_call" and _handed_to(data):
+            request = clip(str((data.get("arguments") or {}).get("request", "")), 120)
+            self._line(f"[dim]→ asks {escape(_handed_to(data))}: {escape(request)}[/]")
         elif event.name == "tool_call":
             name = f"{data.get('server')}.{data.get('tool')}"
             self._line(f"[dim]→ {escape(name)} {arguments(data.get('arguments'))}[/]")
@@ -165,3 +168,13 @@ def ask(text: tuple[str, ...], thread: str | None, timeout: float, url: str | No
             status = _chat(api, body)
     if status not in _FINISHED_OK | {"queued", "running"}:
         raise SystemExit(1)
+
+
+def _handed_to(call: dict[str, Any]) -> str:
+    """Who Angie hands the request to, for one of her own ask_<agent> calls ("" otherwise)."""
+    tool = str(call.get("tool") or "")
+    if call.get("server") != "angie" or not tool.startswith("ask_"):
+        return ""
+    if tool.startswith("ask_team_"):
+        return f"the {tool.removeprefix('ask_team_')} team"
+    return f"the {tool.removeprefix('ask_')} agent"

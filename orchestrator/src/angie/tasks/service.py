@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import Task, TaskKind, TaskStatus, ToolCall
+from angie.db.models import DELEGATIONS, Task, TaskKind, TaskStatus, ToolCall
 from angie.errors import Conflict, NotFound
 
 __all__ = ("TERMINAL", "TaskError", "TaskService")
@@ -191,8 +191,11 @@ class TaskService:
                     await session.scalars(select(Task.id).where(Task.parent_id.in_(level)))
                 )
                 tree.extend(level)
+            # What the request did through MCP servers; handing work on is not counted.
             calls = await session.scalar(
-                select(func.count()).select_from(ToolCall).where(ToolCall.task_id.in_(tree))
+                select(func.count())
+                .select_from(ToolCall)
+                .where(ToolCall.task_id.in_(tree), ToolCall.server != DELEGATIONS)
             )
             tokens = await session.scalar(
                 select(

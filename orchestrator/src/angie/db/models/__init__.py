@@ -14,6 +14,7 @@ from angie.db.models.mcp import ApprovalMode, ContentTrust, McpServer, McpTransp
 from angie.db.models.prompts import Prompt, PromptKind
 from angie.db.models.schedules import MisfirePolicy, Schedule
 from angie.db.models.tasks import (
+    DELEGATIONS,
     Approval,
     ApprovalStatus,
     Task,
@@ -26,6 +27,7 @@ from angie.db.models.users import ChannelIdentity, ChannelKind, User
 from angie.db.models.workflows import OnFailure, Workflow, WorkflowStep
 
 __all__ = (
+    "DELEGATIONS",
     "Agent",
     "AgentServer",
     "ApiToken",

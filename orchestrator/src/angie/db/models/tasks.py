@@ -14,6 +14,7 @@ from angie.db.base import JSON_TYPE, Base, TimestampMixin, str_enum, utcnow
 from angie.db.models.users import ChannelKind
 
 __all__ = (
+    "DELEGATIONS",
     "Approval",
     "ApprovalStatus",
     "Task",
@@ -117,6 +118,10 @@ class ToolCallOutcome(StrEnum):
     TIMEOUT = "timeout"
     DENIED = "denied"
     AWAITING_APPROVAL = "awaiting_approval"
+
+
+# The audit trail's "server" of Angie's own ask_<agent> tools: handing work to an agent or team.
+DELEGATIONS = "angie"
 
 
 class ToolCall(Base):
