@@ -20,6 +20,7 @@ import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import PASSWORD
 from click.testing import CliRunner
+from fakes.openai_server import FakeOpenAI, Reply, last_user_text, tool_results
 
 from angie.cli import cli
 from angie.demo import DEMO_DIR, demo_environ, demo_settings
@@ -35,13 +36,18 @@ class Demo:
     data_dir: Path
     process: subprocess.Popen[str]
     real_bridge: FakeHueBridge
+    llm: FakeOpenAI
     token: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def chat(self, text: str) -> dict[str, Any]:
         answer = httpx.post(
             f"{self.url}/api/chat",
             json={"text": text},
-            headers={"Authorization": f"Bearer {self.token}"},
+            headers=self.headers,
             timeout=60,
         )
         assert answer.status_code == 200, answer.text
@@ -55,6 +61,21 @@ class Demo:
         text: str = reply["reply"]
         found: dict[str, Any] = json.loads(text)
         return found
+
+
+def dim_the_living_room(request: dict[str, Any]) -> Reply:
+    """The model: Angie hands lights to the hue agent, who dims the room with set_room."""
+    tools = [t["function"]["name"] for t in request.get("tools", [])]
+    results = tool_results(request)
+    if "ask_hue" in tools:
+        if results:
+            return Reply.say(f"Done: {results[-1]}")
+        return Reply.call("ask_hue", {"request": last_user_text(request)})
+    if "hue_set_room" in tools:
+        if results:
+            return Reply.say("The living room is at 30%.")
+        return Reply.call("hue_set_room", {"name": "Living room", "brightness_percent": 30})
+    return Reply.say("I cannot do that here.")
 
 
 def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
@@ -80,7 +101,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data_dir = home / "angie-data"
     port = free_port()
     angie = Path(sys.executable).with_name("angie")
-    with FakeHueBridge() as real_bridge:
+    with FakeHueBridge() as real_bridge, FakeOpenAI(dim_the_living_room, api_key="sk-demo") as llm:
         env = {
             "PATH": os.environ["PATH"],
             "HOME": str(home),
@@ -89,6 +110,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             "ANGIE_HUE_USERNAME": real_bridge.username,
             "ANGIE_GITHUB_API_TOKEN": "ghp_the-real-one-never-to-be-used",
             "ANGIE_DATABASE_URL": f"sqlite+aiosqlite:///{home / 'real.db'}",
+            "ANGIE_MODEL": "openai:local-model",
+            "ANGIE_MODEL_BASE_URL": llm.url,
+            "ANGIE_MODEL_API_KEY": "sk-demo",
         }
         process = subprocess.Popen(
             [str(angie), "serve", "--demo", "--port", str(port)],
@@ -101,7 +125,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_ready(url, process)
-            found = Demo(url, data_dir, process, real_bridge)
+            found = Demo(url, data_dir, process, real_bridge, llm)
             code = (data_dir / DEMO_DIR / "setup-code").read_text().strip()
             made = httpx.post(
                 f"{url}/api/auth/register",
@@ -120,12 +144,36 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 @pytest.mark.slow
 def test_tool_calls_reach_the_demo_bridge_not_the_real_one(demo: Demo) -> None:
+    asked_the_model = len(demo.llm.requests)
     lights = demo.tool("hue.list_lights", {})["result"]
     assert {light["name"] for light in lights} >= {"Sofa lamp", "Bedside lamp", "Bedroom ceiling"}
     changed = demo.tool("hue.set_light", {"name": "Bedside lamp", "brightness_percent": 30})
     assert changed["brightness"] == 30
     assert demo.tool("hue.get_light", {"name": "Bedside lamp"})["brightness"] == 30
     assert demo.real_bridge.log == []  # ANGIE_HUE_BRIDGE_HOST was not used
+    assert len(demo.llm.requests) == asked_the_model  # /tool needs no model
+
+
+@pytest.mark.slow
+def test_a_model_dims_the_living_room_once_the_person_says_yes(demo: Demo) -> None:
+    asked = demo.chat("dim the living room to 30%")
+    assert asked["status"] == "awaiting_approval", asked
+    assert "This is a demo home" in demo.llm.requests[-1].system_text
+    [approval] = httpx.get(f"{demo.url}/api/approvals", headers=demo.headers).json()["items"]
+    assert (approval["server"], approval["tool"]) == ("hue", "set_room")
+    decided = httpx.post(
+        f"{demo.url}/api/approvals/{approval['id']}/approve", json={}, headers=demo.headers
+    )
+    assert decided.status_code == 200, decided.text
+    deadline = time.monotonic() + 30
+    while (
+        task := httpx.get(f"{demo.url}/api/tasks/{asked['task_id']}", headers=demo.headers).json()
+    )["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, task["status"]
+        time.sleep(0.1)
+    assert task["status"] == "succeeded", task
+    room = demo.tool("hue.get_room", {"name": "Living room"})
+    assert room["brightness"] == 30
 
 
 @pytest.mark.slow
