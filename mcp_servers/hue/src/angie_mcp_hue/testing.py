@@ -374,7 +374,7 @@ def demo_state(bridge: FakeHueBridge) -> FakeHueBridge:
             "recycle": False,
             "action": {"on": False, "alert": "none"},
         }
-        scenes = {
+        scenes: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
             "ssRlxBedrm5Se6u": ("Relax", {"7": warm, "8": warm}),
             "ssNgtBedrm8Tf7v": ("Nightlight", {"7": {"on": True, "bri": 1}, "8": {"on": False}}),
         }
