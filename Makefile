@@ -11,7 +11,7 @@ RUN := $(UV) run --frozen
 T ?=
 COMPOSE ?= docker compose
 
-.PHONY: help install run test test-single lint lint-fix format format-fix typecheck check fix \
+.PHONY: help install run demo test test-single lint lint-fix format format-fix typecheck check fix \
 	build smoke docker-build docker-up docker-down migrate bench clean
 
 help: ## List the targets
@@ -25,6 +25,9 @@ install: ## Install uv if missing, then the locked workspace into .venv
 
 run: install ## Start Angie on the embedded defaults (SQLite, in-memory cache and queue)
 	$(RUN) angie serve
+
+demo: install ## Start a demo home: Angie with simulated lights, Home Assistant, Spotify, GitHub
+	$(RUN) angie serve --demo
 
 test: install ## Run every test (MariaDB and Redis tests need those servers on loopback)
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory copilot-runtime >/dev/null; \

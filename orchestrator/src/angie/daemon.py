@@ -63,6 +63,7 @@ class Angie:
         worker_threads: int | None = None,
         scheduler: bool = True,
         auth: AuthService | None = None,
+        demo: bool = False,
     ) -> None:
         self.role = role
         self.services: Services = build_services(
@@ -72,6 +73,7 @@ class Angie:
             specs=specs,
             environ=environ,
             auth=auth,
+            demo=demo,
         )
         self._api = api and role in ("serve", "api")
         self._with_scheduler = scheduler

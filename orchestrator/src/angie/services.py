@@ -112,6 +112,8 @@ class Services:
     setup: SetupCode
     # Whether each person's channels are connected, as their adapters report it.
     channels: ChannelStates = field(default_factory=ChannelStates)
+    # A demo home (`angie serve --demo`): simulated devices, said in the status and the prompt.
+    demo: bool = False
     # Sign-in needs the secret key, which only the processes that serve the API must have:
     # made on first use unless given.
     auth_service: AuthService | None = None
@@ -155,6 +157,7 @@ def build_services(
     specs: Mapping[str, ServerSpec] | None = None,
     environ: Mapping[str, str] | None = None,
     auth: AuthService | None = None,
+    demo: bool = False,
 ) -> Services:
     """Build and wire every service from the settings (nothing starts here)."""
     database = Database(settings.database_url)
@@ -168,7 +171,7 @@ def build_services(
     feedback = Feedback(database, live=live)
     library = PromptLibrary(prompts_dir())
     household = HouseholdPromptStore(database, library)
-    composer = PromptComposer(library, household)
+    composer = PromptComposer(library, household, demo=demo)
     user_prompts = UserPromptStore(database, library)
     approvals = ApprovalService(
         database, ttl=settings.approval_ttl, servers=lambda: server_set.specs.keys(), live=live
@@ -247,6 +250,7 @@ def build_services(
         auth_service=auth,
         cache=create_cache(settings.redis_url),
         setup=SetupCode(settings.data_dir),
+        demo=demo,
     )
 
 

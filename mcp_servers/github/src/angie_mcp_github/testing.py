@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
 
-__all__ = ("TOKEN", "FakeGitHub", "Item", "Repo")
+__all__ = ("TOKEN", "FakeGitHub", "Item", "Repo", "demo")
 
 TOKEN = "ghp_FAKEtoken0123456789abcdefABCDEF0123"
 HTML = "https://github.com"
@@ -397,6 +399,19 @@ class FakeGitHub(FakeService):
         if envelope is None:
             return 200, chosen, headers
         return 200, {"total_count": len(items), envelope: chosen}, headers
+
+
+@contextmanager
+def demo(state_dir: Path) -> Iterator[dict[str, str]]:
+    """A demo home's GitHub (octocat/Hello-World with open issues and a pull request under
+    review) on 127.0.0.1 while the block runs; yields the server's settings that reach it.
+    ``state_dir`` is unused: the fake keeps all in memory."""
+    with FakeGitHub() as fake:
+        yield {
+            "ANGIE_GITHUB_API_TOKEN": fake.token,
+            "ANGIE_GITHUB_API_URL": fake.base_url,
+            "ANGIE_GITHUB_DEFAULT_REPO": "octocat/Hello-World",
+        }
 
 
 def _label(id_: int, name: str, color: str, description: str) -> Json:

@@ -17,13 +17,16 @@ import copy
 import json
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
 
-__all__ = ("ALARM_CODE", "SERVICES", "TOKEN", "FakeHomeAssistant")
+__all__ = ("ALARM_CODE", "SERVICES", "TOKEN", "FakeHomeAssistant", "demo")
 
 TOKEN = "fake-long-lived-token-3f9a"
 
@@ -603,6 +606,18 @@ _CONFIG: Json = {
     "state": "RUNNING",
     "safe_mode": False,
 }
+
+
+@contextmanager
+def demo(state_dir: Path) -> Iterator[dict[str, str]]:
+    """A demo home's Home Assistant (lights, a thermostat, a front door lock, sensors) on
+    127.0.0.1 while the block runs; yields the server's settings that reach it. ``state_dir``
+    is unused: the fake keeps all in memory."""
+    with FakeHomeAssistant() as fake:
+        yield {
+            "ANGIE_HOME_ASSISTANT_URL": fake.url,
+            "ANGIE_HOME_ASSISTANT_ACCESS_TOKEN": fake.token,
+        }
 
 
 def _body_json(body: bytes) -> Json:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import copy
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
 
-__all__ = ("USERNAME", "FakeHueBridge", "FakeRequest")
+__all__ = ("USERNAME", "FakeHueBridge", "FakeRequest", "demo", "demo_state")
 
 # The key the fake has whitelisted; distinctive so tests can assert it never leaks.
 USERNAME = "s3cret-hue-key-5Jm2qVxT8rWb0LdE"
@@ -343,6 +346,56 @@ class FakeHueBridge(FakeService):
         for key, value in target.items():
             if key != "on" and key in state:
                 _apply(state, key, value, colormode=_colormode(target))
+
+
+def demo_state(bridge: FakeHueBridge) -> FakeHueBridge:
+    """The demo home's bridge: the tests' home plus a bedroom with two lamps and its scenes."""
+    warm = {"on": True, "bri": 144, "ct": 447}
+    with bridge.lock:
+        bridge.lights["7"] = _light(
+            "Bedside lamp",
+            "Extended color light",
+            "LCA007",
+            {"on": True, "bri": 90, "hue": 8417, "sat": 140, "effect": "none"}
+            | {"xy": [0.4573, 0.41], "ct": 447, "colormode": "ct"},
+        )
+        bridge.lights["8"] = _light(
+            "Bedroom ceiling",
+            "Color temperature light",
+            "LTW008",
+            {"on": False, "bri": 254, "ct": 366, "colormode": "ct"},
+        )
+        bridge.groups["5"] = {
+            "name": "Bedroom",
+            "lights": ["7", "8"],
+            "type": "Room",
+            "class": "Bedroom",
+            "sensors": [],
+            "recycle": False,
+            "action": {"on": False, "alert": "none"},
+        }
+        scenes: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+            "ssRlxBedrm5Se6u": ("Relax", {"7": warm, "8": warm}),
+            "ssNgtBedrm8Tf7v": ("Nightlight", {"7": {"on": True, "bri": 1}, "8": {"on": False}}),
+        }
+        for scene_id, (name, states) in scenes.items():
+            bridge.scenes[scene_id] = bridge.scenes["ssRlxLivng4Xa1q"] | {
+                "name": name,
+                "group": "5",
+                "lights": sorted(states),
+                "appdata": {"version": 1, "data": f"{scene_id[:5]}_r13_d01"},
+            }
+            bridge._scene_states[scene_id] = states
+    return bridge
+
+
+@contextmanager
+def demo(state_dir: Path) -> Iterator[dict[str, str]]:
+    """A demo home's bridge (see :func:`demo_state`) on 127.0.0.1 while the block runs; yields
+    the Hue server's settings that reach it. ``state_dir`` is unused: the bridge keeps all in
+    memory."""
+    with demo_state(FakeHueBridge()) as bridge:
+        yield {"ANGIE_HUE_BRIDGE_HOST": bridge.host, "ANGIE_HUE_USERNAME": bridge.username}
 
 
 _INVALID_JSON = object()

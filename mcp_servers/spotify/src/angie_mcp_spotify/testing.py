@@ -9,13 +9,17 @@ import base64
 import json
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
+from angie_mcp_core.tokens import TokenFile
 from angie_mcp_spotify.auth import SCOPES
 
-__all__ = ("CLIENT_ID", "CLIENT_SECRET", "USER_ID", "FakeSpotify")
+__all__ = ("CLIENT_ID", "CLIENT_SECRET", "USER_ID", "FakeSpotify", "demo")
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret-s3cr3t"
@@ -523,4 +527,21 @@ class FakeSpotify(FakeService):
             "type": device["type"],
             "volume_percent": device["volume"],
             "supports_volume": True,
+        }
+
+
+@contextmanager
+def demo(state_dir: Path) -> Iterator[dict[str, str]]:
+    """A demo home's Spotify (a small library, two playlists, a kitchen speaker) on 127.0.0.1
+    while the block runs, signed in: its tokens are stored encrypted in ``state_dir`` as
+    `angie-mcp-spotify auth` would; yields the server's settings that reach it."""
+    with FakeSpotify() as fake:
+        token_file = state_dir / "tokens.enc"
+        TokenFile(token_file).save(fake.token_info())
+        yield {
+            "ANGIE_SPOTIFY_CLIENT_ID": CLIENT_ID,
+            "ANGIE_SPOTIFY_CLIENT_SECRET": CLIENT_SECRET,
+            "ANGIE_SPOTIFY_API_URL": f"{fake.base_url}/v1/",
+            "ANGIE_SPOTIFY_ACCOUNTS_URL": fake.base_url,
+            "ANGIE_SPOTIFY_TOKEN_FILE": str(token_file),
         }

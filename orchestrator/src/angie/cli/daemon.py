@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -11,14 +12,21 @@ from angie.cli.context import CliContext, fail, pass_cli, run_async
 from angie.logs import configure_logging
 
 if TYPE_CHECKING:
-    from angie.daemon import Role
+    from angie.daemon import Angie, Role
+    from angie.demo import DemoHome
 
 __all__ = ("api", "daemon", "serve", "worker")
 
 console = Console(highlight=False, stderr=True)
 
 
-def _run(app: CliContext, role: Role, host: str | None = None, port: int | None = None) -> None:
+def _run(
+    app: CliContext,
+    role: Role,
+    host: str | None = None,
+    port: int | None = None,
+    demo: DemoHome | None = None,
+) -> None:
     from angie.daemon import Angie
     from angie.mcp.registry import RegistryError
     from angie.prompts import PromptError
@@ -32,17 +40,38 @@ def _run(app: CliContext, role: Role, host: str | None = None, port: int | None 
         )
     if role in ("serve", "worker"):
         _check_model(app)
-    angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)
+    angie = Angie(
+        settings,
+        role=role,
+        host=host,
+        port=port,
+        env_file=app.env_file,
+        specs=demo.specs if demo else None,
+        environ=demo.environ if demo else None,
+        demo=demo is not None,
+    )
     if role in ("serve", "api"):
         where = f"http://{host or settings.host}:{port or settings.port}"
         queue = "Redis" if settings.redis_url else "embedded"
-        console.print(f"Angie is starting: API {where}, {queue} queue, data in {settings.data_dir}")
+        what = "Angie is starting" + (" a demo home (simulated devices)" if demo else "")
+        console.print(f"{what}: API {where}, {queue} queue, data in {settings.data_dir}")
     try:
-        run_async(angie.run())
+        run_async(angie.run(started=_demo_started(angie, demo) if demo else None))
     except (RegistryError, PromptError) as err:
         fail(str(err), code=2)
     except OSError as err:
         fail(f"Angie could not start: {err.strerror or err}")
+
+
+def _demo_started(angie: Angie, demo: DemoHome) -> Callable[[], Awaitable[None]]:
+    async def started() -> None:
+        from angie.demo import demo_lines
+
+        setup_code = angie.services.setup.code
+        for line in demo_lines(demo, angie.settings, setup_code):
+            console.print(line, markup=False, soft_wrap=True)
+
+    return started
 
 
 def _check_model(app: CliContext) -> None:
@@ -62,10 +91,27 @@ def _check_model(app: CliContext) -> None:
 @click.command()
 @click.option("--host", help="Address to listen on (default ANGIE_HOST, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default ANGIE_PORT, 8000).")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="A demo home: simulated Hue lights, Home Assistant, Spotify and GitHub on this "
+    "machine, with data of its own in <data dir>/demo; your real settings are left alone.",
+)
 @pass_cli
-def serve(app: CliContext, host: str | None, port: int | None) -> None:
+def serve(app: CliContext, host: str | None, port: int | None, demo: bool) -> None:
     """Start Angie on this machine: database, MCP servers, worker, scheduler and API."""
-    _run(app, "serve", host, port)
+    if not demo:
+        _run(app, "serve", host, port)
+        return
+    from angie.demo import demo_home, demo_settings
+    from angie.settings import SettingsError
+
+    try:
+        app = CliContext(app.env_file, demo_settings(app.env_file))
+    except SettingsError as err:
+        fail(str(err), code=2)
+    with demo_home(app.settings.data_dir) as home:
+        _run(app, "serve", host, port, demo=home)
 
 
 @click.command()

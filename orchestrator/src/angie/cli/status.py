@@ -90,6 +90,8 @@ def status_command(url: str | None) -> None:
     with connect(url) as api:
         answer: dict[str, Any] = api.get("/api/status")
     console.print(f"[bold]Angie[/] at {escape(api.url)}")
+    if answer.get("demo"):
+        console.print("[yellow]demo home: simulated devices[/] (`angie serve --demo`)")
     if answer.get("today"):
         console.print(escape(_today(answer["today"])))
     _tasks(answer, "running", "Running", "Nothing running.")

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from angie.prompts.library import PromptLibrary
     from angie.prompts.versions import PromptVersion
 
-__all__ = ("PromptComposer",)
+__all__ = ("DEMO_PROMPT", "PromptComposer")
+
+#: Told after ANGIE in a demo home (``angie serve --demo``): the devices there are simulated.
+DEMO_PROMPT = "demo.md"
 
 
 class PromptComposer:
@@ -25,14 +28,20 @@ class PromptComposer:
     Each section is rendered with the same context and stripped; sections are joined with one
     blank line, and a section that renders to nothing is left out. Rendering happens in a
     thread: a template may take up to its time bound, and the event loop must not wait.
+    In a demo home the demo's note follows ANGIE, whatever the household's overrides say.
     """
 
     def __init__(
-        self, library: PromptLibrary, household: HouseholdPromptStore | None = None
+        self,
+        library: PromptLibrary,
+        household: HouseholdPromptStore | None = None,
+        *,
+        demo: bool = False,
     ) -> None:
         self._library = library
         # None: no database (a preview, a test), so the shipped files are used as they are.
         self._household = household
+        self._demo = demo
 
     async def compose_agent(self, ctx: PromptContext, agent_prompt: str) -> str:
         """SYSTEM, ANGIE, then the agent's prompt (``agents.prompt``, itself a template)."""
@@ -64,6 +73,8 @@ class PromptComposer:
                 where = f"the household {kind.name} prompt (version {override.version})"
                 render = partial(self._library.render_source, override.body, ctx, name=where)
                 sections.append(render)
+        if self._demo:
+            sections.append(partial(self._library.render, DEMO_PROMPT, ctx))
         return sections
 
 

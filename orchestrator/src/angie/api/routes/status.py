@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
+from pydantic import Field
 from sqlalchemy import select
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
@@ -61,6 +62,9 @@ class StatusOut(Out):
     servers: list[ServerOut]
     today: SpendingOut
     scheduler: SchedulerOut
+    demo: bool = Field(
+        description="A demo home (`angie serve --demo`): the devices and accounts are simulated."
+    )
 
 
 @router.get("", operation_id="get_status")
@@ -115,4 +119,5 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
             renewed_at=lease.renewed_at if lease else None,
             this_process=services.scheduler_leader.state,
         ),
+        demo=services.demo,
     )
