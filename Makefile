@@ -75,6 +75,12 @@ docker-up: ## Start the production stack (MySQL, Redis, API, worker, daemon)
 docker-down: ## Stop the production stack (volumes are kept)
 	$(COMPOSE) down
 
+requirements: ## Write each MCP server's requirements.txt (uv.lock's versions) and overrides.txt, for the uvx recipes
+	@for dir in mcp_servers/*/; do name=$$(basename $$dir); [ "$$name" = _core ] && continue; \
+		$(UV) export --frozen --quiet --package angie-mcp-$${name//_/-} --no-dev --no-hashes \
+			--no-emit-workspace --no-header --output-file $$dir/requirements.txt; done
+	@$(RUN) python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["override-dependencies"], sep="\n")' > mcp_servers/overrides.txt
+
 migrate: install ## Apply the database migrations (ANGIE_DATABASE_URL, default SQLite)
 	$(RUN) angie db upgrade
 

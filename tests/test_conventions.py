@@ -90,7 +90,13 @@ PACKAGE_FILES = (
     "testing.py",
     "py.typed",
 )
-FOLDER_FILES = ("README.md", "tests/conftest.py", "tests/test_client.py", "tests/test_server.py")
+FOLDER_FILES = (
+    "README.md",
+    "requirements.txt",
+    "tests/conftest.py",
+    "tests/test_client.py",
+    "tests/test_server.py",
+)
 
 
 @pytest.mark.parametrize("name", SERVERS)
