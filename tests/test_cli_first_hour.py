@@ -1,0 +1,177 @@
+"""A newcomer's first hour with the real `angie` program against a real Angie on 127.0.0.1:
+setup again after logging out, a partial answers file, a provider key for the model, and the
+prompt documents shown as Angie reads them."""
+
+from __future__ import annotations
+
+import copy
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cli_support import PASSWORD, CliHarness, cli_harness
+from fakes.brain import Brain
+from sqlalchemy import func, select
+
+from angie.db.models import User
+
+ANSWERS: dict[str, Any] = {
+    "account": {"email": "sam@home.test", "password": PASSWORD, "display_name": "Sam Taylor"},
+    "profile": {"name": "Sam Taylor", "address_as": "Sam", "about": "Grows tomatoes"},
+    "style": {"tone": "dry and brief", "language": "English"},
+    "schedule": {
+        "timezone": "Europe/Paris",
+        "working_hours": "Monday to Thursday, 8:00 to 16:00",
+        "quiet_hours": "21:00 to 07:00",
+    },
+    "priorities": {"items": ["finish the garden"]},
+    "people": {"people": ["Alex (partner)"], "places": "home in Lyon"},
+    "autonomy": {"without_asking": ["turn lights on and off"], "always_ask": ["spending money"]},
+    "contact": {"channels": ["slack", "email"], "details": "", "urgent": "call me"},
+}
+
+
+@pytest.fixture
+async def cli(sqlite_url: str, data_dir: Path, tmp_path: Path) -> AsyncIterator[CliHarness]:
+    async with cli_harness(sqlite_url, data_dir, tmp_path / "home", Brain()) as harness:
+        yield harness
+
+
+def write(path: Path, data: dict[str, Any]) -> str:
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+async def documents(cli: CliHarness, email: str) -> dict[str, tuple[int, str]]:
+    """Each current document of one person: (version, body)."""
+    async with cli.angie.services.database.session() as session:
+        user_id = (await session.scalars(select(User.id).where(User.email == email))).one()
+    found: dict[str, tuple[int, str]] = {}
+    for doc in await cli.angie.services.user_prompts.current(user_id):
+        found[doc.name] = (doc.version, doc.body)
+    return found
+
+
+async def set_up_and_log_out(cli: CliHarness) -> None:
+    """Sam sets Angie up from a file, then logs out of this machine."""
+    done = await cli.run("setup", "--answers", write(cli.home / "first.yaml", ANSWERS))
+    assert done.code == 0, done.err
+    assert (await cli.run("logout")).code == 0
+    assert not cli.saved().get("token")
+
+
+# -- setup after logging out ---------------------------------------------------------------------
+
+
+async def test_setup_after_logout_signs_in_to_the_existing_account(cli: CliHarness) -> None:
+    await set_up_and_log_out(cli)
+    again = copy.deepcopy(ANSWERS)
+    again["style"]["tone"] = "warm"
+
+    done = await cli.run("setup", "--answers", write(cli.home / "again.yaml", again))
+
+    assert done.code == 0, done.err
+    assert "created" not in done.out
+    assert "All set, Sam." in done.out
+    async with cli.angie.services.database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 1
+    assert "Tone: warm." in (await documents(cli, "sam@home.test"))["style"][1]
+    # The login is saved, as `angie login` saves it.
+    assert cli.saved()["token"].startswith("angie_pat_")
+    assert stat.S_IMODE(cli.config.stat().st_mode) == 0o600
+    assert (await cli.run("tasks", "list")).code == 0
+
+
+async def test_setup_with_a_wrong_password_says_so_in_one_line(cli: CliHarness) -> None:
+    await set_up_and_log_out(cli)
+    before = await documents(cli, "sam@home.test")
+    wrong = copy.deepcopy(ANSWERS)
+    wrong["account"]["password"] = "not the password"
+
+    done = await cli.run("setup", "--answers", write(cli.home / "wrong.yaml", wrong))
+
+    assert done.code == 1
+    lines = done.err.strip().splitlines()
+    assert len(lines) == 1, done.err
+    assert lines[0].startswith("error: the password for sam@home.test is wrong")
+    assert "not the password" not in done.out + done.err
+    assert await documents(cli, "sam@home.test") == before
+    assert not cli.saved().get("token")
+
+
+# -- a partial answers file ----------------------------------------------------------------------
+
+
+async def test_a_partial_answers_file_keeps_the_earlier_answers(cli: CliHarness) -> None:
+    await set_up_and_log_out(cli)
+    before = await documents(cli, "sam@home.test")
+    partial = {"account": ANSWERS["account"], "style": {"tone": "playful"}}
+
+    done = await cli.run("setup", "--answers", write(cli.home / "partial.yaml", partial))
+
+    assert done.code == 0, done.err
+    after = await documents(cli, "sam@home.test")
+    assert {n: d for n, d in after.items() if n != "style"} == {
+        n: d for n, d in before.items() if n != "style"
+    }
+    assert "Tone: playful." in after["style"][1]
+    assert "Language: English." in after["style"][1]
+
+
+async def test_a_key_missing_from_the_file_and_the_earlier_answers_is_named(
+    cli: CliHarness,
+) -> None:
+    # Lee's account exists, but Lee never answered the setup questions.
+    await cli.signup("lee")
+    partial = {"style": {"tone": "playful"}}
+
+    done = await cli.run("setup", "--answers", write(cli.home / "partial.yaml", partial))
+
+    assert done.code == 2
+    assert done.err.strip() == "error: partial.yaml: profile.address_as is missing"
+
+
+# -- prompts show ---------------------------------------------------------------------------------
+
+
+async def test_prompts_show_renders_the_document_for_the_signed_in_person(
+    cli: CliHarness,
+) -> None:
+    assert (await cli.run("setup", "--answers", write(cli.home / "a.yaml", ANSWERS))).code == 0
+
+    shown = await cli.run("prompts", "show", "profile")
+
+    assert shown.code == 0, shown.err
+    assert "Name: Sam Taylor. Address them as Sam." in shown.out
+    assert "{{" not in shown.out
+    assert "angie-setup" not in shown.out
+
+
+async def test_prompts_show_source_prints_the_template(cli: CliHarness) -> None:
+    assert (await cli.run("setup", "--answers", write(cli.home / "a.yaml", ANSWERS))).code == 0
+
+    shown = await cli.run("prompts", "show", "profile", "--source")
+
+    assert shown.code == 0, shown.err
+    assert "Name: {{ user.name }}. Address them as {{ user.address_as }}." in shown.out
+    assert "{# angie-setup " in shown.out
+
+
+async def test_prompts_show_names_a_document_that_does_not_render(cli: CliHarness) -> None:
+    sam = await cli.signup("sam")
+    # Saved behind the API's back: the API itself refuses a document that does not render.
+    await cli.angie.services.user_prompts.save(sam.id, "style", "Hi {{ user.nickname }}", by=None)
+
+    shown = await cli.run("prompts", "show", "style")
+
+    assert shown.code == 1
+    lines = shown.err.strip().splitlines()
+    assert len(lines) == 1, shown.err
+    assert lines[0].startswith("error: style does not render:")
+    assert "user.nickname" in lines[0]
+    source = await cli.run("prompts", "show", "style", "--source")
+    assert source.code == 0
+    assert "Hi {{ user.nickname }}" in source.out
