@@ -384,14 +384,11 @@ def earlier(bodies: Mapping[str, str], me: Mapping[str, Any]) -> Answers:
     if timezone and (timezone != "UTC" or "timezone" in found["schedule"]):
         account["schedule", "timezone"] = timezone
     for (topic_name, key), value in account.items():
-        topic = next(t for t in TOPICS if t.name == topic_name)
-        question = topic.question(key)
-        if question is None or not str(value or "").strip():
+        asked = next(t for t in TOPICS if t.name == topic_name).question(key)
+        if asked is None or not str(value or "").strip():
             continue
-        try:
-            found[topic_name][key] = question.parse(str(value), key)
-        except AnswerError:
-            continue
+        with contextlib.suppress(AnswerError):
+            found[topic_name][key] = asked.parse(str(value), key)
     return found
 
 
