@@ -4,19 +4,28 @@ prompt documents shown as Angie reads them."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pexpect
+import pydantic_ai.providers
 import pytest
 import yaml
 from cli_support import PASSWORD, CliHarness, cli_harness
 from fakes.brain import Brain
+from fakes.openai_server import FakeOpenAI
+from pydantic_ai import Agent
+from pydantic_ai.providers import infer_provider_class
 from sqlalchemy import func, select
 
+from angie.agents.llm import build_model
+from angie.agents.provider_keys import PROVIDER_KEYS
 from angie.db.models import User
+from angie.settings import load_settings
 
 ANSWERS: dict[str, Any] = {
     "account": {"email": "sam@home.test", "password": PASSWORD, "display_name": "Sam Taylor"},
@@ -175,3 +184,115 @@ async def test_prompts_show_names_a_document_that_does_not_render(cli: CliHarnes
     source = await cli.run("prompts", "show", "style", "--source")
     assert source.code == 0
     assert "Hi {{ user.nickname }}" in source.out
+
+
+# -- a provider's key for the model ---------------------------------------------------------------
+
+KEY = "sk-first-hour-0123456789"
+
+
+def env_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+async def test_config_model_writes_the_provider_key_0600_and_never_prints_it(
+    cli: CliHarness,
+) -> None:
+    env_file = cli.home / ".env"
+    env_file.write_text("ANGIE_PORT=8123\n")
+    with FakeOpenAI(api_key=KEY) as server:
+        # OpenAI's client reads OPENAI_BASE_URL: the check reaches the fake, not OpenAI.
+        done = await cli.run(
+            "config", "model", "openai-chat:fake", "--api-key-stdin",
+            input=KEY + "\n", env={"OPENAI_BASE_URL": server.url},
+        )  # fmt: skip
+        assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {KEY}"]
+    assert done.code == 0, done.err
+    assert "answered" in done.out
+    assert "OPENAI_API_KEY saved" in done.out
+    assert KEY not in done.out + done.err
+    assert env_lines(env_file) == [
+        "ANGIE_PORT=8123",
+        "ANGIE_MODEL=openai-chat:fake",
+        f"OPENAI_API_KEY={KEY}",
+    ]
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def _key_dialogue(child: pexpect.spawn[str]) -> str:
+    child.expect_exact("API key")
+    child.sendline(KEY)
+    child.expect(pexpect.EOF)
+    child.close()
+    return str(child.before)
+
+
+async def test_config_model_asks_for_the_key_hidden_when_api_key_has_no_value(
+    cli: CliHarness,
+) -> None:
+    child = cli.spawn("config", "model", "openai:gpt-4o", "--api-key", "--no-check")
+    try:
+        shown = await asyncio.to_thread(_key_dialogue, child)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, shown
+    assert KEY not in shown
+    assert "OPENAI_API_KEY saved" in shown
+    env_file = cli.home / ".env"
+    assert env_lines(env_file) == ["ANGIE_MODEL=openai:gpt-4o", f"OPENAI_API_KEY={KEY}"]
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+async def test_angie_reads_the_provider_key_from_her_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"ANGIE_DATA_DIR={tmp_path / 'data'}\nANGIE_MODEL=openai-chat:fake\nOPENAI_API_KEY={KEY}\n"
+    )
+    with FakeOpenAI(api_key=KEY) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        model = build_model(None, load_settings(env_file))
+        result = await Agent(model).run("hello")
+        assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {KEY}"]
+    assert "hello" in result.output
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "copilot:gpt-5",
+            "--api-key: copilot: models take a GitHub token",
+        ),
+        ("ollama:llama3.1", "--api-key: ollama: models read no API key Angie knows of"),
+    ],
+)
+async def test_config_model_refuses_a_key_for_a_provider_without_one(
+    cli: CliHarness, model: str, message: str
+) -> None:
+    done = await cli.run("config", "model", model, "--api-key-stdin", input=KEY + "\n")
+    assert done.code == 2
+    lines = done.err.strip().splitlines()
+    assert len(lines) == 1, done.err
+    assert lines[0].startswith(f"error: {message}")
+    assert KEY not in done.out + done.err
+    assert not (cli.home / ".env").exists()
+
+
+def test_each_provider_key_variable_is_one_its_pydantic_ai_provider_reads() -> None:
+    folder = Path(pydantic_ai.providers.__file__).parent
+    for provider, names in PROVIDER_KEYS.items():
+        try:
+            provider_class = infer_provider_class(provider)
+        except ImportError:  # the provider's SDK is not installed: its module cannot load
+            module = provider.split("-")[0]
+        else:
+            module = provider_class.__module__.rsplit(".", 1)[1]
+        source = (folder / f"{module}.py").read_text()
+        for name in names:
+            assert f"os.getenv('{name}')" in source or f"'{name}' not in os.environ" in source, (
+                provider,
+                name,
+            )
