@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from angie.agents.llm import build_model
 from angie.agents.provider_keys import PROVIDER_KEYS
-from angie.db.models import User
+from angie.db.models import ApiToken, User
 from angie.settings import load_settings
 
 ANSWERS: dict[str, Any] = {
@@ -134,13 +134,18 @@ async def test_a_key_missing_from_the_file_and_the_earlier_answers_is_named(
     cli: CliHarness,
 ) -> None:
     # Lee's account exists, but Lee never answered the setup questions.
-    await cli.signup("lee")
-    partial = {"style": {"tone": "playful"}}
+    lee = await cli.signup("lee", save=False)
+    partial = {"account": {"email": lee.email, "password": PASSWORD}, "style": {"tone": "playful"}}
 
     done = await cli.run("setup", "--answers", write(cli.home / "partial.yaml", partial))
 
     assert done.code == 2
     assert done.err.strip() == "error: partial.yaml: profile.address_as is missing"
+    # Nothing is left behind: no login saved, and the token made to look was revoked.
+    assert not cli.saved().get("token")
+    async with cli.angie.services.database.session() as session:
+        live = select(func.count()).where(ApiToken.user_id == lee.id, ApiToken.revoked_at.is_(None))
+        assert await session.scalar(live) == 1  # the one the test made
 
 
 # -- prompts show ---------------------------------------------------------------------------------

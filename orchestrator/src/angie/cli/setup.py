@@ -294,8 +294,9 @@ def setup(url: str | None, answers_file: Path | None) -> None:
             try:
                 answers = onboarding.merge(given, onboarding.earlier(bodies, me), where)
             except AnswerError as err:
-                if fresh:  # the new token goes too: nothing is left behind
-                    api.post("/api/auth/logout", expect=(401,))
+                if fresh:  # the new token goes too: a bad file leaves nothing behind
+                    with contextlib.suppress(RequestFailed):
+                        api.post("/api/auth/logout", expect=(401,))
                 fail(str(err), code=2)
             if fresh:
                 remember(api.url, str(api.token))
