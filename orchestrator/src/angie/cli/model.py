@@ -148,10 +148,8 @@ def _given_key(api_key: str | None, from_stdin: bool) -> str | None:
     return api_key
 
 
-def _key_target(name: str, base_url: str | None) -> str:
-    """The env file variable an API key for this model goes to."""
-    if base_url:
-        return "ANGIE_MODEL_API_KEY"
+def _key_variable(name: str) -> str:
+    """The variable the provider of model ``name`` reads its API key from."""
     provider = _provider(name)
     variable = key_variable(provider)
     if variable is None:
@@ -246,9 +244,10 @@ def model(
     name = name.strip()
     if base_url:
         base_url = _check_url(base_url)
-    variable = _key_target(name, base_url) if api_key else None
+    # Without --base-url the key is the provider's own (OPENAI_API_KEY, …), read from .env too.
+    variable = _key_variable(name) if api_key and not base_url else None
     settings = _settings(path, name, base_url, api_key if base_url else None)
-    if variable and not base_url and api_key:
+    if variable and api_key:
         settings = settings.with_environ({variable: api_key})
     try:
         built = build_model(None, settings)
@@ -264,9 +263,10 @@ def model(
             with console.status(f"Asking {escape(what)} for a word…"):
                 answer = run_async(_try(built))
         except Exception as err:  # any failure of the call is reported in one line
-            reason = " ".join(str(err).split())[:200] or type(err).__name__
+            reason = " ".join(str(err).split())
             if api_key:
                 reason = reason.replace(api_key, "…")
+            reason = reason[:200] or type(err).__name__
             fail(f"{what} did not answer ({reason}); save it anyway with --no-check")
         console.print(f"[green]✓[/] {escape(what)} answered: {escape(answer.strip()[:60])}")
     values: dict[str, str | None] = {
@@ -274,11 +274,11 @@ def model(
         "ANGIE_MODEL_BASE_URL": base_url,
         "ANGIE_MODEL_API_KEY": api_key if base_url else None,
     }
-    if variable and not base_url:
+    if variable:
         values[variable] = api_key
     write_env(path, values)
     console.print(f"[green]✓[/] {escape(what)} saved in {escape(str(path))}")
-    if variable and not base_url:
+    if variable:
         console.print(f"[green]✓[/] {variable} saved in {escape(str(path))} (not shown)")
         if os.environ.get(variable):
             console.print(
