@@ -9,6 +9,7 @@ offer the earlier answers as defaults.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -29,8 +30,10 @@ __all__ = (
     "check_timezone",
     "defaults",
     "document",
+    "earlier",
     "from_file",
     "mapping_from_file",
+    "merge",
     "parse",
     "stored",
 )
@@ -358,42 +361,56 @@ def stored(body: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def defaults(bodies: Mapping[str, str], me: Mapping[str, Any], zone: str | None) -> Answers:
-    """Each question's default: the earlier answer, else what the account says, else the
-    built-in one. ``zone`` is this machine's timezone, a better guess than UTC."""
+def earlier(bodies: Mapping[str, str], me: Mapping[str, Any]) -> Answers:
+    """The person's earlier answers, topic by topic, and only those: what their documents keep,
+    with the account's name, preferred name and timezone (the truth for these: they may have
+    changed since, on the web)."""
     found: Answers = {}
     for topic in TOPICS:
         kept = stored(bodies.get(topic.name, ""))
         values: dict[str, Value] = {}
         for question in topic.questions:
-            value: Value = question.default
             if question.key in kept:
-                try:
-                    value = question.parse(kept[question.key], question.key)
-                except AnswerError:
-                    value = question.default  # a hand-edited block: fall back quietly
-            values[question.key] = value
+                # A hand-edited block's bad answer: as if it were not there.
+                with contextlib.suppress(AnswerError):
+                    values[question.key] = question.parse(kept[question.key], question.key)
         found[topic.name] = values
-    # The account is the truth for these: they may have changed since (on the web).
-    name = str(me.get("display_name") or "").strip()
-    profile, schedule = found["profile"], found["schedule"]
-    profile["name"] = name or profile["name"]
-    profile["address_as"] = (
-        str(me.get("preferred_name") or "").strip()
-        or profile["address_as"]
-        or (name.split()[0] if name else "")
-    )
+    account = {
+        ("profile", "name"): me.get("display_name"),
+        ("profile", "address_as"): me.get("preferred_name"),
+    }
     timezone = str(me.get("timezone") or "")
-    if timezone and (timezone != "UTC" or "timezone" in stored(bodies.get("schedule", ""))):
-        schedule["timezone"] = timezone
-    elif zone:
-        schedule["timezone"] = zone
+    # UTC is also every account's default: an answer only once the schedule was answered.
+    if timezone and (timezone != "UTC" or "timezone" in found["schedule"]):
+        account["schedule", "timezone"] = timezone
+    for (topic_name, key), value in account.items():
+        asked = next(t for t in TOPICS if t.name == topic_name).question(key)
+        if asked is None or not str(value or "").strip():
+            continue
+        with contextlib.suppress(AnswerError):
+            found[topic_name][key] = asked.parse(str(value), key)
     return found
 
 
-def parse(data: Any, current: Answers, where: str) -> tuple[Answers, dict[str, str] | None]:
-    """Answers and the ``account`` section from an answers file's data; ``current`` fills in
-    the optional answers left out. An :class:`AnswerError` names the first bad key."""
+def defaults(bodies: Mapping[str, str], me: Mapping[str, Any], zone: str | None) -> Answers:
+    """Each question's default: the earlier answer (see :func:`earlier`), else the built-in one.
+    ``zone`` is this machine's timezone, a better guess than UTC."""
+    known = earlier(bodies, me)
+    found: Answers = {
+        topic.name: {q.key: known[topic.name].get(q.key, q.default) for q in topic.questions}
+        for topic in TOPICS
+    }
+    profile = found["profile"]
+    if not profile["address_as"] and isinstance(profile["name"], str) and profile["name"]:
+        profile["address_as"] = profile["name"].split()[0]
+    if "timezone" not in known["schedule"] and zone:
+        found["schedule"]["timezone"] = zone
+    return found
+
+
+def parse(data: Any, where: str) -> tuple[Answers, dict[str, str] | None]:
+    """The answers an answers file gives (only those: see :func:`merge`) and its ``account``
+    section. Every key given is checked; an :class:`AnswerError` names the first bad one."""
     if not isinstance(data, dict):
         raise AnswerError(f"{where}: should hold a mapping of topics to answers")
     known = {"account", *(t.name for t in TOPICS)}
@@ -410,17 +427,32 @@ def parse(data: Any, current: Answers, where: str) -> tuple[Answers, dict[str, s
             if topic.question(key) is None:
                 names = ", ".join(q.key for q in topic.questions)
                 raise AnswerError(f"{where}: unknown key {topic.name}.{key} (known: {names})")
+        answers[topic.name] = {
+            q.key: q.parse(section[q.key], f"{where}: {topic.name}.{q.key}")
+            for q in topic.questions
+            if q.key in section
+        }
+    return answers, account
+
+
+def merge(given: Answers, before: Answers, where: str) -> Answers:
+    """Every answer: the one given, else the earlier one (see :func:`earlier`), else, for an
+    optional question, the built-in default. A required answer found in neither is an
+    :class:`AnswerError` naming it."""
+    answers: Answers = {}
+    for topic in TOPICS:
         values: dict[str, Value] = {}
         for question in topic.questions:
-            path = f"{where}: {topic.name}.{question.key}"
-            if question.key in section:
-                values[question.key] = question.parse(section[question.key], path)
-            elif question.optional:
-                values[question.key] = current[topic.name][question.key]
+            for source in (given, before):
+                if question.key in source.get(topic.name, {}):
+                    values[question.key] = source[topic.name][question.key]
+                    break
             else:
-                raise AnswerError(f"{path} is missing")
+                if not question.optional:
+                    raise AnswerError(f"{where}: {topic.name}.{question.key} is missing")
+                values[question.key] = question.default
         answers[topic.name] = values
-    return answers, account
+    return answers
 
 
 def _account(section: Any, where: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Literal
 from platformdirs import user_data_dir
 from pydantic import (
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -92,6 +94,8 @@ class AngieSettings(BaseSettings):
         env_ignore_empty=True,
         validate_default=True,
     )
+    # The env file's variables, for :meth:`environ`; filled by load_settings.
+    _env_file_values: dict[str, str] = PrivateAttr(default_factory=dict)
 
     env: Environment = Field(
         default=Environment.DEVELOPMENT,
@@ -311,6 +315,18 @@ class AngieSettings(BaseSettings):
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def environ(self, name: str) -> str | None:
+        """A variable other libraries read by its own name (a provider's key such as
+        OPENAI_API_KEY): from the process environment, else from the env file these settings
+        were loaded from (which does not change the process environment)."""
+        return os.environ.get(name) or self._env_file_values.get(name) or None
+
+    def with_environ(self, values: Mapping[str, str]) -> AngieSettings:
+        """A copy whose env file also holds ``values`` (the process environment still wins)."""
+        copy = self.model_copy()
+        copy._env_file_values = {**self._env_file_values, **values}
+        return copy
+
     @property
     def secret(self) -> str:
         """The secret key's value; :func:`load_settings` guarantees there is one."""
@@ -363,4 +379,9 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Ang
         raise SettingsError(_describe(first)) from None
     if settings.secret_key is None:
         settings.secret_key = _secret_from_data_dir(settings.data_dir)
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        values = dotenv_values(env_file, encoding="utf-8")
+        settings._env_file_values = {k: v for k, v in values.items() if v}
     return settings

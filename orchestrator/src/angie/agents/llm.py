@@ -14,6 +14,7 @@ from pydantic_ai.exceptions import UserError
 from pydantic_ai.models import Model, infer_model, parse_model_id
 from pydantic_ai.providers import Provider, infer_provider_class
 
+from angie.agents.provider_keys import key_variable, provider_key
 from angie.settings import AngieSettings, SettingsError
 
 __all__ = (
@@ -74,8 +75,10 @@ def build_model(model: str | None, settings: AngieSettings) -> Model:
                 f"ANGIE_COPILOT_CLI_PATH: there is no Copilot runtime at {cli_path} "
                 "(`make copilot-runtime` installs one and prints its path)."
             )
+    # A provider's own key (OPENAI_API_KEY, …) from Angie's env file, when only that has it.
+    own_key = None if provider is None or base_url else provider_key(provider, settings)
     try:
-        return _build(name, base_url, api_key, cli_path, home)
+        return _build(name, base_url, api_key, cli_path, home, own_key)
     except ModelConfigError as err:
         source = "The agent's model" if model else "ANGIE_MODEL"
         raise ModelConfigError(f"{source} {name!r} {err}") from None
@@ -115,7 +118,12 @@ def _host(url: str) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _build(
-    name: str, base_url: str | None, api_key: str | None, cli_path: Path | None, home: Path | None
+    name: str,
+    base_url: str | None,
+    api_key: str | None,
+    cli_path: Path | None,
+    home: Path | None,
+    own_key: str | None,
 ) -> Model:
     """The model; a :class:`ModelConfigError` here finishes the sentence "<model string> …"."""
     provider, model_name = parse_model_id(name)
@@ -134,21 +142,25 @@ def _build(
             f"needs ANGIE_MODEL_BASE_URL, the address of the {provider} server "
             "(for Ollama usually http://127.0.0.1:11434/v1)."
         )
-    return _infer(name, provider)
+    return _infer(name, provider, own_key)
 
 
-def _infer(name: str, provider: str) -> Model:
+def _infer(name: str, provider: str, own_key: str | None) -> Model:
     """Any other pydantic-ai provider, with its own environment variables for keys."""
     missing_sdk = ModelConfigError(
         f"needs the SDK of the {provider} provider, which Angie does not install; use {_SUPPORTED}."
     )
     try:
-        infer_provider_class(provider)
+        provider_class = infer_provider_class(provider)
     except ValueError:
         raise ModelConfigError(f"has an unknown provider {provider!r}: use {_SUPPORTED}.") from None
     except ImportError:
         raise missing_sdk from None
     try:
+        if own_key:
+            # Each provider with a key variable takes the key as api_key (see provider_keys).
+            keyed: Any = provider_class
+            return infer_model(name, provider_factory=lambda _: keyed(api_key=own_key))
         return infer_model(name)
     except ImportError:
         raise missing_sdk from None
@@ -157,8 +169,9 @@ def _infer(name: str, provider: str) -> Model:
         variable = _ENV_NAME.search(str(err))
         if variable is None:
             raise ModelConfigError(f"cannot be used: {err}") from None
+        hint = " (`angie config model --api-key` writes it there)" if key_variable(provider) else ""
         raise ModelConfigError(
-            f"needs {variable.group(1)} to be set in Angie's environment."
+            f"needs {variable.group(1)} to be set in Angie's environment or her .env file{hint}."
         ) from None
 
 

@@ -1,9 +1,11 @@
 """``angie config model``: choose Angie's language model, check it, and write it to her env file
-(ANGIE_MODEL, ANGIE_MODEL_BASE_URL, ANGIE_MODEL_API_KEY), keeping the file's other lines."""
+(ANGIE_MODEL, ANGIE_MODEL_BASE_URL, ANGIE_MODEL_API_KEY or the provider's own key variable such
+as OPENAI_API_KEY), keeping the file's other lines."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
+from angie.agents.provider_keys import key_variable
 from angie.cli.context import CliContext, fail, pass_cli, run_async
 from angie.cli.private_file import write_private
 
@@ -33,6 +36,8 @@ _LINE_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 _BARE = re.compile(r"^[A-Za-z0-9_./:@+,=-]*$")
 _EXAMPLES = "openai:gpt-4o, anthropic:claude-sonnet-4-5, ollama:llama3.1, copilot:gpt-5"
 _LOCAL_SERVERS = {"ollama": "http://127.0.0.1:11434/v1"}
+# --api-key given without a value: ask for it, hidden.
+_ASK = "\0ask"
 
 
 def _quote(value: str) -> str:
@@ -110,7 +115,57 @@ def _ask(current: dict[str, str]) -> tuple[str, str | None, str | None]:
             default="",
             console=console,
         ).strip() or current.get("ANGIE_MODEL_API_KEY")
+    elif variable := key_variable(provider):
+        api_key = (
+            Prompt.ask(
+                f"{variable} (Enter keeps the one set, if any)",
+                password=True,
+                default="",
+                console=console,
+            ).strip()
+            or None
+        )
     return name, base_url, api_key
+
+
+def _given_key(api_key: str | None, from_stdin: bool) -> str | None:
+    """The key of --api-key (asked, hidden, when it has no value) or --api-key-stdin."""
+    if from_stdin:
+        if api_key is not None:
+            fail("give the key with --api-key or --api-key-stdin, not both", code=2)
+        api_key = sys.stdin.readline()
+    elif api_key == _ASK:
+        if not sys.stdin.isatty():
+            fail("no terminal to ask for the key on: use --api-key-stdin", code=2)
+        api_key = Prompt.ask("API key", password=True, console=console)
+    if api_key is None:
+        return None
+    api_key = api_key.strip()
+    if not api_key:
+        fail("the API key is empty", code=2)
+    if any(c.isspace() or not c.isprintable() for c in api_key):
+        fail("the API key holds spaces or control characters; copy it again", code=2)
+    return api_key
+
+
+def _key_variable(name: str) -> str:
+    """The variable the provider of model ``name`` reads its API key from."""
+    provider = _provider(name)
+    variable = key_variable(provider)
+    if variable is None:
+        if provider == "copilot":
+            fail(
+                "--api-key: copilot: models take a GitHub token from COPILOT_GITHUB_TOKEN in "
+                "Angie's environment (or, with --base-url, the key of that server)",
+                code=2,
+            )
+        what = f"{provider}: models" if provider else "this model"
+        fail(
+            f"--api-key: {what} read no API key Angie knows of; give --base-url for a server "
+            "that takes one",
+            code=2,
+        )
+    return variable
 
 
 def _settings(env_file: Path, name: str, base_url: str | None, key: str | None) -> AngieSettings:
@@ -143,7 +198,17 @@ async def _try(model: Model) -> str:
 @click.command("model")
 @click.argument("name", required=False, metavar="MODEL")
 @click.option("--base-url", help="The server for ollama:/vllm: models or an OpenAI-compatible one.")
-@click.option("--api-key", help="The key for --base-url (OpenAI, Anthropic read their own).")
+@click.option(
+    "--api-key",
+    is_flag=False,
+    flag_value=_ASK,
+    metavar="[KEY]",
+    help="The provider's API key (saved as OPENAI_API_KEY, ANTHROPIC_API_KEY, …) or the key "
+    "for --base-url; asked, hidden, when given without a value.",
+)
+@click.option(
+    "--api-key-stdin", is_flag=True, help="Read the API key from standard input (scripts)."
+)
 @click.option(
     "--check/--no-check",
     default=None,
@@ -161,6 +226,7 @@ def model(
     name: str | None,
     base_url: str | None,
     api_key: str | None,
+    api_key_stdin: bool,
     check: bool | None,
     target: Path | None,
 ) -> None:
@@ -169,16 +235,20 @@ def model(
 
     path = target or app.env_file or Path(".env")
     interactive = sys.stdin.isatty()
+    api_key = _given_key(api_key, api_key_stdin)
     if name is None:
         if not interactive:
             fail(f"name the model, e.g. `angie config model openai:gpt-4o` ({_EXAMPLES})", code=2)
-        name, base_url, api_key = _ask(_current(path))
+        name, base_url, asked = _ask(_current(path))
+        api_key = api_key or asked
     name = name.strip()
     if base_url:
         base_url = _check_url(base_url)
-    elif api_key:
-        fail("--api-key is for --base-url servers; OpenAI and Anthropic read their own", code=2)
-    settings = _settings(path, name, base_url, api_key)
+    # Without --base-url the key is the provider's own (OPENAI_API_KEY, …), read from .env too.
+    variable = _key_variable(name) if api_key and not base_url else None
+    settings = _settings(path, name, base_url, api_key if base_url else None)
+    if variable and api_key:
+        settings = settings.with_environ({variable: api_key})
     try:
         built = build_model(None, settings)
     except ModelConfigError as err:
@@ -193,12 +263,26 @@ def model(
             with console.status(f"Asking {escape(what)} for a word…"):
                 answer = run_async(_try(built))
         except Exception as err:  # any failure of the call is reported in one line
-            reason = " ".join(str(err).split())[:200] or type(err).__name__
+            reason = " ".join(str(err).split())
+            if api_key:
+                reason = reason.replace(api_key, "…")
+            reason = reason[:200] or type(err).__name__
             fail(f"{what} did not answer ({reason}); save it anyway with --no-check")
         console.print(f"[green]✓[/] {escape(what)} answered: {escape(answer.strip()[:60])}")
-    write_env(
-        path,
-        {"ANGIE_MODEL": name, "ANGIE_MODEL_BASE_URL": base_url, "ANGIE_MODEL_API_KEY": api_key},
-    )
+    values: dict[str, str | None] = {
+        "ANGIE_MODEL": name,
+        "ANGIE_MODEL_BASE_URL": base_url,
+        "ANGIE_MODEL_API_KEY": api_key if base_url else None,
+    }
+    if variable:
+        values[variable] = api_key
+    write_env(path, values)
     console.print(f"[green]✓[/] {escape(what)} saved in {escape(str(path))}")
+    if variable:
+        console.print(f"[green]✓[/] {variable} saved in {escape(str(path))} (not shown)")
+        if os.environ.get(variable):
+            console.print(
+                f"[yellow]{variable} is also set in this environment; where Angie starts with it "
+                "set, that one wins over the file[/]"
+            )
     console.print("Restart Angie (`angie serve`) to use it.")

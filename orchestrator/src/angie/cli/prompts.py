@@ -56,17 +56,32 @@ def list_prompts(url: str | None) -> None:
 
 @prompts.command()
 @click.argument("name")
+@click.option(
+    "--source",
+    is_flag=True,
+    help="The template as written, not as Angie reads it.",
+)
 @click.option("--raw", is_flag=True, help="Print the text as it is (the default when piped).")
 @url_option
-def show(name: str, raw: bool, url: str | None) -> None:
-    """Print one document."""
+def show(name: str, source: bool, raw: bool, url: str | None) -> None:
+    """Print one document as Angie reads it: rendered for you (--source: the template)."""
     with connect(url) as api:
-        doc = api.get(f"/api/prompts/{name}")
-    body = str(doc.get("body") or "")
+        if source:
+            doc = api.get(f"/api/prompts/{name}")
+        else:
+            try:
+                doc = api.get(f"/api/prompts/{name}", params={"rendered": "true"}, expect=(409,))
+            except RequestFailed as err:
+                fail(
+                    f"{name} does not render: {err.message} "
+                    f"(see it with --source, fix it with `angie prompts edit {name}`)"
+                )
+    body = str((doc.get("body") if source else doc.get("rendered")) or "")
     if raw or not console.is_terminal:
         click.echo(body, nl=not body.endswith("\n"))
         return
-    title = f"{escape(name)} [dim]version {doc.get('version')}[/]"
+    what = "template" if source else "as Angie reads it"
+    title = f"{escape(name)} [dim]version {doc.get('version')}, {what}[/]"
     console.print(Panel(Markdown(body or "*empty*"), title=title, title_align="left"))
 
 

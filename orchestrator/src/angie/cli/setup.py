@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,7 +70,8 @@ def _local_setup_code(url: str) -> str | None:
 
 def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> bool:
     """Make the account (the first one becomes the admin and needs the setup code); False when
-    it exists already."""
+    it exists already. Without a terminal a refusal raises :class:`RequestFailed`, except for a
+    missing setup code, which ends the command saying where to put it."""
     body = {
         "email": account["email"],
         "password": account["password"],
@@ -96,12 +97,7 @@ def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> b
                         if account.get("setup_code")
                         else f"{err.message}: add account.setup_code to the answers file"
                     )
-                fail(
-                    err.message
-                    if "invite_code" in body
-                    else "this Angie already has an admin, so a new account needs an invite: "
-                    "add account.invite_code to the answers file"
-                )
+                raise
             if needs_setup:
                 console.print(f"[yellow]{escape(err.message)}[/]")
                 body["setup_code"] = Prompt.ask(
@@ -147,29 +143,59 @@ def _ask_account(api: AngieClient) -> str:
     return token_for(api, email, password)[0]
 
 
-def _signed_in(url: str | None, account: dict[str, str] | None, interactive: bool) -> AngieClient:
-    """A client with a working token: the saved one, or one from logging in (or registering)."""
+def _from_file(api: AngieClient, account: dict[str, str], check_new: Callable[[], object]) -> str:
+    """A personal API token for the answers file's account: logged in when it exists with that
+    password, else made (``check_new`` first: a file that cannot set a new account up makes
+    none)."""
+    email = account["email"]
+    try:
+        return token_for(api, email, account["password"])[0]
+    except RequestFailed:
+        pass  # a wrong password or no such account: the login route does not say which
+    check_new()
+    try:
+        made = _register(api, account, interactive=False)
+    except RequestFailed as err:
+        # An admin exists: either this account does too (the password is wrong) or it is new
+        # and the invite is missing or refused; only an invite may tell which.
+        hint = "" if account.get("invite_code") else ": add account.invite_code to the answers file"
+        fail(
+            f"the password for {email} is wrong (or, for a new account: {err.message}{hint})"
+            if "invite" in err.message
+            else err.message
+        )
+    if not made:
+        fail(f"the password for {email} is wrong")
+    try:
+        return token_for(api, email, account["password"])[0]
+    except RequestFailed as err:
+        fail(f"cannot log in as {email}: {err.message}")
+
+
+def _signed_in(
+    url: str | None,
+    account: dict[str, str] | None,
+    interactive: bool,
+    check_new: Callable[[], object],
+) -> tuple[AngieClient, bool]:
+    """A client with a working token (the saved one, or one from logging in or registering),
+    and whether that token is new and still to be saved."""
     api = connect(url)
     if api.token:
         try:
             api.get("/api/me", expect=(401,))
-            return api
+            return api, False
         except RequestFailed:
             console.print("[yellow]Your saved token was refused; let's log in again.[/]")
     api.close()
     with AngieClient(api.url, None) as anonymous:
         if account is not None:
-            _register(anonymous, account, interactive)
-            try:
-                token = token_for(anonymous, account["email"], account["password"])[0]
-            except RequestFailed as err:
-                fail(f"cannot log in as {account['email']}: {err.message}")
+            token = _from_file(anonymous, account, check_new)
         elif interactive:
             token = _ask_account(anonymous)
         else:
             fail("you are not logged in: add an account section to the answers file", code=2)
-    remember(api.url, token)
-    return AngieClient(api.url, token)
+    return AngieClient(api.url, token), True
 
 
 def _documents(api: AngieClient) -> dict[str, str]:
@@ -200,24 +226,23 @@ def _save(api: AngieClient, answers: Answers) -> dict[str, Any]:
     return me
 
 
-def _show(bodies: dict[str, str], me: dict[str, Any]) -> None:
-    """The documents as Angie reads them (rendered for this person, answers block hidden)."""
-    from angie.prompts import PromptContext, PromptError, PromptLibrary, PromptUser, prompts_dir
-
-    name = str(me.get("display_name") or "")
-    zone = str(me.get("timezone") or "UTC")
-    user = PromptUser(name=name, address_as=str(me.get("preferred_name") or name), timezone=zone)
-    try:
-        library = PromptLibrary(prompts_dir())
-        ctx = PromptContext(user=user, now=datetime.now(UTC), timezone=zone, channel="cli")
-    except (PromptError, ValueError):
-        library = None
+def _rendered(api: AngieClient) -> dict[str, str]:
+    """The setup documents as Angie reads them: rendered for this person, answers block hidden."""
+    found: dict[str, str] = {}
     for topic in TOPICS:
-        body = bodies.get(topic.name, "")
-        if library is not None:
-            with contextlib.suppress(PromptError):  # a broken document is shown as written
-                body = library.render_source(body, ctx, name=topic.name)
-        console.print(Panel(Markdown(body.strip()), title=topic.name, title_align="left"))
+        try:
+            doc = api.get(f"/api/prompts/{topic.name}", params={"rendered": "true"}, expect=(409,))
+        except RequestFailed:  # a document that does not render is shown as written
+            doc = api.get(f"/api/prompts/{topic.name}")
+            found[topic.name] = str(doc.get("body") or "")
+            continue
+        found[topic.name] = str(doc.get("rendered") or "")
+    return found
+
+
+def _show(documents: dict[str, str]) -> None:
+    for name, body in documents.items():
+        console.print(Panel(Markdown(body.strip()), title=name, title_align="left"))
 
 
 @click.command()
@@ -226,7 +251,8 @@ def _show(bodies: dict[str, str], me: dict[str, Any]) -> None:
     "--answers",
     "answers_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Answer everything from this YAML or JSON file (account, profile, style, …).",
+    help="Answer from this YAML or JSON file (account, profile, style, …); what it leaves "
+    "out keeps your earlier answers.",
 )
 def setup(url: str | None, answers_file: Path | None) -> None:
     """Set Angie up for you: an account, then a short interview she works from.
@@ -243,22 +269,42 @@ def setup(url: str | None, answers_file: Path | None) -> None:
         fail("no terminal to ask on: use --answers FILE", code=2)
     where = answers_file.name if answers_file else ""
     account = None
+    given: Answers = {}
     if data is not None:
-        # Every key is checked before Angie is touched: a bad file changes nothing.
+        # Every key given is checked before Angie is touched: a bad file changes nothing.
         try:
-            account = onboarding.parse(data, onboarding.defaults({}, {}, None), where)[1]
+            given, account = onboarding.parse(data, where)
         except AnswerError as err:
             fail(str(err), code=2)
-    with _signed_in(url, account, interactive=data is None) as api:
+
+    def merged(before: Answers) -> Answers:
+        """The file's answers over the earlier ones; the missing ones end the command."""
+        try:
+            return onboarding.merge(given, before, where)
+        except AnswerError as err:
+            fail(str(err), code=2)
+
+    api, fresh = _signed_in(url, account, data is None, lambda: merged({}))
+    with api:
+        if fresh and data is None:
+            remember(api.url, str(api.token))
         me = api.get("/api/me")
-        current = onboarding.defaults(_documents(api), me, _local_zone())
-        if data is not None:
-            answers = onboarding.parse(data, current, where)[0]
-        else:
-            answers = interview.ask_all(current, console)
-        me = _save(api, answers)
         bodies = _documents(api)
+        if data is not None:
+            try:
+                answers = onboarding.merge(given, onboarding.earlier(bodies, me), where)
+            except AnswerError as err:
+                if fresh:  # the new token goes too: a bad file leaves nothing behind
+                    with contextlib.suppress(RequestFailed):
+                        api.post("/api/auth/logout", expect=(401,))
+                fail(str(err), code=2)
+            if fresh:
+                remember(api.url, str(api.token))
+        else:
+            answers = interview.ask_all(onboarding.defaults(bodies, me, _local_zone()), console)
+        me = _save(api, answers)
+        shown = _rendered(api)
     console.print()
-    _show(bodies, me)
+    _show(shown)
     who = escape(str(me.get("preferred_name") or me.get("display_name") or ""))
     console.print(f'[green]✓[/] All set, {who}. Talk to me with `angie ask "…"`.')

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +64,11 @@ class PromptOut(Out):
     version: int = Field(description="0 for a document never saved.")
     body: str = Field(description="The text; empty when the document is cleared.")
     created_at: datetime | None
+    rendered: str | None = Field(
+        default=None,
+        description="With ?rendered=true: the text as Angie reads it in a conversation with you "
+        "(the template rendered for you, its comments gone); otherwise null.",
+    )
 
     @classmethod
     def of(cls, doc: PromptVersion) -> PromptOut:
@@ -148,6 +153,16 @@ def _rendered(
     return text
 
 
+def _for_conversation(library: PromptLibrary, doc: PromptOut, user: User) -> str:
+    """A document rendered as a conversation with Angie renders it (see PromptComposer)."""
+    ctx = PromptContext.for_user(user, now=datetime.now(UTC), channel="web")
+    where = f"user prompt `{doc.name}` (version {doc.version})"
+    try:
+        return library.render_source(doc.body, ctx, name=where).strip()
+    except PromptError as err:
+        raise Conflict(str(err)) from err
+
+
 # -- the user's documents --------------------------------------------------------------------
 
 
@@ -228,10 +243,24 @@ async def import_prompts(body: DocumentsIn, user: CurrentUser, services: Service
     return ImportOut(versions=saved)
 
 
-@prompts_router.get("/{name}", operation_id="get_prompt", responses={404: {}})
-async def get_prompt(name: DocName, user: CurrentUser, services: ServicesDep) -> PromptOut:
+@prompts_router.get(
+    "/{name}",
+    operation_id="get_prompt",
+    responses={404: {}, 409: {"description": "rendered=true and the document does not render"}},
+)
+async def get_prompt(
+    name: DocName,
+    user: CurrentUser,
+    services: ServicesDep,
+    rendered: Annotated[
+        bool, Query(description="Also render it for you, as Angie reads it (`rendered`).")
+    ] = False,
+) -> PromptOut:
     """One of your documents at its current version."""
-    return await _document(services, user.id, name)
+    doc = await _document(services, user.id, name)
+    if rendered:
+        doc.rendered = await asyncio.to_thread(_for_conversation, services.library, doc, user)
+    return doc
 
 
 @prompts_router.put("/{name}", operation_id="save_prompt", responses={404: {}, 422: {}})
