@@ -20,6 +20,8 @@ console = Console(highlight=False, stderr=True)
 
 def _run(app: CliContext, role: Role, host: str | None = None, port: int | None = None) -> None:
     from angie.daemon import Angie
+    from angie.errors import AngieError
+    from angie.instance import InstanceLock, bind_api_socket, locks_data_dir
     from angie.mcp.registry import RegistryError
     from angie.prompts import PromptError
 
@@ -30,12 +32,28 @@ def _run(app: CliContext, role: Role, host: str | None = None, port: int | None 
             "`angie worker` needs ANGIE_REDIS_URL (without Redis, `angie serve` runs tasks itself)",
             2,
         )
+    # Before anything starts (servers, worker, database): the data dir is this process's
+    # alone, then the API's port is hers; either taken by another stops her here.
+    lock: InstanceLock | None = None
+    api_socket = None
+    host, port = host or settings.host, port or settings.port
+    try:
+        if locks_data_dir(role, settings):
+            lock = InstanceLock.acquire(settings.data_dir)
+        if role in ("serve", "api"):
+            api_socket = bind_api_socket(host, port)
+    except AngieError as err:
+        fail(err.message, code=2)
+    except OSError as err:
+        fail(f"Angie could not start: {err.strerror or err}")
     if role in ("serve", "worker"):
         _check_model(app)
-    angie = Angie(settings, role=role, host=host, port=port, env_file=app.env_file)
+    angie = Angie(
+        settings, role=role, host=host, port=port, api_socket=api_socket, env_file=app.env_file
+    )
     if role in ("serve", "api"):
-        where = f"http://{host or settings.host}:{port or settings.port}"
         queue = "Redis" if settings.redis_url else "embedded"
+        where = f"http://{host}:{port}"
         console.print(f"Angie is starting: API {where}, {queue} queue, data in {settings.data_dir}")
     try:
         run_async(angie.run())
@@ -43,6 +61,9 @@ def _run(app: CliContext, role: Role, host: str | None = None, port: int | None 
         fail(str(err), code=2)
     except OSError as err:
         fail(f"Angie could not start: {err.strerror or err}")
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _check_model(app: CliContext) -> None:
