@@ -4,6 +4,7 @@ at once in one line, exit code 2, having started nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from angie.instance import LOCK_FILE, InstanceLock, locks_data_dir
+from angie.instance import LOCK_FILE, InstanceLock, bind_api_socket, locks_data_dir
 from angie.settings import AngieSettings
 from angie_mcp_core.testing import free_port
 
@@ -166,3 +167,26 @@ def _healthy(port: int, process: subprocess.Popen[str]) -> bool:
         except httpx.TransportError:
             time.sleep(0.2)
     return False
+
+
+async def test_the_api_socket_answers_without_nagle_as_asyncio_would() -> None:
+    """A socket Angie binds serves connections as one asyncio binds: with TCP_NODELAY (Nagle
+    and delayed ACKs together stall small responses and change how a refused upload ends)."""
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Probe, sock=bind_api_socket("127.0.0.1", 0))
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await reader.read() == b""  # the probe closed it
+        writer.close()
+        await writer.wait_closed()
+
+    assert seen == [1]

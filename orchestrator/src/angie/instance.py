@@ -125,9 +125,13 @@ def bind_api_socket(host: str, port: int) -> socket.socket:
     so nothing else can take it while she starts. Raises :class:`PortInUse`, or
     :class:`~angie.errors.Invalid` for an address this machine cannot listen on."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said outright, as asyncio's own create_server has it: asyncio switches Nagle
+    # off (TCP_NODELAY) only on connections whose socket names its protocol.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:  # an IPv6 address is IPv6 only, as asyncio binds it
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
         # Listening now, not when uvicorn starts: two sockets merely bound with SO_REUSEADDR
         # may share a port on Linux, and the second would fail only at its listen().

@@ -11,6 +11,8 @@ from angie.cli.context import CliContext, fail, pass_cli, run_async
 from angie.logs import configure_logging
 
 if TYPE_CHECKING:
+    import socket
+
     from angie.daemon import Role
 
 __all__ = ("api", "daemon", "serve", "worker")
@@ -35,7 +37,7 @@ def _run(app: CliContext, role: Role, host: str | None = None, port: int | None 
     # Before anything starts (servers, worker, database): the data dir is this process's
     # alone, then the API's port is hers; either taken by another stops her here.
     lock: InstanceLock | None = None
-    api_socket = None
+    api_socket: socket.socket | None = None
     host, port = host or settings.host, port or settings.port
     try:
         if locks_data_dir(role, settings):
