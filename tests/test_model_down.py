@@ -14,6 +14,7 @@ import pytest
 from api_support import ApiHarness, api_harness, make_api_angie
 from fakes.brain import Brain
 from fakes.openai_server import FakeOpenAI
+from pydantic import SecretStr
 from pydantic_ai import Agent
 from pydantic_ai.exceptions import ModelTimeoutError
 
@@ -102,7 +103,7 @@ async def test_a_model_server_that_never_answers_is_named(data_dir: Path) -> Non
             data_dir=data_dir,
             model="openai:llama3",
             model_base_url=url,
-            model_api_key=KEY,
+            model_api_key=SecretStr(KEY),
         )
         model = build_model(None, settings)
         with pytest.raises(ModelTimeoutError) as raised:

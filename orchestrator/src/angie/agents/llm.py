@@ -258,8 +258,10 @@ class _Origin:
         return ", ".join(said)
 
     def key_setting(self) -> str:
-        if self.base_url or self.provider == _COPILOT:
+        if self.base_url:
             return "ANGIE_MODEL_API_KEY"
+        if self.provider == _COPILOT:
+            return "COPILOT_GITHUB_TOKEN"
         return _PROVIDER_KEYS.get(self.provider or "", f"the {self.provider} API key")
 
 
