@@ -35,11 +35,9 @@ class Daemons:
     def __init__(self, url: str, data_dir: Path, fires: Path) -> None:
         self.env = {
             "PATH": os.environ["PATH"],
-            "HOME": str(data_dir),
             "PYTHONPATH": str(Path(__file__).parent),
             "PYDANTIC_AI_NO_BANNER": "1",
             "ANGIE_DATABASE_URL": url,
-            "ANGIE_DATA_DIR": str(data_dir),
             "ANGIE_SCHEDULER_LEASE_SECONDS": LEASE_SECONDS,
             "ANGIE_SCHEDULER_RENEW_SECONDS": RENEW_SECONDS,
             "ANGIE_TEST_FIRES": str(fires),
@@ -48,10 +46,14 @@ class Daemons:
         self.running: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str) -> int:
+        # Each daemon is a machine of its own, with its own data dir: one data dir is one
+        # embedded Angie (the second process on it would stop at start).
+        home = self.logs / name
+        home.mkdir()
         with (self.logs / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, str(SCRIPT)],
-                env=self.env,
+                env={**self.env, "ANGIE_DATA_DIR": str(home), "HOME": str(home)},
                 cwd=self.logs,
                 stdout=subprocess.DEVNULL,
                 stderr=log,

@@ -31,6 +31,7 @@ from angie.services import ModelFor, Services, build_services
 from angie.settings import AngieSettings
 
 if TYPE_CHECKING:
+    import socket
     from pathlib import Path
 
     import uvicorn
@@ -56,6 +57,7 @@ class Angie:
         api: bool = True,
         host: str | None = None,
         port: int | None = None,
+        api_socket: socket.socket | None = None,
         env_file: Path | None = None,
         model_for: ModelFor | None = None,
         specs: Mapping[str, ServerSpec] | None = None,
@@ -79,6 +81,8 @@ class Angie:
         self._with_scheduler = scheduler
         self._host = host or settings.host
         self._port = port or settings.port
+        # ``angie serve`` binds the API's port before anything starts and hands it over here.
+        self._api_socket = api_socket
         self._threads = worker_threads or settings.worker_threads
         self._server: uvicorn.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -161,6 +165,7 @@ class Angie:
         import uvicorn
 
         from angie.api.app import create_app
+        from angie.instance import bind_api_socket
 
         config = uvicorn.Config(
             create_app(self.services, bind_host=self._host),
@@ -181,14 +186,17 @@ class Angie:
             proxy_headers=bool(self.settings.trusted_proxies),
             forwarded_allow_ips=self.settings.trusted_proxies or None,
         )
+        sock = self._api_socket or bind_api_socket(self._host, self._port)
+        self._api_socket = None  # uvicorn closes it when it stops
         self._server = _uvicorn_server()(config)
-        self._api_task = asyncio.create_task(self._server.serve(), name="angie-api")
+        self._api_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="angie-api")
         self._background.append(self._api_task)
         while not self._server.started:
             if self._api_task.done():
                 self._api_task.result()
                 raise RuntimeError(f"the API could not listen on {self._host}:{self._port}")
             await asyncio.sleep(0.02)
+        log.info("the API listens on %s:%d", self._host, sock.getsockname()[1])
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop taking work, let running tasks finish (up to ``grace``), then stop the rest.
@@ -215,6 +223,9 @@ class Angie:
         self._background.clear()
         if services.servers.supervisor is not None:
             await services.servers.supervisor.stop(grace=_SERVER_GRACE)
+        if self._api_socket is not None:  # handed over, but the API never started
+            self._api_socket.close()
+            self._api_socket = None
         await services.aclose()
         log.info("Angie stopped")
 

@@ -17,6 +17,7 @@ from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, Usag
 
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn
+from angie.agents.llm import ModelFailed
 from angie.agents.runner import AgentFactory
 from angie.agents.runs import (
     Failed,
@@ -68,6 +69,8 @@ def _cause(err: BaseException) -> BaseException:
 
 def _transient(err: BaseException) -> bool:
     err = _cause(err)
+    if isinstance(err, ModelFailed):
+        return err.transient
     if isinstance(err, ModelHTTPError):
         return err.status_code == 429 or err.status_code >= 500
     return isinstance(err, _TRANSIENT)

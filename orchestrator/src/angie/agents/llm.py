@@ -6,24 +6,40 @@ from __future__ import annotations
 import functools
 import os
 import re
+import socket
+import ssl
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic_ai.exceptions import UserError
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelHTTPError,
+    ModelNotFoundError,
+    ModelQuotaExceededError,
+    ModelRequestTimeout,
+    ModelTimeoutError,
+    UserError,
+)
 from pydantic_ai.models import Model, infer_model, parse_model_id
 from pydantic_ai.providers import Provider, infer_provider_class
 
 from angie.agents.provider_keys import key_variable, provider_key
+from angie.errors import Unavailable
 from angie.settings import AngieSettings, SettingsError
 
 __all__ = (
     "OPENAI_COMPATIBLE",
     "ModelConfigError",
+    "ModelFailed",
     "ModelNotConfigured",
     "build_model",
     "clear_model_cache",
     "describe_model",
+    "model_failure",
 )
 
 #: Prefixes that ANGIE_MODEL_BASE_URL applies to: servers speaking OpenAI's chat-completions API.
@@ -40,6 +56,15 @@ _COPILOT_TOKENS = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
 
 class ModelConfigError(SettingsError):
     """A model string or its credentials are wrong; the message is one sentence for the user."""
+
+
+class ModelFailed(Unavailable):
+    """A request to the language model's server failed; the message says where and what to
+    check. ``transient`` when the same request may well succeed a little later."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class ModelNotConfigured(ModelConfigError):
@@ -78,10 +103,16 @@ def build_model(model: str | None, settings: AngieSettings) -> Model:
     # A provider's own key (OPENAI_API_KEY, …) from Angie's env file, when only that has it.
     own_key = None if provider is None or base_url else provider_key(provider, settings)
     try:
-        return _build(name, base_url, api_key, cli_path, home, own_key)
+        built = _build(name, base_url, api_key, cli_path, home, own_key)
     except ModelConfigError as err:
         source = "The agent's model" if model else "ANGIE_MODEL"
         raise ModelConfigError(f"{source} {name!r} {err}") from None
+    own = name != (settings.model or "").strip()
+    if len(_origins) > 64:  # forget models the cache dropped
+        for key in [k for k, (ref, _) in _origins.items() if ref() is None]:
+            del _origins[key]
+    _origins[id(built)] = (weakref.ref(built), _Origin(name, own, base_url, provider))
+    return built
 
 
 def clear_model_cache() -> None:
@@ -219,3 +250,106 @@ def _copilot(
     return CopilotModel(
         model_name, runtime=find_runtime(cli_path), home=home, base_url=base_url, api_key=api_key
     )
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+class _Origin:
+    """The settings a built model came from, to name them when its server fails."""
+
+    def __init__(self, name: str, own: bool, base_url: str | None, provider: str | None) -> None:
+        self.name = name
+        self.own = own
+        self.base_url = base_url
+        self.provider = provider
+
+    def settings(self) -> str:
+        said = [f"the agent's model {self.name}" if self.own else f"ANGIE_MODEL={self.name}"]
+        if self.base_url:
+            said.append(f"ANGIE_MODEL_BASE_URL={_safe_url(self.base_url)}")
+        return ", ".join(said)
+
+    def key_setting(self) -> str:
+        if self.base_url:
+            return "ANGIE_MODEL_API_KEY"
+        if self.provider == _COPILOT:
+            return "COPILOT_GITHUB_TOKEN"
+        return key_variable(self.provider or "") or f"the {self.provider} API key"
+
+
+# Models built here, by id (weakly: the cache may drop one, and its id be reused).
+_origins: dict[int, tuple[weakref.ref[Model], _Origin]] = {}
+
+
+def model_failure(err: ModelAPIError, model: object) -> ModelFailed:
+    """What a person hears when ``model``'s server failed with ``err``: which server, what
+    happened and what to check, naming the settings it came from and never a key."""
+    origin = _origin_of(model)
+    url = model.base_url if isinstance(model, Model) else None
+    where = f"the model server at {_safe_url(url)}" if url else "the language model's server"
+    hint = f" ({origin.settings()})" if origin else ""
+    if isinstance(err, ModelTimeoutError | ModelRequestTimeout):
+        return ModelFailed(
+            f"{where} did not answer in time; is it running and not overloaded?{hint}"
+        )
+    if isinstance(err, ModelConnectionError):
+        return ModelFailed(f"{where} did not answer ({_unreachable(err)}); is it running?{hint}")
+    status = err.status_code if isinstance(err, ModelHTTPError) else None
+    http = f" (HTTP {status})" if status else ""
+    if isinstance(err, ModelAuthenticationError) or status in (401, 403):
+        key = origin.key_setting() if origin else "the model's API key"
+        return ModelFailed(f"{where} refused the API key{http}; check {key}{hint}")
+    if isinstance(err, ModelNotFoundError) or status == 404:
+        name = err.model_name
+        return ModelFailed(
+            f"{where} does not know the model {name!r}{http}; check the model's name and "
+            f"the server's address{hint}"
+        )
+    if isinstance(err, ModelQuotaExceededError):
+        return ModelFailed(f"{where} says the account's quota or credits are used up{http}{hint}")
+    if status == 429:
+        return ModelFailed(f"{where} asked Angie to slow down{http}", transient=True)
+    if status is not None and status >= 500:
+        return ModelFailed(f"{where} failed{http}; see its logs{hint}", transient=True)
+    if status is not None:
+        return ModelFailed(f"{where} refused the request{http}{hint}")
+    return ModelFailed(f"{where} failed ({type(err).__name__}){hint}")
+
+
+def _origin_of(model: object) -> _Origin | None:
+    found = _origins.get(id(model))
+    if found is None or found[0]() is not model:
+        return None
+    return found[1]
+
+
+def _unreachable(err: BaseException) -> str:
+    """Why a connection failed, from the transport's own error under the provider's."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "its host name is not known"
+        if isinstance(current, ssl.SSLError):
+            return "TLS failed"
+        if isinstance(current, ConnectionResetError):
+            return "connection reset"
+        current = current.__cause__ or current.__context__
+    return "the connection failed"
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without user info, query or fragment (they can carry secrets)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return "an unreadable URL"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"

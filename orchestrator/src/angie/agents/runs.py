@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults
 from pydantic_ai.agent import EventStreamHandler
-from pydantic_ai.exceptions import UsageLimitExceeded
+from pydantic_ai.exceptions import ModelAPIError, UsageLimitExceeded
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ToolCallPart
 from pydantic_ai.models import Model
 from pydantic_ai.models.fallback import FallbackModel
@@ -21,6 +21,7 @@ from pydantic_core import to_jsonable_python
 from angie.agents.approvals import ApprovalService, approval_metadata, deferred_approvals
 from angie.agents.audit import DatabaseRecorder, ToolCallRecord, redact
 from angie.agents.limits import RunLimits, TreeUsage
+from angie.agents.llm import model_failure
 from angie.agents.runner import Delegate, TaskDeps
 from angie.agents.streaming import TaskWatcher, text_stream
 from angie.agents.trust import taint_task
@@ -96,7 +97,8 @@ async def run_agent(
     limits: RunLimits | None = None,
 ) -> Outcome:
     """Run (or resume) ``task``'s agent; a chat run given the ``live`` bus streams its words.
-    A run that reaches one of its ``limits`` stops there and its task fails, saying which."""
+    A run that reaches one of its ``limits`` stops there and its task fails, saying which; a
+    model server that fails raises :class:`~angie.agents.llm.ModelFailed`, saying which."""
     deps = TaskDeps(task=task, delegate=delegate)
     stream = _live_text(agent, task, live)
     limits = (limits or RunLimits()).within(TreeUsage(*await tasks.tree_usage(task.id)))
@@ -131,6 +133,10 @@ async def run_agent(
     except UsageLimitExceeded:
         reason = limits.reached(usage)
         return Failed(reason, RunLimits.told(reason))
+    except ModelAPIError as err:
+        # Translated here, where the model is known: the person hears which server failed and
+        # what to check; the worker retries it when that may help.
+        raise model_failure(err, agent.model) from err
     finally:
         if usage.requests:
             await tasks.add_usage(task.id, usage.input_tokens, usage.output_tokens, usage.cost)

@@ -12,6 +12,8 @@ from angie.cli.context import CliContext, fail, pass_cli, run_async
 from angie.logs import configure_logging
 
 if TYPE_CHECKING:
+    import socket
+
     from angie.daemon import Angie, Role
     from angie.demo import DemoHome
 
@@ -28,6 +30,8 @@ def _run(
     demo: DemoHome | None = None,
 ) -> None:
     from angie.daemon import Angie
+    from angie.errors import AngieError
+    from angie.instance import InstanceLock, bind_api_socket, locks_data_dir
     from angie.mcp.registry import RegistryError
     from angie.prompts import PromptError
 
@@ -38,6 +42,20 @@ def _run(
             "`angie worker` needs ANGIE_REDIS_URL (without Redis, `angie serve` runs tasks itself)",
             2,
         )
+    # Before anything starts (servers, worker, database): the data dir is this process's
+    # alone, then the API's port is hers; either taken by another stops her here.
+    lock: InstanceLock | None = None
+    api_socket: socket.socket | None = None
+    host, port = host or settings.host, port or settings.port
+    try:
+        if locks_data_dir(role, settings):
+            lock = InstanceLock.acquire(settings.data_dir)
+        if role in ("serve", "api"):
+            api_socket = bind_api_socket(host, port)
+    except AngieError as err:
+        fail(err.message, code=2)
+    except OSError as err:
+        fail(f"Angie could not start: {err.strerror or err}")
     if role in ("serve", "worker"):
         _check_model(app)
     angie = Angie(
@@ -45,14 +63,15 @@ def _run(
         role=role,
         host=host,
         port=port,
+        api_socket=api_socket,
         env_file=app.env_file,
         specs=demo.specs if demo else None,
         environ=demo.environ if demo else None,
         demo=demo is not None,
     )
     if role in ("serve", "api"):
-        where = f"http://{host or settings.host}:{port or settings.port}"
         queue = "Redis" if settings.redis_url else "embedded"
+        where = f"http://{host}:{port}"
         what = "Angie is starting" + (" a demo home (simulated devices)" if demo else "")
         console.print(f"{what}: API {where}, {queue} queue, data in {settings.data_dir}")
     try:
@@ -61,6 +80,9 @@ def _run(
         fail(str(err), code=2)
     except OSError as err:
         fail(f"Angie could not start: {err.strerror or err}")
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _demo_started(angie: Angie, demo: DemoHome) -> Callable[[], Awaitable[None]]:
