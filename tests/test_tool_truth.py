@@ -57,7 +57,8 @@ async def flaky(sqlite_url: str, data_dir: Path, brain: Brain) -> AsyncIterator[
         json.dumps(
             {
                 "mcpServers": {
-                    "flaky-box": {"command": sys.executable, "args": [str(FLAKY)], "timeout": 5}
+                    "flaky-box": {"command": sys.executable, "args": [str(FLAKY)], "timeout": 5},
+                    "gone": {"command": sys.executable, "args": ["-c", "raise SystemExit(4)"]},
                 }
             }
         )
@@ -106,7 +107,7 @@ async def test_a_tool_error_fails_the_task_with_the_tools_message(flaky: Harness
 @pytest.mark.parametrize(
     ("command", "said"),
     [
-        ("/tool nope.x {}", "no MCP server named 'nope' is enabled (enabled: flaky_box)"),
+        ("/tool nope.x {}", "no MCP server named 'nope' is enabled (enabled: flaky_box, gone)"),
         ("/tool flaky_box.echo-text {not json", "the arguments are not valid JSON"),
         ("/tool flaky_box.nope {}", "flaky_box has no tool 'nope'"),
         ("/tool flaky_box.echo-text [1]", "the arguments must be a JSON object"),
@@ -184,6 +185,18 @@ async def test_a_crashed_server_is_named_and_marked_down_then_healthy_again(
     assert fine.status is TaskStatus.SUCCEEDED, fine.error
     server = await _server(flaky.angie)
     assert (server.health, server.last_error) == (ServerHealth.HEALTHY, None)
+
+
+async def test_a_server_that_cannot_be_started_is_named_and_marked_down(
+    flaky: Harness,
+) -> None:
+    user = await flaky.user()
+    task = await _tool(flaky, user, "/tool gone.anything {}")
+    said = "the gone server could not be started (it exited before answering)"
+    assert (task.status, task.error) == (TaskStatus.FAILED, said)
+    async with flaky.angie.services.database.session() as session:
+        row = (await session.scalars(select(McpServer).where(McpServer.name == "gone"))).one()
+    assert (row.health, row.last_error) == (ServerHealth.UNHEALTHY, said)
 
 
 async def test_an_agents_call_to_a_hung_server_is_audited_with_the_cause(

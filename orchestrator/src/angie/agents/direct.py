@@ -143,10 +143,10 @@ class DirectCaller:
         if isinstance(err, MCPError) and err.code != CONNECTION_CLOSED:
             return DirectCallError(f"the {spec.name} server answered with an error: {err.message}")
         own_stdio = not spec.builtin and spec.transport == "stdio"
-        if not connected:
-            verb = "started" if own_stdio else "reached"
-            cause = unreachable_cause(err)
-            return SupervisorError(f"the {spec.name} server could not be {verb} ({cause})")
         # A stdio server of its own that hangs up has exited: its process is the pipe.
         dropped = "exited" if own_stdio else "closed the connection"
+        if not connected:
+            verb = "started" if own_stdio else "reached"
+            cause = unreachable_cause(err, dropped)
+            return SupervisorError(f"the {spec.name} server could not be {verb} ({cause})")
         return ServerGone(f"the {spec.name} server {dropped} during the call")

@@ -185,14 +185,15 @@ class GuardedToolset(WrapperToolset[Any]):
     def _unreachable(self, err: BaseException) -> str:
         if isinstance(err, TimeoutError):
             return f"the {self.server} server did not answer within {self.timeout:g} s"
-        return f"the {self.server} server could not be reached ({unreachable_cause(err)})"
+        cause = unreachable_cause(err, self.dropped)
+        return f"the {self.server} server could not be reached ({cause})"
 
 
-def unreachable_cause(err: BaseException) -> str:
+def unreachable_cause(err: BaseException, dropped: str = "closed the connection") -> str:
     """Why a server could not be had, in a few words: the client's own reason where it gives
     one ("No such file or directory: 'uvx'", "All connection attempts failed")."""
     if isinstance(err, MCPError) and err.code == CONNECTION_CLOSED:
-        return "it closed the connection before answering"
+        return f"it {dropped} before answering"
     if isinstance(err, TimeoutError) or (isinstance(err, MCPError) and err.code == REQUEST_TIMEOUT):
         return "it did not answer in time"
     text = str(err).removeprefix("Client failed to connect: ").strip()
