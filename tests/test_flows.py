@@ -398,9 +398,11 @@ async def test_no_model_gives_a_clear_answer_and_tool_command_still_works(
         assert '"on": true' in result(tool)["text"]
 
         bad = await h.settled(await h.say(user, "/tool hue.set_light {not json"), DONE)
-        assert "not valid JSON" in result(bad)["text"]
+        assert bad.status is TaskStatus.FAILED
+        assert "not valid JSON" in (bad.error or "")
         unknown = await h.settled(await h.say(user, "/tool nope.x {}"), DONE)
-        assert "no MCP server named 'nope'" in result(unknown)["text"]
+        assert unknown.status is TaskStatus.FAILED
+        assert "no MCP server named 'nope'" in (unknown.error or "")
     finally:
         await angie.stop(grace=5)
 

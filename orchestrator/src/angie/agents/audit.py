@@ -18,6 +18,8 @@ from pydantic_ai.toolsets.abstract import ToolsetTool
 from angie.agents.policy import ToolForbidden
 from angie.db.engine import Database
 from angie.db.models import ToolCall, ToolCallOutcome
+from angie.errors import AngieError
+from angie.mcp.toolsets import ServerTrouble
 
 __all__ = (
     "REDACTED",
@@ -134,7 +136,24 @@ class Watcher(Protocol):
     async def called(self, call: ToolCallRecord) -> None: ...
 
 
+def _trouble(err: BaseException) -> ServerTrouble | None:
+    """The server's failure behind ``err`` (the model's copy of it may be fenced, or wrapped)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ServerTrouble):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None
+
+
 def _error_text(err: BaseException) -> str:
+    trouble = _trouble(err)
+    if trouble is not None:
+        return trouble.said
+    if isinstance(err, AngieError):  # names the server and what happened to it
+        return err.message
     if isinstance(err, ModelRetry | ToolFailed):
         return err.message
     detail = str(err)
@@ -146,7 +165,9 @@ def _outcome(err: BaseException) -> ToolCallOutcome:
         return ToolCallOutcome.AWAITING_APPROVAL
     if isinstance(err, ToolForbidden):
         return ToolCallOutcome.DENIED
-    # The guard below turns a server's silence into a ModelRetry raised from the TimeoutError.
+    trouble = _trouble(err)
+    if trouble is not None and trouble.timed_out:
+        return ToolCallOutcome.TIMEOUT
     if isinstance(err, TimeoutError) or isinstance(err.__cause__, TimeoutError):
         return ToolCallOutcome.TIMEOUT
     return ToolCallOutcome.ERROR

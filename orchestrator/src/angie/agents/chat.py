@@ -15,24 +15,31 @@ from angie.agents.direct import DirectCaller, DirectCallError
 from angie.agents.llm import ModelNotConfigured
 from angie.agents.memory import ConversationMemory
 from angie.agents.runner import AgentFactory, Delegate
-from angie.agents.runs import Finished, Outcome, run_agent
+from angie.agents.runs import Failed, Finished, Outcome, run_agent
 from angie.agents.trust import fence, taint_task
 from angie.db.models import Task
 from angie.live import LiveBus
+from angie.mcp.registry import tool_prefix
 from angie.prompts import UserPromptStore
 from angie.tasks.service import TaskService
 
 __all__ = ("ChatTurn", "fence", "parse_tool_command")
 
+# A server as the mcpServers file writes it (``brave-search``) or as Angie names it
+# (``brave_search``); a tool as its server names it, dashes included (``.`` ends the server).
 _TOOL = re.compile(
-    r"^/tool\s+(?P<server>[a-z][a-z0-9_]*)\.(?P<tool>[A-Za-z0-9_]+)\s*(?P<args>.*)$", re.S
+    r"^/tool\s+(?P<server>[A-Za-z][A-Za-z0-9_-]*)\.(?P<tool>[A-Za-z0-9_-]+)"
+    r"(?:\s+|(?=[{\[])|$)(?P<args>.*)$",
+    re.S,
 )
 
 
 def parse_tool_command(text: str) -> tuple[str, str, dict[str, Any]]:
-    """``/tool hue.set_light {"light": "Sofa"}`` → (server, tool, arguments)."""
+    """``/tool hue.set_light {"light": "Sofa"}`` → (server, tool, arguments); the server by
+    Angie's name for it (``brave-search`` → ``brave_search``)."""
     match = _TOOL.match(text.strip())
-    if match is None:
+    server = tool_prefix(match["server"]) if match is not None else None
+    if match is None or server is None:
         raise DirectCallError('usage: /tool server.tool {"argument": "value"}')
     raw = match["args"].strip() or "{}"
     try:
@@ -43,7 +50,7 @@ def parse_tool_command(text: str) -> tuple[str, str, dict[str, Any]]:
         ) from err
     if not isinstance(arguments, dict):
         raise DirectCallError("the arguments must be a JSON object")
-    return match["server"], match["tool"], arguments
+    return server, match["tool"], arguments
 
 
 @dataclass
@@ -107,7 +114,9 @@ class ChatTurn:
             server, tool, arguments = parse_tool_command(text)
             result = await self.direct.call(task.id, server, tool, arguments)
         except DirectCallError as err:
-            return Finished(f"/tool: {err}")
+            # The task fails for the tool's own words (or the command's mistake); the person
+            # reads them as they are.
+            return Failed(err.message, told=f"/tool: {err.message}")
         return Finished(json.dumps(result, ensure_ascii=False, indent=2, default=str), result)
 
 

@@ -16,9 +16,10 @@ from angie.agents.audit import DatabaseRecorder, ToolCallRecord, redact
 from angie.agents.policy import Decision, load_policy
 from angie.agents.toolbox import Toolbox
 from angie.db.models import ToolCallOutcome
-from angie.errors import Invalid, Unavailable
+from angie.errors import AngieError, Invalid, Unavailable
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import ServerGone, SupervisorError
+from angie.mcp.toolsets import unreachable_cause
 
 __all__ = ("DirectCallError", "DirectCaller", "ServerSilent")
 
@@ -49,9 +50,12 @@ class DirectCaller:
         started = time.monotonic()
         outcome, error, data = ToolCallOutcome.OK, None, None
         generation = self._generation(spec)
+        connected = False
         try:
             async with await self.toolbox.connect(spec) as client:
+                connected = True
                 tools = {t.name: t for t in await client.list_tools()}
+                await self.toolbox.health.answered(spec)
                 if tool not in tools:
                     raise DirectCallError(
                         f"{server} has no tool {tool!r} (tools: {', '.join(sorted(tools))})"
@@ -78,18 +82,26 @@ class DirectCaller:
                     data = [getattr(c, "text", str(c)) for c in result.content]
                 return data
         except (DirectCallError, SupervisorError) as err:
-            error = str(err)
+            error = err.message
             if outcome is ToolCallOutcome.OK:
                 outcome = ToolCallOutcome.ERROR
             raise
         except _BROKEN as err:
-            outcome = ToolCallOutcome.ERROR
-            broken = await self._broken(spec, generation, err)
-            error = str(broken)
+            broken = await self._broken(spec, generation, err, connected=connected)
+            outcome = ToolCallOutcome.TIMEOUT if isinstance(broken, ServerSilent) else outcome
+            if outcome is ToolCallOutcome.OK:
+                outcome = ToolCallOutcome.ERROR
+            error = broken.message
+            if isinstance(broken, DirectCallError):  # it answered, with a protocol error
+                await self.toolbox.health.answered(spec)
+            else:
+                await self.toolbox.health.failed(spec, error)
             raise broken from err
         except (OSError, TimeoutError, ToolError) as err:
             outcome, error = ToolCallOutcome.ERROR, f"{type(err).__name__}: {err}"
-            raise DirectCallError(f"the {server} server could not be reached ({error})") from err
+            reached = DirectCallError(f"the {server} server could not be reached ({error})")
+            await self.toolbox.health.failed(spec, reached.message)
+            raise reached from err
         finally:
             await recorder.record(
                 ToolCallRecord(
@@ -112,9 +124,12 @@ class DirectCaller:
         except SupervisorError:
             return None
 
-    async def _broken(self, spec: ServerSpec, generation: int | None, err: Exception) -> Exception:
-        """What happened to the server, in a sentence that names it: gone (the task runs again)
-        or silent past the timeout (the task fails, saying so)."""
+    async def _broken(
+        self, spec: ServerSpec, generation: int | None, err: Exception, *, connected: bool
+    ) -> AngieError:
+        """What happened to the server, in a sentence that names it: gone (the task runs again),
+        never had (not started, not reached) or silent past its timeout (the task fails,
+        saying so)."""
         supervisor = self.toolbox.supervisor
         why = None
         if generation is not None and supervisor is not None:
@@ -123,8 +138,15 @@ class DirectCaller:
             return ServerGone(f"the {spec.name} server {why} during the call")
         if isinstance(err, MCPError) and err.code == REQUEST_TIMEOUT:
             return ServerSilent(
-                f"the {spec.name} server did not answer within {self.toolbox.timeout:g} s"
+                f"the {spec.name} server did not answer within {self.toolbox.timeout_for(spec):g} s"
             )
         if isinstance(err, MCPError) and err.code != CONNECTION_CLOSED:
             return DirectCallError(f"the {spec.name} server answered with an error: {err.message}")
-        return ServerGone(f"the {spec.name} server closed the connection during the call")
+        own_stdio = not spec.builtin and spec.transport == "stdio"
+        # A stdio server of its own that hangs up has exited: its process is the pipe.
+        dropped = "exited" if own_stdio else "closed the connection"
+        if not connected:
+            verb = "started" if own_stdio else "reached"
+            cause = unreachable_cause(err, dropped)
+            return SupervisorError(f"the {spec.name} server could not be {verb} ({cause})")
+        return ServerGone(f"the {spec.name} server {dropped} during the call")

@@ -26,9 +26,10 @@ from angie.agents.streaming import TaskWatcher
 from angie.agents.trust import RunTrust, TrustToolset
 from angie.db.engine import Database
 from angie.live import LiveBus
+from angie.mcp.health import HealthRecorder
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import Supervisor, SupervisorError
-from angie.mcp.toolsets import ServerToolset, stdio_transport
+from angie.mcp.toolsets import ServerToolset, stdio_transport, unreachable_cause
 from angie.prompts import Tool as PromptTool
 
 __all__ = ("Toolbox", "tool_allowed")
@@ -65,6 +66,8 @@ class Toolbox:
         self._supervisor = supervisor
         self._timeout = timeout
         self._live = live
+        # What calls find of the servers no supervisor watches (those of the mcpServers file).
+        self.health = HealthRecorder(database)
         self._described: dict[str, tuple[int, list[PromptTool]]] = {}
 
     def installed(self) -> set[str]:
@@ -86,6 +89,11 @@ class Toolbox:
     def timeout(self) -> float:
         return self._timeout
 
+    def timeout_for(self, spec: ServerSpec) -> float:
+        """Seconds a call to ``spec`` may take: its own (``"timeout"`` in the mcpServers file)
+        or ANGIE_MCP_TIMEOUT."""
+        return spec.timeout if spec.timeout is not None else self._timeout
+
     async def connect(self, spec: ServerSpec) -> Client[Any]:
         """:meth:`client`, once a built-in server being restarted is back (up to the timeout);
         :class:`SupervisorError` says which server and why when it cannot be had."""
@@ -100,10 +108,11 @@ class Toolbox:
                 raise SupervisorError(f"the {spec.name} server is not running here")
             endpoint = self._supervisor.endpoint(spec.name)
             return Client(endpoint.url, auth=endpoint.token, timeout=self._timeout)
+        timeout = self.timeout_for(spec)
         if spec.transport == "http":
             transport = StreamableHttpTransport(str(spec.url), headers=dict(spec.headers))
-            return Client(transport, timeout=self._timeout)
-        return Client(stdio_transport(spec, self.environ), timeout=self._timeout)
+            return Client(transport, timeout=timeout)
+        return Client(stdio_transport(spec, self.environ), timeout=timeout)
 
     async def capabilities(
         self, servers: Iterable[str], tool_filter: Sequence[str]
@@ -126,7 +135,10 @@ class Toolbox:
                         tools = await client.list_tools()
                 except (OSError, TimeoutError, SupervisorError, McpError, httpx2.HTTPError) as err:
                     log.info("cannot list the tools of %s for a prompt: %r", name, err)
+                    why = f"the {name} server could not be reached ({unreachable_cause(err)})"
+                    await self.health.failed(spec, why)
                     continue
+                await self.health.answered(spec)
                 described = [
                     PromptTool(f"{name}_{t.name}", (t.description or "").strip()) for t in tools
                 ]
@@ -139,7 +151,13 @@ class Toolbox:
         spec = self.spec(name)
         if spec is None:
             return None
-        return ServerToolset(spec, self._supervisor, timeout=self._timeout, environ=self.environ)
+        return ServerToolset(
+            spec,
+            self._supervisor,
+            timeout=self.timeout_for(spec),
+            environ=self.environ,
+            health=self.health,
+        )
 
     def toolsets(
         self,

@@ -10,8 +10,10 @@ The file is what Claude Desktop (``{"mcpServers": {...}}``) or VS Code (``{"serv
 
 ``${VAR}``, ``${VAR:-default}`` and VS Code's ``${env:VAR}`` are expanded from the environment
 when the file is read. A server name becomes Angie's tool-prefix form (``brave-search`` ->
-``brave_search``). An entry Angie cannot use (an unset variable, a VS Code ``${input:…}``, an SSE
-server, a name that clashes) is skipped with its reason, and the others are still used.
+``brave_search``). An entry may set ``"timeout"``: the seconds its calls may take (at most
+3600), instead of ``ANGIE_MCP_TIMEOUT``. An entry Angie cannot use (an unset variable, a VS Code
+``${input:…}``, an SSE server, a name that clashes, a bad timeout) is skipped with its reason,
+and the others are still used.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ _INPUT = re.compile(r"\$\{input:([^}]*)\}")
 _EDITOR_VAR = re.compile(r"\$\{(?!env:|input:)[A-Za-z]+:(?!-)[^}]*\}")
 # The transports written as VS Code and Claude Code write them.
 _TYPES = {"stdio": "stdio", "http": "http", "streamable-http": "http", "streamableHttp": "http"}
+MAX_TIMEOUT = 3600.0  # an hour: past that a call is lost, not slow
 
 
 class RegistryError(Invalid):
@@ -76,6 +79,8 @@ class ServerSpec:
     source: str = "builtin"
     # What a built-in server says about itself (scope, content trust); None for the file's.
     manifest: ServerManifest | None = None
+    # Seconds a call may take; None: ANGIE_MCP_TIMEOUT.
+    timeout: float | None = None
 
     @property
     def content_trust(self) -> str | None:
@@ -186,10 +191,24 @@ def _transport(raw: dict[str, Any], where: str) -> str:
     return transport
 
 
+def _timeout(raw: dict[str, Any], where: str) -> float | None:
+    value = raw.get("timeout")
+    if value is None:
+        return None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 < value <= MAX_TIMEOUT:
+        raise RegistryError(
+            f"{where}.timeout: {value!r} must be a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT:g}"
+        )
+    return float(value)
+
+
 def _spec(name: str, raw: Any, where: str, source: str, environ: Mapping[str, str]) -> ServerSpec:
     if not isinstance(raw, dict):
         raise RegistryError(f"{where}: must be an object with a command or a url")
     enabled = not raw.get("disabled", False)
+    timeout = _timeout(raw, where)
     if _transport(raw, where) == "stdio":
         command, args = raw["command"], raw.get("args", [])
         if not isinstance(command, str) or not command:
@@ -198,7 +217,15 @@ def _spec(name: str, raw: Any, where: str, source: str, environ: Mapping[str, st
             raise RegistryError(f"{where}.args: must be a list of strings")
         argv = tuple(_expand(part, f"{where}.args", environ) for part in (command, *args))
         env = _strings(raw.get("env"), f"{where}.env", environ)
-        return ServerSpec(name, "stdio", command=argv, env=env, enabled=enabled, source=source)
+        return ServerSpec(
+            name,
+            "stdio",
+            command=argv,
+            env=env,
+            enabled=enabled,
+            source=source,
+            timeout=timeout,
+        )
     url = raw["url"]
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
@@ -210,6 +237,7 @@ def _spec(name: str, raw: Any, where: str, source: str, environ: Mapping[str, st
         headers=headers,
         enabled=enabled,
         source=source,
+        timeout=timeout,
     )
 
 

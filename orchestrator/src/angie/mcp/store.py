@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from angie.mcp.registry import ServerSpec
 
-__all__ = ("content_trust_choices", "set_enabled")
+__all__ = ("content_trust_choices", "server_row", "set_enabled")
 
 
 async def enabled_choices(session: AsyncSession) -> dict[str, bool]:
@@ -32,12 +32,13 @@ async def content_trust_choices(session: AsyncSession) -> dict[str, ContentTrust
 
 async def set_enabled(session: AsyncSession, spec: ServerSpec, enabled: bool) -> None:
     """Record the choice, creating the server's row the first time."""
-    row = await _row(session, spec)
+    row = await server_row(session, spec)
     row.enabled = enabled
     await session.flush()
 
 
-async def _row(session: AsyncSession, spec: ServerSpec) -> McpServer:
+async def server_row(session: AsyncSession, spec: ServerSpec) -> McpServer:
+    """The server's row, made (not yet flushed) the first time."""
     row = (
         await session.scalars(select(McpServer).where(McpServer.name == spec.name))
     ).one_or_none()

@@ -208,7 +208,7 @@ async def list_tools(
     if spec is None:
         raise Conflict(f"the {name} server was enabled after Angie started; restart her to use it")
     try:
-        async with asyncio.timeout(services.settings.mcp_timeout):
+        async with asyncio.timeout(services.toolbox.timeout_for(spec)):
             async with services.toolbox.client(spec) as client:
                 tools = await client.list_tools()
     except SupervisorError as err:
