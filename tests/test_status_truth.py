@@ -4,6 +4,8 @@ a healthy one, and says why one is down; the server list says which servers are 
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from sqlalchemy import select, update
 
 from angie.db.models import McpServer, ServerHealth
 from angie.mcp.registry import ServerSpec, builtin_specs
+from angie.mcp.supervisor import Supervisor
 
 SERVERS = "/api/mcp/servers"
 HUE_SETTINGS = ["ANGIE_HUE_BRIDGE_HOST", "ANGIE_HUE_USERNAME"]
@@ -150,3 +153,30 @@ async def test_cli_status_says_not_configured_healthy_and_down(
     assert lines["spotify"] == "down: exited with code 1: the token file cannot be read"
     assert "gmail" not in lines
     assert token not in done.out
+
+
+async def test_a_server_that_never_starts_is_retried_less_and_less_often(tmp_path: Path) -> None:
+    backed_off = asyncio.Event()
+
+    def restarted(_name: str) -> None:
+        # Each failed try doubles the wait before the next (0.01 s, 0.02 s, 0.04 s, ...); a
+        # counter that went back to the bottom after every try would never reach 4.
+        if supervisor.states()[0].restarts >= 4:
+            backed_off.set()
+
+    supervisor = Supervisor(
+        [_broken("spotify")],
+        environ={"PATH": os.environ["PATH"]},
+        state_dir=tmp_path,
+        min_backoff=0.01,
+        max_backoff=0.5,
+        on_restart=restarted,
+    )
+    await supervisor.start()
+    try:
+        await asyncio.wait_for(backed_off.wait(), 30)
+        (state,) = supervisor.states()
+    finally:
+        await supervisor.stop()
+
+    assert state.last_error == "exited with code 1: the token file cannot be read"

@@ -169,7 +169,7 @@ class _Child:
         self.restarts = 0
         self.last_error: str | None = None  # with the end of its stderr, for the admin
         self.reason: str | None = None  # the same in a few words, for the person
-        self.started_at = 0.0
+        self.started_at = 0.0  # when the current process came up; 0 while it has not
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self.configuration: Configuration | None = None
         self.watcher: asyncio.Task[None] | None = None
@@ -233,6 +233,7 @@ class Supervisor:
         child.up.clear()
         child.stderr_tail.clear()
         child.configuration = None
+        child.started_at = 0.0
         try:
             child.process = await asyncio.create_subprocess_exec(
                 *child.spec.command,
@@ -330,7 +331,9 @@ class Supervisor:
             return
         if child.health is ServerHealth.HEALTHY:
             self._failed(child, *self._exit_reason(child))
-        if time.monotonic() - child.started_at > _STABLE_AFTER:
+        # Only a process that came up and stayed up resets the backoff: one that never started
+        # keeps waiting longer between tries instead of being restarted twice a second.
+        if child.started_at and time.monotonic() - child.started_at > _STABLE_AFTER:
             child.restarts = 0
         delay = min(self._max_backoff, self._min_backoff * 2**child.restarts)
         child.restarts += 1
