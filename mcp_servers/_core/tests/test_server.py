@@ -17,7 +17,9 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import TextResourceContents
 
+from angie_mcp_core.configuration import CONFIGURATION_URI, Configuration
 from angie_mcp_core.runner import ConfigError, load_settings
 from angie_mcp_core.testing import serve_http
 
@@ -57,6 +59,23 @@ async def test_status_reports_an_unreachable_upstream(sample: ModuleType) -> Non
     assert status is not None
     assert status["upstream_reachable"] is False
     assert "cannot connect" in status["error"]
+
+
+async def test_configuration_resource_names_missing_settings(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample))) as client:
+        contents = await client.read_resource(CONFIGURATION_URI)
+    assert isinstance(contents[0], TextResourceContents)
+    said = Configuration.model_validate_json(contents[0].text)
+    assert said == Configuration(configured=False, missing_settings=["ANGIE_SAMPLE_API_KEY"])
+
+
+async def test_configuration_resource_never_holds_a_value(sample: ModuleType) -> None:
+    async with Client(sample.build(settings(sample, api_key="k-secret-123"))) as client:
+        contents = await client.read_resource(CONFIGURATION_URI)
+    assert isinstance(contents[0], TextResourceContents)
+    text = contents[0].text
+    assert Configuration.model_validate_json(text) == Configuration(configured=True)
+    assert "k-secret-123" not in text
 
 
 async def test_tool_error_message_reaches_the_model(sample: ModuleType) -> None:

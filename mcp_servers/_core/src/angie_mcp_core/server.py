@@ -13,6 +13,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from angie_mcp_core.auth import BearerTokenVerifier
+from angie_mcp_core.configuration import CONFIGURATION_URI, Configuration
 from angie_mcp_core.errors import ServerToolError
 from angie_mcp_core.settings import ServerSettings
 
@@ -70,7 +71,8 @@ def create_server(
     probe: Probe | None = None,
     lifespan: Callable[[FastMCP], AbstractAsyncContextManager[Any]] | None = None,
 ) -> FastMCP:
-    """A FastMCP server named ``name`` with Angie's defaults and a ``status`` tool.
+    """A FastMCP server named ``name`` with Angie's defaults, a ``status`` tool and its
+    configuration resource (:data:`~angie_mcp_core.configuration.CONFIGURATION_URI`).
 
     Only :class:`~angie_mcp_core.errors.ServerToolError` messages reach the model; other
     exceptions are masked. On HTTP the server requires ``settings.token`` as a bearer token.
@@ -117,5 +119,16 @@ def create_server(
             upstream=upstream,
             error=error,
         )
+
+    @mcp.resource(
+        CONFIGURATION_URI,
+        name="configuration",
+        description="Whether the server has every setting its service needs, and the names of "
+        "those missing. Never a value; the service is not contacted.",
+        mime_type="application/json",
+    )
+    def configuration() -> str:
+        missing = settings.missing()
+        return Configuration(configured=not missing, missing_settings=missing).model_dump_json()
 
     return mcp

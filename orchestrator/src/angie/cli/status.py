@@ -16,8 +16,6 @@ __all__ = ("status_command",)
 
 console = Console(highlight=False)
 
-_HEALTH = {"healthy": "green", "ok": "green", "starting": "yellow", "degraded": "yellow"}
-
 
 def _tasks(answer: dict[str, Any], key: str, title: str, empty: str) -> None:
     rows = answer.get(key) or []
@@ -53,18 +51,28 @@ def _crons(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _server_state(server: dict[str, Any]) -> tuple[str, str]:
+    """What a server's row says in a few words (``not configured (ANGIE_HUE_USERNAME
+    missing)``, ``down: exited with code 2``), and its colour."""
+    health = str(server.get("health") or "unknown")
+    if not server.get("enabled"):
+        return "off", "dim"
+    error = server.get("last_error")
+    # A server being restarted after a failure is down until it is up again.
+    if health == "unhealthy" or (health == "starting" and error):
+        return (f"down: {error}" if error else "down"), "red"
+    if health == "healthy" and server.get("configured") is False:
+        missing = ", ".join(str(name) for name in server.get("missing_settings") or [])
+        return (f"not configured ({missing} missing)" if missing else "not configured"), "yellow"
+    styles = {"healthy": "green", "starting": "yellow"}
+    return health, styles.get(health, "dim")
+
+
 def _servers(rows: list[dict[str, Any]]) -> Table:
-    table = Table("server", "enabled", "health", "last error", title="MCP servers")
+    table = Table.grid(padding=(0, 2))
     for server in rows:
-        health = str(server.get("health") or "?")
-        style = _HEALTH.get(health, "red")
-        enabled = server.get("enabled")
-        table.add_row(
-            escape(str(server.get("name") or "")),
-            "yes" if enabled else "[dim]no[/]",
-            f"[{style}]{escape(health)}[/]" if enabled else f"[dim]{escape(health)}[/]",
-            clip(server.get("last_error") or "", 60),
-        )
+        text, style = _server_state(server)
+        table.add_row(escape(str(server.get("name") or "")), f"[{style}]{clip(text, 160)}[/]")
     return table
 
 
@@ -107,4 +115,8 @@ def status_command(url: str | None) -> None:
     if answer.get("scheduler"):
         console.print(_scheduler(answer["scheduler"]))
     servers = answer.get("servers") or []
-    console.print(_servers(servers) if servers else "[dim]No MCP servers.[/]")
+    if servers:
+        console.print("[bold]MCP servers[/]")
+        console.print(_servers(servers))
+    else:
+        console.print("[dim]No MCP servers installed.[/]")

@@ -3,7 +3,9 @@
 Each start gets a free port and a fresh random bearer token; each child's environment holds only
 its own ``ANGIE_<NAME>_*`` settings (credentials never reach another server). A crashed child is
 restarted with exponential backoff; ``generation`` counts starts so toolsets built for an older
-process (its port, its token, its tool list) are replaced.
+process (its port, its token, its tool list) are replaced. Once a child listens, the supervisor
+reads its configuration resource (the kit's ``angie://configuration``): a server that runs but
+lacks its settings is "not configured", not healthy, and says which settings it lacks.
 
 Each child runs in a session of its own: a SIGTERM to Angie's process group (Ctrl-C, systemd)
 reaches Angie alone, who stops her servers only once her tasks are done with them.
@@ -26,9 +28,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
+from fastmcp import Client
+from mcp import MCPError
+from mcp.types import TextResourceContents
+
 from angie.db.models import ServerHealth
 from angie.errors import Unavailable
 from angie.mcp.registry import ServerSpec
+from angie_mcp_core.configuration import CONFIGURATION_URI, Configuration
 
 __all__ = (
     "Endpoint",
@@ -48,6 +56,7 @@ _PR_SET_PDEATHSIG = 1
 # What a child may inherit besides its own settings: enough to run Python, nothing secret.
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
 _STABLE_AFTER = 60.0  # seconds up before the restart backoff starts again from the bottom
+_ASK_CONFIGURATION = 10.0  # seconds a started server has to say whether it is configured
 
 
 class SupervisorError(Unavailable):
@@ -74,6 +83,10 @@ class ServerState:
     pid: int | None
     restarts: int
     last_error: str | None
+    # What the running server says of its settings: None when it does not say (not a kit
+    # server, or not running); the names (never values) of those it still lacks.
+    configured: bool | None = None
+    missing_settings: tuple[str, ...] = ()
 
 
 def child_environ(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str]:
@@ -156,8 +169,9 @@ class _Child:
         self.restarts = 0
         self.last_error: str | None = None  # with the end of its stderr, for the admin
         self.reason: str | None = None  # the same in a few words, for the person
-        self.started_at = 0.0
+        self.started_at = 0.0  # when the current process came up; 0 while it has not
         self.stderr_tail: deque[str] = deque(maxlen=20)
+        self.configuration: Configuration | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.up = asyncio.Event()  # set while healthy: callers wait on it during a restart
 
@@ -218,6 +232,8 @@ class Supervisor:
         child.health = ServerHealth.STARTING
         child.up.clear()
         child.stderr_tail.clear()
+        child.configuration = None
+        child.started_at = 0.0
         try:
             child.process = await asyncio.create_subprocess_exec(
                 *child.spec.command,
@@ -235,8 +251,10 @@ class Supervisor:
             return
         asyncio.create_task(self._drain(child, child.process))  # noqa: RUF006 - ends with the process
         if await self._ready(child.process, port):
+            url = f"http://{self._host}:{port}/mcp"
+            child.configuration = await self._configuration(child.spec.name, url, token)
             child.generation += 1
-            child.endpoint = Endpoint(f"http://{self._host}:{port}/mcp", token, child.generation)
+            child.endpoint = Endpoint(url, token, child.generation)
             child.health = ServerHealth.HEALTHY
             child.started_at = time.monotonic()
             child.last_error = child.reason = None
@@ -253,8 +271,30 @@ class Supervisor:
             self._failed(child, *self._exit_reason(child))
         child.watcher = asyncio.create_task(self._watch(child, child.process))
 
+    async def _configuration(self, name: str, url: str, token: str) -> Configuration | None:
+        """What a server that listens says of its settings; None when it does not say."""
+        try:
+            async with asyncio.timeout(min(self._start_timeout, _ASK_CONFIGURATION)):
+                async with Client(url, auth=token) as client:
+                    contents = await client.read_resource(CONFIGURATION_URI)
+            if not contents or not isinstance(contents[0], TextResourceContents):
+                raise ValueError(f"{CONFIGURATION_URI} is not text")
+            said = Configuration.model_validate_json(contents[0].text)
+        except (TimeoutError, OSError, RuntimeError, MCPError, httpx2.HTTPError, ValueError) as err:
+            # A server not built with the kit has no such resource (or an answer of its own).
+            log.info("MCP server %s does not say whether it is configured: %r", name, err)
+            return None
+        if not said.configured:
+            log.warning(
+                "MCP server %s is not configured: %s missing",
+                name,
+                ", ".join(said.missing_settings) or "settings",
+            )
+        return said
+
     def _failed(self, child: _Child, reason: str, tail: str = "") -> None:
         child.health = ServerHealth.UNHEALTHY
+        child.configuration = None
         child.up.clear()
         child.reason = reason
         child.last_error = reason + (f": {tail}" if tail else "")
@@ -291,7 +331,9 @@ class Supervisor:
             return
         if child.health is ServerHealth.HEALTHY:
             self._failed(child, *self._exit_reason(child))
-        if time.monotonic() - child.started_at > _STABLE_AFTER:
+        # Only a process that came up and stayed up resets the backoff: one that never started
+        # keeps waiting longer between tries instead of being restarted twice a second.
+        if child.started_at and time.monotonic() - child.started_at > _STABLE_AFTER:
             child.restarts = 0
         delay = min(self._max_backoff, self._min_backoff * 2**child.restarts)
         child.restarts += 1
@@ -357,6 +399,10 @@ class Supervisor:
                 else None,
                 restarts=child.restarts,
                 last_error=child.last_error,
+                configured=child.configuration.configured if child.configuration else None,
+                missing_settings=tuple(child.configuration.missing_settings)
+                if child.configuration
+                else (),
             )
             for name, child in sorted(self._children.items())
         ]

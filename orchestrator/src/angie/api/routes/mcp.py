@@ -46,8 +46,19 @@ class ServerOut(BaseModel):
     transport: McpTransport
     builtin: bool
     enabled: bool = Field(description="The household's choice; a change applies at restart.")
+    installed: bool = Field(
+        description="This Angie can start it: a built-in whose package is installed here, or "
+        "an entry of the mcpServers file. Others are seeded so their agents can be listed."
+    )
     active: bool = Field(description="This Angie has the server now (installed and enabled).")
-    health: ServerHealth
+    health: ServerHealth = Field(description="The server's process; see configured.")
+    configured: bool | None = Field(
+        description="Whether the running server has every setting its service needs; null "
+        "when unknown (not running in this process, or a server that does not say)."
+    )
+    missing_settings: list[str] = Field(
+        description="The environment variables it still needs (names only, never values)."
+    )
     last_error: str | None
     restarts: int | None = Field(description="Restarts by the supervisor, when it runs it.")
     approval_mode: ApprovalMode
@@ -113,8 +124,11 @@ def _out(row: McpServer, services: Services) -> ServerOut:
         transport=row.transport,
         builtin=row.builtin,
         enabled=row.enabled,
+        installed=row.name in services.servers.specs,
         active=row.name in services.toolbox.installed(),
         health=live.health if live else row.health,
+        configured=live.configured if live else None,
+        missing_settings=list(live.missing_settings) if live else [],
         last_error=live.last_error if live else row.last_error,
         restarts=live.restarts if live else None,
         approval_mode=row.approval_mode,

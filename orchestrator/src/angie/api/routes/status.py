@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows, upcoming_ticks
@@ -16,6 +17,7 @@ from angie.db.base import utcnow
 from angie.db.models import Event, Lease, McpServer, ServerHealth, Task, TaskStatus
 from angie.scheduler.leader import LeaderState
 from angie.scheduler.lease import SCHEDULER_LEASE
+from angie.services import Services
 from angie.tasks.spending import spent_on
 
 __all__ = ("SchedulerOut", "ServerOut", "SpendingOut", "StatusOut", "router")
@@ -28,9 +30,19 @@ _NEXT_CRONS = 5
 
 
 class ServerOut(Out):
+    """One MCP server this Angie can start: a built-in whose package is installed here, or an
+    entry of the mcpServers file."""
+
     name: str
     enabled: bool
-    health: ServerHealth
+    health: ServerHealth = Field(description="The server's process; see configured.")
+    configured: bool | None = Field(
+        description="Whether the running server has every setting its service needs; null "
+        "when unknown (not running in this process, or a server that does not say)."
+    )
+    missing_settings: list[str] = Field(
+        description="The environment variables it still needs (names only, never values)."
+    )
     last_error: str | None
 
 
@@ -67,6 +79,33 @@ class StatusOut(Out):
     )
 
 
+async def _servers(session: AsyncSession, services: Services) -> list[ServerOut]:
+    """The servers this Angie can start (seeded rows of servers not installed here are left
+    out): live health and configuration from the supervisor where this process runs one, the
+    stored health elsewhere."""
+    installed = services.servers.specs
+    live = {state.name: state for state in services.servers.states()}
+    known = await session.scalars(select(McpServer).where(McpServer.name.in_(list(installed))))
+    rows = {row.name: row for row in known}
+    servers = []
+    for name in sorted(installed):
+        row, state = rows.get(name), live.get(name)
+        stored_health = row.health if row is not None else ServerHealth.UNKNOWN
+        stored_error = row.last_error if row is not None else None
+        servers.append(
+            ServerOut(
+                name=name,
+                # The household's choice (it applies at restart) once it made one.
+                enabled=row.enabled if row is not None else installed[name].enabled,
+                health=state.health if state else stored_health,
+                configured=state.configured if state else None,
+                missing_settings=list(state.missing_settings) if state else [],
+                last_error=state.last_error if state else stored_error,
+            )
+        )
+    return servers
+
+
 @router.get("", operation_id="get_status")
 async def get_status(user: CurrentUser, session: SessionDep, services: ServicesDep) -> StatusOut:
     """Your running, queued and waiting tasks, recent events, next crons, the MCP servers,
@@ -85,19 +124,7 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
         .limit(_RECENT_EVENTS)
     )
     crons, _ = await upcoming_ticks(session, user.id, after=utcnow(), until=None, limit=_NEXT_CRONS)
-    # Live health from the supervisor where this process runs one; the stored health elsewhere.
-    live = {state.name: state for state in services.servers.states()}
-    servers = []
-    for server in await session.scalars(select(McpServer).order_by(McpServer.name)):
-        state = live.get(server.name)
-        servers.append(
-            ServerOut(
-                name=server.name,
-                enabled=server.enabled,
-                health=state.health if state else server.health,
-                last_error=state.last_error if state else server.last_error,
-            )
-        )
+    servers = await _servers(session, services)
     lease = await session.get(Lease, SCHEDULER_LEASE)
     spent = await spent_on(session, user.id, utcnow())
     budget = services.settings.daily_budget_usd
