@@ -235,9 +235,9 @@ def _mounted_secrets(service: dict[str, Any]) -> dict[str, str]:
     mounted: dict[str, str] = {}
     for entry in service.get("secrets", []):
         if isinstance(entry, dict):
-            mounted[entry["source"]] = entry.get("target", entry["source"])
+            mounted[str(entry["source"])] = str(entry.get("target", entry["source"]))
         else:
-            mounted[entry] = entry
+            mounted[str(entry)] = str(entry)
     return mounted
 
 
