@@ -2,7 +2,8 @@
 
 It runs ``dist/angie serve`` (or the binary named) on a free loopback port with a fresh data
 dir and HOME and no other ANGIE_* settings, waits for ``/api/health`` and ``/api/ready`` to
-answer 200, sends SIGTERM and expects exit code 0 within the grace. It also fails on any
+answer 200, checks that ``/api/docs`` and the Swagger UI files it loads come from the binary
+itself (no CDN), sends SIGTERM and expects exit code 0 within the grace. It also fails on any
 traceback or ERROR line in the binary's output: the daemon logs some start-up failures (a
 broken MCP manifest, a module the bundle lacks behind a lazy import) and carries on.
 Standard library only, so CI runs it with any Python 3.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +31,8 @@ START_TIMEOUT = float(os.environ.get("SMOKE_START_TIMEOUT", "60"))
 # Angie.stop() gives running tasks 30 s and uvicorn 10 s; an idle binary stops in about 1 s.
 GRACE = float(os.environ.get("SMOKE_GRACE", "45"))
 BAD_LINES = ("Traceback (most recent call last)", " ERROR ", " CRITICAL ")
+# The files the docs page loads: <script src=...> and <link href=...>.
+_ASSETS = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["']([^"']+)["']""")
 
 
 class SmokeError(Exception):
@@ -51,6 +55,35 @@ def get(url: str) -> tuple[int, Any]:
         return err.code, None
     except OSError:
         return 0, None
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    """Status, content type and body of a GET that is expected to answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - a loopback http URL
+            return answer.status, answer.headers.get("content-type", ""), answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("content-type", ""), b""
+    except OSError as err:
+        raise SmokeError(f"GET {url} failed: {err}") from None
+
+
+def check_docs(origin: str) -> str:
+    """The docs page answers and every file it loads comes from Angie with its content type."""
+    status, kind, body = fetch(f"{origin}/api/docs")
+    if status != 200 or not kind.startswith("text/html"):
+        raise SmokeError(f"/api/docs answered {status} ({kind or 'no content type'})")
+    assets = _ASSETS.findall(body.decode("utf-8", errors="replace"))
+    foreign = [url for url in assets if not url.startswith("/api/")]
+    if foreign or not any(url.endswith(".js") for url in assets):
+        raise SmokeError(f"/api/docs loads {assets}; expected Angie's own Swagger UI files")
+    expected = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+    for url in assets:
+        status, kind, body = fetch(origin + url)
+        want = next((t for suffix, t in expected.items() if url.endswith(suffix)), "")
+        if status != 200 or not body or not kind.startswith(want):
+            raise SmokeError(f"{url} answered {status} ({kind or 'no content type'})")
+    return ", ".join(url.rsplit("/", 1)[-1] for url in assets)
 
 
 def wait_for(url: str, angie: subprocess.Popen[bytes], deadline: float) -> Any:
@@ -83,7 +116,8 @@ def smoke(binary: Path, workdir: Path) -> None:
     home, data = workdir / "home", workdir / "data"
     home.mkdir()
     port = free_port()
-    base = f"http://127.0.0.1:{port}/api"
+    origin = f"http://127.0.0.1:{port}"
+    base = f"{origin}/api"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -103,6 +137,7 @@ def smoke(binary: Path, workdir: Path) -> None:
             up = time.monotonic() - started
             ready = check_ready(wait_for(f"{base}/ready", angie, started + START_TIMEOUT))
             print(f"smoke: health and ready answer 200 after {up:.1f} s ({ready})")
+            print(f"smoke: /api/docs and its files answer 200 ({check_docs(origin)})")
             angie.send_signal(signal.SIGTERM)
             stopping = time.monotonic()
             try:

@@ -163,6 +163,22 @@ async def test_readme_has_the_tools_table_with_every_tool(name: str) -> None:
         )
 
 
+@pytest.mark.parametrize("name", SERVERS)
+def test_readme_states_the_python_its_uvx_recipes_need(name: str) -> None:
+    # Without --python, uvx runs the default python3 or downloads one (offline, that fails).
+    readme = (ROOT / "mcp_servers" / name / "README.md").read_text()
+    required = project(name)["requires-python"]
+    minimum = re.fullmatch(r">=\s*(\d+\.\d+)", required)
+    assert minimum, f"{name}: requires-python {required!r} is not a plain >=X.Y"
+    version = minimum.group(1)
+    assert f"Python {version}" in readme, f"{name}/README.md does not say it needs Python {version}"
+    commands = re.findall(r"\buvx [^\n]*", readme)  # a command line, not `uvx` in prose
+    configs = re.findall(r'"command":\s*"uvx",\s*"args":\s*\[([^\]]*)\]', readme)
+    assert commands or configs, f"{name}/README.md has no uvx recipe"
+    assert [c for c in commands if f"uvx --python {version} " not in c] == []
+    assert [a for a in configs if not a.startswith(f'"--python", "{version}",')] == []
+
+
 def manifest(name: str) -> ServerManifest:
     found = importlib.import_module(f"angie_mcp_{name}.manifest").MANIFEST
     assert isinstance(found, ServerManifest)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from angie.settings import AngieSettings
+from angie.settings import SECRETS_DIR, AngieSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -22,6 +22,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 ONE_SHOT = frozenset({"migrate"})
+ANGIE_SERVICES = ("migrate", "api", "worker", "daemon")
 REQUIRED_SERVICES = frozenset({"mysql", "redis", "migrate", "api", "worker", "daemon"})
 SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, … and bare $NAME; `$$` is a literal dollar.
@@ -229,6 +230,93 @@ def test_compose_secrets_are_required_with_the_colon_question_form() -> None:
     assert optional == set()
 
 
+def _mounted_secrets(service: dict[str, Any]) -> dict[str, str]:
+    """A service's secrets: {declared name: file name under /run/secrets}."""
+    mounted: dict[str, str] = {}
+    for entry in service.get("secrets", []):
+        if isinstance(entry, dict):
+            mounted[str(entry["source"])] = str(entry.get("target", entry["source"]))
+        else:
+            mounted[str(entry)] = str(entry)
+    return mounted
+
+
+def test_compose_angie_services_read_dot_env_when_there_is_one() -> None:
+    env_files = {name: _services()[name].get("env_file") for name in ANGIE_SERVICES}
+    assert env_files == {name: [{"path": ".env", "required": False}] for name in ANGIE_SERVICES}
+
+
+def test_compose_gives_dot_env_to_angie_services_only() -> None:
+    others = {name for name, s in _services().items() if s.get("env_file")}
+    assert others == set(ANGIE_SERVICES)
+
+
+def test_compose_secret_key_is_a_docker_secret_not_an_environment_variable() -> None:
+    for name in ANGIE_SERVICES:
+        service = _services()[name]
+        assert _mounted_secrets(service) == {"angie_secret_key": "angie_secret_key"}, name
+        assert "ANGIE_SECRET_KEY" not in service.get("environment", {}), name
+
+
+def test_compose_secrets_are_declared_as_files_outside_the_image() -> None:
+    declared = _compose()["secrets"]
+    mounted = {secret for s in _services().values() for secret in _mounted_secrets(s)}
+    assert mounted <= set(declared)
+    assert {name: spec["file"] for name, spec in declared.items()} == {
+        name: f"./secrets/{name}" for name in declared
+    }
+    dockerignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "secrets" in dockerignore
+
+
+def test_compose_secrets_mounted_in_angie_are_named_after_her_settings() -> None:
+    settings = {f"angie_{field}" for field in AngieSettings.model_fields}
+    for name in ANGIE_SERVICES:
+        assert set(_mounted_secrets(_services()[name]).values()) <= settings, name
+
+
+def test_compose_environment_holds_no_secret_value() -> None:
+    literal = {
+        (name, key)
+        for name, service in _services().items()
+        for key, value in dict(service.get("environment") or {}).items()
+        if _is_secret_name(key) and not re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", str(value))
+    }
+    assert literal == set()
+
+
+def test_a_docker_secret_file_gives_angie_her_secret_key(tmp_path: Path, data_dir: Path) -> None:
+    secrets = tmp_path / "run-secrets"
+    secrets.mkdir()
+    key = "k" * 48
+    (secrets / "angie_secret_key").write_text(key + "\n", encoding="utf-8")
+
+    settings = load_settings(None, secrets_dir=secrets, data_dir=data_dir, env="production")
+
+    assert settings.secret == key
+    assert not (data_dir / "secret_key").exists()
+
+
+def test_the_environment_wins_over_a_docker_secret_file(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "angie_secret_key").write_text("f" * 48, encoding="utf-8")
+    monkeypatch.setenv("ANGIE_SECRET_KEY", "e" * 48)
+
+    assert load_settings(None, secrets_dir=tmp_path, data_dir=data_dir).secret == "e" * 48
+
+
+def test_no_secrets_folder_means_no_secret_files(tmp_path: Path, data_dir: Path) -> None:
+    settings = load_settings(None, secrets_dir=tmp_path / "absent", data_dir=data_dir)
+
+    assert settings.secret == (data_dir / "secret_key").read_text(encoding="utf-8")
+
+
+def test_angie_reads_secret_files_where_compose_mounts_them() -> None:
+    # Compose (without swarm) bind-mounts each secret at /run/secrets/<target>.
+    assert Path("/run/secrets") == SECRETS_DIR
+
+
 # --- .env.example ------------------------------------------------------------------------------
 
 
@@ -267,6 +355,17 @@ def test_dockerfile_installs_only_from_the_lock() -> None:
     ]
     assert syncs
     assert all("--frozen" in arguments for arguments in syncs)
+
+
+def test_dockerfile_installs_every_workspace_member_with_the_builtin_mcp_servers() -> None:
+    syncs = [
+        arguments for keyword, arguments in _dockerfile_instructions() if "uv sync" in arguments
+    ]
+    assert syncs
+    assert all(
+        "--all-packages" in arguments and "--package" not in arguments.split()
+        for arguments in syncs
+    )
 
 
 def test_dockerfile_base_images_are_python_3_13() -> None:

@@ -1,4 +1,5 @@
-"""Angie's settings: read once from the environment (prefix ``ANGIE_``) and ``.env``, at the edge.
+"""Angie's settings: read once from the environment (prefix ``ANGIE_``), ``.env`` and secret
+files (Docker secrets in ``/run/secrets``), at the edge.
 
 Nothing imports a settings object at module level: ``main()`` and the app factories call
 :func:`load_settings` and pass the result down.
@@ -29,6 +30,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from angie.errors import Invalid
 
 __all__ = (
+    "SECRETS_DIR",
     "AngieSettings",
     "Environment",
     "SettingsError",
@@ -37,6 +39,9 @@ __all__ = (
 
 ENV_PREFIX = "ANGIE_"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+# Where Docker (compose `secrets:`, swarm) mounts secrets: a file named after a setting, such as
+# /run/secrets/angie_secret_key, gives that setting (the environment and .env win over it).
+SECRETS_DIR = Path("/run/secrets")
 _DATABASE_SCHEMES = ("sqlite+aiosqlite", "mysql+asyncmy")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Values that people paste from examples: never acceptable as a production secret.
@@ -366,17 +371,35 @@ def _secret_from_data_dir(data_dir: Path) -> SecretStr:
     return SecretStr(value)
 
 
-def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> AngieSettings:
+def _secrets_dir(path: Path | str | None) -> Path | None:
+    """``path`` if it is a folder; None when there is none (Angie outside a container)."""
+    if path is None or not Path(path).is_dir():
+        return None
+    return Path(path)
+
+
+def load_settings(
+    env_file: Path | str | None = ".env",
+    *,
+    secrets_dir: Path | str | None = SECRETS_DIR,
+    **overrides: Any,
+) -> AngieSettings:
     """Build the settings at the edge; raise :class:`SettingsError` with one clear line.
 
+    Sources, first wins: ``overrides``, the environment, ``env_file``, then one file per setting
+    in ``secrets_dir`` (``angie_secret_key`` holds ANGIE_SECRET_KEY), when that folder exists.
     Outside production an unset secret key is generated once into the data dir, so a fresh
     machine runs with nothing configured.
     """
     try:
-        settings = AngieSettings(_env_file=env_file, **overrides)
+        settings = AngieSettings(
+            _env_file=env_file, _secrets_dir=_secrets_dir(secrets_dir), **overrides
+        )
     except ValidationError as err:
         first = err.errors()[0]
         raise SettingsError(_describe(first)) from None
+    except OSError as err:  # a secrets folder or file this process may not read
+        raise SettingsError(f"cannot read {err.filename} ({err.strerror or err})") from None
     if settings.secret_key is None:
         settings.secret_key = _secret_from_data_dir(settings.data_dir)
     if env_file is not None and Path(env_file).is_file():

@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from angie.api.docs import install_docs
 from angie.api.edge import EdgeGuard, SecurityHeaders
 from angie.api.errors import document_errors, install_error_handlers
 from angie.api.middleware import RequestContext
@@ -44,8 +45,10 @@ def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
     app = FastAPI(
         title="Angie",
         version=services.version,
-        docs_url="/api/docs",
+        # Swagger UI is served from Angie's own files (install_docs), ReDoc not at all.
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
         description="Angie's REST API. Authenticate with `Authorization: Bearer <token>`: "
         "an access token from `POST /api/auth/login` or a personal API token.",
@@ -59,6 +62,7 @@ def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     generate = app.openapi
     app.openapi = lambda: document_errors(generate())  # type: ignore[method-assign]
+    install_docs(app, openapi_url="/api/openapi.json")
 
     api = APIRouter(prefix="/api")
 

@@ -30,16 +30,13 @@ MAX_HEADER_BYTES = 8_192
 MAX_HEADERS_TOTAL_BYTES = 32_768
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
-# Swagger UI at /api/docs loads its script and style from jsDelivr, its icon from FastAPI's
-# site and runs one inline script; everything else is Angie's own.
-_SWAGGER_CDN = "https://cdn.jsdelivr.net"
+# Swagger UI at /api/docs loads its script, style and icon from Angie (/api/docs/assets) and
+# runs one inline script that starts it; nothing comes from another origin.
 _CSP_API = b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 _CSP_DOCS = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-).encode()
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 def host_name(value: str) -> str:
