@@ -158,12 +158,13 @@ def call(server: str, tool: str, raw_args: str, wait: float, url: str | None) ->
             params={"wait": wait},
             timeout=wait + 10,
         )
-    status, reply = answer.get("status"), answer.get("reply")
-    task = answer.get("task_id")
-    if status == "failed":
-        fail(
-            str(reply or f"the call failed (see `angie tasks show {task}`)").removeprefix("/tool: ")
-        )
+        status, reply = answer.get("status"), answer.get("reply")
+        task = answer.get("task_id")
+        if status == "failed":
+            # The task's own error: the reply is worded for a chat (it @-mentions you).
+            error = api.get(f"/api/tasks/{task}").get("error")
+            why = str(error or f"the call failed (see `angie tasks show {task}`)")
+            fail(f"{name}.{tool}: {why.removeprefix('/tool: ')}")
     if status == "succeeded" and isinstance(reply, str):
         click.echo(reply)
         return
