@@ -1,6 +1,7 @@
 """Every table of Angie's database. Importing this module registers them all on ``Base``."""
 
 import angie.db.models.scheduler_jobs  # noqa: F401 - registers the job store's table
+from angie.db.models.approval_rules import ApprovalRule, RuleDecision, RuleSource
 from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
 from angie.db.models.auth import ApiToken, AuthSession, Invite
 from angie.db.models.channel_settings import ChannelSetting
@@ -30,6 +31,7 @@ __all__ = (
     "AgentServer",
     "ApiToken",
     "Approval",
+    "ApprovalRule",
     "ApprovalMode",
     "ApprovalStatus",
     "AuthSession",
@@ -53,6 +55,8 @@ __all__ = (
     "OnFailure",
     "Prompt",
     "PromptKind",
+    "RuleDecision",
+    "RuleSource",
     "Schedule",
     "ServerHealth",
     "Task",
