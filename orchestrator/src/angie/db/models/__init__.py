@@ -1,8 +1,8 @@
 """Every table of Angie's database. Importing this module registers them all on ``Base``."""
 
 import angie.db.models.scheduler_jobs  # noqa: F401 - registers the job store's table
-from angie.db.models.approval_rules import ApprovalRule, RuleDecision, RuleSource
 from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
+from angie.db.models.approval_rules import ApprovalRule, RuleDecision, RuleSource
 from angie.db.models.auth import ApiToken, AuthSession, Invite
 from angie.db.models.channel_settings import ChannelSetting
 from angie.db.models.conversations import Conversation, Message, MessageRole
@@ -31,8 +31,8 @@ __all__ = (
     "AgentServer",
     "ApiToken",
     "Approval",
-    "ApprovalRule",
     "ApprovalMode",
+    "ApprovalRule",
     "ApprovalStatus",
     "AuthSession",
     "ChannelIdentity",
