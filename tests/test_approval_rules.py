@@ -4,6 +4,7 @@ meet the household's policy in a real run with the Hue server, and /api/me/appro
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import Account, ApiHarness, bridge_puts, error_message, floor_lamp_on
 from api_support import hue_api_harness as _hue_api_harness
+from cli_support import PASSWORD, CliHarness, cli_harness
 from fakes.brain import Brain
 from pydantic_ai.tools import ToolDefinition
 from sqlalchemy import select
@@ -406,3 +408,68 @@ async def test_a_second_rule_for_the_same_pattern_is_refused(hue_api: ApiHarness
         error_message(again, 409)
         == f"you already have a rule for 'hue_*' (rule {first.json()['id']})"
     )
+
+
+# -- angie setup and angie status ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def cli(sqlite_url: str, data_dir: Path, tmp_path: Path) -> AsyncIterator[CliHarness]:
+    async with cli_harness(sqlite_url, data_dir, tmp_path / "home", Brain()) as harness:
+        yield harness
+
+
+async def test_setup_says_which_answers_became_rules_and_status_lists_them(
+    cli: CliHarness,
+) -> None:
+    answers = {
+        "account": {"email": "sam@home.test", "password": PASSWORD, "display_name": "Sam"},
+        "profile": {"name": "Sam", "address_as": "Sam"},
+        "style": {"tone": "brief", "language": "English"},
+        "schedule": {
+            "timezone": "Europe/Paris",
+            "working_hours": "9 to 5",
+            "quiet_hours": "22:00 to 07:00",
+        },
+        "autonomy": {
+            "without_asking": ["turn lights on and off", "water the plants"],
+            "always_ask": ["spending money"],
+        },
+        "contact": {"channels": ["web"], "urgent": "the same way"},
+    }
+    path = cli.home / "answers.json"
+    path.write_text(json.dumps(answers))
+
+    done = await cli.run("setup", "--answers", str(path))
+
+    assert done.code == 0, done.err
+    said = " ".join(done.out.split())
+    assert (
+        "turn lights on and off: without asking → hue_set_light, hue_set_room, hue_activate_scene"
+    ) in said
+    assert "spending money: always ask → *_buy*, *_purchase*, *_pay*, *_order*" in said
+    assert "water the plants: not understood: no rule made" in said
+
+    shown = await cli.run("status")
+
+    assert shown.code == 0, shown.err
+    said = " ".join(shown.out.split())
+    assert (
+        "without asking: turn lights on and off (hue_set_light, hue_set_room, hue_activate_scene)"
+    ) in said
+    assert "always asks first: spending money (*_buy*, *_purchase*, *_pay*, *_order*)" in said
+
+
+async def test_status_lists_only_the_persons_own_rules(hue_api: ApiHarness) -> None:
+    api = hue_api
+    sam = await api.signup("sam")
+    kim = await api.signup("kim")
+    await _setup(api, sam, [], ["spending money"])
+
+    mine = (await api.client.get("/api/status", headers=sam.headers)).json()["approval_rules"]
+    theirs = (await api.client.get("/api/status", headers=kim.headers)).json()["approval_rules"]
+
+    assert [(r["pattern"], r["decision"], r["phrase"]) for r in mine] == [
+        (p, "ask", "spending money") for p in SPENDING
+    ]
+    assert theirs == []

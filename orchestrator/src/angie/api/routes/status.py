@@ -6,13 +6,15 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.routes.approval_rules import ApprovalRuleOut
 from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows, upcoming_ticks
 from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
 from angie.db.base import utcnow
-from angie.db.models import Event, Lease, McpServer, ServerHealth, Task, TaskStatus
+from angie.db.models import ApprovalRule, Event, Lease, McpServer, ServerHealth, Task, TaskStatus
 from angie.scheduler.leader import LeaderState
 from angie.scheduler.lease import SCHEDULER_LEASE
 from angie.tasks.spending import spent_on
@@ -61,6 +63,8 @@ class StatusOut(Out):
     servers: list[ServerOut]
     today: SpendingOut
     scheduler: SchedulerOut
+    # Your own approval rules (see /api/me/approval-rules).
+    approval_rules: list[ApprovalRuleOut] = []
 
 
 @router.get("", operation_id="get_status")
@@ -115,4 +119,12 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
             renewed_at=lease.renewed_at if lease else None,
             this_process=services.scheduler_leader.state,
         ),
+        approval_rules=await _approval_rules(session, user.id),
     )
+
+
+async def _approval_rules(session: AsyncSession, user_id: int) -> list[ApprovalRuleOut]:
+    rows = await session.scalars(
+        select(ApprovalRule).where(ApprovalRule.user_id == user_id).order_by(ApprovalRule.id)
+    )
+    return [ApprovalRuleOut.model_validate(row) for row in rows]
