@@ -223,6 +223,8 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
     ``untrusted`` is set for runs started by webhooks or inbound email, and ``trust`` follows a
     run that becomes tainted by reading outside content (see :mod:`angie.agents.trust`): either
     way ``ApprovalPolicy.decide`` can only get stricter, and the approval request says why.
+    The policy may carry the rules of the person the run works for
+    (:meth:`ApprovalPolicy.for_person`); where one of them made a call ask, the request cites it.
     """
 
     server: str

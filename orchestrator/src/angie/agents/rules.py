@@ -80,7 +80,7 @@ class PersonRules:
         """The rule that speaks for ``name``: an ``ask`` rule before any ``allow``."""
         found = [rule for rule in self.rules if rule.matches(name, tool_def)]
         asks = [rule for rule in found if rule.decision is RuleDecision.ASK]
-        return (asks or found or [None])[0]
+        return next(iter(asks or found), None)
 
 
 # -- what the setup answers mean ---------------------------------------------------------------
