@@ -48,11 +48,16 @@ ID_PARAMS = {
     "token_id": "token",
     "conversation_id": "conversation",
     "approval_id": "approval",
+    "rule_id": "approval_rule",
 }
 # Path parameters naming a per-person document: B reaches B's own, never A's.
 NAMED = {("/api/channels/", "kind"): "slack", ("/api/prompts/", "name"): "profile"}
 # Bodies that pass validation, so the ownership check is what answers (default: {}).
-BODIES = {"save_prompt": {"body": "B was here"}, "set_channel": {"config": {}}}
+BODIES = {
+    "save_prompt": {"body": "B was here"},
+    "set_channel": {"config": {}},
+    "save_approval_rule": {"pattern": "b_was_here", "decision": "ask"},
+}
 # Lists that may show A nothing although A owns rows (a live view of running work).
 QUIET = {"/api/status"}
 
@@ -119,6 +124,10 @@ async def _make_everything(api: ApiHarness, a: Account) -> Owned:
     await _made(c, "PUT", "/api/prompts/profile", a, json={"body": f"{MARK} profile"})
     token = await _made(c, "POST", "/api/me/tokens", a, json={"name": f"{MARK} token"})
     owned.add("token", token["id"])
+    rule = {"pattern": f"{MARK}_*", "decision": "allow"}
+    owned.add(
+        "approval_rule", (await _made(c, "POST", "/api/me/approval-rules", a, json=rule))["id"]
+    )
     chat = await _made(c, "POST", "/api/chat", a, json={"text": f"{MARK} hello"})
     owned.add("task", chat["task_id"])
     owned.add("conversation", chat["conversation_id"])
@@ -162,6 +171,8 @@ def _ids_in(body: Any, kind: str) -> set[tuple[str, int]]:
 
 def _kind_of(path: str) -> str:
     """The kind of row a list route returns: the id parameter of its detail route."""
+    if path.startswith("/api/me/approval-rules"):
+        return "approval_rule"
     resource = path.removeprefix("/api/").split("/")[0]
     return {
         "tasks": "task",

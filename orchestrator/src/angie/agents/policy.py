@@ -20,8 +20,9 @@ from pydantic_ai.toolsets.abstract import ToolsetTool
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from angie.agents.rules import PersonRules
 from angie.agents.trust import RunTrust, taint_reason
-from angie.db.models import ApprovalMode, ContentTrust, McpServer
+from angie.db.models import ApprovalMode, ContentTrust, McpServer, RuleDecision
 
 __all__ = (
     "ApprovalPolicy",
@@ -95,8 +96,16 @@ class ServerPolicy:
 class ApprovalPolicy:
     """The policy of every server, as plain data: loaded from the database, changed by the API."""
 
-    def __init__(self, servers: Iterable[ServerPolicy] = ()) -> None:
+    def __init__(
+        self, servers: Iterable[ServerPolicy] = (), person: PersonRules | None = None
+    ) -> None:
         self._servers = {server.name: server for server in servers}
+        # The rules of the person a run works for, applied after the household's policy.
+        self.person = person or PersonRules()
+
+    def for_person(self, rules: PersonRules) -> ApprovalPolicy:
+        """This household policy with one person's own rules on top."""
+        return ApprovalPolicy(self._servers.values(), rules)
 
     @property
     def servers(self) -> tuple[ServerPolicy, ...]:
@@ -116,12 +125,20 @@ class ApprovalPolicy:
     def decide(
         self, server: str, tool: str, tool_def: ToolDefinition, *, untrusted: bool
     ) -> Decision:
-        """What to do with a call to ``tool`` (the server's own, unprefixed name) on ``server``.
+        """What to do with a call to ``tool`` (the server's own, unprefixed name) on ``server``."""
+        return self.verdict(server, tool, tool_def, untrusted=untrusted)[0]
+
+    def verdict(
+        self, server: str, tool: str, tool_def: ToolDefinition, *, untrusted: bool
+    ) -> tuple[Decision, str | None]:
+        """:meth:`decide`, and the person's rule that made the call ask, when one did.
 
         The per-tool override wins over the server's mode, which wins over the annotations.
-        An untrusted run (started by a webhook or an inbound email) can only be stricter: any
-        tool that is not read-only asks even where the policy allows it; never stays never. A
-        tool its server marks "always ask" asks whatever the policy allows.
+        Then the person's own rules: their ``ask`` turns an allow into ask, their ``allow``
+        turns an ask into allow; never stays never. An untrusted run (started by a webhook or
+        an inbound email, or tainted by what it read) can only be stricter: any tool that is
+        not read-only asks even where the policy or a rule allows it. A tool its server marks
+        "always ask" asks whatever the policy or a rule allows.
         """
         policy = self.server(server)
         read_only = is_read_only(tool_def)
@@ -130,9 +147,16 @@ class ApprovalPolicy:
             or _MODE_DECISIONS.get(policy.mode)
             or (Decision.ALLOW if read_only else Decision.ASK)
         )
+        because = None
+        rule = self.person.match(f"{server}_{tool}", tool_def)
+        if rule is not None and decision is not Decision.NEVER:
+            if rule.decision is RuleDecision.ASK and decision is Decision.ALLOW:
+                decision, because = Decision.ASK, f"your rule: {rule.label}"
+            elif rule.decision is RuleDecision.ALLOW:
+                decision = Decision.ALLOW
         if decision is Decision.ALLOW and (always_asks(tool_def) or (untrusted and not read_only)):
-            return Decision.ASK
-        return decision
+            return Decision.ASK, None
+        return decision, because
 
 
 def _tool_policies(server: str, raw: Mapping[str, Any]) -> dict[str, Decision]:
@@ -199,6 +223,8 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
     ``untrusted`` is set for runs started by webhooks or inbound email, and ``trust`` follows a
     run that becomes tainted by reading outside content (see :mod:`angie.agents.trust`): either
     way ``ApprovalPolicy.decide`` can only get stricter, and the approval request says why.
+    The policy may carry the rules of the person the run works for
+    (:meth:`ApprovalPolicy.for_person`); where one of them made a call ask, the request cites it.
     """
 
     server: str
@@ -217,7 +243,10 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
         return "a message from outside" if self.untrusted else None
 
     def _decide(self, name: str, tool_def: ToolDefinition) -> Decision:
-        return self.policy.decide(
+        return self._verdict(name, tool_def)[0]
+
+    def _verdict(self, name: str, tool_def: ToolDefinition) -> tuple[Decision, str | None]:
+        return self.policy.verdict(
             self.server,
             self._tool_name(name),
             tool_def,
@@ -261,7 +290,7 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
         ctx: RunContext[AgentDepsT],
         tool: ToolsetTool[AgentDepsT],
     ) -> Any:
-        decision = self._decide(name, tool.tool_def)
+        decision, because = self._verdict(name, tool.tool_def)
         if decision is Decision.NEVER:
             raise ToolForbidden(self._refusal(name))
         if decision is Decision.ASK and not self._approved(name, tool_args, ctx):
@@ -275,6 +304,8 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
                     **(
                         {"tainted_by": tainted_by, "reason": taint_reason(tainted_by)}
                         if tainted_by is not None and not is_read_only(tool.tool_def)
+                        else {"reason": because}
+                        if because is not None
                         else {}
                     ),
                 }

@@ -19,6 +19,7 @@ from angie.agents.fleet import availability
 from angie.agents.journal import EffectJournal
 from angie.agents.limits import RunLimits
 from angie.agents.policy import ApprovalPolicy, load_policy
+from angie.agents.rules import load_rules
 from angie.agents.toolbox import Toolbox
 from angie.agents.trust import RunTrust
 from angie.db.base import utcnow
@@ -141,9 +142,13 @@ class AgentFactory:
             own = await session.scalar(select(AgentRow.limits).where(AgentRow.id == task.agent_id))
         return self.limits.overridden(own)
 
-    async def _policy(self) -> ApprovalPolicy:
+    async def _policy(self, task: Task) -> ApprovalPolicy:
+        """The household's policy with the rules of the person ``task`` works for."""
         async with self.db.session() as session:
-            return await load_policy(session)
+            policy = await load_policy(session)
+            if task.user_id is None:
+                return policy
+            return policy.for_person(await load_rules(session, task.user_id))
 
     async def for_agent(
         self, task: Task, agent_id: int, *, untrusted: bool
@@ -156,7 +161,7 @@ class AgentFactory:
         toolsets = self.toolbox.toolsets(
             servers,
             row.tool_filter,
-            policy=await self._policy(),
+            policy=await self._policy(task),
             task_id=task.id,
             untrusted=untrusted,
             journal=EffectJournal(self.db, task.id),
@@ -179,7 +184,7 @@ class AgentFactory:
             )
             description = team.description
             team_filter = list(team.tool_filter)
-        policy = await self._policy()
+        policy = await self._policy(task)
         journal = EffectJournal(self.db, task.id)
         toolsets = self.toolbox.toolsets(
             servers,

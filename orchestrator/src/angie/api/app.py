@@ -14,6 +14,7 @@ from angie.api.errors import document_errors, install_error_handlers
 from angie.api.middleware import RequestContext
 from angie.api.routes import (
     agents,
+    approval_rules,
     approvals,
     auth,
     channels,
@@ -90,6 +91,7 @@ def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
 
     api.include_router(auth.router)
     api.include_router(users.me_router)
+    api.include_router(approval_rules.router)
     api.include_router(users.users_router)
     api.include_router(webhooks.router)
     api.include_router(webhook_deliveries.router)

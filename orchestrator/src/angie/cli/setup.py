@@ -304,7 +304,22 @@ def setup(url: str | None, answers_file: Path | None) -> None:
             answers = interview.ask_all(onboarding.defaults(bodies, me, _local_zone()), console)
         me = _save(api, answers)
         shown = _rendered(api)
+        rules = api.get("/api/me/approval-rules")
     console.print()
     _show(shown)
+    _show_rules(rules)
     who = escape(str(me.get("preferred_name") or me.get("display_name") or ""))
     console.print(f'[green]✓[/] All set, {who}. Talk to me with `angie ask "…"`.')
+
+
+def _show_rules(found: dict[str, Any]) -> None:
+    """Which autonomy answers became approval rules, and which made none (and why)."""
+    made: dict[str, list[str]] = {}
+    for rule in found.get("rules") or []:
+        if rule.get("source") == "setup":
+            verb = "without asking" if rule.get("decision") == "allow" else "always ask"
+            made.setdefault(f"{rule.get('phrase')}: {verb}", []).append(str(rule.get("pattern")))
+    for answer, patterns in made.items():
+        console.print(f"[green]✓[/] {escape(answer)} → {escape(', '.join(patterns))}")
+    for answer, why in (found.get("unused_answers") or {}).items():
+        console.print(f"[yellow]•[/] {escape(str(answer))}: {escape(str(why))}")

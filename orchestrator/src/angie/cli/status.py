@@ -12,7 +12,7 @@ from rich.table import Table
 from angie.cli.client import connect, url_option
 from angie.cli.render import clip, status, task_table, when
 
-__all__ = ("status_command",)
+__all__ = ("rules_summary", "status_command")
 
 console = Console(highlight=False)
 
@@ -120,3 +120,24 @@ def status_command(url: str | None) -> None:
         console.print(_servers(servers))
     else:
         console.print("[dim]No MCP servers installed.[/]")
+    console.print(rules_summary(answer.get("approval_rules") or []))
+
+
+def rules_summary(rules: list[dict[str, Any]]) -> str:
+    """The person's approval rules in two lines, grouped by the answer they came from."""
+    if not rules:
+        return "[dim]Your approval rules: none (the household's policy decides).[/]"
+    lines = ["Your approval rules (angie setup, /api/me/approval-rules):"]
+    for decision, title in (("allow", "without asking"), ("ask", "always asks first")):
+        groups: dict[str, list[str]] = {}
+        for rule in rules:
+            if rule.get("decision") == decision:
+                label = str(rule.get("phrase") or rule.get("pattern") or "")
+                groups.setdefault(label, []).append(str(rule.get("pattern") or ""))
+        if groups:
+            shown = "; ".join(
+                label if patterns == [label] else f"{label} ({', '.join(patterns)})"
+                for label, patterns in groups.items()
+            )
+            lines.append(f"  {title}: {escape(shown)}")
+    return "\n".join(lines)

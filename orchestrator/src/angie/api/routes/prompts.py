@@ -13,6 +13,8 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from angie import onboarding
+from angie.agents.rules import derive_from, replace_setup_rules
 from angie.api.deps import (
     AdminUser,
     CurrentUser,
@@ -55,6 +57,8 @@ HouseholdKind = Annotated[
 ]
 PromptText = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
 _NEVER = datetime.min.replace(tzinfo=UTC)
+# The setup topic whose answers are also the person's approval rules.
+AUTONOMY = "autonomy"
 # A sample agent to render SYSTEM and ANGIE with, as they are when an agent runs.
 _SAMPLE_AGENT = PromptAgent("sample", "A sample agent.", (("sample_tool", "Does a thing."),))
 
@@ -163,6 +167,16 @@ def _for_conversation(library: PromptLibrary, doc: PromptOut, user: User) -> str
         raise Conflict(str(err)) from err
 
 
+async def _follow_answers(services: Services, user_id: int, name: str, text: str) -> None:
+    """The person's setup approval rules, made again from the autonomy answers a saved
+    document keeps (none when it keeps none); rules they wrote themselves stay."""
+    if name != AUTONOMY:
+        return
+    derived = derive_from(onboarding.stored(text))
+    async with services.database.session() as session:
+        await replace_setup_rules(session, user_id, derived.rules)
+
+
 # -- the user's documents --------------------------------------------------------------------
 
 
@@ -240,6 +254,8 @@ async def import_prompts(body: DocumentsIn, user: CurrentUser, services: Service
             )
             for name, text in prepared.items()
         }
+    if AUTONOMY in prepared:
+        await _follow_answers(services, user.id, AUTONOMY, prepared[AUTONOMY])
     return ImportOut(versions=saved)
 
 
@@ -276,6 +292,7 @@ async def save_prompt(
         await services.user_prompts.save(user.id, name, text, by=user.id)
     except PromptError as err:
         raise _invalid(err) from err
+    await _follow_answers(services, user.id, name, text)
     return await _document(services, user.id, name)
 
 
@@ -300,6 +317,7 @@ async def reset_prompt(name: DocName, user: CurrentUser, services: ServicesDep) 
         )
     default = services.library.onboarding_defaults()[name]
     await services.user_prompts.save(user.id, name, default, by=user.id)
+    await _follow_answers(services, user.id, name, default)
     return await _document(services, user.id, name)
 
 

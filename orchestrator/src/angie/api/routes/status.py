@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.routes.approval_rules import ApprovalRuleOut
 from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows, upcoming_ticks
 from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
 from angie.db.base import utcnow
-from angie.db.models import Event, Lease, McpServer, ServerHealth, Task, TaskStatus
+from angie.db.models import ApprovalRule, Event, Lease, McpServer, ServerHealth, Task, TaskStatus
 from angie.scheduler.leader import LeaderState
 from angie.scheduler.lease import SCHEDULER_LEASE
 from angie.services import Services
@@ -77,6 +78,8 @@ class StatusOut(Out):
     demo: bool = Field(
         description="A demo home (`angie serve --demo`): the devices and accounts are simulated."
     )
+    # Your own approval rules (see /api/me/approval-rules).
+    approval_rules: list[ApprovalRuleOut] = []
 
 
 async def _servers(session: AsyncSession, services: Services) -> list[ServerOut]:
@@ -147,4 +150,12 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
             this_process=services.scheduler_leader.state,
         ),
         demo=services.demo,
+        approval_rules=await _approval_rules(session, user.id),
     )
+
+
+async def _approval_rules(session: AsyncSession, user_id: int) -> list[ApprovalRuleOut]:
+    rows = await session.scalars(
+        select(ApprovalRule).where(ApprovalRule.user_id == user_id).order_by(ApprovalRule.id)
+    )
+    return [ApprovalRuleOut.model_validate(row) for row in rows]

@@ -2,6 +2,7 @@
 
 import angie.db.models.scheduler_jobs  # noqa: F401 - registers the job store's table
 from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
+from angie.db.models.approval_rules import ApprovalRule, RuleDecision, RuleSource
 from angie.db.models.auth import ApiToken, AuthSession, Invite
 from angie.db.models.channel_settings import ChannelSetting
 from angie.db.models.conversations import Conversation, Message, MessageRole
@@ -33,6 +34,7 @@ __all__ = (
     "ApiToken",
     "Approval",
     "ApprovalMode",
+    "ApprovalRule",
     "ApprovalStatus",
     "AuthSession",
     "ChannelIdentity",
@@ -55,6 +57,8 @@ __all__ = (
     "OnFailure",
     "Prompt",
     "PromptKind",
+    "RuleDecision",
+    "RuleSource",
     "Schedule",
     "ServerHealth",
     "Task",
