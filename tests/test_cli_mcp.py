@@ -160,6 +160,7 @@ async def test_list_and_tools_show_what_angie_runs(cli: CliHarness) -> None:
     assert listed.code == 0, listed.err
     assert "untrusted" in _row(listed.out, "sample")
     assert "added (stdio)" in _row(listed.out, "sample")
+    assert "not installed here" in _row(listed.out, "gmail")  # seeded, its package absent
     tools = await cli.run("mcp", "tools", "sample")
     assert tools.code == 0, tools.err
     brightness = _row(tools.out, "sample_brightness")

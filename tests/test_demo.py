@@ -78,6 +78,18 @@ def dim_the_living_room(request: dict[str, Any]) -> Reply:
     return Reply.say("I cannot do that here.")
 
 
+ANSWERS = """
+account: {{email: {email}, password: "{password}", display_name: Sam}}
+profile: {{name: Sam Taylor, address_as: Sam}}
+style: {{tone: warm and brief, language: English}}
+schedule: {{timezone: Europe/Paris, working_hours: "9 to 5", quiet_hours: "22:00 to 07:00"}}
+priorities: {{items: [family]}}
+people: {{people: [], places: home}}
+autonomy: {{without_asking: [], always_ask: [spending money]}}
+contact: {{channels: [web], details: "here", urgent: "the same way"}}
+"""
+
+
 def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 50
     while time.monotonic() < deadline:
@@ -126,15 +138,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             url = f"http://127.0.0.1:{port}"
             _wait_ready(url, process)
             found = Demo(url, data_dir, process, real_bridge, llm)
-            code = (data_dir / DEMO_DIR / "setup-code").read_text().strip()
-            made = httpx.post(
-                f"{url}/api/auth/register",
-                json={"email": EMAIL, "password": PASSWORD, "setup_code": code},
-            )
-            assert made.status_code == 201, made.text
-            login = httpx.post(f"{url}/api/auth/login", json={"email": EMAIL, "password": PASSWORD})
-            assert login.status_code == 200, login.text
-            found.token = login.json()["access_token"]
+            # As the README says: `angie setup` finds the demo's setup code by itself.
+            answers = home / "answers.yaml"
+            answers.write_text(ANSWERS.format(email=EMAIL, password=PASSWORD))
+            cli_config = home / "cli.json"
+            setup = subprocess.run(
+                [str(angie), "setup", "--answers", str(answers)],
+                env={**env, "ANGIE_URL": url, "ANGIE_CLI_CONFIG": str(cli_config)},
+                cwd=home, capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert setup.returncode == 0, setup.stderr
+            assert not (data_dir / DEMO_DIR / "setup-code").exists()  # used: the admin exists
+            found.token = json.loads(cli_config.read_text())["token"]
             yield found
         finally:
             if process.poll() is None:

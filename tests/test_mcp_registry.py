@@ -325,3 +325,24 @@ def test_a_file_with_both_shapes_is_refused(tmp_path: Path) -> None:
     text = json.dumps({"mcpServers": {}, "servers": {}})
     with pytest.raises(RegistryError, match='both "mcpServers" and "servers"'):
         load_config_file(paste(tmp_path, text), {})
+
+
+def test_variables_come_from_angies_env_file_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key kept in Angie's .env (not exported to the shell) fills ``${VAR}``; the process
+    environment still wins over the file."""
+    from angie.mcp.catalog import catalog
+    from angie.settings import load_settings
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("BRAVE_API_KEY=from-dotenv\nREGION=from-dotenv\n")
+    config = tmp_path / "mcp.json"
+    server = {"command": "npx", "env": {"BRAVE_API_KEY": "${BRAVE_API_KEY}", "R": "${REGION}"}}
+    config.write_text(json.dumps({"mcpServers": {"brave-search": server}}))
+    monkeypatch.setenv("REGION", "from-shell")
+    settings = load_settings(env_file, data_dir=tmp_path, mcp_config=config)
+
+    found = catalog(settings).servers["brave_search"]
+
+    assert dict(found.env) == {"BRAVE_API_KEY": "from-dotenv", "R": "from-shell"}

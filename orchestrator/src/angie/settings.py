@@ -326,6 +326,11 @@ class AngieSettings(BaseSettings):
         were loaded from (which does not change the process environment)."""
         return os.environ.get(name) or self._env_file_values.get(name) or None
 
+    def environment(self) -> dict[str, str]:
+        """Every variable Angie sees: the env file these settings were loaded from, under the
+        process environment (which wins), as a ``${VAR}`` in an mcpServers file reads them."""
+        return {**self._env_file_values, **os.environ}
+
     def with_environ(self, values: Mapping[str, str]) -> AngieSettings:
         """A copy whose env file also holds ``values`` (the process environment still wins)."""
         copy = self.model_copy()

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str, int]
 
 #: Why a call waits for the person after a restart (the approval request says it).
-RESTARTED = "this call may already have happened before Angie restarted"
+RESTARTED = "this call may already have happened: it was under way when Angie or its server stopped"
 
 
 def identical_calls(messages: Sequence[ModelMessage], name: str, args: dict[str, Any]) -> list[str]:

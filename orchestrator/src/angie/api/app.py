@@ -68,9 +68,9 @@ def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
     api = APIRouter(prefix="/api")
 
     @api.get("/health", operation_id="health", tags=["health"])
-    async def health() -> dict[str, str]:
-        """Angie is up (no authentication)."""
-        return {"status": "ok", "version": services.version}
+    async def health() -> dict[str, str | bool]:
+        """Angie is up (no authentication); ``demo`` when she runs a demo home."""
+        return {"status": "ok", "version": services.version, "demo": services.demo}
 
     @api.get(
         "/ready",

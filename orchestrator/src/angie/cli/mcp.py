@@ -58,10 +58,15 @@ def _known(api: AngieClient, name: str) -> dict[str, Any]:
 
 
 def _state(row: dict[str, Any]) -> str:
+    if row.get("installed") is False:
+        return "[dim]not installed here[/]"
     if not row.get("enabled"):
         return "disabled"
     if not row.get("active"):
         return "[yellow]not running here[/] (installed or enabled after start? restart Angie)"
+    if row.get("configured") is False:
+        missing = ", ".join(row.get("missing_settings") or []) or "its settings"
+        return f"[yellow]not configured[/] ({escape(missing)} missing)"
     health = str(row.get("health") or "unknown")
     colour = {"healthy": "green", "down": "red", "degraded": "yellow"}.get(health)
     word = f"[{colour}]{health}[/]" if colour else health

@@ -54,18 +54,22 @@ def _local_zone() -> str | None:
 # -- the account -------------------------------------------------------------------------------
 
 
-def _local_setup_code(url: str) -> str | None:
+def _local_setup_code(api: AngieClient) -> str | None:
     """The setup code of an Angie on this machine: in her data dir, found as she finds it
-    (ANGIE_DATA_DIR, from the environment or the .env file)."""
-    if urlsplit(url).hostname not in {"127.0.0.1", "localhost", "::1"}:
+    (ANGIE_DATA_DIR, from the environment or the .env file), or in its ``demo`` folder when
+    she runs a demo home."""
+    if urlsplit(api.url).hostname not in {"127.0.0.1", "localhost", "::1"}:
         return None
+    from angie.demo import DEMO_DIR
+
+    demo = api.get("/api/health").get("demo") is True
     found = click.get_current_context(silent=True)
     cli = found.find_object(CliContext) if found is not None else None
     try:
         settings = AngieSettings(_env_file=cli.env_file if cli is not None else ".env")
     except ValueError:  # a bad setting: `angie serve` says which; here there is no code
         return None
-    return read_setup_code(settings.data_dir)
+    return read_setup_code(settings.data_dir / DEMO_DIR if demo else settings.data_dir)
 
 
 def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> bool:
@@ -80,7 +84,7 @@ def _register(api: AngieClient, account: dict[str, str], interactive: bool) -> b
     if account.get("invite_code"):
         body["invite_code"] = account["invite_code"]
     else:
-        setup_code = account.get("setup_code") or _local_setup_code(api.url)
+        setup_code = account.get("setup_code") or _local_setup_code(api)
         if setup_code:
             body["setup_code"] = setup_code
     while True:

@@ -39,7 +39,11 @@ def server_environ(env_file: Path | None) -> dict[str, str]:
 def catalog(settings: AngieSettings, enabled: dict[str, bool] | None = None) -> Catalog:
     """The servers and the file's skipped entries (each logged at WARNING as it is read);
     raises RegistryError only for a file that is not an mcpServers file at all."""
-    configured = load_config_file(settings.mcp_config) if settings.mcp_config else ConfigFile()
+    configured = (
+        load_config_file(settings.mcp_config, settings.environment())
+        if settings.mcp_config
+        else ConfigFile()
+    )
     return Catalog(merge(builtin_specs(), configured.servers, enabled or {}), configured.skipped)
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import dramatiq
-from dramatiq import Broker, Worker
+from dramatiq import Broker, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import TimeLimit, default_middleware
 
 __all__ = ("QUEUE_NAME", "TaskQueue", "create_broker")
 
@@ -36,6 +38,12 @@ _POLL_MS = 50
 Handler = Callable[[int], Coroutine[Any, Any, None]]
 
 
+def _middleware() -> list[Middleware]:
+    """Dramatiq's defaults but its TimeLimit, whose thread (one per broker) never ends: the
+    worker thread keeps its own time limit instead (see ``TaskQueue._run``)."""
+    return [m() for m in default_middleware if m is not TimeLimit]
+
+
 def create_broker(redis_url: str | None) -> Broker:
     if redis_url:
         return RedisBroker(  # type: ignore[no-untyped-call]
@@ -43,8 +51,9 @@ def create_broker(redis_url: str | None) -> Broker:
             namespace="angie-tasks",
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=REDIS_MAINTENANCE_CHANCE,
+            middleware=_middleware(),
         )
-    return StubBroker()
+    return StubBroker(middleware=_middleware())
 
 
 class TaskQueue:
@@ -62,7 +71,6 @@ class TaskQueue:
             queue_name=QUEUE_NAME,
             # Angie retries by herself: the database knows the attempts, Dramatiq does not.
             max_retries=0,
-            time_limit=_TIME_LIMIT_MS,
         )(self._run)
 
     @property
@@ -77,6 +85,7 @@ class TaskQueue:
         if self._handler is None or self._loop is None:
             raise RuntimeError("the task queue has no worker bound in this process")
         future = asyncio.run_coroutine_threadsafe(self._tracked(task_id), self._loop)
+        deadline = time.monotonic() + _TIME_LIMIT_MS / 1000
         try:
             while True:
                 try:
@@ -86,6 +95,10 @@ class TaskQueue:
                     if future.done():
                         future.result()
                         return
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError(
+                            f"task {task_id} ran past the worker's time limit"
+                        ) from None
         except BaseException:
             # Interrupted (time limit, shutdown): stop the coroutine too.
             self._loop.call_soon_threadsafe(future.cancel)
