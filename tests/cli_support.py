@@ -16,15 +16,17 @@ from typing import Any
 
 import httpx
 import pexpect
+import yaml
 from api_support import PASSWORD, Account, make_api_angie, register, settled
 from fakes.brain import Brain
+from sqlalchemy import select
 
 from angie.daemon import Angie
-from angie.db.models import Task
+from angie.db.models import Task, User
 from angie.mcp.registry import ServerSpec
 from angie_mcp_core.testing import free_port
 
-__all__ = ("ANGIE", "PASSWORD", "CliHarness", "Run", "cli_harness")
+__all__ = ("ANGIE", "PASSWORD", "CliHarness", "Run", "cli_harness", "documents", "write")
 
 ANGIE = Path(sys.executable).with_name("angie")
 
@@ -154,3 +156,19 @@ async def cli_harness(
         yield CliHarness(angie, f"http://127.0.0.1:{port}", home)
     finally:
         await angie.stop(grace=5)
+
+
+def write(path: Path, data: dict[str, Any], *, as_json: bool = False) -> str:
+    """An answers file (YAML, or JSON) for ``angie setup --answers``; its path."""
+    path.write_text(json.dumps(data) if as_json else yaml.safe_dump(data))
+    return str(path)
+
+
+async def documents(cli: CliHarness, email: str) -> dict[str, tuple[int, str]]:
+    """Each current document of one person: (version, body)."""
+    async with cli.angie.services.database.session() as session:
+        user_id = (await session.scalars(select(User.id).where(User.email == email))).one()
+    found: dict[str, tuple[int, str]] = {}
+    for doc in await cli.angie.services.user_prompts.current(user_id):
+        found[doc.name] = (doc.version, doc.body)
+    return found

@@ -14,8 +14,7 @@ from typing import Any
 import pexpect
 import pydantic_ai.providers
 import pytest
-import yaml
-from cli_support import PASSWORD, CliHarness, cli_harness
+from cli_support import PASSWORD, CliHarness, cli_harness, documents, write
 from fakes.brain import Brain
 from fakes.openai_server import FakeOpenAI
 from pydantic_ai import Agent
@@ -47,21 +46,6 @@ ANSWERS: dict[str, Any] = {
 async def cli(sqlite_url: str, data_dir: Path, tmp_path: Path) -> AsyncIterator[CliHarness]:
     async with cli_harness(sqlite_url, data_dir, tmp_path / "home", Brain()) as harness:
         yield harness
-
-
-def write(path: Path, data: dict[str, Any]) -> str:
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
-
-
-async def documents(cli: CliHarness, email: str) -> dict[str, tuple[int, str]]:
-    """Each current document of one person: (version, body)."""
-    async with cli.angie.services.database.session() as session:
-        user_id = (await session.scalars(select(User.id).where(User.email == email))).one()
-    found: dict[str, tuple[int, str]] = {}
-    for doc in await cli.angie.services.user_prompts.current(user_id):
-        found[doc.name] = (doc.version, doc.body)
-    return found
 
 
 async def set_up_and_log_out(cli: CliHarness) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,8 +12,7 @@ from typing import Any
 
 import pexpect
 import pytest
-import yaml
-from cli_support import PASSWORD, CliHarness, cli_harness
+from cli_support import PASSWORD, CliHarness, cli_harness, documents, write
 from fakes.brain import Brain
 from sqlalchemy import func, select
 
@@ -40,21 +38,6 @@ ANSWERS: dict[str, Any] = {
 async def cli(sqlite_url: str, data_dir: Path, tmp_path: Path) -> AsyncIterator[CliHarness]:
     async with cli_harness(sqlite_url, data_dir, tmp_path / "home", Brain()) as harness:
         yield harness
-
-
-def write(path: Path, data: dict[str, Any], *, as_json: bool = False) -> str:
-    path.write_text(json.dumps(data) if as_json else yaml.safe_dump(data))
-    return str(path)
-
-
-async def documents(cli: CliHarness, email: str) -> dict[str, tuple[int, str]]:
-    """Each current document of one person: (version, body)."""
-    async with cli.angie.services.database.session() as session:
-        user_id = (await session.scalars(select(User.id).where(User.email == email))).one()
-    found: dict[str, tuple[int, str]] = {}
-    for doc in await cli.angie.services.user_prompts.current(user_id):
-        found[doc.name] = (doc.version, doc.body)
-    return found
 
 
 async def person(cli: CliHarness, email: str) -> User:

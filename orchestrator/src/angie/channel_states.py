@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
-
-from angie.db.base import utcnow
 
 __all__ = ("ChannelStates", "Connection", "ConnectionReport")
 
@@ -27,8 +24,7 @@ class Connection(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class ConnectionReport:
     state: Connection
-    detail: str | None
-    since: datetime
+    detail: str | None = None
 
 
 class ChannelStates:
@@ -51,15 +47,14 @@ class ChannelStates:
                 del self._reports[key]
 
     def report(self, user_id: int, kind: str, state: Connection, detail: str | None = None) -> None:
-        self._reports[(user_id, kind)] = ConnectionReport(state, detail, utcnow())
+        self._reports[(user_id, kind)] = ConnectionReport(state, detail)
 
     def connection(self, user_id: int, kind: str, *, enabled: bool) -> ConnectionReport:
         """The person's channel as it is now (``enabled``: their saved on/off)."""
         if not enabled:
-            return ConnectionReport(Connection.OFF, None, utcnow())
+            return ConnectionReport(Connection.OFF)
         if kind not in self._running:
-            return ConnectionReport(
-                Connection.NOT_RUNNING, f"Angie does not run the {kind} channel", utcnow()
-            )
+            why = f"Angie does not run the {kind} channel"
+            return ConnectionReport(Connection.NOT_RUNNING, why)
         found = self._reports.get((user_id, kind))
-        return found or ConnectionReport(Connection.CONNECTING, None, utcnow())
+        return found or ConnectionReport(Connection.CONNECTING)

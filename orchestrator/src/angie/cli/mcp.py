@@ -40,12 +40,7 @@ def _name(server: str) -> str:
 
 
 def _servers(api: AngieClient) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    while True:
-        page = api.get("/api/mcp/servers", params={"limit": 200, "offset": len(found)})
-        found += items(page)
-        if not isinstance(page, dict) or len(found) >= int(page.get("total", 0)) or not items(page):
-            return found
+    return items(api.get("/api/mcp/servers", params={"limit": 200}))
 
 
 def _known(api: AngieClient, name: str) -> dict[str, Any]:

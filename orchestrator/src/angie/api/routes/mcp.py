@@ -28,7 +28,15 @@ from angie.mcp.store import set_enabled
 from angie.mcp.supervisor import SupervisorError
 from angie.services import Services
 
-__all__ = ("ServerOut", "ServerPatch", "ToolOut", "router")
+__all__ = (
+    "Configured",
+    "Health",
+    "MissingSettings",
+    "ServerOut",
+    "ServerPatch",
+    "ToolOut",
+    "router",
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,21 @@ router = APIRouter(prefix="/mcp/servers", tags=["mcp"])
 ServerName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", max_length=64)]
 ToolName = Annotated[
     str, matching(r"[A-Za-z0-9_.-]{1,128}", "must be a tool's name: letters, digits, _ . -")
+]
+
+
+# What a server's state says, the same here and in /api/status.
+Health = Annotated[ServerHealth, Field(description="The server's process; see configured.")]
+Configured = Annotated[
+    bool | None,
+    Field(
+        description="Whether the running server has every setting its service needs; null "
+        "when unknown (not running in this process, or a server that does not say)."
+    ),
+]
+MissingSettings = Annotated[
+    list[str],
+    Field(description="The environment variables it still needs (names only, never values)."),
 ]
 
 
@@ -51,14 +74,9 @@ class ServerOut(BaseModel):
         "an entry of the mcpServers file. Others are seeded so their agents can be listed."
     )
     active: bool = Field(description="This Angie has the server now (installed and enabled).")
-    health: ServerHealth = Field(description="The server's process; see configured.")
-    configured: bool | None = Field(
-        description="Whether the running server has every setting its service needs; null "
-        "when unknown (not running in this process, or a server that does not say)."
-    )
-    missing_settings: list[str] = Field(
-        description="The environment variables it still needs (names only, never values)."
-    )
+    health: Health
+    configured: Configured
+    missing_settings: MissingSettings
     last_error: str | None
     restarts: int | None = Field(description="Restarts by the supervisor, when it runs it.")
     approval_mode: ApprovalMode

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.routes.approval_rules import ApprovalRuleOut
 from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows, upcoming_ticks
+from angie.api.routes.mcp import Configured, Health, MissingSettings
 from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
 from angie.db.base import utcnow
@@ -36,14 +37,9 @@ class ServerOut(Out):
 
     name: str
     enabled: bool
-    health: ServerHealth = Field(description="The server's process; see configured.")
-    configured: bool | None = Field(
-        description="Whether the running server has every setting its service needs; null "
-        "when unknown (not running in this process, or a server that does not say)."
-    )
-    missing_settings: list[str] = Field(
-        description="The environment variables it still needs (names only, never values)."
-    )
+    health: Health
+    configured: Configured
+    missing_settings: MissingSettings
     last_error: str | None
 
 
