@@ -1,0 +1,50 @@
+"""What the channel adapters' tests share: a hub that records what an adapter hands Angie."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from angie_channels.base import Decision, Inbound, State
+
+__all__ = ("RecordingHub",)
+
+
+@dataclass
+class RecordingHub:
+    """Angie's side of an adapter, for the adapter's own tests: it keeps what arrives and
+    answers decisions with ``decide`` (the text the approval message should then show)."""
+
+    decide: Callable[[Decision], str | None] = lambda d: "Approved" if d.approve else "Denied"
+    messages: list[Inbound] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    reports: list[tuple[State, str | None]] = field(default_factory=list)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def received(self, message: Inbound) -> None:
+        async with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+
+    async def decided(self, decision: Decision) -> str | None:
+        async with self._changed:
+            self.decisions.append(decision)
+            self._changed.notify_all()
+        return self.decide(decision)
+
+    def report(self, state: State, detail: str | None = None) -> None:
+        self.reports.append((state, detail))
+
+    @property
+    def state(self) -> State | None:
+        return self.reports[-1][0] if self.reports else None
+
+    async def wait(self, predicate: Callable[[RecordingHub], bool], within: float = 10.0) -> None:
+        """Until ``predicate(self)`` holds (a message, a decision or a report arrived)."""
+        async with asyncio.timeout(within):
+            while not predicate(self):
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
