@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -20,12 +21,13 @@ from sqlalchemy import func, select
 
 from angie.accounts.auth import AuthService
 from angie.accounts.security import Passwords
+from angie.agents.approvals import ApprovalService
 from angie.agents.fleet import seed_fleet
 from angie.api.app import create_app
 from angie.daemon import Angie
 from angie.db import migrate
 from angie.db.engine import Database
-from angie.db.models import Agent, Event, Task, TaskStatus, Team
+from angie.db.models import Agent, Approval, Event, Task, TaskStatus, Team
 from angie.mcp.registry import ServerSpec, builtin_specs
 from angie.prompts import prompts_dir
 from angie.settings import AngieSettings
@@ -335,3 +337,14 @@ async def make_schedule(api: ApiHarness, account: Account, **fields: Any) -> dic
     body = {"name": "doors", "cron": "0 22 * * *", "instruction": "check the doors", **fields}
     made = await api.client.post("/api/schedules", json=body, headers=account.headers)
     return json_body(made, 201)
+
+
+async def one_pending(approvals: ApprovalService, user_id: int | None = None) -> Approval:
+    """The one pending approval: a task says it waits a moment before its approval is written,
+    so this waits for the row rather than reading once."""
+    deadline = time.monotonic() + 10
+    while not (found := await approvals.pending(user_id)):
+        assert time.monotonic() < deadline, "no approval was asked for"
+        await asyncio.sleep(0.02)
+    [approval] = found
+    return approval

@@ -253,6 +253,9 @@ async def test_a_saved_channel_says_whether_it_is_connected(api: ApiHarness) -> 
     the channel says so; afterwards it shows what the adapter last reported, per person."""
     from angie.channel_states import Connection
 
+    states = api.angie.services.channels
+    # As in a process that runs no channels (``angie api`` beside a daemon).
+    states.running("slack", on=False)
     sam, lee = await api.signup("sam"), await api.signup("lee")
     saved = (await _slack(api, sam)).json()
     assert saved["connection"] == "not_running"
@@ -260,7 +263,6 @@ async def test_a_saved_channel_says_whether_it_is_connected(api: ApiHarness) -> 
     unset = (await api.client.get(f"{CHANNELS}/discord", headers=sam.headers)).json()
     assert (unset["connection"], unset["connection_detail"]) == ("off", None)
 
-    states = api.angie.services.channels
     states.running("slack")
     starting = (await api.client.get(f"{CHANNELS}/slack", headers=sam.headers)).json()
     assert starting["connection"] == "connecting"

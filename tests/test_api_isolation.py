@@ -17,7 +17,7 @@ from api_support import Account, ApiHarness
 from pydantic_ai.messages import ToolCallPart
 
 from angie.api.app import create_app
-from angie.db.models import Task
+from angie.db.models import ChannelIdentity, ChannelKind, Task
 
 MARK = f"zebra{uuid.uuid4().hex[:8]}"
 SECRET = f"xoxb-{uuid.uuid4().hex}"
@@ -35,6 +35,8 @@ EXEMPT_EXACT = {
     "/api/ready": "no data",
     "/api/me": "the caller themself",
     "/api/me/password": "the caller themself",
+    "/api/channels/{kind}/hooks/{setting_id}": "a platform's call: its signature or secret, "
+    "no user token",
 }
 # Path parameters naming a row id, and the kind of row.
 ID_PARAMS = {
@@ -49,6 +51,7 @@ ID_PARAMS = {
     "conversation_id": "conversation",
     "approval_id": "approval",
     "rule_id": "approval_rule",
+    "identity_id": "identity",
 }
 # Path parameters naming a per-person document: B reaches B's own, never A's.
 NAMED = {("/api/channels/", "kind"): "slack", ("/api/prompts/", "name"): "profile"}
@@ -142,6 +145,13 @@ async def _make_everything(api: ApiHarness, a: Account) -> Owned:
     call = ToolCallPart(tool_name="hue_set_light", args={"light": MARK}, tool_call_id="call-1")
     (approval,) = await api.angie.services.approvals.request(task, [call])
     owned.add("approval", approval.id)
+    async with api.angie.services.database.session() as session:
+        identity = ChannelIdentity(
+            user_id=a.id, channel=ChannelKind.SLACK, external_id=f"T1:{MARK}", display=MARK
+        )
+        session.add(identity)
+        await session.flush()
+        owned.add("identity", identity.id)
     tasks = await _made(c, "GET", "/api/tasks", a, params={"top_level": "false"})
     owned.ids["task"] |= {t["id"] for t in tasks["items"]}
     events = await _made(c, "GET", "/api/events", a)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import bridge_puts, floor_lamp_on
+from api_support import bridge_puts, floor_lamp_on, one_pending
 from fakes.brain import Brain
 from sqlalchemy import select, update
 
@@ -217,7 +217,7 @@ async def test_side_effect_waits_for_approval_then_runs_once(harness: Harness) -
     task = await harness.settled(task_id)
     assert task.status is TaskStatus.AWAITING_APPROVAL
     assert bridge_puts(harness.bridge) == []
-    [approval] = await harness.angie.services.approvals.pending(user)
+    approval = await one_pending(harness.angie.services.approvals, user)
     assert (approval.server, approval.tool) == ("hue", "set_light")
     assert approval.arguments == {"name": "Floor lamp", "on": True}
     assert any(
@@ -236,7 +236,7 @@ async def test_denied_call_is_not_made_and_angie_says_so(harness: Harness) -> No
     user = await harness.user()
     task_id = await harness.say(user, "hue: turn on the floor lamp")
     await harness.settled(task_id)
-    [approval] = await harness.angie.services.approvals.pending(user)
+    approval = await one_pending(harness.angie.services.approvals, user)
 
     await harness.angie.services.executor.decide(
         approval.id, approve=False, user_id=user, reason="not now"
@@ -290,7 +290,7 @@ async def test_webhook_runs_read_only_until_the_user_approves(simple: Harness) -
 
     assert task.status is TaskStatus.AWAITING_APPROVAL  # … but not for a webhook's
     assert bridge_puts(simple.bridge) == []
-    [approval] = await simple.angie.services.approvals.pending(user)
+    approval = await one_pending(simple.angie.services.approvals, user)
     await simple.angie.services.executor.decide(approval.id, approve=True, user_id=user)
     assert (await simple.settled(task.id, DONE)).status is TaskStatus.SUCCEEDED
     assert len(bridge_puts(simple.bridge)) == 1
@@ -416,7 +416,7 @@ async def test_unanswered_approval_expires_and_the_task_fails_politely(simple: H
     user = await simple.user()
     task_id = await simple.say(user, "hue: turn on the floor lamp")
     await simple.settled(task_id)
-    [approval] = await simple.angie.services.approvals.pending(user)
+    approval = await one_pending(simple.angie.services.approvals, user)
     async with simple.angie.services.database.session() as session:
         await session.execute(
             update(Approval)
@@ -450,7 +450,7 @@ async def test_pending_approval_survives_a_restart(
     await second.start()
     try:
         h = Harness(second, bridge)
-        [approval] = await second.services.approvals.pending(user)
+        approval = await one_pending(second.services.approvals, user)
         await second.services.executor.decide(approval.id, approve=True, user_id=user)
         task = await h.settled(task_id, DONE)
         assert task.status is TaskStatus.SUCCEEDED, task.error
@@ -464,7 +464,7 @@ async def test_approval_is_the_owners_to_decide(simple: Harness) -> None:
 
     owner, stranger = await simple.user(), await simple.user("Kim")
     await simple.settled(await simple.say(owner, "hue: turn on the floor lamp"))
-    [approval] = await simple.angie.services.approvals.pending(owner)
+    approval = await one_pending(simple.angie.services.approvals, owner)
     with pytest.raises(ApprovalError, match="there is no approval"):
         await simple.angie.services.executor.decide(approval.id, approve=True, user_id=stranger)
     await simple.angie.services.executor.decide(approval.id, approve=False, user_id=owner)

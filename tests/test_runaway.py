@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
-from api_support import bridge_puts, floor_lamp_on
+from api_support import bridge_puts, floor_lamp_on, one_pending
 from fakes.brain import Brain
 from pydantic_ai.messages import ModelResponse, ToolCallPart
 from sqlalchemy import select
@@ -188,7 +188,7 @@ async def test_the_fourth_identical_call_waits_for_the_person(repeating: Harness
     task_id = await repeating.say(user, "hue: loop the floor lamp")
 
     await repeating.settled(task_id)
-    [approval] = await repeating.angie.services.approvals.pending(user)
+    approval = await one_pending(repeating.angie.services.approvals, user)
 
     assert len(bridge_puts(repeating.bridge)) == 3
     assert (approval.server, approval.tool) == ("hue", "set_light")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from angie.accounts import AuthService
 from angie.agents.fleet import seed_fleet
+from angie.channels.hub import ChannelFactory
 from angie.db import migrate
 from angie.events.router import NewEvent, Route
 from angie.mcp.registry import ServerSpec
@@ -66,6 +67,7 @@ class Angie:
         scheduler: bool = True,
         auth: AuthService | None = None,
         demo: bool = False,
+        channel_factory: ChannelFactory | None = None,
     ) -> None:
         self.role = role
         self.services: Services = build_services(
@@ -76,6 +78,7 @@ class Angie:
             environ=environ,
             auth=auth,
             demo=demo,
+            channel_factory=channel_factory,
         )
         self._api = api and role in ("serve", "api")
         self._with_scheduler = scheduler
@@ -127,6 +130,8 @@ class Angie:
                 # on the same database stands by until it can take the lease over.
                 await services.scheduler_leader.start()
             self._background.append(asyncio.create_task(self._sweep(), name="angie-sweep"))
+            # Exactly one process runs the chat channels: this one.
+            await services.hub.start()
         if self._api:
             await self._start_api()
         log.info(
@@ -211,6 +216,9 @@ class Angie:
             self._server.should_exit = True
         await services.scheduler_leader.stop()
         await services.queue.stop_worker(grace)
+        # After the worker: its last replies are in the ledger and may still go out.
+        await services.hub.send_due_once()
+        await services.hub.stop()
         if self._api_task is not None:
             # uvicorn finishes its own shutdown (lifespan included) once told to exit.
             with contextlib.suppress(Exception):  # a failed or slow API exit is logged by uvicorn

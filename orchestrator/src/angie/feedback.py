@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -15,8 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from angie.channels.ledger import CHAT_KINDS, Ledger, split_thread
 from angie.db.engine import Database
-from angie.db.models import ChannelKind, Conversation, Message, MessageRole, TaskStatus, User
+from angie.db.models import (
+    ChannelIdentity,
+    ChannelKind,
+    Conversation,
+    Message,
+    MessageRole,
+    OutboundKind,
+    TaskStatus,
+    User,
+)
 from angie.live import LiveBus, LiveType
 
 __all__ = ("Channel", "Delivery", "DeliveryKind", "Feedback", "WebChannel", "conversation_for")
@@ -93,6 +103,9 @@ class Feedback:
         self.channels: dict[ChannelKind, Channel] = {c.kind: c for c in channels or []}
         for kind in (ChannelKind.WEB, ChannelKind.API, ChannelKind.CLI):
             self.channels.setdefault(kind, self.web)
+        # Called once a chat channel's message is in the delivery ledger (the channel hub, in
+        # the process that runs it; elsewhere the hub finds the row within a second).
+        self.on_ledger: Callable[[], None] | None = None
 
     async def send(
         self,
@@ -112,7 +125,9 @@ class Feedback:
         if user_id is None:
             log.info("task %s has nobody to tell: %s", task_id, kind.value)
             return None
+        asked_for = channel
         channel = channel or ChannelKind.WEB
+        queued = False
         async with self.db.session() as session:
             user = await session.get(User, user_id)
             if user is None:
@@ -133,6 +148,9 @@ class Feedback:
                     tainted_by=tainted_by,
                 )
             )
+            queued = await _to_ledger(session, delivery, asked_for)
+        if queued and self.on_ledger is not None:
+            self.on_ledger()
         target = self.channels.get(channel, self.web)
         try:
             await target.deliver(delivery)
@@ -142,6 +160,57 @@ class Feedback:
         if self.live is not None and task_id is not None:
             await _announce(self.live, delivery, task_id)
         return delivery
+
+
+async def _to_ledger(
+    session: AsyncSession, delivery: Delivery, asked_for: ChannelKind | None
+) -> bool:
+    """Write the delivery ledger's row for a chat channel: the thread's own channel, or for
+    work nobody started in a chat (a cron, a webhook) the channel the person prefers."""
+    kind = (
+        OutboundKind.APPROVAL
+        if delivery.kind is DeliveryKind.APPROVAL_REQUEST
+        else OutboundKind.MESSAGE
+    )
+    where = split_thread(delivery.thread) if delivery.channel in CHAT_KINDS else None
+    if where is not None:
+        setting_id, thread = where
+        identity = await session.scalar(
+            select(ChannelIdentity)
+            .where(
+                ChannelIdentity.user_id == delivery.user_id,
+                ChannelIdentity.channel == delivery.channel,
+            )
+            .order_by((ChannelIdentity.setting_id == setting_id).desc(), ChannelIdentity.id)
+            .limit(1)
+        )
+    elif asked_for is None:
+        identity = await session.scalar(
+            select(ChannelIdentity).where(
+                ChannelIdentity.user_id == delivery.user_id,
+                ChannelIdentity.preferred.is_(True),
+                ChannelIdentity.setting_id.is_not(None),
+                ChannelIdentity.home_thread.is_not(None),
+            )
+        )
+        if identity is None or identity.setting_id is None or identity.home_thread is None:
+            return False
+        setting_id, thread = identity.setting_id, identity.home_thread
+    else:
+        return False
+    Ledger.add(
+        session,
+        user_id=delivery.user_id,
+        channel=delivery.channel if where is not None or identity is None else identity.channel,
+        setting_id=setting_id,
+        thread=thread,
+        kind=kind,
+        text=delivery.text,
+        mention=identity.external_id if identity is not None else None,
+        task_id=delivery.task_id,
+        approval_id=delivery.approval_id,
+    )
+    return True
 
 
 async def _announce(live: LiveBus, delivery: Delivery, task_id: int) -> None:

@@ -30,6 +30,7 @@ from angie.agents.runner import AgentFactory
 from angie.agents.toolbox import Toolbox
 from angie.cache import Cache, create_cache
 from angie.channel_states import ChannelStates
+from angie.channels.hub import ChannelFactory, ChannelHub
 from angie.db.engine import Database
 from angie.db.models import EventType, Schedule, User
 from angie.events.router import EventRouter, NewEvent, Route
@@ -111,7 +112,9 @@ class Services:
     cache: Cache
     setup: SetupCode
     # Whether each person's channels are connected, as their adapters report it.
-    channels: ChannelStates = field(default_factory=ChannelStates)
+    channels: ChannelStates
+    # Runs the chat channels' adapters (in ``serve`` and ``daemon`` only).
+    hub: ChannelHub
     # A demo home (`angie serve --demo`): simulated devices, said in the status and the prompt.
     demo: bool = False
     # Sign-in needs the secret key, which only the processes that serve the API must have:
@@ -158,6 +161,7 @@ def build_services(
     environ: Mapping[str, str] | None = None,
     auth: AuthService | None = None,
     demo: bool = False,
+    channel_factory: ChannelFactory | None = None,
 ) -> Services:
     """Build and wire every service from the settings (nothing starts here)."""
     database = Database(settings.database_url)
@@ -224,6 +228,19 @@ def build_services(
         lambda task_id, delay: queue.enqueue(task_id, delay_ms=delay),
         daily_budget=settings.daily_budget_usd,
     )
+    states = ChannelStates()
+    hub = ChannelHub(
+        database,
+        # Read when a channel starts: processes that run none need no key.
+        secret_key=lambda: settings.secret,
+        states=states,
+        submit=events.accept,
+        decide=lambda approval_id, approve, user_id: executor.decide(
+            approval_id, approve=approve, user_id=user_id
+        ),
+        factory=channel_factory,
+    )
+    feedback.on_ledger = hub.wake
     return Services(
         settings=settings,
         version=dist_version("angie"),
@@ -250,6 +267,8 @@ def build_services(
         auth_service=auth,
         cache=create_cache(settings.redis_url),
         setup=SetupCode(settings.data_dir),
+        channels=states,
+        hub=hub,
         demo=demo,
     )
 

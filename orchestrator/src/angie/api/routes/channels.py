@@ -3,29 +3,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep, SettingsDep
 from angie.api.schemas import Body, Page
-from angie.api.validation import reject_nulls
+from angie.api.validation import PathId, reject_nulls
 from angie.channel_states import ChannelStates, Connection
+from angie.channels.hub import saved_channel
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
-from angie.db.models import ChannelKind, ChannelSetting, Credential, User
+from angie.db.models import ChannelIdentity, ChannelKind, ChannelSetting, Credential, User
 from angie.errors import Invalid, NotFound
+from angie_channels.base import ChannelError, WebhookRequest
 from angie_channels.kinds import KINDS, ChannelSpec
 from angie_channels.settings import ChannelSettings
 
 __all__ = ("ChannelIn", "ChannelOut", "router")
 
 router = APIRouter(prefix="/channels", tags=["channels"])
+
+_CHECK_SECONDS = 20.0
+_MAX_HOOK_BYTES = 1_048_576
 
 Kind = Annotated[str, Path(max_length=32, description="slack, discord, email or imessage")]
 
@@ -142,6 +148,78 @@ async def list_channels(
     return Page(items=items, total=len(items), limit=len(items), offset=0)
 
 
+class IdentityOut(BaseModel):
+    id: int
+    channel: str
+    external_id: str = Field(description="Who you are on the platform (a member id, an address).")
+    display: str | None
+    preferred: bool = Field(description="Crons and webhooks reach you here.")
+    created_at: datetime
+    last_seen_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ChannelIdentity) -> IdentityOut:
+        return cls(
+            id=row.id,
+            channel=row.channel.value,
+            external_id=row.external_id,
+            display=row.display,
+            preferred=row.preferred,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+        )
+
+
+class LinkIn(Body):
+    code: str = Field(
+        min_length=1, max_length=32, description="The six-digit code Angie sent in the channel."
+    )
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str = Field(description="Who Angie is there, or exactly what is wrong.")
+
+
+@router.get("/identities", operation_id="list_identities")
+async def list_identities(user: CurrentUser, services: ServicesDep) -> Page[IdentityOut]:
+    """The platform identities linked to you: Angie answers them as you."""
+    items = [IdentityOut.of(r) for r in await services.hub.identities.of_user(user.id)]
+    return Page(items=items, total=len(items), limit=max(1, len(items)), offset=0)
+
+
+@router.post(
+    "/link",
+    operation_id="link_identity",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def link_identity(body: LinkIn, user: CurrentUser, services: ServicesDep) -> IdentityOut:
+    """Link the sender who got this pairing code (in Slack, Discord, iMessage or email) to you."""
+    return IdentityOut.of(await services.hub.identities.link(user.id, body.code))
+
+
+@router.delete(
+    "/identities/{identity_id}",
+    operation_id="unlink_identity",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {}},
+)
+async def unlink_identity(identity_id: PathId, user: CurrentUser, services: ServicesDep) -> None:
+    """Unlink an identity: Angie no longer answers it as you."""
+    await services.hub.identities.unlink(user.id, identity_id)
+
+
+@router.post("/identities/{identity_id}/prefer", operation_id="prefer_identity")
+async def prefer_identity(
+    identity_id: PathId, user: CurrentUser, services: ServicesDep
+) -> IdentityOut:
+    """Make this the channel where cron and webhook results reach you."""
+    await services.hub.identities.prefer(user.id, identity_id)
+    found = [i for i in await services.hub.identities.of_user(user.id) if i.id == identity_id]
+    return IdentityOut.of(found[0])
+
+
 @router.get("/{kind}", operation_id="get_channel")
 async def get_channel(
     kind: Kind, user: CurrentUser, session: SessionDep, services: ServicesDep
@@ -186,11 +264,14 @@ async def set_channel(
             else:
                 await store.set(name, value, user_id=user.id)
     await session.flush()
+    services.hub.changed()
     return await _one(session, user, kind, services.channels)
 
 
 @router.delete("/{kind}", operation_id="delete_channel", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> None:
+async def delete_channel(
+    kind: Kind, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> None:
     """Forget a channel: its settings and its secrets."""
     _spec(kind)
     row = (await _rows(session, user)).get(kind)
@@ -204,3 +285,59 @@ async def delete_channel(kind: Kind, user: CurrentUser, session: SessionDep) -> 
         raise NotFound(f"you have not set up {kind}")
     if row is not None:
         await session.delete(row)
+    services.hub.changed()
+
+
+@router.post("/{kind}/check", operation_id="check_channel", responses={404: {}})
+async def check_channel(
+    kind: Kind, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> CheckOut:
+    """Try your saved credentials against the platform now (Slack ``auth.test``, Discord
+    ``/users/@me``, IMAP and SMTP login, BlueBubbles ping) and say what is wrong, if anything."""
+    spec = _spec(kind)
+    row = (await _rows(session, user)).get(kind)
+    names = (await _secret_names(session, user))[kind]
+    missing = spec.missing(row.config if row is not None else {}, names)
+    if row is None or missing:
+        return CheckOut(
+            ok=False, detail=f"{spec.title} is not set up: {', '.join(missing)} missing"
+        )
+    try:
+        adapter = await saved_channel(
+            services.database, services.settings.secret, row, services.hub.factory
+        )
+        detail = await asyncio.wait_for(adapter.check(), _CHECK_SECONDS)
+    except ChannelError as err:
+        return CheckOut(ok=False, detail=str(err))
+    except TimeoutError:
+        return CheckOut(ok=False, detail=f"{spec.title} did not answer in {_CHECK_SECONDS:.0f} s")
+    except Exception as err:  # an adapter that cannot even be built says why
+        return CheckOut(ok=False, detail=f"{spec.title} cannot be checked: {err}")
+    return CheckOut(ok=True, detail=detail)
+
+
+@router.post(
+    "/{kind}/hooks/{setting_id}",
+    operation_id="channel_webhook",
+    responses={401: {}, 404: {}, 413: {}},
+)
+async def channel_webhook(
+    kind: Kind, setting_id: PathId, request: Request, services: ServicesDep
+) -> Response:
+    """A platform's call to Angie for a channel (Slack's Events API, BlueBubbles' webhook). No
+    bearer token: the channel's adapter checks the platform's signature or secret first."""
+    body = await request.body()
+    if len(body) > _MAX_HOOK_BYTES:
+        return Response("the body is too large", status_code=413)
+    reply = await services.hub.webhook(
+        setting_id,
+        kind,
+        WebhookRequest(
+            method=request.method,
+            path=request.url.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query_params),
+            body=body,
+        ),
+    )
+    return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))

@@ -5,6 +5,12 @@ from angie.db.models.agents import Agent, AgentServer, Team, TeamMember
 from angie.db.models.approval_rules import ApprovalRule, RuleDecision, RuleSource
 from angie.db.models.auth import ApiToken, AuthSession, Invite
 from angie.db.models.channel_settings import ChannelSetting
+from angie.db.models.channels import (
+    ChannelDelivery,
+    ChannelPairing,
+    DeliveryState,
+    OutboundKind,
+)
 from angie.db.models.conversations import Conversation, Message, MessageRole
 from angie.db.models.credentials import Credential
 from angie.db.models.effects import EffectState, TaskEffect
@@ -37,12 +43,15 @@ __all__ = (
     "ApprovalRule",
     "ApprovalStatus",
     "AuthSession",
+    "ChannelDelivery",
     "ChannelIdentity",
     "ChannelKind",
+    "ChannelPairing",
     "ChannelSetting",
     "ContentTrust",
     "Conversation",
     "Credential",
+    "DeliveryState",
     "EffectState",
     "Event",
     "EventStatus",
@@ -55,6 +64,7 @@ __all__ = (
     "MessageRole",
     "MisfirePolicy",
     "OnFailure",
+    "OutboundKind",
     "Prompt",
     "PromptKind",
     "RuleDecision",

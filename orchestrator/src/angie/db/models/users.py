@@ -56,6 +56,15 @@ class ChannelIdentity(Base):
     external_id: Mapped[str] = mapped_column(String(320))
     display: Mapped[str | None] = mapped_column(String(255))
     verified: Mapped[bool] = mapped_column(default=False)
+    # The channel settings (whose adapter) the person was linked through, and the thread where
+    # Angie reaches them first (a Slack DM, an iMessage chat, "to:<address>").
+    setting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_settings.id", ondelete="SET NULL")
+    )
+    home_thread: Mapped[str | None] = mapped_column(String(255))
+    # Where cron and webhook results go (one per person).
+    preferred: Mapped[bool] = mapped_column(default=False)
+    last_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="identities")
