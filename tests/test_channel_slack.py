@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 from channel_support import RecordingHub
 from fakes.slack_platform import FakeSlack, SignedRequest
 
@@ -121,6 +122,16 @@ async def test_her_own_and_other_bots_messages_and_edits_are_ignored(
     await slack.dm("U0SAM", "only this")
     await hub.wait(lambda h: bool(h.messages))
     assert [m.text for m in hub.messages] == ["only this"]
+
+
+async def test_other_events_are_acknowledged_and_go_nowhere(
+    slack: FakeSlack, hub: RecordingHub, angie: SlackChannel
+) -> None:
+    opened = {"type": "app_home_opened", "user": "U0SAM", "channel": "D0SAM", "tab": "home"}
+    await slack.wait_ack(await slack.send_event(opened))
+    await slack.dm("U0SAM", "after that")
+    await hub.wait(lambda h: bool(h.messages))
+    assert [m.text for m in hub.messages] == ["after that"]
 
 
 async def test_a_redelivered_event_keeps_its_message_id(
@@ -294,6 +305,13 @@ async def test_a_rate_limit_that_persists_says_when_to_retry(
     assert not caught.value.permanent
 
 
+async def test_posting_without_the_chat_write_scope_names_it() -> None:
+    async with FakeSlack(scopes=("app_mentions:read", "im:history")) as slack:
+        with pytest.raises(ChannelError, match="chat:write") as caught:
+            await channel_for(slack).send(Outbound("#angie", "hello"))
+    assert caught.value.permanent
+
+
 async def test_slack_being_down_is_an_error_worth_retrying(
     slack: FakeSlack, angie: SlackChannel
 ) -> None:
@@ -405,6 +423,15 @@ async def test_an_unsigned_request_is_refused(
     assert hub.messages == []
 
 
+async def test_an_event_angie_does_not_use_is_still_answered_200_over_http(
+    slack: FakeSlack, hub: RecordingHub, angie_http: SlackChannel
+) -> None:
+    opened = {"type": "app_home_opened", "user": "U0SAM", "channel": "D0SAM", "tab": "home"}
+    reply = await angie_http.webhook(as_request(slack.signed_event(opened)))
+    assert reply.status == 200
+    assert hub.messages == []
+
+
 async def test_url_verification_is_answered_with_the_challenge(
     slack: FakeSlack, angie_http: SlackChannel
 ) -> None:
@@ -430,3 +457,36 @@ async def test_a_button_click_over_http_decides(
 async def test_a_socket_mode_channel_has_no_webhook(slack: FakeSlack, angie: SlackChannel) -> None:
     reply = await angie.webhook(as_request(slack.signed_event(slack.dm_event("U0SAM", "hi"))))
     assert reply.status == 404
+
+
+async def test_slack_posting_events_to_angies_address_reaches_her(
+    slack: FakeSlack, hub: RecordingHub, angie_http: SlackChannel
+) -> None:
+    async def events(request: web.Request) -> web.Response:
+        reply = await angie_http.webhook(
+            WebhookRequest(
+                request.method,
+                request.path,
+                dict(request.headers),
+                dict(request.query),
+                await request.read(),
+            )
+        )
+        return web.Response(status=reply.status, body=reply.body, headers=dict(reply.headers))
+
+    app = web.Application()
+    app.router.add_post("/channels/slack/events", events)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        slack.events_url = f"http://127.0.0.1:{runner.addresses[0][1]}/channels/slack/events"
+        await slack.mention("C0HOME", "U0SAM", "what's the weather?")
+        await hub.wait(lambda h: bool(h.messages))
+        await ask(angie_http, slack)
+        await slack.click("U0SAM", slack.posts[0], "angie_approve")
+        await slack.wait(lambda s: s.updates)
+    finally:
+        await runner.cleanup()
+    assert hub.messages[0].text == "what's the weather?"
+    assert hub.decisions[0].approve

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,6 +109,9 @@ class SlackChannel:
         self._app.event("app_mention")(self._on_event)
         self._app.action(APPROVE)(self._on_click)
         self._app.action(DENY)(self._on_click)
+        # Acknowledge every other event the app is subscribed to: bolt answers an unhandled one
+        # with 404 (unacked over Socket Mode), and Slack retries it, then disables the events.
+        self._app.event(re.compile(".*"))(_ignore)
         self._hub: Hub | None = None
         self._bot_user: str | None = None
         self._team: str | None = None
@@ -277,6 +281,10 @@ class SlackChannel:
             return self._verifier.is_valid(body, timestamp, signature)
         except ValueError:  # a timestamp that is not a number, a body that is not UTF-8
             return False
+
+
+async def _ignore() -> None:
+    return None
 
 
 def _is_url_verification(body: bytes) -> bool:
