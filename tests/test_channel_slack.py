@@ -111,6 +111,19 @@ async def test_mention_in_a_channel_drops_the_mention_and_keeps_the_thread(
     assert not message.direct
 
 
+async def test_slack_markup_in_a_message_reads_as_plain_text(
+    slack: FakeSlack, hub: RecordingHub, angie: SlackChannel
+) -> None:
+    text = (
+        "is 2 &lt; 3?\nsee <https://example.com/a|the page> and <mailto:lee@home.lan|lee@home.lan>"
+    )
+    await slack.mention("C0HOME", "U0SAM", f"{text} <@U0LEE>")
+    await hub.wait(lambda h: bool(h.messages))
+    assert hub.messages[0].text == (
+        "is 2 < 3?\nsee the page (https://example.com/a) and lee@home.lan <@U0LEE>"
+    )
+
+
 async def test_her_own_and_other_bots_messages_and_edits_are_ignored(
     slack: FakeSlack, hub: RecordingHub, angie: SlackChannel
 ) -> None:
@@ -199,6 +212,22 @@ async def test_a_message_to_a_channel_name_goes_at_top_level_and_starts_a_thread
     [post] = slack.posts
     assert (post.channel, post.thread_ts, post.text) == ("C0ANGIE", None, "good morning")
     assert sent.thread == f"C0ANGIE:{post.ts}"
+
+
+async def test_text_is_escaped_so_slack_takes_none_of_it_for_markup(
+    slack: FakeSlack, angie: SlackChannel
+) -> None:
+    await angie.send(Outbound("#angie", "2 < 3 & <@U0LEE> > 1", mention=f"{T}:U0SAM"))
+    assert slack.posts[0].text == "<@U0SAM> 2 &lt; 3 &amp; &lt;@U0LEE&gt; &gt; 1"
+
+
+async def test_a_very_long_approval_request_still_posts(
+    slack: FakeSlack, angie: SlackChannel
+) -> None:
+    await angie.ask_approval(ApprovalAsk("#angie", "Send this? " + "x" * 5000, "ref-8", "1234"))
+    [post] = slack.posts
+    assert post.blocks is not None
+    assert post.blocks[0]["text"]["text"].endswith("…")
 
 
 async def test_mention_is_slacks_user_reference(slack: FakeSlack) -> None:

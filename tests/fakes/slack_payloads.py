@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ("Post", "SignedRequest", "SlackPayloads")
+__all__ = ("Post", "SignedRequest", "SlackPayloads", "valid_blocks")
 
 
 @dataclass(slots=True)
@@ -169,3 +169,52 @@ class SlackPayloads:
         return self.signed_json(
             {"token": "legacy", "challenge": challenge, "type": "url_verification"}, **signing
         )
+
+
+def valid_blocks(blocks: object) -> bool:
+    """Whether Slack takes ``blocks`` (the kinds Angie sends), with Slack's limits: 50 blocks,
+    3000 characters of section text, 25 buttons of 75 characters whose value is under 2000."""
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= 50:
+        return False
+    return all(isinstance(block, dict) and _valid_block(block) for block in blocks)
+
+
+def _text(value: object, kinds: tuple[str, ...], limit: int) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("type") in kinds
+        and isinstance(value.get("text"), str)
+        and 0 < len(value["text"]) <= limit
+    )
+
+
+def _button(element: object) -> bool:
+    return (
+        isinstance(element, dict)
+        and element.get("type") == "button"
+        and _text(element.get("text"), ("plain_text",), 75)
+        and isinstance(element.get("action_id"), str)
+        and len(element["action_id"]) <= 255
+        and isinstance(element.get("value", ""), str)
+        and len(element.get("value", "")) <= 2000
+        and element.get("style") in (None, "primary", "danger")
+    )
+
+
+def _valid_block(block: dict[str, Any]) -> bool:
+    kind = block.get("type")
+    if kind == "section":
+        return _text(block.get("text"), ("mrkdwn", "plain_text"), 3000)
+    if kind == "actions":
+        elements = block.get("elements")
+        return (
+            isinstance(elements, list) and 0 < len(elements) <= 25 and all(map(_button, elements))
+        )
+    if kind == "context":
+        elements = block.get("elements")
+        return (
+            isinstance(elements, list)
+            and 0 < len(elements) <= 10
+            and all(_text(e, ("mrkdwn", "plain_text"), 3000) for e in elements)
+        )
+    return kind == "divider"

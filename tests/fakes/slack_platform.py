@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import ClientSession, WSMsgType, web
 
-from fakes.slack_payloads import Post, SignedRequest, SlackPayloads
+from fakes.slack_payloads import Post, SignedRequest, SlackPayloads, valid_blocks
 
 __all__ = ("ApiCall", "FakeSlack", "Post", "SignedRequest")
 
@@ -312,12 +312,11 @@ class FakeSlack(SlackPayloads):
             return "no_text"
         if text is not None and not isinstance(text, str):
             return "invalid_arguments"
+        if isinstance(text, str) and len(text) > 40_000:
+            return "msg_too_long"
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
-        if blocks is not None and (
-            not isinstance(blocks, list)
-            or not all(isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks)
-        ):
+        if blocks is not None and not valid_blocks(blocks):
             return "invalid_blocks"
         thread_ts = args.get("thread_ts")
         if thread_ts is not None and not (isinstance(thread_ts, str) and _TS.fullmatch(thread_ts)):

@@ -38,6 +38,7 @@ from angie_channels.slack.messages import (
     approval_blocks,
     decided_blocks,
     decision_from,
+    escaped,
     inbound_from,
     question_of,
     user_of,
@@ -152,20 +153,23 @@ class SlackChannel:
 
     async def send(self, message: Outbound) -> Sent:
         place = self._place(message.thread)
-        text = message.text
+        text = escaped(message.text)
         if message.mention:
             text = f"{self.mention(message.mention)} {text}"
         return await self._post(place, text=text)
 
     async def ask_approval(self, ask: ApprovalAsk) -> Sent:
         place = self._place(ask.thread)
-        question = f"{self.mention(ask.mention)} {ask.text}" if ask.mention else ask.text
+        question = escaped(ask.text)
+        if ask.mention:
+            question = f"{self.mention(ask.mention)} {question}"
         return await self._post(place, text=question, blocks=approval_blocks(question, ask.ref))
 
     async def show_decision(self, thread: str, message_id: str, text: str) -> None:
         # message_id is the ts Sent carried, or "C…:ts" (any prefix before the channel ignored).
         head, _, ts = message_id.rpartition(":")
         channel = head.rpartition(":")[2] or Place.parse(thread).channel
+        text = escaped(text)
         await self._update(channel, ts, text, decided_blocks(None, text))
 
     def mention(self, sender_id: str) -> str:
@@ -239,7 +243,7 @@ class SlackChannel:
                         channel=place.channel, user=user, text=_REFUSED, thread_ts=place.thread_ts
                     )
                 return
-            shown = f"{'✅' if decision.approve else '❌'} {outcome} by <@{user}>"
+            shown = f"{'✅' if decision.approve else '❌'} {escaped(outcome)} by <@{user}>"
             question = question_of(body.get("message") or {})
             await self._update(place.channel, ts, shown, decided_blocks(question, shown))
         except ChannelError as err:

@@ -21,8 +21,10 @@ __all__ = (
     "approval_blocks",
     "decided_blocks",
     "decision_from",
+    "escaped",
     "inbound_from",
     "question_of",
+    "readable",
     "user_of",
 )
 
@@ -71,15 +73,35 @@ def inbound_from(event: Mapping[str, Any], team: str, bot_user: str | None) -> I
         return None
     text = str(event.get("text") or "")
     if bot_user:
-        text = re.sub(rf"<@{re.escape(bot_user)}(\|[^>]*)?>", "", text)
+        text = re.sub(rf"<@{re.escape(bot_user)}(\|[^>]*)?> ?", "", text)
     thread_ts = event.get("thread_ts")
     return Inbound(
         message_id=f"{team}:{channel}:{ts}",
         sender=Sender(f"{team}:{user}"),
         thread=f"{channel}:{thread_ts if isinstance(thread_ts, str) else ts}",
-        text=" ".join(text.split()),
+        text=readable(text).strip(),
         direct=direct,
     )
+
+
+def readable(text: str) -> str:
+    """Slack's message text as a person reads it: links as ``label (url)``, ``&lt;`` as ``<``;
+    mentions of people (``<@U2>``) stay, so Angie can mention them back."""
+    text = re.sub(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>", _link, text)
+    text = re.sub(r"<((?:https?|mailto):[^>]+)>", r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _link(match: re.Match[str]) -> str:
+    url, label = match.groups()
+    address = url.removeprefix("mailto:")
+    return label if label == address else f"{label} ({address})"
+
+
+def escaped(text: str) -> str:
+    """Angie's text as Slack wants it: ``&``, ``<`` and ``>`` escaped so none is taken for markup
+    (a ``<`` would otherwise start a link or a mention)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def decision_from(body: Mapping[str, Any]) -> tuple[Decision, Place, str] | None:
