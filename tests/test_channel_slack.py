@@ -361,6 +361,11 @@ async def test_slack_unreachable_is_an_error_worth_retrying(slack: FakeSlack) ->
     assert not caught.value.permanent
 
 
+def test_a_channel_without_the_tokens_it_needs_is_refused_in_words() -> None:
+    with pytest.raises(ChannelError, match="or the app's signing secret"):
+        create(SlackSettings(), SlackSecrets(bot_token="xoxb-1111-2222-fakebottoken"))
+
+
 async def test_check_says_who_angie_is_and_where(slack: FakeSlack) -> None:
     assert await channel_for(slack).check() == f"@angie in Home ({T})"
 
@@ -481,6 +486,16 @@ async def test_a_button_click_over_http_decides(
     assert hub.decisions[0].ref == "ref-7"
     assert not hub.decisions[0].approve
     assert post.text == "❌ Denied by <@U0SAM>"
+
+
+async def test_before_start_events_are_turned_back_but_the_address_check_is_answered(
+    slack: FakeSlack, hub: RecordingHub
+) -> None:
+    channel = channel_for(slack, socket_mode=False)
+    event = await channel.webhook(as_request(slack.signed_event(slack.dm_event("U0SAM", "hi"))))
+    check = await channel.webhook(as_request(slack.url_verification("r2-d2")))
+    assert event.status == 503  # Slack sends it again later
+    assert (check.status, json.loads(check.body)) == (200, {"challenge": "r2-d2"})
 
 
 async def test_a_socket_mode_channel_has_no_webhook(slack: FakeSlack, angie: SlackChannel) -> None:
