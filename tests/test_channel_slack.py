@@ -403,6 +403,21 @@ async def test_start_with_a_revoked_token_fails_for_good(
     assert slack.connections == 0
 
 
+async def test_start_while_slack_is_down_keeps_trying_until_it_is_back(
+    slack: FakeSlack, hub: RecordingHub
+) -> None:
+    await slack.go_down()
+    channel = channel_for(slack)
+    await channel.start(hub)
+    try:
+        await hub.wait(lambda h: h.state is State.FAILED)
+        slack.come_back()
+        await hub.wait(lambda h: h.state is State.CONNECTED)
+    finally:
+        await channel.stop()
+    assert slack.connections == 1
+
+
 async def test_start_with_a_wrong_app_token_fails_naming_the_app_token(
     slack: FakeSlack, hub: RecordingHub
 ) -> None:
