@@ -29,6 +29,7 @@ from angie_channels.imessage.settings import IMessageSecrets, IMessageSettings
 PASSWORD = "bb-password-for-tests"
 SECRET = "a-long-random-webhook-secret"
 SAM = "+15551234567"
+SEND = "/api/v1/message/text"
 
 
 @dataclass
@@ -284,7 +285,7 @@ async def test_each_message_has_its_own_temp_guid(setup: Setup) -> None:
 
 
 async def test_a_5xx_is_tried_again_with_the_same_temp_guid(setup: Setup) -> None:
-    setup.bb.fail(503, times=2)
+    setup.bb.fail(503, times=2, path=SEND)
 
     await setup.channel.send(Outbound(direct_chat(SAM), "hello"))
 
@@ -310,8 +311,41 @@ async def test_a_send_still_in_flight_is_not_sent_twice() -> None:
     assert [s.text for s in bb.sent] == ["hello"]
 
 
+async def test_a_send_made_but_answered_late_is_not_sent_again(setup: Setup) -> None:
+    setup.bb.answer_late(times=1)  # sent, but BlueBubbles answers 504
+
+    sent = await setup.channel.send(Outbound(direct_chat(SAM), "hello"))
+
+    [text] = setup.bb.sent
+    assert len(setup.bb.text_posts) == 1  # the chat showed it was sent: not posted again
+    assert sent.message_id == text.guid
+
+
+async def test_a_retry_by_angie_of_a_message_already_made_sends_nothing(setup: Setup) -> None:
+    setup.bb.answer_late(times=1)  # made, answered 504; then the chat cannot be looked at
+    setup.bb.fail(503, times=2, path=f"/api/v1/chat/{direct_chat(SAM)}/message")
+    message = Outbound(direct_chat(SAM), "hello")
+    with pytest.raises(ChannelError):
+        await setup.channel.send(message)
+
+    sent = await setup.channel.send(message)  # the hub's retry, later
+
+    [text] = setup.bb.sent
+    assert len(setup.bb.text_posts) == 1
+    assert sent.message_id == text.guid
+
+
+async def test_the_same_words_sent_on_purpose_twice_go_out_twice(setup: Setup) -> None:
+    await setup.channel.send(Outbound(direct_chat(SAM), "Done."))
+    setup.bb.fail(503, path=SEND)  # the second one's first attempt fails before it is sent
+
+    await setup.channel.send(Outbound(direct_chat(SAM), "Done."))
+
+    assert [s.text for s in setup.bb.sent] == ["Done.", "Done."]
+
+
 async def test_a_retry_by_angie_reuses_the_temp_guid(setup: Setup) -> None:
-    setup.bb.fail(503, times=3)  # every attempt of the first send fails
+    setup.bb.fail(503, times=3, path=SEND)  # every attempt of the first send fails
     message = Outbound(direct_chat(SAM), "hello")
     with pytest.raises(ChannelError) as failed:
         await setup.channel.send(message)
@@ -344,7 +378,7 @@ async def test_a_wrong_password_is_a_permanent_error_naming_the_fix() -> None:
 
 
 async def test_rate_limiting_says_when_to_retry(setup: Setup) -> None:
-    setup.bb.fail(429, retry_after=12)
+    setup.bb.fail(429, retry_after=12, path=SEND)
     with pytest.raises(ChannelError) as limited:
         await setup.channel.send(Outbound(direct_chat(SAM), "hello"))
     assert limited.value.retry_after == 12

@@ -7,12 +7,15 @@ end-to-end tests): the REST calls Angie makes, checked as BlueBubbles checks the
         await bb.incoming("+15551234567", "hello")        # a person writes to Angie
         bb.sent                                           # what BlueBubbles sent for Angie
         bb.fail(503, times=2)                             # the next two REST calls fail
+        bb.fail(503, path="/api/v1/message/text")         # the next send fails
         bb.slow_sends = 2.0                               # each send takes 2 s (in flight)
+        bb.answer_late(times=1)                           # the next send is made, answer: 504
         await bb.go_down(); await bb.come_back()          # connection refused, then back
 
 Like BlueBubbles: the password goes in the query (``password``, ``guid`` or ``token``); a
 ``tempGuid`` still being sent is refused (400 "already queued"), but once a send is over the
-same tempGuid sends again, as on a real server.
+same tempGuid sends again, as on a real server. ``GET /api/v1/chat/<guid>/message`` lists a
+chat's messages (both ways), newest first.
 """
 
 from __future__ import annotations
@@ -91,7 +94,9 @@ class FakeBlueBubbles:
     slow_sends: float = 0.0  # seconds each send stays in flight
     sent: list[SentText] = field(default_factory=list)
     calls: list[RestCall] = field(default_factory=list)
-    _failures: list[tuple[int, float | None]] = field(default_factory=list)
+    _failures: list[tuple[int, float | None, str | None]] = field(default_factory=list)
+    _late_answers: int = 0
+    _chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _in_flight: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     _site: web.TCPSite | None = None
@@ -115,6 +120,7 @@ class FakeBlueBubbles:
         app.router.add_get("/api/v1/ping", self._ping)
         app.router.add_get("/api/v1/server/info", self._info)
         app.router.add_post("/api/v1/message/text", self._send_text)
+        app.router.add_get("/api/v1/chat/{guid}/message", self._chat_messages)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await self._listen()
@@ -143,9 +149,22 @@ class FakeBlueBubbles:
 
     # What a test does to the server.
 
-    def fail(self, status: int, times: int = 1, *, retry_after: float | None = None) -> None:
-        """The next ``times`` REST calls answer ``status`` (a 429 with ``retry_after``)."""
-        self._failures.extend([(status, retry_after)] * times)
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: float | None = None,
+        path: str | None = None,
+    ) -> None:
+        """The next ``times`` REST calls (to ``path`` only, if given) answer ``status`` (a 429
+        with ``retry_after``)."""
+        self._failures.extend([(status, retry_after, path)] * times)
+
+    def answer_late(self, times: int = 1) -> None:
+        """The next ``times`` sends are made, but answered with BlueBubbles' own 504 (its
+        response timeout), as when Messages takes long: the caller cannot tell it was sent."""
+        self._late_answers += times
 
     async def go_down(self) -> None:
         """Stop listening: calls are refused until :meth:`come_back`."""
@@ -182,11 +201,9 @@ class FakeBlueBubbles:
         """``address`` wrote ``text`` in ``chat_guid`` (default: their one-to-one chat);
         posts the ``new-message`` webhook with ``secret`` (default: the right one)."""
         chat = chat_guid or direct_chat(address)
-        return await self.post_event(
-            "new-message",
-            self.message(address, text, chat_guid=chat, guid=guid, from_me=from_me),
-            secret=secret,
-        )
+        message = self.message(address, text, chat_guid=chat, guid=guid, from_me=from_me)
+        self._chats.setdefault(chat, []).append(message)
+        return await self.post_event("new-message", message, secret=secret)
 
     def message(
         self,
@@ -275,8 +292,10 @@ class FakeBlueBubbles:
             return _error(401, "Unauthorized", "Missing server password!")
         if token.strip() != self.password.strip():
             return _error(401, "Unauthorized", "Unauthorized")
-        if self._failures:
-            status, retry_after = self._failures.pop(0)
+        failure = next((f for f in self._failures if f[2] in (None, request.path)), None)
+        if failure is not None:
+            self._failures.remove(failure)
+            status, retry_after, _ = failure
             headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
             return _error(status, "Server Error", "failing on purpose", headers)
         return None
@@ -325,22 +344,39 @@ class FakeBlueBubbles:
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
         sent = await asyncio.shield(task)
-        return _ok(
-            "Message sent!",
-            {
-                **self.message("", body["message"], chat_guid=body["chatGuid"], from_me=True),
-                "guid": sent.guid,
-                "tempGuid": temp_guid,
-            },
-        )
+        if self._late_answers:
+            self._late_answers -= 1
+            return _error(504, "Gateway Timeout", "The request took too long to respond")
+        return _ok("Message sent!", {**self._chats[sent.chat_guid][-1], "tempGuid": temp_guid})
+
+    async def _chat_messages(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        chat = request.match_info["guid"]
+        if chat not in self._chats:
+            return _error(404, "Database Error", "Chat does not exist!")
+        query = request.query
+        try:
+            after = int(query.get("after", "0"))
+            limit = int(query.get("limit", "100"))
+        except ValueError:
+            return _error(400, "Bad Request", "after and limit must be numbers")
+        if query.get("sort", "DESC") not in ("ASC", "DESC") or not 1 <= limit <= 1000:
+            return _error(400, "Bad Request", "The selected sort or limit is invalid.")
+        found = [m for m in self._chats[chat] if m["dateCreated"] > after]
+        if query.get("sort", "DESC") == "DESC":
+            found.reverse()
+        return _ok("Success", found[:limit])
 
     async def _deliver(self, body: dict[str, Any], method: str, temp_guid: str) -> SentText:
         try:
             if self.slow_sends:
                 await asyncio.sleep(self.slow_sends)
-            sent = SentText(
-                body["chatGuid"], temp_guid, body["message"], method, str(uuid.uuid4()).upper()
-            )
+            chat = body["chatGuid"]
+            message = self.message("", body["message"], chat_guid=chat, from_me=True)
+            self._chats.setdefault(chat, []).append(message)
+            sent = SentText(chat, temp_guid, body["message"], method, message["guid"])
             self.sent.append(sent)
             self._sent_more.set()
             return sent

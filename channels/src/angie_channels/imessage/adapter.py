@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 from collections import OrderedDict
 
@@ -85,7 +86,8 @@ class IMessageChannel:
         self._connecting: asyncio.Task[None] | None = None
         # AppleScript works on every server; the Private API only where it is switched on.
         self._method = "apple-script"
-        self._unsettled: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # (thread, text) → (tempGuid, when first tried)
+        self._unsettled: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
 
     async def check(self) -> str:
         await self._client.ping()
@@ -119,10 +121,16 @@ class IMessageChannel:
 
     async def send(self, message: Outbound) -> Sent:
         key = (message.thread, message.text)
-        temp_guid = self._unsettled.pop(key, None) or str(uuid.uuid4())
+        earlier = self._unsettled.pop(key, None)
+        temp_guid, first_tried = earlier or (str(uuid.uuid4()), time.time())
         try:
             data = await self._client.send_text(
-                message.thread, message.text, temp_guid, self._method
+                message.thread,
+                message.text,
+                temp_guid,
+                self._method,
+                first_tried=first_tried,
+                again=earlier is not None,
             )
         except ChannelError as err:
             if is_already_queued(err):
@@ -130,13 +138,13 @@ class IMessageChannel:
                 # attempt: it is being sent, and sending it again would send it twice.
                 return Sent(message_id=temp_guid)
             if not err.permanent:
-                self._unsettle(key, temp_guid)
+                self._unsettle(key, temp_guid, first_tried)
             raise
         guid = data.get("guid")
         return Sent(message_id=guid if isinstance(guid, str) and guid else temp_guid)
 
-    def _unsettle(self, key: tuple[str, str], temp_guid: str) -> None:
-        self._unsettled[key] = temp_guid
+    def _unsettle(self, key: tuple[str, str], temp_guid: str, first_tried: float) -> None:
+        self._unsettled[key] = (temp_guid, first_tried)
         while len(self._unsettled) > _UNSETTLED_LIMIT:
             self._unsettled.popitem(last=False)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -17,6 +19,11 @@ __all__ = ("BlueBubblesClient", "is_already_queued")
 
 # What BlueBubbles answers (400) when a message with the same tempGuid is still being sent.
 _ALREADY_QUEUED = "already queued"
+# Looking for an earlier attempt's message: how far the Mac's clock may be behind Angie's.
+_CLOCK_SKEW_MS = 60_000
+# Guids of messages Angie sent, so a look for an earlier attempt does not mistake one of them
+# (the same words, sent on purpose a minute ago) for it.
+_REMEMBERED = 512
 
 
 class _PasswordTransport(httpx.AsyncBaseTransport):
@@ -70,6 +77,7 @@ class BlueBubblesClient:
         self.base_url = base_url.rstrip("/")
         self._attempts = attempts
         self._backoff = backoff
+        self._delivered: OrderedDict[str, None] = OrderedDict()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=_PasswordTransport(transport or httpx.AsyncHTTPTransport(), password),
@@ -89,11 +97,23 @@ class BlueBubblesClient:
         return data if isinstance(data, Mapping) else {}
 
     async def send_text(
-        self, chat_guid: str, text: str, temp_guid: str, method: str
+        self,
+        chat_guid: str,
+        text: str,
+        temp_guid: str,
+        method: str,
+        *,
+        first_tried: float,
+        again: bool = False,
     ) -> Mapping[str, Any]:
-        """Send ``text`` to the chat; BlueBubbles' message as it answered. Transient failures
-        are tried again a few times with the same ``temp_guid``, which BlueBubbles refuses
-        while the first attempt is still being sent (see :func:`is_already_queued`)."""
+        """Send ``text`` to the chat; BlueBubbles' message as it answered.
+
+        Transient failures are tried again a few times with the same ``temp_guid``, which
+        BlueBubbles refuses while an earlier attempt is still being sent (see
+        :func:`is_already_queued`). BlueBubbles forgets a tempGuid once its send is over, and
+        an attempt can be over without Angie hearing so (a 504, a lost answer): so before each
+        repeat (``again``: this message was tried before, at ``first_tried``, epoch seconds)
+        the chat is looked at, and a message found there is not sent a second time."""
         body = {"chatGuid": chat_guid, "tempGuid": temp_guid, "message": text, "method": method}
         data: Any = None
         async for attempt in AsyncRetrying(
@@ -103,12 +123,48 @@ class BlueBubblesClient:
             reraise=True,
         ):
             with attempt:
-                data = await self._call("POST", "/api/v1/message/text", json=body)
-        return data if isinstance(data, Mapping) else {}
+                repeat = again or attempt.retry_state.attempt_number > 1
+                earlier = await self._find_sent(chat_guid, text, first_tried) if repeat else None
+                data = earlier or await self._call("POST", "/api/v1/message/text", json=body)
+        message = data if isinstance(data, Mapping) else {}
+        guid = message.get("guid")
+        if isinstance(guid, str):
+            self._delivered[guid] = None
+            while len(self._delivered) > _REMEMBERED:
+                self._delivered.popitem(last=False)
+        return message
 
-    async def _call(self, method: str, path: str, *, json: Any = None) -> Any:
+    async def _find_sent(self, chat_guid: str, text: str, since: float) -> Mapping[str, Any] | None:
+        """Angie's message with ``text`` in the chat since ``since``, not one she knows of."""
+        after = max(int(since * 1000) - _CLOCK_SKEW_MS, 0)
+        messages = await self._call(
+            "GET",
+            f"/api/v1/chat/{quote(chat_guid, safe='')}/message",
+            params={"after": after, "limit": 50, "sort": "DESC"},
+            missing_ok=True,
+        )
+        for message in messages if isinstance(messages, list) else []:
+            if (
+                isinstance(message, Mapping)
+                and message.get("isFromMe") is True
+                and message.get("text") == text
+                and message.get("guid") not in self._delivered
+            ):
+                return message
+        return None
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        missing_ok: bool = False,
+    ) -> Any:
+        """BlueBubbles' ``data`` for the call (``None`` for a 404 when ``missing_ok``)."""
         try:
-            response = await self._http.request(method, path, json=json)
+            response = await self._http.request(method, path, json=json, params=params)
         except httpx.TimeoutException as err:
             raise ChannelError(
                 f"BlueBubbles at {self.base_url} did not answer in time; is the Mac awake?"
@@ -118,6 +174,8 @@ class BlueBubblesClient:
                 f"BlueBubbles at {self.base_url} could not be reached; is the server running "
                 "and the address right?"
             ) from err
+        if response.status_code == 404 and missing_ok:
+            return None
         if response.status_code >= 400:
             raise self._refused(response)
         try:
