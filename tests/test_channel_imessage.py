@@ -3,6 +3,7 @@ small HTTP receiver that hands each call to the adapter, as Angie's API does), R
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -193,6 +194,11 @@ async def test_a_group_chat_message_to_angie_loses_her_name(setup: Setup) -> Non
         ("is the lamp on?", False, "iMessage;+;chat42"),
         ("what's for dinner", False, "iMessage;+;chat42"),
     ]
+
+
+async def test_a_webhook_must_be_posted(setup: Setup) -> None:
+    reply = await setup.channel.webhook(WebhookRequest("GET", "/", {}, {"secret": SECRET}, b""))
+    assert (reply.status, reply.headers.get("Allow")) == (405, "POST")
 
 
 async def test_a_webhook_before_start_is_refused() -> None:
@@ -432,6 +438,20 @@ async def test_the_private_api_is_used_where_the_server_has_it() -> None:
         finally:
             await channel.stop()
     assert [s.method for s in bb.sent] == ["private-api"]
+
+
+async def test_the_password_stays_out_of_logs_and_errors(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    setup.bb.fail(503, times=3, path=SEND)
+    with pytest.raises(ChannelError) as failed:
+        await setup.channel.send(Outbound(direct_chat(SAM), "hello"))
+    await setup.channel.send(Outbound(direct_chat(SAM), "hello"))
+
+    assert "HTTP Request: POST" in caplog.text  # httpx did log the calls
+    assert PASSWORD not in caplog.text
+    assert PASSWORD not in str(failed.value)
 
 
 async def test_mention_is_empty_since_imessage_has_none() -> None:

@@ -169,7 +169,7 @@ class BlueBubblesClient:
             raise ChannelError(
                 f"BlueBubbles at {self.base_url} did not answer in time; is the Mac awake?"
             ) from err
-        except httpx.TransportError as err:
+        except httpx.RequestError as err:
             raise ChannelError(
                 f"BlueBubbles at {self.base_url} could not be reached; is the server running "
                 "and the address right?"
