@@ -92,8 +92,7 @@ class IMessageChannel:
     async def check(self) -> str:
         await self._client.ping()
         info = await self._client.server_info()
-        if info.get("private_api") is True:
-            self._method = "private-api"
+        self._method = "private-api" if info.get("private_api") is True else "apple-script"
         version = info.get("server_version")
         name = f"BlueBubbles {version}" if isinstance(version, str) and version else "BlueBubbles"
         return f"{name} at {self._client.base_url}"
