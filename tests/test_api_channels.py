@@ -140,7 +140,7 @@ async def test_switch_a_channel_off(api: ApiHarness) -> None:
             "imessage",
             {
                 "config": {"server_url": "https://bluebubbles.home.test:1234/"},
-                "secrets": {"password": "pw"},
+                "secrets": {"password": "pw", "webhook_secret": "a-long-random-webhook-secret"},
             },
         ),
     ],

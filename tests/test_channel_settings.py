@@ -43,6 +43,7 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("email", "password", "", "String should have at least 1 character"),
     ("imessage", "server_url", "ftp://bb.home.test", _URL),
     ("imessage", "server_url", "bluebubbles", _URL),
+    ("imessage", "webhook_secret", "too-short", "String should have at least 16 characters"),
 ]
 
 
@@ -87,6 +88,8 @@ def test_parse_refuses_with_the_settings_hint() -> None:
         KINDS["slack"].parse("bot_token", "xoxp-user-token-1234")
     with pytest.raises(SettingError, match=r"^should be a port, 1 to 65535$"):
         KINDS["email"].parse("smtp_port", "70000")
+    with pytest.raises(SettingError, match=r"^should be at least 16 characters$"):
+        KINDS["imessage"].parse("webhook_secret", "too-short")
 
 
 def test_parse_without_a_hint_says_what_the_model_says() -> None:
@@ -108,6 +111,10 @@ def test_questions_say_which_settings_are_secret_and_needed() -> None:
         "password",
     ]
     assert (email["imap_port"].suggested, email["smtp_port"].suggested) == ("993", "587")
+    imessage = {q.name: q for q in KINDS["imessage"].questions()}
+    assert list(imessage) == ["server_url", "password", "webhook_secret"]
+    assert [n for n, q in imessage.items() if q.secret] == ["password", "webhook_secret"]
+    assert all(q.required for q in imessage.values())
 
 
 def test_missing_names_what_is_still_needed() -> None:
@@ -118,4 +125,9 @@ def test_missing_names_what_is_still_needed() -> None:
     assert email.missing({"imap_host": "imap.home.test", "address": ""}, {"password"}) == [
         "smtp_host",
         "address",
+    ]
+    # BlueBubbles cannot sign its webhooks: without the secret Angie cannot receive.
+    imessage = KINDS["imessage"]
+    assert imessage.missing({"server_url": "https://bb.home.test"}, {"password"}) == [
+        "webhook_secret"
     ]

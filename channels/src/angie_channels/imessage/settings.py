@@ -1,4 +1,5 @@
-"""What an iMessage channel takes: the BlueBubbles server's address and password."""
+"""What an iMessage channel takes: the BlueBubbles server's address and password, and the
+secret BlueBubbles puts in each webhook's address so Angie knows the call is genuine."""
 
 from __future__ import annotations
 
@@ -26,8 +27,20 @@ class IMessageSettings(ChannelSettings):
         return None if value is None else http_url(value, "the BlueBubbles server")
 
 
+# BlueBubbles cannot sign its webhooks; a long secret in the webhook URL is all that tells a
+# genuine call from a forged one, so a short one is refused.
+WebhookSecret = Annotated[str, Field(min_length=16, max_length=1024)]
+
+
 class IMessageSecrets(ChannelSettings):
     password: Annotated[Password | None, Asked("BlueBubbles server password")] = None
+    webhook_secret: Annotated[
+        WebhookSecret | None,
+        Asked(
+            "Webhook secret (Angie checks it on each BlueBubbles webhook; make a long random one)",
+            hint="should be at least 16 characters",
+        ),
+    ] = None
 
 
 IMESSAGE = ChannelSpec(
@@ -36,6 +49,6 @@ IMESSAGE = ChannelSpec(
     settings=IMessageSettings,
     secrets=IMessageSecrets,
     required_settings=("server_url",),
-    required_secrets=(("password",),),
-    asked_in_order=("server_url", "password"),
+    required_secrets=(("password",), ("webhook_secret",)),
+    asked_in_order=("server_url", "password", "webhook_secret"),
 )
