@@ -243,7 +243,8 @@ class SlackChannel:
                         channel=place.channel, user=user, text=_REFUSED, thread_ts=place.thread_ts
                     )
                 return
-            shown = f"{'✅' if decision.approve else '❌'} {escaped(outcome)} by <@{user}>"
+            # Angie's words for the outcome ("✅ Approved by Sam."), shown as they are.
+            shown = escaped(outcome)
             question = question_of(body.get("message") or {})
             await self._update(place.channel, ts, shown, decided_blocks(question, shown))
         except ChannelError as err:

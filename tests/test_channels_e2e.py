@@ -1,0 +1,278 @@
+"""Each chat channel end to end, through its real SDK against its platform's fake: a person
+writes → Angie → the hue agent (the real Hue server, the fake bridge) → the approval as buttons
+(or a reply code) → approved in the channel → one PUT on the bridge → the answer in the same
+thread, mentioning the person. Unknown senders get only a pairing code; forged platform calls
+reach nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from angie_mcp_hue.testing import FakeHueBridge
+from api_support import bridge_puts, floor_lamp_on
+from fakes.bluebubbles_platform import FakeBlueBubbles, direct_chat
+from fakes.brain import Brain
+from fakes.slack_platform import FakeSlack
+from sqlalchemy import func, select
+
+from angie.channels.hub import create_channel
+from angie.daemon import Angie
+from angie.db.credentials import CredentialStore
+from angie.db.crypto import credential_box
+from angie.db.models import ChannelKind, ChannelSetting, Event, User
+from angie.mcp.registry import builtin_specs
+from angie.settings import AngieSettings
+from angie_channels.base import Channel
+from angie_channels.slack.adapter import create as slack_channel
+from angie_channels.slack.settings import SlackSecrets, SlackSettings
+
+pytestmark = [pytest.mark.slow]
+
+SECRET = "e" * 48
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Endpoints:
+    """Where each kind's SDK finds its platform (a fake), set by each test."""
+
+    slack_api: str | None = None
+    built: list[Channel] = field(default_factory=list)
+
+    def factory(self) -> Callable[[str, Mapping[str, Any], Mapping[str, str]], Channel]:
+        def create(kind: str, config: Mapping[str, Any], secrets: Mapping[str, str]) -> Channel:
+            if kind == "slack":
+                channel: Channel = slack_channel(
+                    SlackSettings.model_validate(dict(config)),
+                    SlackSecrets.model_validate(dict(secrets)),
+                    api_url=self.slack_api,
+                )
+            else:
+                channel = create_channel(kind, config, secrets)
+            self.built.append(channel)
+            return channel
+
+        return create
+
+
+class Home:
+    def __init__(self, angie: Angie, bridge: FakeHueBridge, port: int) -> None:
+        self.angie = angie
+        self.bridge = bridge
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def person(self, name: str = "Sam") -> int:
+        async with self.angie.services.database.session() as session:
+            user = User(
+                email=f"{uuid.uuid4().hex[:8]}@home.test", display_name=name, preferred_name=name
+            )
+            session.add(user)
+            await session.flush()
+            return user.id
+
+    async def save_channel(
+        self, owner: int, kind: ChannelKind, config: dict[str, Any], secrets: dict[str, str]
+    ) -> int:
+        async with self.angie.services.database.session() as session:
+            row = ChannelSetting(user_id=owner, channel=kind, config=config)
+            session.add(row)
+            store = CredentialStore(session, credential_box(SECRET))
+            for name, value in secrets.items():
+                await store.set(f"channel.{kind.value}.{name}", value, user_id=owner)
+            await session.flush()
+            setting_id = row.id
+        await self.angie.services.hub.reload()
+        return setting_id
+
+    async def link(self, owner: int, code: str) -> None:
+        await self.angie.services.hub.identities.link(owner, code)
+
+    async def events(self) -> int:
+        async with self.angie.services.database.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+@pytest.fixture
+async def endpoints() -> Endpoints:
+    return Endpoints()
+
+
+@pytest.fixture
+async def home(
+    database_url: str, data_dir: Path, bridge: FakeHueBridge, endpoints: Endpoints
+) -> AsyncIterator[Home]:
+    brain = Brain(plans={"lamp": floor_lamp_on})
+    port = _free_port()
+    settings = AngieSettings(
+        _env_file=None,
+        database_url=database_url,
+        data_dir=data_dir,
+        mcp_timeout=20,
+        secret_key=SECRET,
+    )
+    angie = Angie(
+        settings,
+        host="127.0.0.1",
+        port=port,
+        specs=builtin_specs(["hue"]),
+        environ={
+            "PATH": os.environ["PATH"],
+            "HOME": str(data_dir),
+            "ANGIE_HUE_BRIDGE_HOST": bridge.host,
+            "ANGIE_HUE_USERNAME": bridge.username,
+        },
+        model_for=brain.model,
+        worker_threads=2,
+        channel_factory=endpoints.factory(),
+    )
+    await angie.start()
+    try:
+        yield Home(angie, bridge, port)
+    finally:
+        await angie.stop(grace=5)
+
+
+def _code(text: str) -> str:
+    return text.split("angie channels link ")[1][:6]
+
+
+async def _until(check: Callable[[], object], within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "it did not happen in time"
+        await asyncio.sleep(0.05)
+
+
+# -- Slack -------------------------------------------------------------------------------------
+
+
+async def test_slack_message_to_approved_light_in_the_same_thread(
+    home: Home, endpoints: Endpoints
+) -> None:
+    async with FakeSlack() as slack:
+        endpoints.slack_api = slack.api_url
+        sam = await home.person()
+        await home.save_channel(sam, ChannelKind.SLACK, {}, slack.secrets())
+        await slack.wait(lambda s: s.connections)
+
+        await slack.dm("U0SAM", "hello")
+        await slack.wait(lambda s: s.posts)
+        assert "angie channels link" in slack.posts[0].text
+        assert await home.events() == 0
+        await home.link(sam, _code(slack.posts[0].text))
+
+        await slack.mention("C0HOME", "U0SAM", "hue: turn on the floor lamp", thread_ts="1712.0001")
+        await slack.wait(lambda s: len(s.posts) >= 2)
+        ask = slack.posts[1]
+        assert ask.channel == "C0HOME"
+        assert ask.thread_ts == "1712.0001"
+        assert "<@U0SAM>" in ask.text
+        assert bridge_puts(home.bridge) == []
+
+        await slack.click("U0SAM", ask, "angie_approve")
+        await slack.wait(lambda s: len(s.posts) >= 3, within=30)
+        answer = slack.posts[2]
+        assert (answer.channel, answer.thread_ts) == ("C0HOME", "1712.0001")
+        assert answer.text is not None
+        assert answer.text.startswith("<@U0SAM> ")
+        assert "done:" in answer.text
+        assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(home.bridge)] == ["2"]
+        await slack.wait(lambda s: s.updates)
+        # The approval's message now shows the decision (Slack updates it in place).
+        assert slack.posts[1].text == "✅ Approved by Sam."
+
+
+async def test_slack_over_http_refuses_a_forged_signature_and_writes_nothing(
+    home: Home, endpoints: Endpoints
+) -> None:
+    async with FakeSlack() as slack:
+        endpoints.slack_api = slack.api_url
+        sam = await home.person()
+        setting_id = await home.save_channel(
+            sam, ChannelKind.SLACK, {}, slack.secrets(socket_mode=False)
+        )
+        hook = f"{home.url}/api/channels/slack/hooks/{setting_id}"
+        forged = slack.signed_event(slack.dm_event("U0SAM", "hello"), secret="0" * 32)
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(hook, content=forged.body, headers=dict(forged.headers))
+            assert refused.status_code == 401
+            await asyncio.sleep(0.5)
+            assert slack.posts == []
+            assert await home.events() == 0
+
+            signed = slack.signed_event(slack.dm_event("U0SAM", "hello"))
+            taken = await client.post(hook, content=signed.body, headers=dict(signed.headers))
+            assert taken.status_code == 200
+        await slack.wait(lambda s: s.posts)
+        assert "angie channels link" in slack.posts[0].text
+
+
+# -- iMessage ------------------------------------------------------------------------------------
+
+
+async def test_imessage_message_to_approved_light_by_reply_code(home: Home) -> None:
+    async with FakeBlueBubbles() as bb:
+        sam = await home.person()
+        setting_id = await home.save_channel(
+            sam,
+            ChannelKind.IMESSAGE,
+            {"server_url": bb.url},
+            {"password": bb.password, "webhook_secret": bb.webhook_secret},
+        )
+        bb.webhook_url = f"{home.url}/api/channels/imessage/hooks/{setting_id}"
+        phone = "+15551234567"
+
+        answer = await bb.incoming(phone, "hello")
+        assert answer.status == 200
+        [pairing] = await bb.wait_sent(1)
+        assert pairing.chat_guid == direct_chat(phone)
+        await home.link(sam, _code(pairing.text))
+
+        await bb.incoming(phone, "hue: turn on the floor lamp")
+        sent = await bb.wait_sent(2, within=30)
+        ask = sent[1].text
+        assert "hue.set_light" in ask
+        code = ask.rsplit('Reply "yes ', 1)[1].split('"', 1)[0]
+        assert bridge_puts(home.bridge) == []
+
+        await bb.incoming(phone, f"yes {code}")
+        sent = await bb.wait_sent(4, within=30)
+        texts = [s.text for s in sent[2:]]
+        assert any("Approved by Sam" in t for t in texts)
+        assert any("done:" in t for t in texts)
+        assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(home.bridge)] == ["2"]
+
+
+async def test_imessage_webhook_with_a_wrong_secret_writes_nothing(home: Home) -> None:
+    async with FakeBlueBubbles() as bb:
+        sam = await home.person()
+        setting_id = await home.save_channel(
+            sam,
+            ChannelKind.IMESSAGE,
+            {"server_url": bb.url},
+            {"password": bb.password, "webhook_secret": bb.webhook_secret},
+        )
+        bb.webhook_url = f"{home.url}/api/channels/imessage/hooks/{setting_id}"
+
+        answer = await bb.incoming("+15551234567", "hello", secret="not-the-secret-at-all")
+
+        assert answer.status == 401
+        await asyncio.sleep(0.5)
+        assert bb.sent == []
+        assert await home.events() == 0
