@@ -8,7 +8,7 @@ import pytest
 from channel_support import RecordingHub
 from fakes.discord_platform import FakeDiscord
 
-from angie_channels.base import ApprovalAsk, ChannelError, Outbound, State
+from angie_channels.base import ApprovalAsk, ChannelError, Decision, Outbound, State
 from angie_channels.discord.adapter import DiscordChannel, create
 from angie_channels.discord.settings import DiscordSecrets, DiscordSettings
 
@@ -251,15 +251,15 @@ async def test_a_click_is_a_decision_and_the_message_shows_it(
 ) -> None:
     thread, message_id = await ask(fake, hub, angie)
     interaction_id = await fake.click(fake.sam, message_id, "angie:approve:a1b2")
-    await fake.wait_for(lambda: bool(fake.interaction_responses))
+    await fake.wait_for(lambda: bool(fake.edits))
 
     (decision,) = hub.decisions
     assert (decision.approve, decision.ref, decision.thread) == (True, "a1b2", thread)
     assert (decision.sender.id, decision.message_id) == (fake.sam.id, interaction_id)
     (response,) = fake.interaction_responses
-    assert response["body"]["type"] == 7  # UPDATE_MESSAGE: the clicked message changes
-    assert response["body"]["data"]["content"] == "Approved"
-    assert response["body"]["data"]["components"] == []
+    assert response["body"]["type"] == 6  # acknowledged at once, the message unchanged …
+    approval = fake.stored[message_id]  # … then edited through the interaction
+    assert (approval["content"], approval["components"]) == ("Approved", [])
 
 
 async def test_a_refused_click_answers_only_the_clicker_and_keeps_the_buttons(
@@ -269,13 +269,27 @@ async def test_a_refused_click_answers_only_the_clicker_and_keeps_the_buttons(
     _, message_id = await ask(fake, hub, angie)
     stranger = fake.add_user("Lee")
     await fake.click(stranger, message_id, "angie:deny:a1b2")
-    await fake.wait_for(lambda: bool(fake.interaction_responses))
+    await fake.wait_for(lambda: bool(fake.followups))
 
-    assert hub.decisions[0].approve is False
-    (response,) = fake.interaction_responses
-    assert response["body"]["type"] == 4  # a new message …
-    assert response["body"]["data"]["flags"] == 64  # … only the clicker sees
-    assert response["body"]["data"]["content"] == "Only the person who asked can decide this."
+    assert (hub.decisions[0].approve, hub.decisions[0].sender.id) == (False, stranger.id)
+    (followup,) = fake.followups
+    assert followup["body"]["content"] == "Only the person who asked can decide this."
+    assert followup["body"]["flags"] & 64  # ephemeral: only the clicker sees it
+    assert not fake.edits
+    assert len(fake.stored[message_id]["components"]) == 1
+
+
+async def test_a_click_angie_could_not_record_asks_to_press_again(
+    fake: FakeDiscord, hub: RecordingHub, angie: DiscordChannel
+) -> None:
+    def broken(decision: Decision) -> str | None:
+        raise RuntimeError("the database is away")
+
+    hub.decide = broken
+    _, message_id = await ask(fake, hub, angie)
+    await fake.click(fake.sam, message_id, "angie:approve:a1b2")
+    await fake.wait_for(lambda: bool(fake.followups))
+    assert "press the button again" in fake.followups[0]["body"]["content"]
     assert len(fake.stored[message_id]["components"]) == 1
 
 
@@ -289,12 +303,32 @@ async def test_a_click_on_an_approval_from_before_a_restart_still_reaches_angie(
     restarted = await connected(fake, after, guild_id=fake.guild_id)
     try:
         await fake.click(fake.sam, message_id, "angie:deny:a1b2")
-        await fake.wait_for(lambda: bool(fake.interaction_responses))
+        await fake.wait_for(lambda: bool(fake.edits))
     finally:
         await restarted.stop()
     (decision,) = after.decisions
     assert (decision.approve, decision.ref, decision.thread) == (False, "a1b2", thread)
-    assert fake.interaction_responses[0]["body"]["data"]["content"] == "Denied"
+    assert fake.stored[message_id]["content"] == "Denied"
+
+
+async def test_a_click_in_a_direct_message_names_the_dm(
+    fake: FakeDiscord, hub: RecordingHub, angie: DiscordChannel
+) -> None:
+    await fake.dm(fake.sam, "delete the old photos")
+    await hub.wait(lambda h: bool(h.messages))
+    thread = hub.messages[0].thread
+    sent = await angie.ask_approval(ApprovalAsk(thread, "Delete 312 photos?", ref="r9", code="1"))
+    await fake.click(fake.sam, sent.message_id, "angie:approve:r9")
+    await fake.wait_for(lambda: bool(fake.edits))
+    assert (hub.decisions[0].thread, hub.decisions[0].ref) == (thread, "r9")
+
+
+async def test_an_approval_reference_too_long_for_discord_is_refused(
+    fake: FakeDiscord, hub: RecordingHub, angie: DiscordChannel
+) -> None:
+    with pytest.raises(ChannelError, match="cannot carry") as caught:
+        await angie.ask_approval(ApprovalAsk("1", "Sure?", ref="x" * 200, code="1"))
+    assert caught.value.permanent
 
 
 async def test_show_decision_edits_the_approval(
@@ -345,6 +379,21 @@ async def test_sending_to_a_channel_that_is_gone_is_permanent(
     with pytest.raises(ChannelError, match="gone") as caught:
         await angie.send(Outbound("123456789", "Hello."))
     assert caught.value.permanent
+
+
+async def test_check_while_discord_is_down_is_worth_retrying(fake: FakeDiscord) -> None:
+    fake.fail(503)
+    with pytest.raises(ChannelError, match="Discord is having trouble") as caught:
+        await channel_for(fake).check()
+    assert not caught.value.permanent
+
+
+async def test_check_when_discord_cannot_be_reached_is_worth_retrying(fake: FakeDiscord) -> None:
+    channel = channel_for(fake)
+    await fake.stop()
+    with pytest.raises(ChannelError, match="Could not reach Discord") as caught:
+        await channel.check()
+    assert not caught.value.permanent
 
 
 async def test_sending_before_start_says_so(fake: FakeDiscord) -> None:

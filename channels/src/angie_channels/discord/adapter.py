@@ -15,7 +15,6 @@ import contextlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -35,7 +34,7 @@ from angie_channels.base import (
     WebhookReply,
     WebhookRequest,
 )
-from angie_channels.discord import approvals, transport
+from angie_channels.discord import approvals, errors, transport
 from angie_channels.discord.settings import DiscordSecrets, DiscordSettings
 
 __all__ = ("DiscordChannel", "create")
@@ -45,6 +44,7 @@ _log = logging.getLogger(__name__)
 _LIMIT = 2000  # characters in one Discord message
 _MAX_RATE_LIMIT_WAIT = 30.0  # longer 429 waits go back to Angie's ledger as retry_after
 _NOT_YOURS = "Only the person who asked can decide this."
+_NOT_RECORDED = "Angie could not record that just now; please press the button again."
 _UNKNOWN_CHANNEL, _THREAD_EXISTS = 10003, 160004  # Discord's JSON error codes
 
 
@@ -71,7 +71,7 @@ class _Bot(discord.Client):
 
     def __init__(self, channel: DiscordChannel, *, api_url: str | None) -> None:
         self._api_url = api_url
-        self._channel = channel
+        self._angie = channel
         super().__init__(
             intents=_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -83,29 +83,30 @@ class _Bot(discord.Client):
     def _get_state(self, **options: Any) -> Any:
         # discord.Client makes its REST client just before its state, which shares it: swap it
         # here so both use the one pointed at api_url.
-        self.http = _http_like(self.http, self._api_url)
+        if self._api_url is not None:
+            self.http = _http_like(self.http, self._api_url)
         return super()._get_state(**options)
 
     async def on_ready(self) -> None:
-        self._channel._report(State.CONNECTED, _who(self.user))
+        self._angie._report(State.CONNECTED, _who(self.user))
 
     async def on_resumed(self) -> None:
-        self._channel._report(State.CONNECTED, _who(self.user))
+        self._angie._report(State.CONNECTED, _who(self.user))
 
     async def on_disconnect(self) -> None:
         if not self.is_closed():  # discord.py reconnects by itself
-            self._channel._report(State.CONNECTING, "reconnecting to Discord")
+            self._angie._report(State.CONNECTING, "reconnecting to Discord")
 
     async def on_message(self, message: discord.Message) -> None:
-        await self._channel._received(message)
+        await self._angie._received(message)
 
     async def on_angie_approval(
         self, interaction: discord.Interaction[discord.Client], approve: bool, ref: str
     ) -> None:
-        await self._channel._clicked(interaction, approve, ref)
+        await self._angie._clicked(interaction, approve, ref)
 
 
-def _http_like(old: HTTPClient, api_url: str | None) -> HTTPClient:
+def _http_like(old: HTTPClient, api_url: str) -> HTTPClient:
     return transport.http_client(
         old.loop,
         api_url,
@@ -142,7 +143,7 @@ class DiscordChannel:
         token = self._bot_token()
         http = transport.http_client(asyncio.get_running_loop(), self._api_url)
         try:
-            with _translated():
+            with errors.translated():
                 me = await http.static_login(token)
         finally:
             await http.close()
@@ -183,7 +184,7 @@ class DiscordChannel:
     async def show_decision(self, thread: str, message_id: str, text: str) -> None:
         client = self._connected()
         channel = client.get_partial_messageable(_target(thread))
-        with _translated():
+        with errors.translated():
             await channel.get_partial_message(int(message_id)).edit(
                 content=_clip(text), view=None, allowed_mentions=discord.AllowedMentions.none()
             )
@@ -250,14 +251,14 @@ class DiscordChannel:
             return None
         sender = Sender(str(author.id), author.display_name)
         channel = message.channel
+        text = re.sub(rf"<@!?{me.id}>", "", message.content).strip()
         guild_id = message.guild.id if message.guild else getattr(channel, "guild_id", None)
         if guild_id is None:
-            return Inbound(str(message.id), sender, str(channel.id), message.content.strip())
+            return Inbound(str(message.id), sender, str(channel.id), text)
         if self._guild_id is not None and guild_id != self._guild_id:
             return None
         if me.id not in message.raw_mentions:
             return None
-        text = re.sub(rf"<@!?{me.id}>", "", message.content).strip()
         if isinstance(channel, discord.Thread):
             thread = f"{channel.parent_id}:{channel.id}"
         elif isinstance(channel, discord.TextChannel):
@@ -285,11 +286,18 @@ class DiscordChannel:
             ref=ref,
             message_id=str(interaction.id),
         )
-        text = await self._hub.decided(decision)
+        # Discord wants an answer to a click within 3 s, and Angie's side may take longer:
+        # acknowledge now (the message stays as it is), then edit it or answer the clicker.
+        await interaction.response.defer()
+        try:
+            text = await self._hub.decided(decision)
+        except Exception:
+            await interaction.followup.send(_NOT_RECORDED, ephemeral=True)
+            raise  # discord.py logs it
         if text is None:
-            await interaction.response.send_message(_NOT_YOURS, ephemeral=True)
+            await interaction.followup.send(_NOT_YOURS, ephemeral=True)
         else:
-            await interaction.response.edit_message(content=_clip(text), view=None)
+            await interaction.edit_original_response(content=_clip(text), view=None)
 
     # -- outbound ---------------------------------------------------------------------------
 
@@ -299,7 +307,7 @@ class DiscordChannel:
         client = self._connected()
         parts = _split(f"<@{mention}> {text}" if mention else text)
         last: discord.Message | None = None
-        with _translated():
+        with errors.translated():
             for index, part in enumerate(parts):
                 buttons = view if index == len(parts) - 1 else None
                 last = await self._post_one(client, thread, part, mention, buttons)
@@ -387,38 +395,3 @@ def _who_payload(data: Any) -> str:
         if tag not in {"0", None}
         else f"@{name} (id {data['id']})"
     )
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """discord.py's errors as :class:`ChannelError` saying what to do."""
-    try:
-        yield
-    except discord.LoginFailure as err:
-        raise ChannelError(f"Discord refused the bot token: {err}", permanent=True) from err
-    except discord.RateLimited as err:
-        raise ChannelError(
-            f"Discord is rate limiting Angie: retry in {err.retry_after:.0f} s.",
-            retry_after=err.retry_after,
-        ) from err
-    except discord.DiscordServerError as err:
-        raise ChannelError(f"Discord is having trouble (HTTP {err.status}); try again.") from err
-    except discord.Forbidden as err:
-        raise ChannelError(
-            f"Discord does not let the bot do this here (check its permissions): {err.text}",
-            permanent=True,
-        ) from err
-    except discord.NotFound as err:
-        raise ChannelError(
-            f"That Discord channel or message is gone: {err.text}", permanent=True
-        ) from err
-    except discord.HTTPException as err:
-        if err.status == 429:  # refused before discord.py could wait (no Retry-After)
-            raise ChannelError(f"Discord is rate limiting Angie: {err.text}") from err
-        if err.status == 401:
-            raise ChannelError(
-                f"Discord refused the bot token: {err.text}", permanent=True
-            ) from err
-        raise ChannelError(f"Discord refused the message: {err.text}", permanent=True) from err
-    except (aiohttp.ClientError, OSError, TimeoutError) as err:
-        raise ChannelError(f"Could not reach Discord: {err}") from err

@@ -1,13 +1,4 @@
-"""A small Discord on 127.0.0.1 (REST v10 and the gateway) that discord.py can log in to.
-
-It enforces what Discord enforces for what Angie uses: ``Authorization: Bot <token>`` on REST
-(401 otherwise), the token and intents on IDENTIFY (privileged intents not enabled for the bot
-are refused with close code 4014), known channels and messages, message and button shapes, and
-an interaction token on interaction callbacks. A test drives it with :meth:`FakeDiscord.dm`,
-:meth:`FakeDiscord.mention` and :meth:`FakeDiscord.click`, reads what the bot did in
-``messages``, ``edits``, ``threads`` and ``interaction_responses``, and can make it answer 5xx
-(:meth:`fail`) or 429 (:meth:`rate_limit`) for a number of requests.
-"""
+"""The fake Discord's REST API and gateway on 127.0.0.1 (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -15,41 +6,25 @@ import asyncio
 import itertools
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
-__all__ = ("FakeDiscord", "FakeUser")
+from fakes.discord_platform import payloads
+from fakes.discord_platform.payloads import (
+    DM_CHANNEL,
+    PRIVILEGED_INTENTS,
+    TEXT_CHANNEL,
+    FakeUser,
+    Json,
+    message_problem,
+)
 
-Json = dict[str, Any]
+__all__ = ("FakeDiscord",)
 
-# Intents Discord calls privileged: GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT.
-PRIVILEGED_INTENTS = {
-    1 << 1: "GUILD_MEMBERS",
-    1 << 8: "GUILD_PRESENCES",
-    1 << 15: "MESSAGE_CONTENT",
-}
-TEXT_CHANNEL, DM_CHANNEL, PUBLIC_THREAD = 0, 1, 11
-
-
-@dataclass(frozen=True)
-class FakeUser:
-    id: str
-    name: str
-    bot: bool = False
-
-    def payload(self) -> Json:
-        return {
-            "id": self.id,
-            "username": self.name,
-            "global_name": self.name,
-            "discriminator": "0001" if self.bot else "0",
-            "avatar": None,
-            "bot": self.bot,
-        }
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -60,18 +35,26 @@ class _Failure:
 
 
 @dataclass
+class _Interaction:
+    token: str
+    message_id: str
+    answered: bool = False
+
+
+@dataclass
 class FakeDiscord:
-    """Discord with two servers ("guild" where the bot is wanted, "other_guild") each with one
-    text channel, the bot ``Angie#0001`` and a person ``sam``. ``api_url`` is what
-    ``create(..., api_url=)`` takes."""
+    """Discord with two servers, ``guild_id`` ("Home", channel ``channel_id``) and
+    ``other_guild_id`` (channel ``other_channel_id``), the bot ``Angie#0001`` (``bot``) and a
+    person ``sam``. ``api_url`` is what ``create(..., api_url=)`` takes."""
 
     token: str = field(default_factory=lambda: "fake." + secrets.token_urlsafe(24))
-    privileged_enabled: int = 0  # the privileged intents "enabled in the developer portal"
-    messages: list[Json] = field(default_factory=list)  # what the bot posted (as stored)
+    privileged_enabled: int = 0  # privileged intents "enabled in the developer portal"
+    messages: list[Json] = field(default_factory=list)  # what the bot posted, as stored
     edits: list[Json] = field(default_factory=list)  # {"channel_id", "message_id", "body"}
     interaction_responses: list[Json] = field(default_factory=list)  # {"interaction_id", "body"}
-    threads: dict[str, Json] = field(default_factory=dict)
-    identifies: list[Json] = field(default_factory=list)  # IDENTIFY payloads (token removed)
+    followups: list[Json] = field(default_factory=list)  # {"interaction_id", "body"}
+    threads: dict[str, Json] = field(default_factory=dict)  # by id (the message they started at)
+    identifies: list[Json] = field(default_factory=list)  # IDENTIFY payloads, token removed
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of REST calls
 
     def __post_init__(self) -> None:
@@ -83,13 +66,13 @@ class FakeDiscord:
         self.channel_id, self.other_channel_id = self._id(), self._id()
         self.users: dict[str, FakeUser] = {u.id: u for u in (self.bot, self.sam)}
         self.channels: dict[str, Json] = {
-            self.channel_id: self._text_channel(self.channel_id, self.guild_id, "general"),
-            self.other_channel_id: self._text_channel(
-                self.other_channel_id, self.other_guild_id, "x"
+            self.channel_id: payloads.text_channel(self.channel_id, self.guild_id, "general"),
+            self.other_channel_id: payloads.text_channel(
+                self.other_channel_id, self.other_guild_id, "lobby"
             ),
         }
         self.stored: dict[str, Json] = {}  # every message by id
-        self._interactions: dict[str, str] = {}  # interaction id -> its token
+        self._interactions: dict[str, _Interaction] = {}
         self._failures: list[_Failure] = []
         self._refuse_identify: int | None = None
         self._sockets: list[web.WebSocketResponse] = []
@@ -107,7 +90,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._gatekeeper])
         app.router.add_get("/gateway", self._gateway)
-        api = "/api/v10"
+        api, hook = "/api/v10", "/api/v10/webhooks/{app}/{token}"
         app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
         app.router.add_get(f"{api}/users/@me", self._me)
         app.router.add_get(f"{api}/oauth2/applications/@me", self._application)
@@ -118,10 +101,11 @@ class FakeDiscord:
             f"{api}/channels/{{channel}}/messages/{{message}}/threads", self._thread
         )
         app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
+        app.router.add_patch(f"{hook}/messages/@original", self._edit_original)
+        app.router.add_post(hook, self._followup)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
@@ -158,20 +142,15 @@ class FakeDiscord:
 
     async def dm(self, user: FakeUser, text: str) -> str:
         """``user`` writes to the bot directly; returns the message id."""
-        channel = self._dm_channel(user)
-        return await self._create(channel["id"], user, text, guild_id=None)
+        return await self._create(self._dm_channel(user)["id"], user, text)
 
     async def mention(self, channel_id: str, user: FakeUser, text: str) -> str:
         """``user`` writes ``@Angie <text>`` in a server channel or thread; returns the id."""
-        channel = self.channels[channel_id]
-        return await self._create(
-            channel_id, user, f"<@{self.bot.id}> {text}", guild_id=channel["guild_id"]
-        )
+        return await self._create(channel_id, user, f"<@{self.bot.id}> {text}")
 
     async def say(self, channel_id: str, user: FakeUser, text: str) -> str:
-        """``user`` writes ``text`` (no mention unless it has one) in a server channel."""
-        channel = self.channels[channel_id]
-        return await self._create(channel_id, user, text, guild_id=channel.get("guild_id"))
+        """``user`` writes ``text`` as it is in a channel; returns the message id."""
+        return await self._create(channel_id, user, text)
 
     async def click(self, user: FakeUser, message_id: str, custom_id: str) -> str:
         """``user`` presses the button ``custom_id`` on a message; returns the interaction id."""
@@ -181,7 +160,7 @@ class FakeDiscord:
             raise AssertionError(f"message {message_id} has no button {custom_id!r}")
         channel = self.channels[message["channel_id"]]
         interaction_id, token = self._id(), secrets.token_urlsafe(16)
-        self._interactions[interaction_id] = token
+        self._interactions[interaction_id] = _Interaction(token, message_id)
         data: Json = {
             "id": interaction_id,
             "application_id": self.application_id,
@@ -199,46 +178,39 @@ class FakeDiscord:
             "authorizing_integration_owners": {},
         }
         if "guild_id" in channel:
-            data["guild_id"] = channel["guild_id"]
-            data["member"] = self._member(user)
-            data["context"] = 0
+            data |= {"guild_id": channel["guild_id"], "member": payloads.member(user), "context": 0}
         else:
-            data["user"] = user.payload()
-            data["context"] = 1
+            data |= {"user": user.payload(), "context": 1}
         await self._dispatch("INTERACTION_CREATE", data)
         return interaction_id
 
     async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
-        """Until ``predicate()`` holds (something was posted, edited or answered)."""
-        async with asyncio.timeout(within):
-            async with self._changed:
-                await self._changed.wait_for(predicate)
+        """Until ``predicate()`` holds (checked after each REST request the fake answers)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
 
     # -- REST -------------------------------------------------------------------------------
 
     @web.middleware
-    async def _gatekeeper(
-        self, request: web.Request, handler: Callable[[web.Request], Any]
-    ) -> web.StreamResponse:
+    async def _gatekeeper(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == "/gateway":
-            response: web.StreamResponse = await handler(request)
-            return response
+            return await handler(request)
         self.requests.append((request.method, request.path))
         if self._failures:
             failure = self._failures[0]
             failure.times -= 1
             if failure.times <= 0:
                 self._failures.pop(0)
-            if failure.status == 429:
+            if failure.status == 429:  # Discord's rate limit answers come through its proxy
                 body = {
                     "message": "You are being rate limited.",
                     "retry_after": failure.retry_after,
-                    "global": False,
                 }
-                return _json(body, status=429, headers={"Via": "1.1 google"})
-            return _json({"message": "Discord is down", "code": 0}, status=failure.status)
-        callback = "/interactions/" in request.path
-        if not callback and request.headers.get("Authorization") != f"Bot {self.token}":
+                return _json(body | {"global": False}, status=429, headers={"Via": "1.1 google"})
+            return _error(failure.status, 0, "Discord is down")
+        # Interaction callbacks and follow-ups are authorised by the token in their path.
+        by_token = "/interactions/" in request.path or "/webhooks/" in request.path
+        if not by_token and request.headers.get("Authorization") != f"Bot {self.token}":
             return _error(401, 0, "401: Unauthorized")
         response = await handler(request)
         async with self._changed:
@@ -270,8 +242,7 @@ class FakeDiscord:
         )
 
     async def _open_dm(self, request: web.Request) -> web.Response:
-        body = await _body(request)
-        user = self.users.get(str(body.get("recipient_id")))
+        user = self.users.get(str((await _body(request)).get("recipient_id")))
         if user is None:
             return _error(400, 50035, "Invalid Form Body: recipient_id")
         return _json(self._dm_channel(user))
@@ -281,10 +252,9 @@ class FakeDiscord:
         if channel is None:
             return _error(404, 10003, "Unknown Channel")
         body = await _body(request)
-        problem = _message_problem(body)
-        if problem:
+        if problem := message_problem(body):
             return _error(400, 50035, f"Invalid Form Body: {problem}")
-        message = self._message(channel, self.bot, body.get("content", ""), channel.get("guild_id"))
+        message = self._message(channel["id"], self.bot, body.get("content") or "")
         message["components"] = body.get("components", [])
         message["allowed_mentions"] = body.get("allowed_mentions")
         self.stored[message["id"]] = message
@@ -297,67 +267,91 @@ class FakeDiscord:
         message = self.stored.get(message_id)
         if message is None or message["channel_id"] != channel_id:
             return _error(404, 10008, "Unknown Message")
-        if message["author"]["id"] != self.bot.id:
-            return _error(403, 50005, "Cannot edit a message authored by another user")
-        body = await _body(request)
-        problem = _message_problem(body, edit=True)
-        if problem:
-            return _error(400, 50035, f"Invalid Form Body: {problem}")
-        self._apply_edit(message, body)
-        self.edits.append({"channel_id": channel_id, "message_id": message_id, "body": body})
-        return _json(message)
+        return await self._edit_message(request, message)
 
     async def _thread(self, request: web.Request) -> web.Response:
-        parent, message_id = request.match_info["channel"], request.match_info["message"]
-        channel = self.channels.get(parent)
-        message = self.stored.get(message_id)
-        if channel is None or message is None or message["channel_id"] != parent:
+        parent_id, message_id = request.match_info["channel"], request.match_info["message"]
+        parent, message = self.channels.get(parent_id), self.stored.get(message_id)
+        if parent is None or message is None or message["channel_id"] != parent_id:
             return _error(404, 10008, "Unknown Message")
-        if channel["type"] != TEXT_CHANNEL:
+        if parent["type"] != TEXT_CHANNEL:
             return _error(400, 50024, "Cannot execute action on this channel type")
         if message_id in self.threads:
             return _error(400, 160004, "A thread has already been created for this message")
         body = await _body(request)
-        name = body.get("name")
+        name, archive_after = body.get("name"), body.get("auto_archive_duration", 4320)
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             return _error(400, 50035, "Invalid Form Body: name")
-        thread = {
-            "id": message_id,  # as on Discord: a thread started from a message has its id
-            "type": PUBLIC_THREAD,
-            "guild_id": channel["guild_id"],
-            "parent_id": parent,
-            "owner_id": self.bot.id,
-            "name": name,
-            "last_message_id": None,
-            "message_count": 0,
-            "member_count": 1,
-            "rate_limit_per_user": 0,
-            "flags": 0,
-            "thread_metadata": {
-                "archived": False,
-                "auto_archive_duration": body.get("auto_archive_duration", 1440),
-                "archive_timestamp": _now(),
-                "locked": False,
-            },
-        }
+        if archive_after not in {60, 1440, 4320, 10080}:
+            return _error(400, 50035, "Invalid Form Body: auto_archive_duration")
+        thread = payloads.thread(message_id, parent, self.bot, name, archive_after)
         self.threads[message_id] = self.channels[message_id] = thread
         await self._dispatch("THREAD_CREATE", thread | {"newly_created": True})
         return _json(thread, status=201)
 
     async def _callback(self, request: web.Request) -> web.Response:
-        interaction_id, token = request.match_info["id"], request.match_info["token"]
-        if self._interactions.get(interaction_id) != token:
+        interaction = self._interactions.get(request.match_info["id"])
+        if interaction is None or interaction.token != request.match_info["token"]:
             return _error(401, 50027, "Invalid Webhook Token")
-        del self._interactions[interaction_id]  # one response per interaction, as on Discord
+        if interaction.answered:
+            return _error(400, 40060, "Interaction has already been acknowledged.")
         body = await _body(request)
         kind, data = body.get("type"), body.get("data") or {}
-        if kind not in {4, 5, 6, 7} or _message_problem(data, edit=True):
+        if kind not in {4, 5, 6, 7} or message_problem(data, edit=True):
             return _error(400, 50035, "Invalid Form Body: interaction response")
-        self.interaction_responses.append({"interaction_id": interaction_id, "body": body})
-        answer: Json = {"interaction": {"id": interaction_id, "type": 3}}
+        interaction.answered = True
+        self.interaction_responses.append(
+            {"interaction_id": request.match_info["id"], "body": body}
+        )
+        if kind == 7:
+            self._apply_edit(self.stored[interaction.message_id], data)
+        answer: Json = {"id": request.match_info["id"], "type": 3}
         if kind == 4:
-            answer["interaction"]["response_message_ephemeral"] = bool(data.get("flags", 0) & 64)
-        return _json(answer)
+            answer["response_message_ephemeral"] = bool(data.get("flags", 0) & 64)
+        return _json({"interaction": answer})
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        found = self._answered(request)
+        if isinstance(found, web.Response):
+            return found
+        return await self._edit_message(request, self.stored[found[1].message_id])
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        found = self._answered(request)
+        if isinstance(found, web.Response):
+            return found
+        body = await _body(request)
+        if problem := message_problem(body):
+            return _error(400, 50035, f"Invalid Form Body: {problem}")
+        self.followups.append({"interaction_id": found[0], "body": body})
+        channel_id = self.stored[found[1].message_id]["channel_id"]
+        message = self._message(channel_id, self.bot, body.get("content") or "")
+        message["flags"] = body.get("flags", 0)
+        message["webhook_id"] = self.application_id
+        return _json(message)
+
+    def _answered(self, request: web.Request) -> tuple[str, _Interaction] | web.Response:
+        """The interaction a follow-up's path names, once it was answered (as Discord wants)."""
+        if request.match_info["app"] != self.application_id:
+            return _error(404, 10015, "Unknown Webhook")
+        for interaction_id, interaction in self._interactions.items():
+            if interaction.token == request.match_info["token"]:
+                if not interaction.answered:
+                    return _error(404, 10015, "Unknown Webhook")
+                return interaction_id, interaction
+        return _error(401, 50027, "Invalid Webhook Token")
+
+    async def _edit_message(self, request: web.Request, message: Json) -> web.Response:
+        if message["author"]["id"] != self.bot.id:
+            return _error(403, 50005, "Cannot edit a message authored by another user")
+        body = await _body(request)
+        if problem := message_problem(body, edit=True):
+            return _error(400, 50035, f"Invalid Form Body: {problem}")
+        self._apply_edit(message, body)
+        self.edits.append(
+            {"channel_id": message["channel_id"], "message_id": message["id"], "body": body}
+        )
+        return _json(message)
 
     # -- gateway ----------------------------------------------------------------------------
 
@@ -374,7 +368,7 @@ class FakeDiscord:
                 await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
             elif op == 2:
                 await self._identify(ws, data)
-            elif op == 6:  # RESUME: this fake keeps no sessions, so start a new one
+            elif op == 6:  # RESUME: this fake keeps no sessions, so ask for a new one
                 await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
         if ws in self._sockets:
             self._sockets.remove(ws)
@@ -387,28 +381,28 @@ class FakeDiscord:
             return
         intents = int(data.get("intents", 0))
         refused = [
-            n
-            for bit, n in PRIVILEGED_INTENTS.items()
+            name
+            for bit, name in PRIVILEGED_INTENTS.items()
             if intents & bit and not self.privileged_enabled & bit
         ]
         code, self._refuse_identify = self._refuse_identify, None
         if refused or code is not None:
             await ws.close(code=code or 4014, message=b"Disallowed intent(s).")
             return
+        guilds = ((self.guild_id, "Home"), (self.other_guild_id, "Elsewhere"))
         ready = {
             "v": 10,
             "user": self.bot.payload(),
-            "guilds": [
-                {"id": g, "unavailable": True} for g in (self.guild_id, self.other_guild_id)
-            ],
+            "guilds": [{"id": g, "unavailable": True} for g, _ in guilds],
             "session_id": secrets.token_hex(8),
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
             "application": {"id": self.application_id, "flags": 0},
         }
         self._sockets.append(ws)
         await self._send(ws, "READY", ready)
-        for guild_id in (self.guild_id, self.other_guild_id):
-            await self._send(ws, "GUILD_CREATE", self._guild(guild_id))
+        for guild_id, name in guilds:
+            channels = [c for c in self.channels.values() if c.get("guild_id") == guild_id]
+            await self._send(ws, "GUILD_CREATE", payloads.guild(guild_id, name, self.sam, channels))
 
     async def _dispatch(self, event: str, data: Json) -> None:
         for ws in list(self._sockets):
@@ -423,103 +417,20 @@ class FakeDiscord:
     def _id(self) -> str:
         return str(next(self._ids))
 
-    def _text_channel(self, channel_id: str, guild_id: str, name: str) -> Json:
-        return {
-            "id": channel_id,
-            "type": TEXT_CHANNEL,
-            "guild_id": guild_id,
-            "name": name,
-            "position": 0,
-            "permission_overwrites": [],
-            "nsfw": False,
-            "parent_id": None,
-            "topic": None,
-            "last_message_id": None,
-            "rate_limit_per_user": 0,
-        }
-
-    def _guild(self, guild_id: str) -> Json:
-        channels = [c for c in self.channels.values() if c.get("guild_id") == guild_id]
-        return {
-            "id": guild_id,
-            "name": "Home" if guild_id == self.guild_id else "Elsewhere",
-            "icon": None,
-            "owner_id": self.sam.id,
-            "unavailable": False,
-            "member_count": 2,
-            "large": False,
-            "features": [],
-            "roles": [],
-            "emojis": [],
-            "stickers": [],
-            "members": [],
-            "voice_states": [],
-            "presences": [],
-            "channels": [c for c in channels if c["type"] == TEXT_CHANNEL],
-            "threads": [c for c in channels if c["type"] == PUBLIC_THREAD],
-            "joined_at": _now(),
-            "premium_tier": 0,
-            "mfa_level": 0,
-            "verification_level": 0,
-            "explicit_content_filter": 0,
-            "default_message_notifications": 0,
-            "nsfw_level": 0,
-            "preferred_locale": "en-US",
-        }
-
-    def _member(self, user: FakeUser) -> Json:
-        return {
-            "user": user.payload(),
-            "roles": [],
-            "joined_at": _now(),
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "permissions": "0",
-        }
-
     def _dm_channel(self, user: FakeUser) -> Json:
         for channel in self.channels.values():
             if channel["type"] == DM_CHANNEL and channel["recipients"][0]["id"] == user.id:
                 return channel
-        channel = {
-            "id": self._id(),
-            "type": DM_CHANNEL,
-            "recipients": [user.payload()],
-            "last_message_id": None,
-        }
+        channel = payloads.dm_channel(self._id(), user)
         self.channels[channel["id"]] = channel
         return channel
 
-    def _message(self, channel: Json, author: FakeUser, content: str, guild_id: str | None) -> Json:
-        mentioned = [u.payload() for u in self.users.values() if f"<@{u.id}>" in content]
-        message: Json = {
-            "id": self._id(),
-            "channel_id": channel["id"],
-            "author": author.payload(),
-            "content": content,
-            "timestamp": _now(),
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": mentioned,
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "components": [],
-            "pinned": False,
-            "type": 0,
-            "flags": 0,
-        }
-        if guild_id is not None:
-            message["guild_id"] = guild_id
-            message["member"] = {k: v for k, v in self._member(author).items() if k != "user"}
-        return message
+    def _message(self, channel_id: str, author: FakeUser, content: str) -> Json:
+        mentioned = [u for u in self.users.values() if f"<@{u.id}>" in content]
+        return payloads.message(self._id(), self.channels[channel_id], author, content, mentioned)
 
-    async def _create(
-        self, channel_id: str, author: FakeUser, text: str, guild_id: str | None
-    ) -> str:
-        message = self._message(self.channels[channel_id], author, text, guild_id)
+    async def _create(self, channel_id: str, author: FakeUser, text: str) -> str:
+        message = self._message(channel_id, author, text)
         self.stored[message["id"]] = message
         await self._dispatch("MESSAGE_CREATE", message)
         return str(message["id"])
@@ -528,41 +439,7 @@ class FakeDiscord:
         for key in ("content", "components"):
             if key in body:
                 message[key] = body[key]
-        message["edited_timestamp"] = _now()
-
-
-def _message_problem(body: Json, *, edit: bool = False) -> str | None:
-    """What Discord would refuse in a message body, if anything."""
-    content = body.get("content")
-    if content is not None and (not isinstance(content, str) or len(content) > 2000):
-        return "content must be a string of at most 2000 characters"
-    if not edit and not content and not body.get("components") and not body.get("embeds"):
-        return "Cannot send an empty message"
-    mentions = body.get("allowed_mentions")
-    if mentions is not None:
-        if not isinstance(mentions, dict) or not set(mentions) <= {
-            "parse",
-            "users",
-            "roles",
-            "replied_user",
-        }:
-            return "allowed_mentions"
-        if "users" in mentions and "users" in mentions.get("parse", []):
-            return "allowed_mentions: parse users and users are mutually exclusive"
-        if not all(str(u).isdigit() for u in mentions.get("users", [])):
-            return "allowed_mentions: users must be snowflakes"
-    for row in body.get("components") or []:
-        if row.get("type") != 1 or not 1 <= len(row.get("components", [])) <= 5:
-            return "components: an action row holds one to five components"
-        for button in row["components"]:
-            custom_id = button.get("custom_id")
-            if (
-                button.get("type") != 2
-                or not isinstance(custom_id, str)
-                or not 1 <= len(custom_id) <= 100
-            ):
-                return "components: a button needs a custom_id of 1 to 100 characters"
-    return None
+        message["edited_timestamp"] = payloads.now()
 
 
 async def _body(request: web.Request) -> Json:
@@ -580,7 +457,3 @@ def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
 
 def _error(status: int, code: int, message: str) -> web.Response:
     return _json({"message": message, "code": code}, status=status)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
