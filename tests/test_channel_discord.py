@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import discord
 import pytest
 from channel_support import RecordingHub
+from discord.http import HTTPClient, Route
+from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from fakes.discord_platform import FakeDiscord
 
 from angie_channels.base import ApprovalAsk, ChannelError, Decision, Outbound, State
@@ -400,3 +404,43 @@ async def test_sending_before_start_says_so(fake: FakeDiscord) -> None:
     with pytest.raises(ChannelError, match="not connected") as caught:
         await channel_for(fake).send(Outbound("123", "Hello."))
     assert not caught.value.permanent
+
+
+async def test_discord_down_for_a_moment_is_retried_by_discord_py(
+    fake: FakeDiscord, hub: RecordingHub, angie: DiscordChannel
+) -> None:
+    await fake.dm(fake.sam, "hi")
+    await hub.wait(lambda h: bool(h.messages))
+    fake.fail(500)
+    await angie.send(Outbound(hub.messages[0].thread, "Hello."))
+    assert [m["content"] for m in fake.messages] == ["Hello."]
+
+
+async def test_two_answers_at_once_start_one_thread(
+    fake: FakeDiscord, hub: RecordingHub, angie: DiscordChannel
+) -> None:
+    message_id = await fake.mention(fake.channel_id, fake.sam, "two things")
+    await hub.wait(lambda h: bool(h.messages))
+    thread = hub.messages[0].thread
+    await asyncio.gather(angie.send(Outbound(thread, "One.")), angie.send(Outbound(thread, "Two.")))
+    assert list(fake.threads) == [message_id]
+    assert sorted(m["content"] for m in fake.messages) == ["One.", "Two."]
+    assert {m["channel_id"] for m in fake.messages} == {message_id}
+
+
+async def test_a_dropped_gateway_connection_resumes(
+    fake: FakeDiscord, hub: RecordingHub, angie: DiscordChannel
+) -> None:
+    await fake.drop_connections()
+    await hub.wait(lambda h: fake.resumes == 1 and h.state is State.CONNECTED)
+    assert (State.CONNECTING, "reconnecting to Discord") in hub.reports
+    await fake.dm(fake.sam, "still there?")
+    await hub.wait(lambda h: bool(h.messages))
+
+
+async def test_pointing_at_the_fake_moves_no_other_discord_client(
+    fake: FakeDiscord, angie: DiscordChannel
+) -> None:
+    assert Route.BASE == "https://discord.com/api/v10"
+    assert type(async_context.get()) is AsyncWebhookAdapter
+    assert type(discord.Client(intents=discord.Intents.none()).http) is HTTPClient

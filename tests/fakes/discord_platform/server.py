@@ -80,6 +80,7 @@ class FakeDiscord:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.resumes = 0  # gateway sessions resumed
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -135,6 +136,12 @@ class FakeDiscord:
     def rate_limit(self, retry_after: float, *, times: int = 1) -> None:
         """Answer the next ``times`` REST requests with 429 and ``retry_after`` seconds."""
         self._failures.append(_Failure(429, times, retry_after))
+
+    async def drop_connections(self, code: int = 4000) -> None:
+        """Close every gateway connection with ``code`` (4000: Discord's "reconnect")."""
+        for ws in list(self._sockets):
+            self._sockets.remove(ws)
+            await ws.close(code=code, message=b"Unknown error.")
 
     def refuse_identify(self, code: int) -> None:
         """Close the gateway after the next IDENTIFY with ``code`` (4014: disallowed intents)."""
@@ -368,8 +375,8 @@ class FakeDiscord:
                 await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
             elif op == 2:
                 await self._identify(ws, data)
-            elif op == 6:  # RESUME: this fake keeps no sessions, so ask for a new one
-                await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
+            elif op == 6:
+                await self._resume(ws, data)
         if ws in self._sockets:
             self._sockets.remove(ws)
         return ws
@@ -403,6 +410,15 @@ class FakeDiscord:
         for guild_id, name in guilds:
             channels = [c for c in self.channels.values() if c.get("guild_id") == guild_id]
             await self._send(ws, "GUILD_CREATE", payloads.guild(guild_id, name, self.sam, channels))
+
+    async def _resume(self, ws: web.WebSocketResponse, data: Json) -> None:
+        # Any session of this bot resumes (nothing is replayed: the fake keeps no backlog).
+        if data.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return
+        self.resumes += 1
+        self._sockets.append(ws)
+        await self._send(ws, "RESUMED", {})
 
     async def _dispatch(self, event: str, data: Json) -> None:
         for ws in list(self._sockets):
