@@ -24,6 +24,7 @@ from angie.accounts.security import Passwords
 from angie.agents.approvals import ApprovalService
 from angie.agents.fleet import seed_fleet
 from angie.api.app import create_app
+from angie.channels.hub import ChannelFactory
 from angie.daemon import Angie
 from angie.db import migrate
 from angie.db.engine import Database
@@ -160,6 +161,7 @@ def make_api_angie(
     environ: Mapping[str, str] | None = None,
     api: bool = False,
     port: int | None = None,
+    channel_factory: ChannelFactory | None = None,
     **settings: Any,
 ) -> Angie:
     """An Angie for API tests: no MCP servers unless given, the scripted brain as her model."""
@@ -180,6 +182,7 @@ def make_api_angie(
         model_for=brain.model,
         worker_threads=2,
         auth=quick_auth(config),  # what her own uvicorn serves too, when `api` is on
+        channel_factory=channel_factory,
     )
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from angie_channels.base import Decision, Inbound, State
+from angie.channels.hub import ChannelFactory, create_channel
+from angie_channels.base import Channel, Decision, Inbound, State
+from angie_channels.discord.adapter import create as discord_channel
+from angie_channels.discord.settings import DiscordSecrets, DiscordSettings
+from angie_channels.slack.adapter import create as slack_channel
+from angie_channels.slack.settings import SlackSecrets, SlackSettings
 
-__all__ = ("RecordingHub",)
+__all__ = ("Endpoints", "RecordingHub")
 
 
 @dataclass
@@ -48,3 +54,33 @@ class RecordingHub:
                 async with self._changed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._changed.wait(), 0.05)
+
+
+@dataclass
+class Endpoints:
+    """Where each kind's SDK finds its platform (a fake), set by each test."""
+
+    slack_api: str | None = None
+    discord_api: str | None = None
+    built: list[Channel] = field(default_factory=list)
+
+    def factory(self) -> ChannelFactory:
+        def create(kind: str, config: Mapping[str, Any], secrets: Mapping[str, str]) -> Channel:
+            if kind == "slack":
+                channel: Channel = slack_channel(
+                    SlackSettings.model_validate(dict(config)),
+                    SlackSecrets.model_validate(dict(secrets)),
+                    api_url=self.slack_api,
+                )
+            elif kind == "discord":
+                channel = discord_channel(
+                    DiscordSettings.model_validate(dict(config)),
+                    DiscordSecrets.model_validate(dict(secrets)),
+                    api_url=self.discord_api,
+                )
+            else:
+                channel = create_channel(kind, config, secrets)
+            self.built.append(channel)
+            return channel
+
+        return create

@@ -21,6 +21,7 @@ from api_support import PASSWORD, Account, make_api_angie, register, settled
 from fakes.brain import Brain
 from sqlalchemy import select
 
+from angie.channels.hub import ChannelFactory
 from angie.daemon import Angie
 from angie.db.models import Task, User
 from angie.mcp.registry import ServerSpec
@@ -137,6 +138,7 @@ async def cli_harness(
     *,
     specs: Mapping[str, ServerSpec] | None = None,
     environ: Mapping[str, str] | None = None,
+    channel_factory: ChannelFactory | None = None,
 ) -> AsyncIterator[CliHarness]:
     """Start an Angie serving her API on a free port; stop her afterwards."""
     port = free_port()
@@ -149,6 +151,7 @@ async def cli_harness(
         api=True,
         port=port,
         log_level="WARNING",
+        channel_factory=channel_factory,
     )
     await asyncio.to_thread(home.mkdir, parents=True, exist_ok=True)
     await angie.start()

@@ -11,8 +11,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +19,20 @@ import httpx
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import bridge_puts, floor_lamp_on
+from channel_support import Endpoints
 from fakes.bluebubbles_platform import FakeBlueBubbles, direct_chat
 from fakes.brain import Brain
+from fakes.discord_platform import FakeDiscord
 from fakes.slack_platform import FakeSlack
 from sqlalchemy import func, select
 
-from angie.channels.hub import create_channel
+from angie.channel_states import Connection
 from angie.daemon import Angie
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelKind, ChannelSetting, Event, User
 from angie.mcp.registry import builtin_specs
 from angie.settings import AngieSettings
-from angie_channels.base import Channel
-from angie_channels.slack.adapter import create as slack_channel
-from angie_channels.slack.settings import SlackSecrets, SlackSettings
 
 pytestmark = [pytest.mark.slow]
 
@@ -46,29 +44,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-@dataclass
-class Endpoints:
-    """Where each kind's SDK finds its platform (a fake), set by each test."""
-
-    slack_api: str | None = None
-    built: list[Channel] = field(default_factory=list)
-
-    def factory(self) -> Callable[[str, Mapping[str, Any], Mapping[str, str]], Channel]:
-        def create(kind: str, config: Mapping[str, Any], secrets: Mapping[str, str]) -> Channel:
-            if kind == "slack":
-                channel: Channel = slack_channel(
-                    SlackSettings.model_validate(dict(config)),
-                    SlackSecrets.model_validate(dict(secrets)),
-                    api_url=self.slack_api,
-                )
-            else:
-                channel = create_channel(kind, config, secrets)
-            self.built.append(channel)
-            return channel
-
-        return create
 
 
 class Home:
@@ -99,6 +74,13 @@ class Home:
             setting_id = row.id
         await self.angie.services.hub.reload()
         return setting_id
+
+    async def connected(self, owner: int, kind: ChannelKind) -> None:
+        """Until the owner's adapter reports it is connected to its platform."""
+        states = self.angie.services.channels
+        await _until(
+            lambda: states.connection(owner, kind.value, enabled=True).state is Connection.CONNECTED
+        )
 
     async def link(self, owner: int, code: str) -> None:
         await self.angie.services.hub.identities.link(owner, code)
@@ -221,6 +203,45 @@ async def test_slack_over_http_refuses_a_forged_signature_and_writes_nothing(
             assert taken.status_code == 200
         await slack.wait(lambda s: s.posts)
         assert "angie channels link" in slack.posts[0].text
+
+
+# -- Discord -------------------------------------------------------------------------------------
+
+
+async def test_discord_mention_to_approved_light_in_a_reply_thread(
+    home: Home, endpoints: Endpoints
+) -> None:
+    async with FakeDiscord() as discord:
+        endpoints.discord_api = discord.api_url
+        sam = await home.person()
+        await home.save_channel(
+            sam, ChannelKind.DISCORD, {"guild_id": discord.guild_id}, {"bot_token": discord.token}
+        )
+        await home.connected(sam, ChannelKind.DISCORD)
+        await discord.dm(discord.sam, "hello")
+        await discord.wait_for(lambda: len(discord.messages) >= 1, within=30)
+        await home.link(sam, _code(discord.messages[0]["content"]))
+
+        await discord.mention(discord.channel_id, discord.sam, "hue: turn on the floor lamp")
+        await discord.wait_for(lambda: len(discord.messages) >= 2, within=30)
+        ask = discord.messages[1]
+        assert f"<@{discord.sam.id}>" in ask["content"]
+        buttons = [b for row in ask["components"] for b in row["components"]]
+        approve = next(
+            b["custom_id"] for b in buttons if b["custom_id"].startswith("angie:approve")
+        )
+        # The answer goes to a thread started at Sam's message, not the channel itself.
+        assert ask["channel_id"] != discord.channel_id
+        assert bridge_puts(home.bridge) == []
+
+        await discord.click(discord.sam, ask["id"], approve)
+        await discord.wait_for(lambda: len(discord.messages) >= 3, within=30)
+        answer = discord.messages[2]
+        assert answer["channel_id"] == ask["channel_id"]
+        assert answer["content"].startswith(f"<@{discord.sam.id}>")
+        assert "done:" in answer["content"]
+        assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(home.bridge)] == ["2"]
+        assert "Approved by Sam" in discord.stored[ask["id"]]["content"]
 
 
 # -- iMessage ------------------------------------------------------------------------------------

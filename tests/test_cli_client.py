@@ -17,9 +17,11 @@ from pathlib import Path
 import pexpect
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
+from channel_support import Endpoints
 from cli_support import ANGIE, PASSWORD, CliHarness, cli_harness
 from fakes.brain import Brain
 from fakes.openai_server import FakeOpenAI
+from fakes.slack_platform import FakeSlack
 from sqlalchemy import select
 
 from angie.db.models import ApiToken, Task, TaskStatus
@@ -28,8 +30,21 @@ from angie_mcp_core.testing import free_port
 
 
 @pytest.fixture
-async def cli(sqlite_url: str, data_dir: Path, tmp_path: Path) -> AsyncIterator[CliHarness]:
-    async with cli_harness(sqlite_url, data_dir, tmp_path / "home", Brain(fail_on={"boom"})) as h:
+async def endpoints() -> Endpoints:
+    return Endpoints()
+
+
+@pytest.fixture
+async def cli(
+    sqlite_url: str, data_dir: Path, tmp_path: Path, endpoints: Endpoints
+) -> AsyncIterator[CliHarness]:
+    async with cli_harness(
+        sqlite_url,
+        data_dir,
+        tmp_path / "home",
+        Brain(fail_on={"boom"}),
+        channel_factory=endpoints.factory(),
+    ) as h:
         yield h
 
 
@@ -438,15 +453,20 @@ async def test_mcp_trust_goes_through_angie_with_the_persons_rights(cli: CliHarn
     assert trust == "untrusted"
 
 
-async def test_config_slack_with_options_saves_and_never_prints_secrets(cli: CliHarness) -> None:
+async def test_config_slack_with_options_saves_and_never_prints_secrets(
+    cli: CliHarness, endpoints: Endpoints
+) -> None:
     person = await cli.signup()
-    bot, app = "xoxb-1234567890-abcdefgh", "xapp-1-A0123456789-abcdef"
-    done = await cli.run(
-        "config", "slack", "--bot-token", bot, "--app-token", app, "--default-channel", "#angie"
-    )
+    async with FakeSlack() as slack:
+        endpoints.slack_api = slack.api_url
+        bot, app = slack.bot_token, slack.app_token
+        done = await cli.run(
+            "config", "slack", "--bot-token", bot, "--app-token", app, "--default-channel", "#angie"
+        )
     assert done.code == 0, done.err
-    # Saved, but nothing in this Angie connects to Slack: it says so rather than "on".
-    assert "Slack saved; not connected: Angie does not run the slack channel" in done.out
+    assert "Slack saved; connecting" in done.out
+    # Checked live: Slack's auth.test says who Angie is there.
+    assert "Slack accepts the credentials: @angie in Home" in done.out
     assert "secrets set: app_token, bot_token" in done.out
     assert bot not in done.out + done.err
     assert app not in done.out + done.err
@@ -462,6 +482,61 @@ async def test_config_slack_with_options_saves_and_never_prints_secrets(cli: Cli
     assert slack["enabled"] is False
     assert slack["config"] == {"default_channel": "#angie"}
     assert slack["secrets_set"] == ["app_token", "bot_token"]
+
+
+async def test_config_slack_says_what_slack_refused(cli: CliHarness, endpoints: Endpoints) -> None:
+    await cli.signup()
+    async with FakeSlack() as slack:
+        endpoints.slack_api = slack.api_url
+        done = await cli.run(
+            "config",
+            "slack",
+            "--bot-token",
+            "xoxb-1234567890-revoked",
+            "--app-token",
+            slack.app_token,
+        )
+    assert done.code == 1
+    line = one_error_line(done.err)
+    assert line.startswith("error: Slack refused the bot token (invalid_auth): copy the Bot User")
+    assert "Slack saved" in done.out  # kept, to fix with the next `angie config slack`
+
+
+async def test_channels_link_list_prefer_and_unlink(cli: CliHarness, endpoints: Endpoints) -> None:
+    person = await cli.signup()
+    async with FakeSlack() as slack:
+        endpoints.slack_api = slack.api_url
+        saved = await cli.run(
+            "config", "slack", "--bot-token", slack.bot_token, "--app-token", slack.app_token
+        )
+        assert saved.code == 0, saved.err
+        await slack.wait(lambda s: s.connections)
+        await slack.dm("U0SAM", "hello")
+        await slack.wait(lambda s: s.posts)
+        code = (slack.posts[0].text or "").split("angie channels link ")[1][:6]
+
+        bad = await cli.run("channels", "link", "12ab")
+        assert bad.code == 2
+        assert "six digits" in one_error_line(bad.err)
+        linked = await cli.run("channels", "link", code)
+        assert linked.code == 0, linked.err
+        assert "linked slack" in linked.out
+        again = await cli.run("channels", "link", code)
+        assert again.code == 1
+        assert "unknown or expired" in one_error_line(again.err)
+
+        listed = await cli.run("channels", "list")
+        assert "T0HOME:U0SAM" in listed.out
+        status = await cli.run("channels", "status")
+        assert status.code == 0, status.err
+        assert "connected" in status.out
+        async with cli.client(person) as http:
+            [identity] = (await http.get("/api/channels/identities")).json()["items"]
+        assert identity["preferred"] is True
+        gone = await cli.run("channels", "unlink", str(identity["id"]))
+        assert gone.code == 0, gone.err
+        missing = await cli.run("channels", "unlink", str(identity["id"]))
+        assert missing.code == 1
 
 
 async def test_config_channels_check_formats_before_sending(cli: CliHarness) -> None:
@@ -486,7 +561,9 @@ async def test_config_email_from_a_file(cli: CliHarness) -> None:
         "address: sam@home.test\nimap_host: imap.home.test\nsmtp_host: smtp.home.test\n"
         "password: hunter2-hunter2\n"
     )
-    done = await cli.run("config", "email", "--from-file", "email.yaml", "--smtp-port", "465")
+    done = await cli.run(
+        "config", "email", "--from-file", "email.yaml", "--smtp-port", "465", "--no-check"
+    )
     assert done.code == 0, done.err
     assert "hunter2" not in done.out
     async with cli.client(person) as http:
@@ -526,7 +603,7 @@ def _discord_dialogue(child: pexpect.spawn[str]) -> str:
 
 async def test_config_discord_asks_on_a_terminal_and_hides_the_token(cli: CliHarness) -> None:
     person = await cli.signup()
-    child = cli.spawn("config", "discord")
+    child = cli.spawn("config", "discord", "--no-check")
     try:
         shown = await asyncio.to_thread(_discord_dialogue, child)
     finally:

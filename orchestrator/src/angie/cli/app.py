@@ -10,6 +10,7 @@ from rich.console import Console
 
 from angie.cli.approvals import approvals
 from angie.cli.ask import ask
+from angie.cli.channels import channels
 from angie.cli.config import config
 from angie.cli.context import CliContext
 from angie.cli.crons import crons
@@ -67,6 +68,7 @@ cli.add_command(crons)
 cli.add_command(approvals)
 cli.add_command(prompts)
 cli.add_command(config)
+cli.add_command(channels)
 
 
 def main() -> None:

@@ -85,6 +85,7 @@ def _configure(
     from_file: Path | None,
     enabled: bool | None,
     url: str | None,
+    check: bool = True,
 ) -> None:
     spec = KINDS[kind]
     questions = spec.questions()
@@ -124,14 +125,23 @@ def _configure(
         if enabled is not None:
             body["enabled"] = enabled
         saved = api.put(f"/api/channels/{kind}", body)
-    console.print(f"[green]✓[/] {spec.title} saved; {_connection(saved)}")
+    console.print(f"[green]✓[/] {spec.title} saved; {connection_line(saved)}")
     names = ", ".join(saved.get("secrets_set") or []) or "none"
     console.print(f"secrets set: {escape(names)}")
     if saved.get("missing"):
         console.print(f"[yellow]still needed: {escape(', '.join(saved['missing']))}[/]")
+        return
+    if check and saved.get("enabled"):
+        with connect(url) as api:
+            checked = api.post(f"/api/channels/{kind}/check", timeout=30)
+        detail = escape(str(checked.get("detail")))
+        if not checked.get("ok"):
+            # The channel's own words: what is wrong and what to do (saved all the same).
+            fail(detail)
+        console.print(f"[green]✓[/] {spec.title} accepts the credentials: {detail}")
 
 
-def _connection(saved: dict[str, Any]) -> str:
+def connection_line(saved: dict[str, Any]) -> str:
     """What is true of the channel now, as the running Angie says."""
     state, detail = saved.get("connection"), saved.get("connection_detail")
     if state == "off" or not saved.get("enabled"):
@@ -149,9 +159,13 @@ def _channel_command(kind: str) -> click.Command:
     spec = KINDS[kind]
 
     def run(
-        from_file: Path | None, enabled: bool | None, url: str | None, **given: str | None
+        from_file: Path | None,
+        enabled: bool | None,
+        check: bool,
+        url: str | None,
+        **given: str | None,
     ) -> None:
-        _configure(kind, given, from_file, enabled, url)
+        _configure(kind, given, from_file, enabled, url, check)
 
     params: list[click.Parameter] = [
         click.Option(
@@ -169,6 +183,11 @@ def _channel_command(kind: str) -> click.Command:
         ),
         click.Option(
             ["--enable/--disable", "enabled"], default=None, help="Switch the channel on or off."
+        ),
+        click.Option(
+            ["--check/--no-check", "check"],
+            default=True,
+            help="Try the credentials against the platform once saved (default: yes).",
         ),
     ]
     command = click.Command(
