@@ -23,6 +23,7 @@ import ipaddress
 import os
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import tempfile
@@ -154,7 +155,13 @@ class MailServers:
         log = (self._root / "dovecot.out").open("ab")
         try:
             self._dovecot = await asyncio.create_subprocess_exec(
-                DOVECOT, "-F", "-c", str(self._root / "dovecot.conf"), stdout=log, stderr=log
+                DOVECOT,
+                "-F",
+                "-c",
+                str(self._root / "dovecot.conf"),
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # its own process group: stop_imap ends all of it
             )
         finally:
             log.close()
@@ -165,11 +172,17 @@ class MailServers:
                 await asyncio.sleep(0.1)
 
     async def stop_imap(self) -> None:
-        """Stop Dovecot: every IMAP connection drops, as when a provider restarts."""
+        """Stop Dovecot: every IMAP connection drops and the port refuses, as when a provider's
+        server crashes."""
         process, self._dovecot = self._dovecot, None
-        if process is not None and process.returncode is None:
-            process.terminate()
-            await process.wait()
+        if process is None:
+            return
+        # Dovecot's master leaves running login and mail processes behind (they serve their
+        # clients to the end), and a login process keeps the port open while it ends; a crash
+        # drops every connection and the port at once, so the whole group is killed.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
 
     def imap_log(self) -> str:
         parts = [self._root / "dovecot.log", self._root / "dovecot.out"]
@@ -221,6 +234,13 @@ class MailServers:
         self._own(staged)
         staged.rename(self.maildir / "new" / name)
 
+    def flags(self) -> list[str]:
+        """Each mail's IMAP flags as the maildir keeps them ("S": seen); new/ has none yet."""
+        found = [""] * len(list((self.maildir / "new").glob("*")))
+        for path in (self.maildir / "cur").glob("*"):
+            found.append(path.name.partition(":2,")[2])
+        return found
+
     # -- what Angie sent ------------------------------------------------------------------------
 
     def fail_smtp(
@@ -262,6 +282,7 @@ ssl = yes
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 mailbox_idle_check_interval = 1 secs
 mail_location = maildir:{root}/mail/%u
 {capability}passdb {{

@@ -19,6 +19,8 @@ from angie_channels.email.security import IMAP_TLS_PORT, Endpoint, implicit_tls,
 __all__ = ("ImapSession", "imap_refused_login")
 
 TIMEOUT = 30.0
+# A server that takes the connection but does not greet is as good as down.
+GREETING_TIMEOUT = 10.0
 _LOGOUT_SECONDS = 5.0
 
 
@@ -57,7 +59,7 @@ class ImapSession:
         try:
             await session._login(tls)
         except BaseException:
-            await session.close()
+            await session.close(polite=False)  # half-open: LOGOUT would only wait
             raise
         return session
 
@@ -104,12 +106,16 @@ class ImapSession:
             client.idle_done()
         await self._call(asyncio.wait_for(idle, TIMEOUT))
 
-    async def close(self) -> None:
-        """Log out politely if the server still listens; the socket is closed either way."""
+    async def close(self, *, polite: bool = True) -> None:
+        """Log out if the server still listens; the socket is closed either way."""
         client = self._client
         with contextlib.suppress(Exception):
+            if not polite:
+                self._lost.set()
             if client._idle_waiter is not None:
                 client._idle_waiter.cancel()
+            if client.has_pending_idle() and not self._lost.is_set():
+                client.idle_done()  # LOGOUT waits for the IDLE it interrupts to end
             if not self._lost.is_set() and client.get_state() in {"AUTH", "SELECTED", "NONAUTH"}:
                 await asyncio.wait_for(client.logout(), _LOGOUT_SECONDS)
         with contextlib.suppress(Exception):
@@ -123,7 +129,7 @@ class ImapSession:
     async def _login(self, tls: bool) -> None:
         endpoint, client = self._endpoint, self._client
         try:
-            await client.wait_hello_from_server()
+            await asyncio.wait_for(client.wait_hello_from_server(), GREETING_TIMEOUT)
         except ssl.SSLCertVerificationError as err:
             raise _untrusted(endpoint, err) from err
         except (OSError, TimeoutError, aioimaplib.AioImapException) as err:
