@@ -14,6 +14,7 @@ from fakes.mail_servers import MailServers, SentMail, require_dovecot
 
 from angie_channels.base import ApprovalAsk, ChannelError, Outbound, State
 from angie_channels.email.adapter import EmailChannel, create
+from angie_channels.email.imap import ImapSession
 from angie_channels.email.messages import approval_reply, compose, read_mail
 from angie_channels.email.security import (
     IMAP_TLS_PORT,
@@ -239,6 +240,24 @@ async def test_check_names_angie_and_her_servers(mail: MailServers) -> None:
     assert "TLS, session=" in mail.imap_log()  # Dovecot logs logins made over TLS so
 
 
+async def test_imap_on_its_tls_port_speaks_tls_from_the_first_byte(mail: MailServers) -> None:
+    # Dovecot's imaps listener answers nothing but a TLS handshake: a session proves it.
+    tls = Endpoint(
+        "IMAP",
+        "127.0.0.1",
+        mail.imaps_port,
+        mail.address,
+        mail.password,
+        mail.client_ssl_context,
+        tls_port=mail.imaps_port,
+    )
+    session = await ImapSession.open(tls)
+    try:
+        assert await session.unseen() == []
+    finally:
+        await session.close()
+
+
 async def test_check_with_a_wrong_password_names_the_fix(mail: MailServers) -> None:
     channel = create(
         mail.settings, EmailSecrets(password="wrong"), ssl_context=mail.client_ssl_context
@@ -308,6 +327,32 @@ async def test_a_refused_smtp_login_is_permanent(mail: MailServers) -> None:
     assert mail.sent == []
 
 
+async def test_after_a_restart_angie_recalls_whom_to_answer_from_the_inbox(
+    mail: MailServers, hub: RecordingHub, channel: EmailChannel
+) -> None:
+    root = await mail.deliver(SAM, mail.address, "Hall lamp", "Is the lamp on?")
+    answer = await channel.send(Outbound(thread="to:lee@example.com", text="unrelated"))
+    follow_up = await mail.deliver(
+        SAM,
+        mail.address,
+        "Re: Hall lamp",
+        "And the porch?",
+        "<gone@example.com>",
+        references=f"{root} <gone@example.com>",
+    )
+    await hub.wait(lambda h: len(h.messages) == 2)
+    restarted = create(mail.settings, mail.secrets, ssl_context=mail.client_ssl_context)
+
+    await restarted.send(Outbound(thread=root, text="Both are off."))
+
+    _, out = await mail.wait_sent(2)
+    assert answer.thread != root
+    assert out.rcpt_tos == ("sam@example.com",)
+    assert out.message["Subject"] == "Re: Hall lamp"
+    assert out.message["In-Reply-To"] == follow_up
+    assert out.message["References"] == f"{root} <gone@example.com> {follow_up}"
+
+
 async def test_a_thread_angie_never_heard_of_is_a_clear_error(channel: EmailChannel) -> None:
     with pytest.raises(ChannelError) as raised:
         await channel.send(Outbound(thread="<unknown@example.com>", text="Hello"))
@@ -318,7 +363,8 @@ async def test_a_thread_angie_never_heard_of_is_a_clear_error(channel: EmailChan
 
 
 def endpoint(host: str, port: int = 143) -> Endpoint:
-    return Endpoint("IMAP", host, port, "angie@example.com", "pw", ssl.create_default_context())
+    context = ssl.create_default_context()
+    return Endpoint("IMAP", host, port, "angie@example.com", "pw", context, IMAP_TLS_PORT)
 
 
 def test_the_well_known_tls_ports_use_implicit_tls() -> None:

@@ -85,7 +85,8 @@ class MailServers:
         self.password = password
         self.idle = idle
         self.sent: list[SentMail] = []
-        self.imap_port = _free_port()
+        self.imap_port = _free_port()  # STARTTLS
+        self.imaps_port = _free_port()  # implicit TLS
         self.smtp_port = 0
         self._smtp_failures: list[tuple[int, str]] = []
         self._sent_changed = asyncio.Condition()
@@ -300,7 +301,9 @@ service imap-login {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port}
+    ssl = yes
   }}
 }}
 service anvil {{

@@ -28,10 +28,10 @@ from angie_channels.email.messages import (
     read_mail,
     reply_subject,
 )
-from angie_channels.email.security import Endpoint
+from angie_channels.email.security import IMAP_TLS_PORT, SMTP_TLS_PORT, Endpoint
 from angie_channels.email.settings import EmailSecrets, EmailSettings
 from angie_channels.email.smtp import check_smtp, send_mail
-from angie_channels.email.threads import Threads
+from angie_channels.email.threads import Conversation, Threads
 from angie_channels.email.watcher import InboxWatcher
 
 __all__ = ("NEW_THREAD_PREFIX", "NEW_THREAD_SUBJECT", "EmailChannel", "create")
@@ -60,8 +60,9 @@ def create(
         raise ChannelError(f"the email channel needs {', '.join(missing)}", permanent=True)
     context = ssl_context or ssl.create_default_context()
     username = settings.username or address
-    imap = Endpoint("IMAP", imap_host, settings.imap_port or 993, username, password, context)
-    smtp = Endpoint("SMTP", smtp_host, settings.smtp_port or 587, username, password, context)
+    imap_port, smtp_port = settings.imap_port or IMAP_TLS_PORT, settings.smtp_port or 587
+    imap = Endpoint("IMAP", imap_host, imap_port, username, password, context, IMAP_TLS_PORT)
+    smtp = Endpoint("SMTP", smtp_host, smtp_port, username, password, context, SMTP_TLS_PORT)
     return EmailChannel(address, imap, smtp, poll_seconds=poll_seconds)
 
 
@@ -129,11 +130,11 @@ class EmailChannel:
             message_id = str(message["Message-ID"])
             self._threads.started(message_id, person, NEW_THREAD_SUBJECT)
             return Sent(message_id=message_id, thread=message_id)
-        conversation = self._threads.get(thread)
+        conversation = self._threads.get(thread) or await self._recall(thread)
         if conversation is None:
             raise ChannelError(
-                "Angie no longer knows whom to answer in this email thread (she remembers "
-                "threads she heard from since she started)",
+                "Angie cannot tell whom to answer in this email thread: no mail of it is "
+                "in her inbox",
                 permanent=True,
             )
         message = compose(
@@ -147,6 +148,21 @@ class EmailChannel:
         message_id = str(message["Message-ID"])
         self._threads.said(thread, message_id)
         return Sent(message_id=message_id)
+
+    async def _recall(self, thread: str) -> Conversation | None:
+        """After a restart: whom to answer in ``thread``, from the newest mail of it that a
+        person sent to Angie's inbox."""
+        session = await ImapSession.open(self._imap)
+        try:
+            found = await session.headers_in_thread(thread)
+        finally:
+            await session.close()
+        for headers in found:
+            mail = read_mail(headers)
+            if mail.address and mail.address != self.address and not mail.automatic:
+                self._threads.heard(thread, mail)
+                return self._threads.get(thread)
+        return None
 
     async def _arrived(self, raw: bytes) -> None:
         hub = self._hub

@@ -14,7 +14,7 @@ from typing import Any
 import aioimaplib  # type: ignore[import-untyped]
 
 from angie_channels.base import ChannelError
-from angie_channels.email.security import IMAP_TLS_PORT, Endpoint, implicit_tls, upgrade
+from angie_channels.email.security import Endpoint, implicit_tls, upgrade
 
 __all__ = ("ImapSession", "imap_refused_login")
 
@@ -44,7 +44,7 @@ class ImapSession:
     @classmethod
     async def open(cls, endpoint: Endpoint) -> ImapSession:
         lost = asyncio.Event()
-        tls = implicit_tls(endpoint.port, IMAP_TLS_PORT)
+        tls = implicit_tls(endpoint.port, endpoint.tls_port)
         try:
             client = aioimaplib.IMAP4(
                 host=endpoint.host,
@@ -79,6 +79,24 @@ class ImapSession:
             if isinstance(line, bytearray):
                 return bytes(line)
         return None
+
+    async def headers_in_thread(self, root: str) -> list[bytes]:
+        """The headers of the mails in the thread whose root Message-ID is ``root``, newest
+        first (Angie recalls whom to answer after a restart)."""
+        if any(c in root for c in '"\\\r\n'):
+            return []
+        quoted = f'"{root}"'
+        response = await self._call(
+            self._client.uid_search(
+                "OR", "HEADER", "Message-ID", quoted, "HEADER", "References", quoted
+            )
+        )
+        words = b" ".join(line for line in response.lines[:-1] if isinstance(line, bytes))
+        found: list[bytes] = []
+        for uid in sorted((int(w) for w in words.split() if w.isdigit()), reverse=True):
+            fetched = await self._call(self._client.uid("fetch", str(uid), "(BODY.PEEK[HEADER])"))
+            found.extend(bytes(line) for line in fetched.lines if isinstance(line, bytearray))
+        return found
 
     async def mark_seen(self, uid: int) -> None:
         await self._call(self._client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"))

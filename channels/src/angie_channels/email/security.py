@@ -24,6 +24,7 @@ class Endpoint:
     username: str
     password: str
     ssl_context: ssl.SSLContext
+    tls_port: int  # the port that speaks TLS from the first byte (993, 465)
 
     @property
     def where(self) -> str:

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from angie_channels.base import ChannelError
-from angie_channels.email.security import SMTP_TLS_PORT, Endpoint, implicit_tls, upgrade
+from angie_channels.email.security import Endpoint, implicit_tls, upgrade
 
 __all__ = ("check_smtp", "send_mail")
 
@@ -41,7 +41,7 @@ async def send_mail(endpoint: Endpoint, message: EmailMessage) -> None:
 
 @asynccontextmanager
 async def _logged_in(endpoint: Endpoint) -> AsyncIterator[aiosmtplib.SMTP]:
-    tls = implicit_tls(endpoint.port, SMTP_TLS_PORT)
+    tls = implicit_tls(endpoint.port, endpoint.tls_port)
     smtp = aiosmtplib.SMTP(
         hostname=endpoint.host,
         port=endpoint.port,

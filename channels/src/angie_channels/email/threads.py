@@ -1,7 +1,7 @@
 """Which conversations Angie's mailbox is in: per thread, whom to answer, its subject and the
 Message-IDs a reply must reference so mail programs keep it in the same conversation.
 
-Kept in memory: after a restart Angie answers threads she hears from again."""
+Kept in memory; after a restart the adapter recalls a thread from the mail in the inbox."""
 
 from __future__ import annotations
 
