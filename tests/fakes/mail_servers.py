@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import grp
-import ipaddress
 import os
 import pwd
 import shutil
@@ -40,12 +38,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from angie_channels.email.settings import EmailSecrets, EmailSettings
+from fakes.throwaway_ca import loopback_certificates
 
 __all__ = ("DOVECOT", "MailServers", "SentMail", "require_dovecot")
 
@@ -95,7 +90,7 @@ class MailServers:
         self._dovecot: asyncio.subprocess.Process | None = None
         self._smtp_server: asyncio.Server | None = None
         self._owner = _mail_owner()
-        ca_pem, cert_pem, key_pem = _certificates()
+        ca_pem, cert_pem, key_pem = loopback_certificates()
         (self._root / "ca.pem").write_bytes(ca_pem)
         (self._root / "cert.pem").write_bytes(cert_pem)
         (self._root / "key.pem").write_bytes(key_pem)
@@ -431,58 +426,3 @@ def _mail_owner() -> tuple[str, str, int, int]:
         return entry.pw_name, grp.getgrgid(os.getegid()).gr_name, entry.pw_uid, os.getegid()
     entry = pwd.getpwnam("dovecot")
     return "dovecot", grp.getgrgid(entry.pw_gid).gr_name, entry.pw_uid, entry.pw_gid
-
-
-def _certificates() -> tuple[bytes, bytes, bytes]:
-    """A throwaway CA and a certificate it signed for 127.0.0.1 and localhost (PEM)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Angie test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return (
-        ca.public_bytes(serialization.Encoding.PEM),
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
