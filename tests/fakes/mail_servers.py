@@ -122,8 +122,16 @@ class MailServers:
 
     async def __aenter__(self) -> MailServers:
         try:
-            self._write_dovecot_config()
-            await self.start_imap()
+            for attempt in range(3):
+                self._write_dovecot_config()
+                try:
+                    await self.start_imap()
+                    break
+                except _DovecotExited:
+                    # Another test took the free port meanwhile: try two other ports.
+                    if attempt == 2:
+                        raise
+                    self.imap_port, self.imaps_port = _free_port(), _free_port()
             await self._start_smtp()
         except BaseException:
             await self.aclose()
@@ -164,7 +172,7 @@ class MailServers:
         async with asyncio.timeout(20):
             while not await self._imap_greets():
                 if self._dovecot.returncode is not None:
-                    raise RuntimeError(f"Dovecot did not start:\n{self.imap_log()}")
+                    raise _DovecotExited(f"Dovecot did not start:\n{self.imap_log()}")
                 await asyncio.sleep(0.1)
 
     async def stop_imap(self) -> None:
@@ -254,8 +262,8 @@ class MailServers:
 
     def _write_dovecot_config(self) -> None:
         root = self._root
-        (root / "base").mkdir()
-        (root / "state").mkdir()
+        (root / "base").mkdir(exist_ok=True)
+        (root / "state").mkdir(exist_ok=True)
         self._own(root / "mail", directory=True)
         self._own(self.maildir, directory=True)
         (root / "users").write_text(f"{self.address}:{{PLAIN}}{self.password}::::::\n")
@@ -410,6 +418,10 @@ class _Submission:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return await self._servers._received(envelope)
+
+
+class _DovecotExited(RuntimeError):
+    pass
 
 
 def _free_port() -> int:
