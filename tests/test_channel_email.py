@@ -5,6 +5,7 @@ programs, approvals by reply, reconnects lose nothing, and passwords never trave
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -274,6 +275,18 @@ async def test_check_of_an_unreachable_server_is_temporary_and_says_where(
         await channel.check()
     assert not raised.value.permanent
     assert f"127.0.0.1:{mail.imap_port}" in str(raised.value)
+
+
+async def test_an_unreachable_smtp_server_is_temporary_and_says_where(mail: MailServers) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = mail.settings.model_copy(update={"smtp_port": port})
+    channel = create(settings, mail.secrets, ssl_context=mail.client_ssl_context)
+    with pytest.raises(ChannelError) as raised:
+        await channel.check()
+    assert not raised.value.permanent
+    assert f"SMTP server 127.0.0.1:{port}" in str(raised.value)
 
 
 async def test_a_certificate_angie_does_not_trust_is_refused(mail: MailServers) -> None:
