@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,8 @@ from angie.channels.hub import ChannelFactory, create_channel
 from angie_channels.base import Channel, Decision, Inbound, State
 from angie_channels.discord.adapter import create as discord_channel
 from angie_channels.discord.settings import DiscordSecrets, DiscordSettings
+from angie_channels.email.adapter import create as email_channel
+from angie_channels.email.settings import EmailSecrets, EmailSettings
 from angie_channels.slack.adapter import create as slack_channel
 from angie_channels.slack.settings import SlackSecrets, SlackSettings
 
@@ -62,6 +65,7 @@ class Endpoints:
 
     slack_api: str | None = None
     discord_api: str | None = None
+    email_ssl: ssl.SSLContext | None = None
     built: list[Channel] = field(default_factory=list)
 
     def factory(self) -> ChannelFactory:
@@ -77,6 +81,12 @@ class Endpoints:
                     DiscordSettings.model_validate(dict(config)),
                     DiscordSecrets.model_validate(dict(secrets)),
                     api_url=self.discord_api,
+                )
+            elif kind == "email":
+                channel = email_channel(
+                    EmailSettings.model_validate(dict(config)),
+                    EmailSecrets.model_validate(dict(secrets)),
+                    ssl_context=self.email_ssl,
                 )
             else:
                 channel = create_channel(kind, config, secrets)

@@ -23,6 +23,7 @@ from channel_support import Endpoints
 from fakes.bluebubbles_platform import FakeBlueBubbles, direct_chat
 from fakes.brain import Brain
 from fakes.discord_platform import FakeDiscord
+from fakes.mail_servers import MailServers, SentMail, require_dovecot
 from fakes.slack_platform import FakeSlack
 from sqlalchemy import func, select
 
@@ -47,7 +48,10 @@ def _free_port() -> int:
 
 
 class Home:
-    def __init__(self, angie: Angie, bridge: FakeHueBridge, port: int) -> None:
+    def __init__(
+        self, angie: Angie, bridge: FakeHueBridge, port: int, endpoints: Endpoints
+    ) -> None:
+        self.endpoints = endpoints
         self.angie = angie
         self.bridge = bridge
         self.url = f"http://127.0.0.1:{port}"
@@ -125,7 +129,7 @@ async def home(
     )
     await angie.start()
     try:
-        yield Home(angie, bridge, port)
+        yield Home(angie, bridge, port, endpoints)
     finally:
         await angie.stop(grace=5)
 
@@ -155,16 +159,16 @@ async def test_slack_message_to_approved_light_in_the_same_thread(
 
         await slack.dm("U0SAM", "hello")
         await slack.wait(lambda s: s.posts)
-        assert "angie channels link" in slack.posts[0].text
+        assert "angie channels link" in (slack.posts[0].text or "")
         assert await home.events() == 0
-        await home.link(sam, _code(slack.posts[0].text))
+        await home.link(sam, _code(slack.posts[0].text or ""))
 
         await slack.mention("C0HOME", "U0SAM", "hue: turn on the floor lamp", thread_ts="1712.0001")
         await slack.wait(lambda s: len(s.posts) >= 2)
         ask = slack.posts[1]
         assert ask.channel == "C0HOME"
         assert ask.thread_ts == "1712.0001"
-        assert "<@U0SAM>" in ask.text
+        assert "<@U0SAM>" in (ask.text or "")
         assert bridge_puts(home.bridge) == []
 
         await slack.click("U0SAM", ask, "angie_approve")
@@ -202,7 +206,7 @@ async def test_slack_over_http_refuses_a_forged_signature_and_writes_nothing(
             taken = await client.post(hook, content=signed.body, headers=dict(signed.headers))
             assert taken.status_code == 200
         await slack.wait(lambda s: s.posts)
-        assert "angie channels link" in slack.posts[0].text
+        assert "angie channels link" in (slack.posts[0].text or "")
 
 
 # -- Discord -------------------------------------------------------------------------------------
@@ -297,3 +301,71 @@ async def test_imessage_webhook_with_a_wrong_secret_writes_nothing(home: Home) -
         await asyncio.sleep(0.5)
         assert bb.sent == []
         assert await home.events() == 0
+
+
+# -- email ---------------------------------------------------------------------------------------
+
+
+async def test_email_to_approved_light_by_reply_code_in_the_same_thread(
+    home: Home, endpoints: Endpoints
+) -> None:
+    require_dovecot()
+    async with MailServers() as mail:
+        endpoints.email_ssl = mail.client_ssl_context
+        sam = await home.person()
+        await home.save_channel(
+            sam,
+            ChannelKind.EMAIL,
+            mail.settings.model_dump(mode="json", exclude_none=True),
+            {"password": mail.password},
+        )
+        first = await mail.deliver("Sam <sam@home.test>", mail.address, "Hello", "hello Angie")
+        [pairing] = await mail.wait_sent(1, within=30)
+        assert pairing.rcpt_tos == ("sam@home.test",)
+        assert pairing.message["In-Reply-To"] == first
+        await home.link(sam, _code(_body(pairing)))
+
+        asked = await mail.deliver(
+            "Sam <sam@home.test>", mail.address, "hue: turn on the floor lamp", "Thanks!"
+        )
+        sent = await mail.wait_sent(2, within=30)
+        ask = _body(sent[1])
+        assert sent[1].message["In-Reply-To"] == asked
+        assert "hue.set_light" in ask
+        code = ask.rsplit('Reply "yes ', 1)[1].split('"', 1)[0]
+        assert bridge_puts(home.bridge) == []
+
+        await mail.deliver(
+            "Sam <sam@home.test>", mail.address, "Re: lamp", f"yes {code}", in_reply_to=asked
+        )
+        sent = await mail.wait_sent(4, within=30)
+        later = [_body(m) for m in sent[2:]]
+        assert any("Approved by Sam" in t for t in later)
+        assert any("done:" in t for t in later)
+        assert all(m.message["References"].startswith(asked) for m in sent[2:])
+        assert [r.path.rsplit("/", 2)[-2] for r in bridge_puts(home.bridge)] == ["2"]
+
+
+async def test_email_from_an_unlinked_address_gets_only_a_pairing_code(home: Home) -> None:
+    require_dovecot()
+    async with MailServers() as mail:
+        sam = await home.person()
+        home.endpoints.email_ssl = mail.client_ssl_context
+        await home.save_channel(
+            sam,
+            ChannelKind.EMAIL,
+            mail.settings.model_dump(mode="json", exclude_none=True),
+            {"password": mail.password},
+        )
+        await mail.deliver("mallory@evil.test", mail.address, "Lights", "hue: turn everything off")
+        [only] = await mail.wait_sent(1, within=30)
+        assert "angie channels link" in _body(only)
+        await asyncio.sleep(0.5)
+        assert await home.events() == 0
+        assert bridge_puts(home.bridge) == []
+
+
+def _body(sent: SentMail) -> str:
+    part = sent.message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
