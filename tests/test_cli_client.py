@@ -530,6 +530,10 @@ async def test_channels_link_list_prefer_and_unlink(cli: CliHarness, endpoints: 
         status = await cli.run("channels", "status")
         assert status.code == 0, status.err
         assert "connected" in status.out
+        overall = await cli.run("status")
+        assert overall.code == 0, overall.err
+        assert "Chat channels" in overall.out
+        assert "slack: connected, you wrote" in overall.out
         async with cli.client(person) as http:
             [identity] = (await http.get("/api/channels/identities")).json()["items"]
         assert identity["preferred"] is True

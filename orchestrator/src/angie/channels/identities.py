@@ -142,6 +142,8 @@ class Identities:
                 home_thread=pairing.home_thread,
                 # The first channel a person links is where crons and webhooks reach them.
                 preferred=has_preferred is None,
+                # They wrote to get the code.
+                last_seen_at=pairing.created_at,
             )
             session.add(identity)
             await session.delete(pairing)

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from angie.cli.client import connect, url_option
+from angie.cli.config import connection_line
 from angie.cli.render import clip, status, task_table, when
 
 __all__ = ("rules_summary", "status_command")
@@ -121,6 +122,24 @@ def status_command(url: str | None) -> None:
     else:
         console.print("[dim]No MCP servers installed.[/]")
     console.print(rules_summary(answer.get("approval_rules") or []))
+    channels = answer.get("channels") or []
+    if channels:
+        console.print("[bold]Chat channels[/]")
+        for channel in channels:
+            console.print(_channel_line(channel))
+
+
+def _channel_line(channel: dict[str, Any]) -> str:
+    """One line per chat channel: connected or why not, and what waits or failed."""
+    line = f"  {escape(str(channel.get('channel')))}: {connection_line(channel)}"
+    if channel.get("last_message_at"):
+        line += f", you wrote {when(channel['last_message_at'])}"
+    if channel.get("waiting"):
+        line += f", [yellow]{channel['waiting']} waiting to be sent[/]"
+    if channel.get("failed_today"):
+        error = escape(str(channel.get("last_error") or ""))
+        line += f", [red]{channel['failed_today']} refused today[/] ({error})"
+    return line
 
 
 def rules_summary(rules: list[dict[str, Any]]) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
@@ -15,14 +15,27 @@ from angie.api.routes.events import CronTickOut, EventOut, event_out, event_rows
 from angie.api.routes.mcp import Configured, Health, MissingSettings
 from angie.api.routes.tasks import TaskOut, task_rows
 from angie.api.schemas import Out
+from angie.channel_states import Connection
 from angie.db.base import utcnow
-from angie.db.models import ApprovalRule, Event, Lease, McpServer, ServerHealth, Task, TaskStatus
+from angie.db.models import (
+    ApprovalRule,
+    ChannelDelivery,
+    ChannelIdentity,
+    ChannelSetting,
+    DeliveryState,
+    Event,
+    Lease,
+    McpServer,
+    ServerHealth,
+    Task,
+    TaskStatus,
+)
 from angie.scheduler.leader import LeaderState
 from angie.scheduler.lease import SCHEDULER_LEASE
 from angie.services import Services
 from angie.tasks.spending import spent_on
 
-__all__ = ("SchedulerOut", "ServerOut", "SpendingOut", "StatusOut", "router")
+__all__ = ("ChannelStatusOut", "SchedulerOut", "ServerOut", "SpendingOut", "StatusOut", "router")
 
 router = APIRouter(prefix="/status", tags=["status"])
 # Enough for a glance; the task list has the rest.
@@ -62,6 +75,20 @@ class SchedulerOut(Out):
     this_process: LeaderState
 
 
+class ChannelStatusOut(Out):
+    """One of your chat channels: connected or why not, when you last wrote there, and what
+    waits to be delivered or could not be."""
+
+    channel: str
+    enabled: bool
+    connection: Connection
+    connection_detail: str | None
+    last_message_at: datetime | None
+    waiting: int = Field(description="Messages waiting to be sent (the platform was away).")
+    failed_today: int = Field(description="Messages the platform refused in the last day.")
+    last_error: str | None
+
+
 class StatusOut(Out):
     running: list[TaskOut]
     queued: list[TaskOut]
@@ -76,6 +103,8 @@ class StatusOut(Out):
     )
     # Your own approval rules (see /api/me/approval-rules).
     approval_rules: list[ApprovalRuleOut] = []
+    # Your chat channels (only those you set up).
+    channels: list[ChannelStatusOut] = []
 
 
 async def _servers(session: AsyncSession, services: Services) -> list[ServerOut]:
@@ -147,7 +176,67 @@ async def get_status(user: CurrentUser, session: SessionDep, services: ServicesD
         ),
         demo=services.demo,
         approval_rules=await _approval_rules(session, user.id),
+        channels=await _channels(session, services, user.id),
     )
+
+
+async def _channels(
+    session: AsyncSession, services: Services, user_id: int
+) -> list[ChannelStatusOut]:
+    settings = list(
+        await session.scalars(select(ChannelSetting).where(ChannelSetting.user_id == user_id))
+    )
+    if not settings:
+        return []
+    seen = dict(
+        (
+            await session.execute(
+                select(ChannelIdentity.channel, func.max(ChannelIdentity.last_seen_at))
+                .where(ChannelIdentity.user_id == user_id)
+                .group_by(ChannelIdentity.channel)
+            )
+        ).all()
+    )
+    since = utcnow() - timedelta(days=1)
+    counts = (
+        await session.execute(
+            select(ChannelDelivery.channel, ChannelDelivery.state, func.count())
+            .where(
+                ChannelDelivery.user_id == user_id,
+                ChannelDelivery.state.in_([DeliveryState.PENDING, DeliveryState.FAILED]),
+                ChannelDelivery.created_at >= since,
+            )
+            .group_by(ChannelDelivery.channel, ChannelDelivery.state)
+        )
+    ).all()
+    out = []
+    for row in sorted(settings, key=lambda r: r.channel.value):
+        now = services.channels.connection(user_id, row.channel.value, enabled=row.enabled)
+        tally = {state: n for kind, state, n in counts if kind == row.channel}
+        last_error = await session.scalar(
+            select(ChannelDelivery.error)
+            .where(
+                ChannelDelivery.user_id == user_id,
+                ChannelDelivery.channel == row.channel,
+                ChannelDelivery.error.is_not(None),
+                ChannelDelivery.created_at >= since,
+            )
+            .order_by(ChannelDelivery.id.desc())
+            .limit(1)
+        )
+        out.append(
+            ChannelStatusOut(
+                channel=row.channel.value,
+                enabled=row.enabled,
+                connection=now.state,
+                connection_detail=now.detail,
+                last_message_at=seen.get(row.channel),
+                waiting=tally.get(DeliveryState.PENDING, 0),
+                failed_today=tally.get(DeliveryState.FAILED, 0),
+                last_error=last_error,
+            )
+        )
+    return out
 
 
 async def _approval_rules(session: AsyncSession, user_id: int) -> list[ApprovalRuleOut]:
