@@ -20,6 +20,7 @@ from fakes.memory_channel import MemoryChannel, factory
 from sqlalchemy import select
 
 from angie.daemon import Angie
+from angie.db.base import utcnow
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import (
@@ -29,11 +30,15 @@ from angie.db.models import (
     ChannelSetting,
     DeliveryState,
     Event,
+    EventType,
+    Prompt,
+    PromptKind,
     Task,
     TaskStatus,
     User,
 )
 from angie.errors import NotFound
+from angie.events.router import NewEvent
 from angie.mcp.registry import builtin_specs
 from angie.services import Services
 from angie.settings import AngieSettings
@@ -316,3 +321,60 @@ async def test_a_refused_message_fails_with_the_platforms_reason(home: Home) -> 
     failed = [d for d in await home.deliveries() if d.state is DeliveryState.FAILED]
     assert failed[0].error == "the platform refused the message"
     assert failed[0].attempts == 1
+
+
+async def _proactive(home: Home, owner: int, text: str) -> int:
+    """Work nobody started in a chat (as a webhook or a cron would): no channel, no thread."""
+    route = await home.services.submit(
+        NewEvent(EventType.API, source="test", user_id=owner, payload={"text": text})
+    )
+    assert route.task is not None
+    return route.task.id
+
+
+async def test_work_started_elsewhere_reaches_the_preferred_channel(home: Home) -> None:
+    owner = await home.user()
+    await home.connect_slack(owner)
+    await home.link(owner, "T1:U1")
+    before = len(home.slack.sent)
+
+    await _proactive(home, owner, "the garden report")
+
+    await home.slack.wait_for("sent", before + 1)
+    reply = home.slack.sent[-1]
+    # Where the person first wrote to Angie (their direct messages), mentioning them.
+    assert (reply.thread, reply.mention) == ("dm-1", "T1:U1")
+    assert reply.text == "Angie heard: the garden report"
+
+
+async def test_quiet_hours_hold_work_started_elsewhere_until_they_end(home: Home) -> None:
+    owner = await home.user()
+    async with home.services.database.session() as session:
+        session.add(
+            Prompt(
+                kind=PromptKind.USER,
+                name="schedule",
+                user_id=owner,
+                body="# Schedule\n\nQuiet hours (no messages unless it is urgent): 00:00 to 23:59.",
+            )
+        )
+    await home.connect_slack(owner)
+    await home.link(owner, "T1:U1")
+    before = len(home.slack.sent)
+
+    task = await home.settled(
+        await _proactive(home, owner, "the garden report"), {TaskStatus.SUCCEEDED}
+    )
+
+    deadline = time.monotonic() + 10
+    while not [d for d in await home.deliveries() if d.task_id == task.id]:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    [held] = [d for d in await home.deliveries() if d.task_id == task.id]
+    assert held.state is DeliveryState.PENDING
+    assert held.next_attempt_at > utcnow()
+    await asyncio.sleep(1.5)
+    assert len(home.slack.sent) == before
+    # What the person asked for in the chat itself is answered at once.
+    await home.slack.write("T1:U1", "are you there?", thread="D1")
+    await home.slack.wait_for("sent", before + 1)

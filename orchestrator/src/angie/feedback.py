@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -16,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.channels.ledger import CHAT_KINDS, Ledger, split_thread
+from angie.channels.quiet import quiet_hours_of
+from angie.db.base import utcnow
 from angie.db.engine import Database
 from angie.db.models import (
     ChannelIdentity,
@@ -173,6 +176,7 @@ async def _to_ledger(
         else OutboundKind.MESSAGE
     )
     where = split_thread(delivery.thread) if delivery.channel in CHAT_KINDS else None
+    hold: datetime | None = None
     if where is not None:
         setting_id, thread = where
         identity = await session.scalar(
@@ -196,9 +200,13 @@ async def _to_ledger(
         if identity is None or identity.setting_id is None or identity.home_thread is None:
             return False
         setting_id, thread = identity.setting_id, identity.home_thread
+        if kind is OutboundKind.MESSAGE:
+            # Nobody waits for this one: it keeps the person's quiet hours.
+            quiet = await quiet_hours_of(session, delivery.user_id)
+            hold = quiet.until(utcnow()) if quiet is not None else None
     else:
         return False
-    Ledger.add(
+    row = Ledger.add(
         session,
         user_id=delivery.user_id,
         channel=delivery.channel if where is not None or identity is None else identity.channel,
@@ -210,6 +218,8 @@ async def _to_ledger(
         task_id=delivery.task_id,
         approval_id=delivery.approval_id,
     )
+    if hold is not None:
+        row.next_attempt_at = hold
     return True
 
 
