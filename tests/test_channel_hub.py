@@ -28,9 +28,11 @@ from angie.db.models import (
     ChannelDelivery,
     ChannelKind,
     ChannelSetting,
+    Conversation,
     DeliveryState,
     Event,
     EventType,
+    Message,
     Prompt,
     PromptKind,
     Task,
@@ -378,3 +380,44 @@ async def test_quiet_hours_hold_work_started_elsewhere_until_they_end(home: Home
     # What the person asked for in the chat itself is answered at once.
     await home.slack.write("T1:U1", "are you there?", thread="D1")
     await home.slack.wait_for("sent", before + 1)
+
+
+async def test_continue_here_takes_up_the_latest_conversation(home: Home) -> None:
+    owner = await home.user()
+    setting_id = await home.connect_slack(owner)
+    await home.link(owner, "T1:U1")
+    route = await home.services.submit(
+        NewEvent(
+            EventType.MESSAGE,
+            source="web",
+            user_id=owner,
+            channel=ChannelKind.WEB,
+            thread="kitchen",
+            payload={"text": "plan the dinner party"},
+        )
+    )
+    assert route.task is not None
+    await home.settled(route.task.id, {TaskStatus.SUCCEEDED})
+    before = len(home.slack.sent)
+
+    await home.slack.write("T1:U1", "continue here", thread="D1")
+
+    await home.slack.wait_for("sent", before + 1)
+    assert home.slack.sent[-1].text == "Picking up our conversation from the web here."
+    async with home.services.database.session() as session:
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.thread == f"{setting_id}:D1")
+        )
+        assert conversation is not None
+        copied = list(
+            await session.scalars(
+                select(Message.content)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id)
+            )
+        )
+    assert copied[:2] == ["plan the dinner party", "Angie heard: plan the dinner party"]
+    # Nothing was asked of Angie: no task for "continue here".
+    async with home.services.database.session() as session:
+        tasks = list(await session.scalars(select(Task)))
+    assert len(tasks) == 1

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import importlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,13 +35,17 @@ from angie.db.models import (
     ChannelDelivery,
     ChannelKind,
     ChannelSetting,
+    Conversation,
     DeliveryState,
     EventType,
+    Message,
+    MessageRole,
     OutboundKind,
     User,
 )
 from angie.errors import NotFound
 from angie.events.router import NewEvent
+from angie.feedback import conversation_for
 from angie_channels.base import (
     ApprovalAsk,
     Channel,
@@ -66,6 +71,9 @@ Decide = Callable[[int, bool, int], Awaitable[None]]
 _RELOAD_SECONDS = 10.0
 _MAX_TEXT = 20_000
 _SEEN = 2_000  # inbound message ids remembered (a redelivery from an unknown sender)
+# "continue here" (or /continue): this thread takes up the person's latest conversation.
+_CONTINUE = re.compile(r"/?continue( (here|from (the )?\w+))?[.!]?", re.IGNORECASE)
+_CONTINUED_MESSAGES = 20
 
 
 def create_channel(kind: str, config: Mapping[str, Any], secrets: Mapping[str, str]) -> Channel:
@@ -282,6 +290,9 @@ class ChannelHub:
         await self.identities.seen(
             identity.id, home_thread=message.thread if message.direct else None
         )
+        if _CONTINUE.fullmatch(message.text.strip()):
+            await self._continue(link, identity.user_id, message.thread)
+            return
         payload: dict[str, Any] = {"text": message.text[:_MAX_TEXT], "sender": message.sender.id}
         if message.untrusted:
             payload["untrusted"] = True
@@ -296,6 +307,59 @@ class ChannelHub:
                 dedupe_key=_dedupe_key(link.kind, message.message_id),
             )
         )
+
+    async def _continue(self, link: _Link, user_id: int, thread: str) -> None:
+        """ "continue here": this thread picks up the person's latest conversation elsewhere
+        (its summary and recent messages, outside content still marked as such)."""
+        here = angie_thread(link.setting_id, thread)[:255]
+        async with self.db.session() as session:
+            target = await conversation_for(session, user_id, link.kind, here)
+            source = await session.scalar(
+                select(Conversation)
+                .where(Conversation.user_id == user_id, Conversation.id != target.id)
+                .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+                .limit(1)
+            )
+            if source is None:
+                text = "There is no earlier conversation to continue; let's start here."
+            else:
+                recent = list(
+                    await session.scalars(
+                        select(Message)
+                        .where(
+                            Message.conversation_id == source.id,
+                            Message.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
+                        )
+                        .order_by(Message.id.desc())
+                        .limit(_CONTINUED_MESSAGES)
+                    )
+                )
+                target.summary = source.summary
+                for old in reversed(recent):
+                    session.add(
+                        Message(
+                            conversation_id=target.id,
+                            role=old.role,
+                            content=old.content,
+                            tainted_by=old.tainted_by,
+                        )
+                    )
+                where = (
+                    "the web"
+                    if source.channel.value in ("web", "api", "cli")
+                    else (source.channel.value)
+                )
+                text = f"Picking up our conversation from {where} here."
+            Ledger.add(
+                session,
+                user_id=user_id,
+                channel=link.kind,
+                setting_id=link.setting_id,
+                thread=thread,
+                kind=OutboundKind.MESSAGE,
+                text=text,
+            )
+        self.wake()
 
     async def _pair(self, link: _Link, message: Inbound) -> None:
         pairing = await self.identities.pairing(
