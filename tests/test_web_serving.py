@@ -11,7 +11,9 @@ import httpx
 import pytest
 from api_support import TEST_HOST, ApiHarness, error_message
 
+import angie
 from angie.api.app import create_app
+from angie.api.web import WEB_DIST
 
 INDEX = '<!doctype html><html><head><script type="module" src="/assets/app-3f9a.js"></script>'
 
@@ -109,3 +111,11 @@ async def test_before_the_ui_is_built_the_root_says_how_to_build_it(
         assert "make install" in answer.text
         assert answer.headers["content-type"].startswith("text/html")
     error_message(await unbuilt.get("/api/no-such-thing"), 404)
+
+
+def test_the_binary_bundles_the_ui_where_angie_serves_it_from() -> None:
+    root = Path(__file__).resolve().parents[1]
+    spec = (root / "packaging" / "angie.spec").read_text(encoding="utf-8")
+    inside = WEB_DIST.relative_to(Path(angie.__file__).parent.parent)
+    assert f'BUNDLED_WEB = "{inside.as_posix()}"' in spec
+    assert "*_data_files(WEB_DIST, BUNDLED_WEB)," in spec
