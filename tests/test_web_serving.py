@@ -4,6 +4,7 @@ page saying how to build the UI when it is not built."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from api_support import TEST_HOST, ApiHarness, error_message
 
 import angie
 from angie.api.app import create_app
-from angie.api.web import WEB_DIST
+from angie.api.web import CLIENT_ROUTES, WEB_DIST
 
 INDEX = '<!doctype html><html><head><script type="module" src="/assets/app-3f9a.js"></script>'
 
@@ -79,8 +80,16 @@ async def test_hashed_assets_are_cached_for_good(web: httpx.AsyncClient) -> None
     assert other.headers["cache-control"] == "no-cache"
 
 
-async def test_a_missing_file_is_a_404_not_the_app(web: httpx.AsyncClient) -> None:
-    assert "no file" in error_message(await web.get("/assets/app-0000.js"), 404)
+@pytest.mark.parametrize("path", ["/assets/app-0000.js", "/nope", "/docs", "/redoc"])
+async def test_what_is_not_a_page_of_the_app_stays_a_404(web: httpx.AsyncClient, path: str) -> None:
+    assert error_message(await web.get(path), 404) == f"there is no route GET {path}"
+
+
+def test_the_server_knows_every_page_of_the_app() -> None:
+    routes = Path(__file__).resolve().parents[1] / "frontend" / "src" / "app" / "routes.tsx"
+    paths = re.findall(r'<Route path="([^"]+)"', routes.read_text(encoding="utf-8"))
+    pages = {p.strip("/").split("/", 1)[0] for p in paths if p != "*"}
+    assert pages | {""} == CLIENT_ROUTES
 
 
 async def test_no_file_outside_the_built_folder_is_served(web: httpx.AsyncClient) -> None:

@@ -10,12 +10,15 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 import angie
-from angie.errors import NotFound
 
-__all__ = ("WEB_DIST", "install_web")
+__all__ = ("CLIENT_ROUTES", "WEB_DIST", "install_web")
 
 # `make install` builds the UI here (gitignored); the wheel and the binary carry it.
 WEB_DIST = Path(angie.__file__).parent / "web" / "dist"
+
+# The first segments of the app's own pages (frontend/src/app/routes.tsx): the server answers
+# them with the app's page, which routes in the browser. Any other unknown path stays a 404.
+CLIENT_ROUTES = frozenset({"", "sign-in", "setup", "chat", "tasks", "approvals"})
 
 # Vite names every built asset after its content's hash: such a name never changes meaning.
 _IMMUTABLE = "public, max-age=31536000, immutable"
@@ -42,32 +45,37 @@ def _file(dist: Path, path: str) -> Path | None:
     return candidate
 
 
-def _answer(dist: Path, path: str) -> Response:
+def _answer(dist: Path, path: str) -> Response | None:
+    """A built file, the app's page for one of its routes, or None (not the UI's)."""
+    name = path.lstrip("/")
+    page = name.split("/", 1)[0] in CLIENT_ROUTES
     index = dist / "index.html"
     if not index.is_file():
-        return HTMLResponse(_NOT_BUILT, headers={"cache-control": _REVALIDATE})
-    name = path.lstrip("/")
+        return HTMLResponse(_NOT_BUILT, headers={"cache-control": _REVALIDATE}) if page else None
     found = _file(dist, name)
     if found is not None:
         hashed = name.startswith("assets/")
         return FileResponse(found, headers={"cache-control": _IMMUTABLE if hashed else _REVALIDATE})
-    if "." in name.rsplit("/", 1)[-1]:
-        # A missing file (an old asset, a typo) is a 404, not the app's page.
-        raise NotFound(f"there is no file {path}")
-    return FileResponse(index, headers={"cache-control": _REVALIDATE})
+    return FileResponse(index, headers={"cache-control": _REVALIDATE}) if page else None
 
 
 def install_web(app: FastAPI, dist: Path = WEB_DIST) -> None:
     """Serve the UI for a GET or HEAD that no route matched. Only then: a route that exists
-    still answers 405 to a wrong method, and ``/api/...`` keeps its JSON 404."""
+    still answers 405 to a wrong method, and what is neither the API's nor the UI's (an
+    unknown page, a missing file, anything under ``/api``) keeps the JSON 404."""
     fallback = app.router.default
 
     async def web(scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         api = path == "/api" or path.startswith("/api/")
-        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD") or api:
+        answer = (
+            _answer(dist, path)
+            if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and not api
+            else None
+        )
+        if answer is None:
             await fallback(scope, receive, send)
             return
-        await _answer(dist, path)(scope, receive, send)
+        await answer(scope, receive, send)
 
     app.router.default = web
