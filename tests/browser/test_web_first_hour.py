@@ -29,6 +29,11 @@ from angie.api.web import WEB_DIST
 from angie_mcp_core.testing import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core, from the web UI's own npm packages (`make install`), for the accessibility scans.
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+_SERIOUS = """async () => (await axe.run()).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)"""
 EMAIL = "sam@home.test"
 # Long enough for a loaded machine; nothing is asserted about how long things take.
 WAIT_MS = 30_000
@@ -132,6 +137,18 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
+def accessible(page: Page) -> None:
+    """axe-core finds no serious or critical accessibility problem on the page as it is."""
+    if not AXE.is_file():
+        _missing(f"axe-core is not installed at {AXE}: run `make install`")
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        # Evaluated by the browser's debugging protocol, which the page's content policy
+        # does not govern (a script tag would be refused, as it should).
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    problems = page.evaluate(_SERIOUS)
+    assert problems == [], problems
+
+
 @contextmanager
 def _opened(browser: Browser, shot: Path, **options: Any) -> Iterator[Page]:
     """A page in a fresh browser context (no cookies); its screenshot is saved at the end, and
@@ -172,7 +189,9 @@ def phone(browser: Browser, tmp_path: Path) -> Iterator[Page]:
 def test_first_account_then_a_lamp_switched_on_after_approval(served: Served, page: Page) -> None:
     page.goto(served.url)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
     page.get_by_role("link", name="Create the first account").click()
+    accessible(page)
     code = (served.data_dir / "setup-code").read_text().strip()
     page.get_by_label("Setup code").fill(code)
     page.get_by_label("Your name").fill("Sam")
@@ -190,6 +209,7 @@ def test_first_account_then_a_lamp_switched_on_after_approval(served: Served, pa
     assert bridge_puts(served.bridge) == []
     card.get_by_role("button", name="Approve").click()
     expect(card.get_by_role("status")).to_have_text("Approved", timeout=WAIT_MS)
+    accessible(page)
 
     expect(page.get_by_test_id("reply")).to_have_text("The floor lamp is on.", timeout=WAIT_MS)
     puts = bridge_puts(served.bridge)
@@ -246,12 +266,18 @@ def test_sign_in_survives_a_reload_shows_the_work_and_signs_out(
     page.get_by_role("link", name=f"#{task_id}").click()
     expect(page.get_by_role("heading", name=f"Task #{task_id}")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("hue.get_light", exact=True)).to_be_visible()
+    accessible(page)
 
+    page.get_by_role("link", name="Tasks").click()
+    expect(page.get_by_role("heading", name="Tasks")).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
     page.get_by_role("link", name="Approvals").click()
     expect(page.get_by_text("Nothing waits for your answer.")).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
     page.get_by_role("link", name="Dashboard").click()
     servers = page.get_by_role("heading", name="MCP servers").locator("xpath=../..")
     expect(servers).to_contain_text("hue", timeout=WAIT_MS)
+    accessible(page)
 
     page.get_by_role("button", name="Sign out").locator("visible=true").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT_MS)
