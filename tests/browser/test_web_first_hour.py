@@ -217,6 +217,12 @@ def test_first_account_then_a_lamp_switched_on_after_approval(served: Served, pa
     floor = [light for light in served.bridge.lights.values() if light["name"] == "Floor lamp"]
     assert floor[0]["state"]["on"] is True
 
+    # A reload signs in again from the cookie and shows the conversation so far.
+    page.reload()
+    conversation = page.get_by_role("list", name="Conversation")
+    expect(conversation).to_contain_text("turn on the floor lamp", timeout=WAIT_MS)
+    expect(page.get_by_test_id("reply")).to_have_text("The floor lamp is on.")
+
 
 def _account(served: Served) -> dict[str, str]:
     """Sam's account (made now, through the API, unless the first test made it) and a

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 
+import { turnsOf } from "./history";
 import { parseFrames } from "./stream";
 import { applyFrame, type Turn } from "./turns";
 
@@ -48,5 +49,21 @@ describe("applyFrame", () => {
   it("shows an error frame as a failed turn", () => {
     const failed = applyFrame(start, { type: "error", data: { message: "task 4 is gone" } });
     expect(failed).toMatchObject({ status: "failed", error: "task 4 is gone" });
+  });
+});
+
+describe("turnsOf", () => {
+  it("pairs what the person said with Angie's last answer to it", () => {
+    const at = "2026-12-04T10:00:00Z";
+    const turns = turnsOf([
+      { id: 1, role: "user", content: "turn on the floor lamp", task_id: 3, created_at: at },
+      { id: 2, role: "assistant", content: "May I switch it on?", task_id: 3, created_at: at },
+      { id: 3, role: "assistant", content: "The floor lamp is on.", task_id: 3, created_at: at },
+      { id: 4, role: "user", content: "thanks", task_id: 5, created_at: at },
+    ]);
+    expect(turns.map((turn) => [turn.said, turn.text, turn.taskId])).toEqual([
+      ["turn on the floor lamp", "The floor lamp is on.", 3],
+      ["thanks", "", 5],
+    ]);
   });
 });

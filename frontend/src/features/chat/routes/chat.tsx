@@ -4,6 +4,7 @@ import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 
 import { Button } from "@/components/ui/button";
 import { Textarea } from "@/components/ui/textarea";
 
+import { useHistory } from "../api/history";
 import { chatStream } from "../api/stream";
 import { applyFrame, type Turn } from "../api/turns";
 import { ChatTurn } from "../components/chat-turn";
@@ -11,6 +12,7 @@ import { ChatTurn } from "../components/chat-turn";
 const THREAD = "web";
 
 export function ChatPage() {
+  const history = useHistory(THREAD);
   const [turns, setTurns] = useState<Turn[]>([]);
   const [text, setText] = useState("");
   const streams = useRef(new Set<AbortController>());
@@ -58,13 +60,13 @@ export function ChatPage() {
   return (
     <section className="mx-auto flex h-full max-w-3xl flex-col gap-4">
       <h1 className="text-xl font-semibold">Chat</h1>
-      {turns.length === 0 ? (
+      {turns.length === 0 && history.data?.length === 0 ? (
         <p className="text-muted-foreground">
           Ask Angie anything: “turn on the floor lamp”, “what is on my calendar today?”
         </p>
       ) : null}
       <ol className="grid gap-6" aria-label="Conversation">
-        {turns.map((turn) => (
+        {[...(history.data ?? []), ...turns].map((turn) => (
           <ChatTurn key={turn.id} turn={turn} />
         ))}
       </ol>

@@ -1,4 +1,4 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, data, type Schemas } from "@/api/client";
 
@@ -39,5 +39,22 @@ export function useTask(taskId: number) {
     // A task still at work changes: look again while it runs.
     refetchInterval: (query) =>
       query.state.data && ["queued", "running"].includes(query.state.data.status) ? 2_000 : false,
+  });
+}
+
+/** Cancel an unfinished task, or queue a failed or cancelled one again. */
+export function useTaskAction(taskId: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (action: "cancel" | "retry") =>
+      data(
+        action === "cancel"
+          ? api.POST("/api/tasks/{task_id}/cancel", { params: { path: { task_id: taskId } } })
+          : api.POST("/api/tasks/{task_id}/retry", { params: { path: { task_id: taskId } } }),
+      ),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["task", taskId] });
+      void client.invalidateQueries({ queryKey: ["tasks"] });
+    },
   });
 }

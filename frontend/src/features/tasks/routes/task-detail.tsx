@@ -4,10 +4,11 @@ import type { Schemas } from "@/api/client";
 import { ApprovalCard } from "@/components/approval-card";
 import { StatusBadge } from "@/components/status-badge";
 import { Alert } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { when } from "@/lib/utils";
 
-import { useTask } from "../api/tasks";
+import { useTask, useTaskAction } from "../api/tasks";
 
 type Detail = Schemas["TaskDetail"];
 
@@ -75,6 +76,7 @@ function timeline(task: Detail): Moment[] {
 export function TaskDetailPage() {
   const taskId = Number(useParams().taskId);
   const task = useTask(taskId);
+  const action = useTaskAction(taskId);
   if (task.isError) return <Alert>{task.error.message}</Alert>;
   if (!task.data) return <p role="status">Loading…</p>;
   const detail = task.data;
@@ -84,7 +86,20 @@ export function TaskDetailPage() {
         <h1 className="text-xl font-semibold">Task #{detail.id}</h1>
         <StatusBadge status={detail.status} />
         <span className="text-sm text-muted-foreground">{detail.agent ?? detail.kind}</span>
+        <span className="ml-auto flex gap-2">
+          {["queued", "running", "awaiting_approval"].includes(detail.status) ? (
+            <Button size="sm" variant="outline" disabled={action.isPending} onClick={() => action.mutate("cancel")}>
+              Cancel
+            </Button>
+          ) : null}
+          {["failed", "cancelled"].includes(detail.status) ? (
+            <Button size="sm" disabled={action.isPending} onClick={() => action.mutate("retry")}>
+              Retry
+            </Button>
+          ) : null}
+        </span>
       </div>
+      {action.isError ? <Alert>{action.error.message}</Alert> : null}
       <Card>
         <CardHeader>
           <CardTitle className="text-base">Asked</CardTitle>
