@@ -35,6 +35,7 @@ class Session {
   private token: string | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private listeners = new Set<() => void>();
+  private refreshing: Promise<boolean> | null = null;
 
   subscribe = (listener: () => void) => {
     this.listeners.add(listener);
@@ -76,8 +77,23 @@ class Session {
     this.take((await response.json()) as Tokens);
   }
 
-  /** Sign in again from the refresh cookie (at start, and before the token expires). */
-  async refresh(): Promise<boolean> {
+  /** Sign in again from the refresh cookie (at start, before the token expires, after a 401).
+   * Each refresh token works once and a reuse ends the login, so refreshes never overlap: one
+   * at a time in this page, and one at a time across this browser's tabs (a Web Lock). */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.refreshOnce().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<boolean> {
+    const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+    return locks ? locks.request("angie-refresh", () => this.exchange()) : this.exchange();
+  }
+
+  private async exchange(): Promise<boolean> {
+    // Read inside the lock: another tab may just have rotated both cookies.
     const csrf = csrfToken();
     if (!csrf) {
       this.clear();
@@ -106,8 +122,12 @@ class Session {
     }
   }
 
+  /** The access token was refused: get a new one, or show the sign-in page. */
   expired() {
-    if (this.state.status === "signed-in") this.clear("Your sign-in ended; sign in again.");
+    if (this.state.status !== "signed-in") return;
+    void this.refresh().then((again) => {
+      if (!again) this.clear("Your sign-in ended; sign in again.");
+    });
   }
 }
 
