@@ -2,8 +2,8 @@
 ``angie serve`` with the fake language model and the fake Hue bridge: the first account with the
 setup code, a chat that needs an approval, the approval given in place, the reply.
 
-Without /usr/bin/chromium or a built UI these tests skip with a message; with ``CI=true`` they
-fail. Each test saves a screenshot in its tmp dir.
+Without Chromium (/usr/bin/chromium, or ANGIE_TEST_CHROMIUM) or a built UI these tests skip
+with a message; with ``CI=true`` they fail. Each test saves a screenshot in its tmp dir.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from angie.api.web import WEB_DIST
 from angie_mcp_core.testing import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; ANGIE_TEST_CHROMIUM names another Chromium-based browser already installed
+# (a CI image's Chrome). Never one Playwright downloads.
+CHROMIUM = Path(os.environ.get("ANGIE_TEST_CHROMIUM", "/usr/bin/chromium"))
 # axe-core, from the web UI's own npm packages (`make install`), for the accessibility scans.
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 _SERIOUS = """async () => (await axe.run()).violations
@@ -43,6 +45,13 @@ def _missing(what: str) -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(f"{what} (CI=true: the browser tests must run)", pytrace=False)
     pytest.skip(what)
+
+
+def _require_browser() -> None:
+    if not CHROMIUM.is_file():
+        _missing(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    if not (WEB_DIST / "index.html").is_file():
+        _missing(f"the web UI is not built in {WEB_DIST}: run `make install`")
 
 
 def lamp(request: dict[str, Any]) -> Reply:
@@ -87,8 +96,7 @@ def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One real ``angie serve`` for the module: the Hue server against the fake bridge, the
     fake model, a fresh data dir (so she prints a setup code)."""
-    if not (WEB_DIST / "index.html").is_file():
-        _missing(f"the web UI is not built in {WEB_DIST}: run `make install`")
+    _require_browser()  # before starting Angie for nothing
     home = tmp_path_factory.mktemp("web-home")
     port = free_port()
     angie = Path(sys.executable).with_name("angie")
@@ -127,8 +135,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        _missing(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    _require_browser()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
