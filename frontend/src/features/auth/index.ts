@@ -1,0 +1,2 @@
+export { FirstRunPage } from "./routes/first-run";
+export { SignInPage } from "./routes/sign-in";

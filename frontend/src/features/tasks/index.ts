@@ -1,0 +1,2 @@
+export { TaskDetailPage } from "./routes/task-detail";
+export { TaskListPage } from "./routes/task-list";
