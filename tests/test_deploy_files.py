@@ -371,7 +371,15 @@ def test_dockerfile_installs_every_workspace_member_with_the_builtin_mcp_servers
 def test_dockerfile_base_images_are_python_3_13() -> None:
     images = _base_images()
     assert images
-    assert all(image.startswith("python:3.13") for image in images)
+    # Node only builds the web UI in a stage of its own; what runs is Python 3.13.
+    assert all(image.startswith(("python:3.13", "node:")) for image in images)
+    assert any(image.startswith("python:3.13") for image in images)
+
+
+def test_the_image_carries_the_built_web_ui() -> None:
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    assert "npm ci" in text
+    assert "COPY --from=web /app/orchestrator/src/angie/web/dist" in text
 
 
 # --- .github/workflows -------------------------------------------------------------------------
