@@ -128,6 +128,11 @@ def _configure(
     console.print(f"[green]✓[/] {spec.title} saved; {connection_line(saved)}")
     names = ", ".join(saved.get("secrets_set") or []) or "none"
     console.print(f"secrets set: {escape(names)}")
+    if saved.get("webhook_path"):
+        hook = api.url.rstrip("/") + str(saved["webhook_path"])
+        if kind == "imessage":
+            hook += "?secret=<your webhook secret>"
+        console.print(f"{spec.title} calls Angie at: {escape(hook)} (use her public address)")
     if saved.get("missing"):
         console.print(f"[yellow]still needed: {escape(', '.join(saved['missing']))}[/]")
         return

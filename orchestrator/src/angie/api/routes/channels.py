@@ -58,6 +58,10 @@ class ChannelOut(BaseModel):
         "the channel), connecting, connected or failed."
     )
     connection_detail: str | None = Field(description="Why it is not connected, when known.")
+    webhook_path: str | None = Field(
+        description="Where the platform calls Angie, for channels that receive by webhook "
+        "(BlueBubbles; Slack over HTTP): append it to Angie's public address."
+    )
     updated_at: datetime | None
 
 
@@ -92,8 +96,16 @@ def _out(
         secrets_set=sorted(secrets),
         connection=now.state,
         connection_detail=now.detail,
+        webhook_path=_webhook_path(kind, row, secrets),
         updated_at=row.updated_at if row is not None else None,
     )
+
+
+def _webhook_path(kind: str, row: ChannelSetting | None, secrets: set[str]) -> str | None:
+    webhooks = kind == "imessage" or (
+        kind == "slack" and "signing_secret" in secrets and "app_token" not in secrets
+    )
+    return f"/api/channels/{kind}/hooks/{row.id}" if row is not None and webhooks else None
 
 
 async def _rows(session: AsyncSession, user: User) -> dict[str, ChannelSetting]:
