@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from angie_mcp_hue.testing import FakeHueBridge
+from fakes.brain import Brain
+
 from angie.channels.hub import ChannelFactory, create_channel
+from angie.daemon import Angie
+from angie.mcp.registry import builtin_specs
+from angie.settings import AngieSettings
 from angie_channels.base import Channel, Decision, Inbound, State
 from angie_channels.discord.adapter import create as discord_channel
 from angie_channels.discord.settings import DiscordSecrets, DiscordSettings
@@ -18,7 +26,7 @@ from angie_channels.email.settings import EmailSecrets, EmailSettings
 from angie_channels.slack.adapter import create as slack_channel
 from angie_channels.slack.settings import SlackSecrets, SlackSettings
 
-__all__ = ("Endpoints", "RecordingHub")
+__all__ = ("SECRET", "Endpoints", "RecordingHub", "hue_home_angie")
 
 
 @dataclass
@@ -94,3 +102,43 @@ class Endpoints:
             return channel
 
         return create
+
+
+# The secret key of the Angies below: their channels' secrets are encrypted with it.
+SECRET = "c" * 48
+
+
+def hue_home_angie(
+    database_url: str,
+    data_dir: Path,
+    bridge: FakeHueBridge,
+    brain: Brain,
+    channel_factory: ChannelFactory,
+    *,
+    port: int | None = None,
+) -> Angie:
+    """An Angie running the real Hue server against the fake bridge and the given channels;
+    with ``port`` she serves her API there too (for the platforms' webhooks)."""
+    settings = AngieSettings(
+        _env_file=None,
+        database_url=database_url,
+        data_dir=data_dir,
+        mcp_timeout=20,
+        secret_key=SECRET,
+    )
+    return Angie(
+        settings,
+        api=port is not None,
+        host="127.0.0.1",
+        port=port,
+        specs=builtin_specs(["hue"]),
+        environ={
+            "PATH": os.environ["PATH"],
+            "HOME": str(data_dir),
+            "ANGIE_HUE_BRIDGE_HOST": bridge.host,
+            "ANGIE_HUE_USERNAME": bridge.username,
+        },
+        model_for=brain.model,
+        worker_threads=2,
+        channel_factory=channel_factory,
+    )

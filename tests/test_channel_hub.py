@@ -6,7 +6,6 @@ runs against the fake bridge."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import bridge_puts, floor_lamp_on
+from channel_support import SECRET, hue_home_angie
 from fakes.brain import Brain
 from fakes.memory_channel import MemoryChannel, factory
 from sqlalchemy import select
@@ -41,13 +41,9 @@ from angie.db.models import (
 )
 from angie.errors import NotFound
 from angie.events.router import NewEvent
-from angie.mcp.registry import builtin_specs
 from angie.services import Services
-from angie.settings import AngieSettings
 
 pytestmark = [pytest.mark.slow]
-
-SECRET = "k" * 48
 
 
 class Home:
@@ -116,27 +112,7 @@ class Home:
 async def home(database_url: str, data_dir: Path, bridge: FakeHueBridge) -> AsyncIterator[Home]:
     slack = MemoryChannel("slack")
     brain = Brain(plans={"lamp": floor_lamp_on})
-    settings = AngieSettings(
-        _env_file=None,
-        database_url=database_url,
-        data_dir=data_dir,
-        mcp_timeout=20,
-        secret_key=SECRET,
-    )
-    angie = Angie(
-        settings,
-        api=False,
-        specs=builtin_specs(["hue"]),
-        environ={
-            "PATH": os.environ["PATH"],
-            "HOME": str(data_dir),
-            "ANGIE_HUE_BRIDGE_HOST": bridge.host,
-            "ANGIE_HUE_USERNAME": bridge.username,
-        },
-        model_for=brain.model,
-        worker_threads=2,
-        channel_factory=factory({"slack": slack}),
-    )
+    angie = hue_home_angie(database_url, data_dir, bridge, brain, factory({"slack": slack}))
     await angie.start()
     try:
         yield Home(angie, slack, bridge)

@@ -7,7 +7,6 @@ reach nobody."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 import uuid
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import bridge_puts, floor_lamp_on
-from channel_support import Endpoints
+from channel_support import SECRET, Endpoints, hue_home_angie
 from fakes.bluebubbles_platform import FakeBlueBubbles, direct_chat
 from fakes.brain import Brain
 from fakes.discord_platform import FakeDiscord
@@ -32,12 +31,8 @@ from angie.daemon import Angie
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelKind, ChannelSetting, Event, User
-from angie.mcp.registry import builtin_specs
-from angie.settings import AngieSettings
 
 pytestmark = [pytest.mark.slow]
-
-SECRET = "e" * 48
 
 
 def _free_port() -> int:
@@ -105,28 +100,7 @@ async def home(
 ) -> AsyncIterator[Home]:
     brain = Brain(plans={"lamp": floor_lamp_on})
     port = _free_port()
-    settings = AngieSettings(
-        _env_file=None,
-        database_url=database_url,
-        data_dir=data_dir,
-        mcp_timeout=20,
-        secret_key=SECRET,
-    )
-    angie = Angie(
-        settings,
-        host="127.0.0.1",
-        port=port,
-        specs=builtin_specs(["hue"]),
-        environ={
-            "PATH": os.environ["PATH"],
-            "HOME": str(data_dir),
-            "ANGIE_HUE_BRIDGE_HOST": bridge.host,
-            "ANGIE_HUE_USERNAME": bridge.username,
-        },
-        model_for=brain.model,
-        worker_threads=2,
-        channel_factory=endpoints.factory(),
-    )
+    angie = hue_home_angie(database_url, data_dir, bridge, brain, endpoints.factory(), port=port)
     await angie.start()
     try:
         yield Home(angie, bridge, port, endpoints)
