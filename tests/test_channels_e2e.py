@@ -30,7 +30,8 @@ from angie.channel_states import Connection
 from angie.daemon import Angie
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
-from angie.db.models import ChannelKind, ChannelSetting, Event, User
+from angie.db.models import ChannelKind, ChannelSetting, Event, EventType, User
+from angie.events.router import NewEvent
 
 pytestmark = [pytest.mark.slow]
 
@@ -181,6 +182,37 @@ async def test_slack_over_http_refuses_a_forged_signature_and_writes_nothing(
             assert taken.status_code == 200
         await slack.wait(lambda s: s.posts)
         assert "angie channels link" in (slack.posts[0].text or "")
+
+
+async def test_slack_down_for_a_while_loses_nothing_and_doubles_nothing(
+    home: Home, endpoints: Endpoints
+) -> None:
+    async with FakeSlack() as slack:
+        endpoints.slack_api = slack.api_url
+        sam = await home.person()
+        await home.save_channel(sam, ChannelKind.SLACK, {}, slack.secrets())
+        await slack.wait(lambda s: s.connections)
+        await slack.dm("U0SAM", "hello")
+        await slack.wait(lambda s: s.posts)
+        await home.link(sam, _code(slack.posts[0].text or ""))
+        await slack.go_down()
+
+        # Work nobody started in Slack (as a cron would) reaches Sam there: Slack is away.
+        route = await home.angie.services.submit(
+            NewEvent(EventType.API, source="test", user_id=sam, payload={"text": "the report"})
+        )
+        assert route.task is not None
+        await _until(
+            lambda: any(c.method == "chat.postMessage" and c.status == 503 for c in slack.calls)
+        )
+        assert len(slack.posts) == 1
+
+        slack.come_back()
+        await slack.wait(lambda s: len(s.posts) >= 2, within=60)
+        await asyncio.sleep(1.0)
+        report = [p for p in slack.posts if "Angie heard: the report" in (p.text or "")]
+        assert len(report) == 1
+        assert report[0].channel == "D0SAM"
 
 
 # -- Discord -------------------------------------------------------------------------------------
