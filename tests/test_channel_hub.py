@@ -19,6 +19,8 @@ from fakes.brain import Brain
 from fakes.memory_channel import MemoryChannel, factory
 from sqlalchemy import select
 
+from angie.channel_states import ChannelStates
+from angie.channels.hub import ChannelHub
 from angie.daemon import Angie
 from angie.db.base import utcnow
 from angie.db.credentials import CredentialStore
@@ -397,3 +399,41 @@ async def test_continue_here_takes_up_the_latest_conversation(home: Home) -> Non
     async with home.services.database.session() as session:
         tasks = list(await session.scalars(select(Task)))
     assert len(tasks) == 1
+
+
+async def test_split_processes_run_each_channel_in_exactly_one_of_them(home: Home) -> None:
+    """``angie api`` runs the channels that receive by webhook, ``angie daemon`` the ones that
+    keep a connection open; ``angie serve`` runs both."""
+    owner = await home.user()
+    slack_id = await home.connect_slack(owner)
+    async with home.services.database.session() as session:
+        row = ChannelSetting(
+            user_id=owner, channel=ChannelKind.IMESSAGE, config={"server_url": "http://mac.test"}
+        )
+        session.add(row)
+        store = CredentialStore(session, credential_box(SECRET))
+        await store.set("channel.imessage.password", "bb-password", user_id=owner)
+        await store.set("channel.imessage.webhook_secret", "w" * 24, user_id=owner)
+        await session.flush()
+        imessage_id = row.id
+
+    def hub() -> ChannelHub:
+        channels = {"slack": MemoryChannel("slack"), "imessage": MemoryChannel("imessage")}
+        return ChannelHub(
+            home.services.database,
+            secret_key=lambda: SECRET,
+            states=ChannelStates(),
+            submit=home.services.submit,
+            decide=lambda *_: asyncio.sleep(0),
+            factory=factory(channels),
+        )
+
+    api, daemon = hub(), hub()
+    await api.start("webhooks")
+    await daemon.start("connections")
+    try:
+        assert (api.adapter(imessage_id) is not None, api.adapter(slack_id)) == (True, None)
+        assert (daemon.adapter(imessage_id), daemon.adapter(slack_id) is not None) == (None, True)
+    finally:
+        await api.stop()
+        await daemon.stop()

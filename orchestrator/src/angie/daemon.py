@@ -130,8 +130,14 @@ class Angie:
                 # on the same database stands by until it can take the lease over.
                 await services.scheduler_leader.start()
             self._background.append(asyncio.create_task(self._sweep(), name="angie-sweep"))
-            # Exactly one process runs the chat channels: this one.
-            await services.hub.start()
+        if self.role == "serve":
+            await services.hub.start("all")
+        elif self.role == "daemon":
+            # Split: the daemon keeps the platforms' connections open; the channels that
+            # receive by webhook run where the HTTP calls arrive (`angie api`).
+            await services.hub.start("connections")
+        elif self.role == "api" and self._api:
+            await services.hub.start("webhooks")
         if self._api:
             await self._start_api()
         log.info(

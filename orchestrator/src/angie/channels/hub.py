@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
@@ -60,13 +60,21 @@ from angie_channels.base import (
 )
 from angie_channels.kinds import KINDS
 
-__all__ = ("CHAT_KINDS", "ChannelFactory", "ChannelHub", "create_channel")
+__all__ = (
+    "CHAT_KINDS",
+    "ChannelFactory",
+    "ChannelHub",
+    "Runs",
+    "create_channel",
+    "receives_by_webhook",
+)
 
 log = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[str, Mapping[str, Any], Mapping[str, str]], Channel]
 Submit = Callable[[NewEvent], Awaitable[object]]
 Decide = Callable[[int, bool, int], Awaitable[None]]
+Runs = Literal["all", "webhooks", "connections"]
 
 _RELOAD_SECONDS = 10.0
 _MAX_TEXT = 20_000
@@ -74,6 +82,14 @@ _SEEN = 2_000  # inbound message ids remembered (a redelivery from an unknown se
 # "continue here" (or /continue): this thread takes up the person's latest conversation.
 _CONTINUE = re.compile(r"/?continue( (here|from (the )?\w+))?[.!]?", re.IGNORECASE)
 _CONTINUED_MESSAGES = 20
+
+
+def receives_by_webhook(kind: str, secrets: set[str]) -> bool:
+    """Whether a saved channel hears from its platform by HTTP calls to Angie (BlueBubbles,
+    Slack's Events API) rather than over a connection she keeps open."""
+    return kind == "imessage" or (
+        kind == "slack" and "signing_secret" in secrets and "app_token" not in secrets
+    )
 
 
 def create_channel(kind: str, config: Mapping[str, Any], secrets: Mapping[str, str]) -> Channel:
@@ -164,6 +180,7 @@ class ChannelHub:
         self._reload = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._runs: Runs = "all"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -171,13 +188,19 @@ class ChannelHub:
     def started(self) -> bool:
         return bool(self._tasks)
 
-    async def start(self) -> None:
-        abandoned = await self.ledger.abandon_sending()
+    async def start(self, runs: Runs = "all") -> None:
+        """Run the channels: ``all`` (``angie serve``), or split between the process that
+        receives HTTP (``webhooks``: BlueBubbles, Slack over HTTP; ``angie api``) and the one
+        that keeps connections open (``connections``: Slack's Socket Mode, Discord's gateway,
+        IMAP; ``angie daemon``). Each saved channel runs in exactly one of them."""
+        self._runs = runs
+        if runs == "all":
+            for kind in KINDS:
+                self.states.running(kind)
+        await self.reload()
+        abandoned = await self.ledger.abandon_sending(set(self._running))
         if abandoned:
             log.warning("%d channel message(s) were being sent when Angie stopped", abandoned)
-        for kind in KINDS:
-            self.states.running(kind)
-        await self.reload()
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="angie-channels-send"),
             asyncio.create_task(self._reload_loop(), name="angie-channels-reload"),
@@ -222,6 +245,10 @@ class ChannelHub:
             secrets = await _secrets(self.db, self._secret_key(), row)
             if KINDS[row.channel.value].missing(row.config, set(secrets)):
                 continue
+            if self._runs != "all" and (self._runs == "webhooks") != receives_by_webhook(
+                row.channel.value, set(secrets)
+            ):
+                continue
             fingerprint = hashlib.sha256(
                 repr((sorted(row.config.items()), sorted(secrets.items()))).encode()
             ).hexdigest()
@@ -245,6 +272,7 @@ class ChannelHub:
             self.states.report(row.user_id, kind.value, Connection.FAILED, str(err))
             return
         self._running[row.id] = _Running(row.id, row.user_id, kind, fingerprint, adapter, link)
+        self.states.running(kind.value)
         self.states.report(row.user_id, kind.value, Connection.CONNECTING)
         try:
             await adapter.start(link)

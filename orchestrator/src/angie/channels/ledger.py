@@ -110,13 +110,18 @@ class Ledger:
         session.add(row)
         return row
 
-    async def abandon_sending(self) -> int:
-        """Rows left ``sending`` by a process that stopped mid-send may have reached the
-        platform: they are not sent again (never twice), and say so."""
+    async def abandon_sending(self, setting_ids: set[int]) -> int:
+        """Rows of these channels left ``sending`` by a process that stopped mid-send may have
+        reached the platform: they are not sent again (never twice), and say so."""
+        if not setting_ids:
+            return 0
         async with self.db.session() as session:
             done = await session.execute(
                 update(ChannelDelivery)
-                .where(ChannelDelivery.state == DeliveryState.SENDING)
+                .where(
+                    ChannelDelivery.state == DeliveryState.SENDING,
+                    ChannelDelivery.setting_id.in_(setting_ids),
+                )
                 .values(
                     state=DeliveryState.FAILED,
                     error="Angie stopped while sending this; not sent again, so it is never "

@@ -17,7 +17,7 @@ from angie.api.deps import CurrentUser, ServicesDep, SessionDep, SettingsDep
 from angie.api.schemas import Body, Page
 from angie.api.validation import PathId, reject_nulls
 from angie.channel_states import ChannelStates, Connection
-from angie.channels.hub import saved_channel
+from angie.channels.hub import receives_by_webhook, saved_channel
 from angie.db.credentials import CredentialStore
 from angie.db.crypto import credential_box
 from angie.db.models import ChannelIdentity, ChannelKind, ChannelSetting, Credential, User
@@ -102,10 +102,9 @@ def _out(
 
 
 def _webhook_path(kind: str, row: ChannelSetting | None, secrets: set[str]) -> str | None:
-    webhooks = kind == "imessage" or (
-        kind == "slack" and "signing_secret" in secrets and "app_token" not in secrets
-    )
-    return f"/api/channels/{kind}/hooks/{row.id}" if row is not None and webhooks else None
+    if row is None or not receives_by_webhook(kind, secrets):
+        return None
+    return f"/api/channels/{kind}/hooks/{row.id}"
 
 
 async def _rows(session: AsyncSession, user: User) -> dict[str, ChannelSetting]:
