@@ -116,6 +116,7 @@ def hue_home_angie(
     channel_factory: ChannelFactory,
     *,
     port: int | None = None,
+    **more: Any,
 ) -> Angie:
     """An Angie running the real Hue server against the fake bridge and the given channels;
     with ``port`` she serves her API there too (for the platforms' webhooks)."""
@@ -125,6 +126,7 @@ def hue_home_angie(
         data_dir=data_dir,
         mcp_timeout=20,
         secret_key=SECRET,
+        **more,
     )
     return Angie(
         settings,

@@ -437,3 +437,39 @@ async def test_split_processes_run_each_channel_in_exactly_one_of_them(home: Hom
     finally:
         await api.stop()
         await daemon.stop()
+
+
+@pytest.mark.redis
+async def test_a_reply_a_worker_wrote_wakes_the_daemons_channels(
+    database_url: str, data_dir: Path, bridge: FakeHueBridge, redis_url: str
+) -> None:
+    """Split: the worker writes the reply in the ledger and announces it; the daemon's hub
+    hears it on the live bus and sends at once (here it would otherwise wait an hour)."""
+    slack = MemoryChannel("slack")
+    brain = Brain(plans={"lamp": floor_lamp_on})
+    daemon = hue_home_angie(
+        database_url, data_dir, bridge, brain, factory({"slack": slack}), redis_url=redis_url
+    )
+    daemon.role = "daemon"
+    worker = hue_home_angie(
+        database_url, data_dir, bridge, brain, factory({"slack": slack}), redis_url=redis_url
+    )
+    worker.role = "worker"
+    worker.services.queue.broker.flush_all()
+    await daemon.start()
+    await worker.start()
+    try:
+        home = Home(daemon, slack, bridge)
+        owner = await home.user()
+        await home.connect_slack(owner)
+        await home.link(owner, "T1:U1")
+        daemon.services.hub.poll = 3600.0
+        await asyncio.sleep(1.2)  # the hub's current wait (the old poll) ends
+
+        await slack.write("T1:U1", "are you there?", thread="D1")
+
+        await slack.wait_for("sent", 2)
+        assert slack.sent[-1].text == "Angie heard: are you there?"
+    finally:
+        await worker.stop(grace=5)
+        await daemon.stop(grace=5)

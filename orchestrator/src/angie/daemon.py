@@ -130,6 +130,9 @@ class Angie:
                 # on the same database stands by until it can take the lease over.
                 await services.scheduler_leader.start()
             self._background.append(asyncio.create_task(self._sweep(), name="angie-sweep"))
+        if self.role in ("serve", "daemon") or (self.role == "api" and self._api):
+            # The channel hub hears of replies other processes wrote (with Redis).
+            await services.live.start()
         if self.role == "serve":
             await services.hub.start("all")
         elif self.role == "daemon":

@@ -10,6 +10,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -203,6 +204,9 @@ class LiveBus:
         self._reader: asyncio.Task[None] | None = None
         # Set once the reader has subscribed, or failed to: who subscribes waits for that.
         self._tried = asyncio.Event()
+        # Called with every event seen here, from this process or another (the channel hub
+        # wakes on replies another process wrote).
+        self._observers: list[Callable[[LiveEvent], None]] = []
 
     # -- listening ---------------------------------------------------------------------------
 
@@ -212,6 +216,15 @@ class LiveBus:
         subscription = Subscription(self, user_id, chats_only=chats_only)
         self._listeners[user_id].add(subscription)
         return subscription
+
+    def observe(self, observer: Callable[[LiveEvent], None]) -> None:
+        """Call ``observer`` with every event (it must be quick and must not raise)."""
+        self._observers.append(observer)
+
+    async def start(self) -> None:
+        """Hear other processes' events from now on (with Redis), not only once someone
+        subscribes."""
+        await self._start_reader()
 
     def unsubscribe(self, subscription: Subscription) -> None:
         listeners = self._listeners.get(subscription.user_id)
@@ -249,6 +262,8 @@ class LiveBus:
     def _deliver(self, event: LiveEvent) -> None:
         for subscription in list(self._listeners.get(event.user_id, ())):
             subscription.offer(event)
+        for observer in self._observers:
+            observer(event)
 
     async def _lineage_of(self, task_id: int) -> tuple[int | None, int, bool]:
         known = self._lineage.get(task_id)

@@ -35,7 +35,7 @@ from angie.db.engine import Database
 from angie.db.models import EventType, Schedule, User
 from angie.events.router import EventRouter, NewEvent, Route
 from angie.feedback import Feedback
-from angie.live import LiveBus
+from angie.live import LiveBus, LiveType
 from angie.mcp.catalog import server_environ, servers
 from angie.mcp.registry import ServerSpec
 from angie.mcp.store import enabled_choices
@@ -241,6 +241,9 @@ def build_services(
         factory=channel_factory,
     )
     feedback.on_ledger = hub.wake
+    # A reply another process wrote (a worker's) is in the ledger before it is announced:
+    # the hub sends it now rather than at its next poll.
+    live.observe(lambda event: hub.wake() if event.type is LiveType.REPLY else None)
     return Services(
         settings=settings,
         version=dist_version("angie"),

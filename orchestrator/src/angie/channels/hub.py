@@ -174,7 +174,8 @@ class ChannelHub:
         self._submit = submit
         self._decide = decide
         self._factory = factory or create_channel
-        self._poll = poll
+        # Seconds between looks at the ledger when nothing woke the hub.
+        self.poll = poll
         self._running: dict[int, _Running] = {}
         self._wake = asyncio.Event()
         self._reload = asyncio.Event()
@@ -488,7 +489,7 @@ class ChannelHub:
     async def _send_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+                await asyncio.wait_for(self._wake.wait(), self.poll)
             self._wake.clear()
             try:
                 await self._decisions_made_elsewhere()
