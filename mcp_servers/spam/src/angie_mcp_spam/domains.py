@@ -130,6 +130,9 @@ def lookalike_of(domain: str, known: dict[str, str]) -> str | None:
     shown = unicode_form(own)
     label = shown.split(".")[0]
     for brand, real in known.items():
+        if label == brand:
+            # The brand's own name under another suffix (paypal.co.uk) is most often the brand's.
+            continue
         if _skeleton(label) == _skeleton(brand):
             return real
         if len(brand) >= 6 and _one_edit_apart(label, brand):
