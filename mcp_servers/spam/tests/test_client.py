@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from angie_mcp_spam.client import SpamClient
 from angie_mcp_spam.domains import BRANDS, lookalike_of
-from angie_mcp_spam.models import MessageInput, Score
+from angie_mcp_spam.models import ConfirmedVerdict, MessageInput, Score, VerdictRecorded
 from angie_mcp_spam.settings import SpamSettings
 from angie_mcp_spam.testing import ATTACHMENT_MALWARE, NEWSLETTER, PERSONAL, PHISHING
 
@@ -19,6 +19,14 @@ from angie_mcp_core.errors import InvalidArgumentError, ServerToolError
 def _one(client: SpamClient, raw: str) -> Score:
     [found] = client.score_messages([MessageInput(raw=raw)])
     return found
+
+
+def _verdict(client: SpamClient, message_id: str, sender: str, verdict: str) -> VerdictRecorded:
+    confirmed = ConfirmedVerdict.model_validate(
+        {"message_id": message_id, "sender": sender, "verdict": verdict}
+    )
+    [recorded] = client.record_verdicts([confirmed])
+    return recorded
 
 
 def _codes(found: Score) -> set[str]:
@@ -141,7 +149,7 @@ def test_lookalike_domains(domain: str, imitated: str | None) -> None:
 
 
 def test_a_borrowed_display_name_of_a_known_sender_is_a_spoof(client: SpamClient) -> None:
-    client.record_verdict("<m1@example.org>", "Alice Smith <alice@example.org>", "ham")
+    _verdict(client, "<m1@example.org>", "Alice Smith <alice@example.org>", "ham")
     raw = "From: Alice Smith <alice.smith.ceo@gmail.com>\nSubject: quick favour\n\nGift cards?\n"
 
     found = _one(client, raw)
@@ -160,7 +168,7 @@ def test_verdicts_move_later_scores_of_the_sender(client: SpamClient) -> None:
     )
     before = _one(client, raw).score
 
-    client.record_verdict("<a@deals.example>", "offers@deals.example", "spam")
+    _verdict(client, "<a@deals.example>", "offers@deals.example", "spam")
     marked = _one(client, raw)
 
     assert marked.score == before + 20
@@ -168,9 +176,9 @@ def test_verdicts_move_later_scores_of_the_sender(client: SpamClient) -> None:
 
 
 def test_a_new_verdict_on_the_same_message_replaces_the_old(client: SpamClient) -> None:
-    first = client.record_verdict("<a@deals.example>", "offers@deals.example", "spam")
-    again = client.record_verdict("<a@deals.example>", "offers@deals.example", "spam")
-    undone = client.record_verdict("<a@deals.example>", "offers@deals.example", "ham")
+    first = _verdict(client, "<a@deals.example>", "offers@deals.example", "spam")
+    again = _verdict(client, "<a@deals.example>", "offers@deals.example", "spam")
+    undone = _verdict(client, "<a@deals.example>", "offers@deals.example", "ham")
 
     assert (first.previous, first.history.spam) == (None, 1)
     assert (again.previous, again.history.spam) == ("spam", 1)
@@ -178,9 +186,37 @@ def test_a_new_verdict_on_the_same_message_replaces_the_old(client: SpamClient) 
     assert client.history(["OFFERS@deals.example", "nobody@x.example"]) == [undone.history]
 
 
-def test_a_verdict_needs_a_sender_address(client: SpamClient) -> None:
-    with pytest.raises(InvalidArgumentError, match="not a sender address"):
-        client.record_verdict("<a@x>", "just a name", "spam")
+def test_the_same_id_from_another_sender_is_another_message(client: SpamClient) -> None:
+    _verdict(client, "42", "a@one.example", "spam")
+
+    other = _verdict(client, "42", "b@two.example", "spam")
+
+    assert (other.message_id, other.previous, other.history.spam) == ("42", None, 1)
+    assert [h.spam for h in client.history(["a@one.example", "b@two.example"])] == [1, 1]
+
+
+def test_a_batch_of_verdicts_with_a_bad_sender_records_none(client: SpamClient) -> None:
+    good = ConfirmedVerdict(message_id="<a@x.example>", sender="a@x.example", verdict="spam")
+    bad = ConfirmedVerdict(message_id="<b@x.example>", sender="just a name", verdict="spam")
+
+    with pytest.raises(InvalidArgumentError, match="'just a name' is not a sender address"):
+        client.record_verdicts([good, bad])
+
+    assert client.history(["a@x.example"]) == []
+
+
+def test_a_batch_of_verdicts_counts_each_message_once(client: SpamClient) -> None:
+    verdicts = [
+        ConfirmedVerdict(
+            message_id=f"<{n}@deals.example>", sender="o@deals.example", verdict="spam"
+        )
+        for n in (1, 2, 2)
+    ]
+
+    recorded = client.record_verdicts(verdicts)
+
+    assert [r.history.spam for r in recorded] == [1, 2, 2]
+    assert [r.previous for r in recorded] == [None, None, "spam"]
 
 
 # Lists --------------------------------------------------------------------------------------
@@ -190,7 +226,7 @@ def test_lists_round_trip_and_survive_a_restart(spam_settings: SpamSettings) -> 
     client = SpamClient(spam_settings)
     client.allow(["Rose.Miller@Gmail.com", "school.example.org"], "family")
     client.block(["@promo-deals.example"], None)
-    client.record_verdict("<x@promo-deals.example>", "win@promo-deals.example", "spam")
+    _verdict(client, "<x@promo-deals.example>", "win@promo-deals.example", "spam")
 
     restarted = SpamClient(spam_settings)
     lists = restarted.lists()

@@ -87,11 +87,8 @@ async def test_lists_through_the_tools_survive_a_restart(spam_settings: SpamSett
             "allow_sender", {"entries": ["rose.miller@gmail.com"], "note": "Gran"}
         )
         await first.call_tool("block_sender", {"entries": ["@promo-deals.example"]})
-        await first.call_tool(
-            "record_verdict",
-            {"message_id": "<p1@promo-deals.example>", "sender": "a@promo-deals.example",
-             "verdict": "spam"},
-        )  # fmt: skip
+        verdict = {"message_id": "<p1@x>", "sender": "a@promo-deals.example", "verdict": "spam"}
+        await first.call_tool("record_verdict", {"verdicts": [verdict]})
     async with Client(build(spam_settings)) as restarted:
         lists = _structured(await restarted.call_tool("list_lists", {}))
         history = _structured(
@@ -118,8 +115,8 @@ async def test_lists_through_the_tools_survive_a_restart(spam_settings: SpamSett
         ("score_messages", {"messages": [{"raw": PERSONAL + "x" * 3_000}]}, "over the limit"),
         ("score_messages", {"messages": [{"id": "a"}]}, "give either raw"),
         ("allow_sender", {"entries": ["bob at example"]}, "Not an address or domain"),
-        ("record_verdict", {"message_id": "m", "sender": "nobody", "verdict": "spam"},
-         "not a sender address"),
+        ("record_verdict", {"verdicts": [{"message_id": "m", "sender": "nobody",
+                                          "verdict": "spam"}]}, "not a sender address"),
     ],
 )  # fmt: skip
 async def test_bad_input_is_a_tool_error_the_model_can_act_on(

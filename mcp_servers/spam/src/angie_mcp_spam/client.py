@@ -3,12 +3,11 @@ lists and history, and keep those. It has no vendor and opens no connection."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from angie_mcp_core.errors import InvalidArgumentError
 from angie_mcp_spam.domains import BRANDS
 from angie_mcp_spam.message import NotAMailError, ParsedMessage, parse_fields, parse_raw
 from angie_mcp_spam.models import (
+    ConfirmedVerdict,
     Lists,
     ListsChange,
     MessageInput,
@@ -20,7 +19,7 @@ from angie_mcp_spam.models import (
 from angie_mcp_spam.scoring import BASE, score
 from angie_mcp_spam.settings import SpamSettings
 from angie_mcp_spam.signals import Context, authentication
-from angie_mcp_spam.store import SpamStore
+from angie_mcp_spam.store import Confirmed, SpamStore
 
 __all__ = ("SERVICE", "SpamClient")
 
@@ -137,16 +136,19 @@ class SpamClient:
     def remove(self, entries: list[str]) -> ListsChange:
         return self.store.remove(entries)
 
-    def record_verdict(
-        self, message_id: str, sender: str, verdict: Literal["spam", "ham"]
-    ) -> VerdictRecorded:
-        parsed = parse_fields({"from": sender}, None, None, None)
-        if not parsed.sender or "@" not in parsed.sender:
-            raise InvalidArgumentError(
-                f"{sender!r} is not a sender address; give the From address, e.g. "
-                "bob@example.com or 'Bob <bob@example.com>'."
+    def record_verdicts(self, verdicts: list[ConfirmedVerdict]) -> list[VerdictRecorded]:
+        confirmed: list[Confirmed] = []
+        for verdict in verdicts:
+            parsed = parse_fields({"from": verdict.sender}, None, None, None)
+            if not parsed.sender or "@" not in parsed.sender:
+                raise InvalidArgumentError(
+                    f"{verdict.sender!r} is not a sender address; give the From address, e.g. "
+                    "bob@example.com or 'Bob <bob@example.com>'. No verdict was recorded."
+                )
+            confirmed.append(
+                (verdict.message_id.strip(), parsed.sender, parsed.display_name, verdict.verdict)
             )
-        return self.store.record(message_id.strip(), parsed.sender, parsed.display_name, verdict)
+        return self.store.record(confirmed)
 
     def history(self, senders: list[str]) -> list[SenderHistory]:
         return [h for s in senders if (h := self.store.history(s.strip().lower()))]

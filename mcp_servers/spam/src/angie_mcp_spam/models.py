@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 __all__ = (
+    "ConfirmedVerdict",
     "ListEntry",
     "Lists",
     "ListsChange",
@@ -115,6 +116,31 @@ class SenderHistory(BaseModel):
     ham: int = Field(description="Messages from it the person confirmed as wanted.")
     first_seen: datetime
     last_seen: datetime
+
+
+class ConfirmedVerdict(BaseModel):
+    """The person's own verdict on one message."""
+
+    message_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=500,
+            description="The message's Message-ID header, or the mail server's stable id of it.",
+        ),
+    ]
+    sender: Annotated[
+        str,
+        Field(
+            min_length=3,
+            max_length=500,
+            description="The From field ('Bob <bob@example.com>') or address.",
+        ),
+    ]
+    verdict: Annotated[
+        Literal["spam", "ham"],
+        Field(description="spam: the person confirmed it is junk; ham: it is wanted."),
+    ]
 
 
 class VerdictRecorded(BaseModel):

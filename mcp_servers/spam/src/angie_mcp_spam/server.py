@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastmcp import FastMCP
 from pydantic import Field
@@ -11,6 +11,7 @@ from angie_mcp_core.calls import call_blocking
 from angie_mcp_core.server import IDEMPOTENT_WRITE, READ_ONLY, create_server
 from angie_mcp_spam.client import SERVICE, SpamClient
 from angie_mcp_spam.models import (
+    ConfirmedVerdict,
     Lists,
     ListsChange,
     MessageInput,
@@ -127,34 +128,21 @@ def build(settings: SpamSettings) -> FastMCP:
 
     @mcp.tool(annotations=IDEMPOTENT_WRITE)
     async def record_verdict(
-        message_id: Annotated[
-            str,
-            Field(
-                min_length=1,
-                max_length=500,
-                description="The message's Message-ID header, or the mail server's stable id.",
-            ),
+        verdicts: Annotated[
+            list[ConfirmedVerdict],
+            Field(min_length=1, max_length=500, description="One entry per message."),
         ],
-        sender: Annotated[
-            str,
-            Field(min_length=3, max_length=500, description="The From field or address."),
-        ],
-        verdict: Annotated[
-            Literal["spam", "ham"],
-            Field(description="spam: the person confirmed it is junk; ham: it is wanted."),
-        ],
-    ) -> VerdictRecorded:
-        """Record the person's own verdict on a message; it teaches the sender history.
+    ) -> list[VerdictRecorded]:
+        """Record the person's own verdicts on messages; they teach the sender history.
 
-        Call it when the person confirms a proposed clean-up (spam) or says a message was
+        Call it once the person confirms a proposed clean-up (spam) or says messages were
         wanted (ham), including when they undo a clean-up. A later verdict on the same message
-        replaces the earlier one instead of counting twice. Later scores of that sender weigh
-        it: each spam mark adds 20 (up to 40), each ham mark takes 10 off (up to 25). Returns
-        the sender's history.
+        replaces the earlier one instead of counting twice. Later scores of a sender weigh it:
+        each spam mark adds 20 (up to 40), each ham mark takes 10 off (up to 25). Returns, per
+        message, the verdict it replaced and the sender's history. All or nothing: one bad
+        sender records none.
         """
-        return await call_blocking(
-            SERVICE, timeout, spam.record_verdict, message_id, sender, verdict
-        )
+        return await call_blocking(SERVICE, timeout, spam.record_verdicts, verdicts)
 
     @mcp.tool(annotations=READ_ONLY)
     async def sender_history(

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from angie_mcp_core.errors import InvalidArgumentError, ServerToolError
 from angie_mcp_spam.domains import registrable
 from angie_mcp_spam.models import ListEntry, Lists, ListsChange, SenderHistory, VerdictRecorded
 
-__all__ = ("FILE_NAME", "SpamStore", "StoreError", "normalise_entry")
+__all__ = ("FILE_NAME", "Confirmed", "SpamStore", "StoreError", "normalise_entry")
 
 FILE_NAME = "spam.json"
 _VERSION = 1
@@ -26,6 +27,9 @@ _VERSION = 1
 MAX_VERDICTS = 5_000
 
 ListName = Literal["allow", "block"]
+Label = Literal["spam", "ham"]
+#: One confirmed verdict: (message id, sender address, display name, verdict).
+Confirmed = tuple[str, str, str | None, Label]
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 
@@ -221,43 +225,54 @@ class SpamStore:
             domains.setdefault(own.split(".")[0], own)
         return names, domains
 
-    def record(
-        self,
-        message_id: str,
-        sender: str,
-        display_name: str | None,
-        verdict: Literal["spam", "ham"],
-    ) -> VerdictRecorded:
-        """The person's verdict on one message; a new verdict on the same message replaces it."""
+    def record(self, verdicts: Sequence[Confirmed]) -> list[VerdictRecorded]:
+        """The person's verdicts, written at once; a new verdict on a message replaces its old one.
+
+        Each is (message id, sender address, display name, verdict).
+        """
         with self._lock:
             data = json.loads(json.dumps(self._load()))
             now = _now()
-            previous = data["verdicts"].get(message_id)
-            if previous and previous["sender"] != sender:
-                # The same id from another sender: a different message, both are counted.
-                message_id = f"{message_id}|{sender}"
-                previous = data["verdicts"].get(message_id)
-            item = data["senders"].setdefault(
-                sender, {"display_name": None, "spam": 0, "ham": 0, "first_seen": now}
-            )
-            item["last_seen"] = now
-            if display_name:
-                item["display_name"] = display_name
-            before = previous["verdict"] if previous else None
-            if before != verdict:
-                if before:
-                    item[before] = max(0, item[before] - 1)
-                item[verdict] += 1
-            data["verdicts"][message_id] = {"sender": sender, "verdict": verdict, "at": now}
+            done = [self._record(data, now, *verdict) for verdict in verdicts]
             if len(data["verdicts"]) > MAX_VERDICTS:
                 oldest = sorted(data["verdicts"], key=lambda k: data["verdicts"][k]["at"])
                 for key in oldest[: len(data["verdicts"]) - MAX_VERDICTS]:
                     del data["verdicts"][key]
             self._save(data)
-            return VerdictRecorded(
-                message_id=message_id,
-                sender=sender,
-                verdict=verdict,
-                previous=before,
-                history=SenderHistory(sender=sender, **item),
-            )
+            return done
+
+    @staticmethod
+    def _record(
+        data: dict[str, Any],
+        now: str,
+        message_id: str,
+        sender: str,
+        display_name: str | None,
+        verdict: Label,
+    ) -> VerdictRecorded:
+        key = message_id
+        previous = data["verdicts"].get(key)
+        if previous and previous["sender"] != sender:
+            # The same id from another sender is another message (ids are only unique per
+            # mailbox): both are counted.
+            key = f"{message_id}|{sender}"
+            previous = data["verdicts"].get(key)
+        item = data["senders"].setdefault(
+            sender, {"display_name": None, "spam": 0, "ham": 0, "first_seen": now}
+        )
+        item["last_seen"] = now
+        if display_name:
+            item["display_name"] = display_name
+        before = previous["verdict"] if previous else None
+        if before != verdict:
+            if before:
+                item[before] = max(0, item[before] - 1)
+            item[verdict] += 1
+        data["verdicts"][key] = {"sender": sender, "verdict": verdict, "at": now}
+        return VerdictRecorded(
+            message_id=message_id,
+            sender=sender,
+            verdict=verdict,
+            previous=before,
+            history=SenderHistory(sender=sender, **item),
+        )

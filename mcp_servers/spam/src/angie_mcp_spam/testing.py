@@ -169,7 +169,7 @@ def seed_demo(data_dir: Path) -> None:
     store.add("allow", ["rose.miller@gmail.com"], "Grandma")
     store.add("allow", ["@mybank.example"], "my bank")
     store.add("block", ["@promo-deals.example"], "endless coupons")
-    store.record("<CAF+q3Wd9x@mail.gmail.com>", "rose.miller@gmail.com", "Rose Miller", "ham")
+    store.record([("<CAF+q3Wd9x@mail.gmail.com>", "rose.miller@gmail.com", "Rose Miller", "ham")])
 
 
 @contextmanager
