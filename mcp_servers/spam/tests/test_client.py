@@ -159,6 +159,25 @@ def test_a_borrowed_display_name_of_a_known_sender_is_a_spoof(client: SpamClient
     assert found.verdict in ("suspicious", "spam")
 
 
+def test_a_domain_imitating_an_allowed_one_is_a_lookalike(client: SpamClient) -> None:
+    client.allow(["@mybank.example"], "my bank")
+
+    found = _one(client, "From: My Bank <alerts@mybanc.example>\nSubject: Statement\n\nHi\n")
+
+    lookalike = next(r for r in found.reasons if r.code == "lookalike_sender")
+    assert "imitates mybank.example" in lookalike.detail
+
+
+def test_a_person_named_like_a_brand_is_not_a_brand_claim(client: SpamClient) -> None:
+    _verdict(client, "<f1@miller.example>", "Rose Miller <rose@miller.example>", "ham")
+    raw = "From: Chase Miller <chase.miller@gmail.com>\nSubject: Hi aunt Rose\n\nSee you!\n"
+
+    found = _one(client, raw)
+
+    assert found.verdict == "ham"
+    assert not _codes(found) & {"display_name_brand", "display_name_spoof", "lookalike_sender"}
+
+
 # Sender history -----------------------------------------------------------------------------
 
 

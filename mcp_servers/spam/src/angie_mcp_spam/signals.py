@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from angie_mcp_spam.domains import (
+    BRANDS,
     host_of,
     is_ip,
     lookalike_of,
@@ -37,6 +38,9 @@ class Context:
     #: Brand or known labels to real domains, to catch lookalikes.
     known_domains: dict[str, str] = field(default_factory=dict)
 
+
+#: Brands that are also people's first names: "Chase Miller" is no claim to be the bank.
+_FIRST_NAMES = frozenset({"chase"})
 
 _RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _DKIM_DOMAIN = re.compile(r"\bheader\.(?:d|i)\s*=\s*@?([\w.-]+)", re.IGNORECASE)
@@ -185,11 +189,9 @@ def _sender_reasons(message: ParsedMessage, context: Context) -> list[Reason]:
             )
         elif domain:
             words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", name)}
-            claimed = sorted(w for w in words if w in context.known_domains)
-            if claimed and not any(
-                same_organisation(context.known_domains[w], domain) for w in claimed
-            ):
-                brand = context.known_domains[claimed[0]]
+            claimed = sorted(w for w in words if w in BRANDS and w not in _FIRST_NAMES)
+            if claimed and not any(same_organisation(BRANDS[w], domain) for w in claimed):
+                brand = BRANDS[claimed[0]]
                 out.append(
                     Reason(
                         code="display_name_brand",

@@ -208,18 +208,19 @@ class SpamStore:
         return SenderHistory(sender=sender.lower(), **found) if found else None
 
     def known(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Display names of wanted senders to their addresses, and labels of their domains and
-        of allowed domains to the domains: what a spoof or a lookalike would imitate."""
+        """Display names of wanted senders to their addresses, and the labels of allowed
+        domains to those domains: what a borrowed name or a lookalike domain would imitate.
+
+        Wanted senders' own domains are left out: their labels are often surnames
+        (miller.net), which people's names and other family domains resemble innocently.
+        """
         with self._lock:
             data = self._load()
         names: dict[str, str] = {}
-        domains: dict[str, str] = {}
         for sender, item in data["senders"].items():
-            if item["ham"] > item["spam"]:
-                if item.get("display_name"):
-                    names[item["display_name"].lower()] = sender
-                own = registrable(sender.rsplit("@", 1)[1])
-                domains.setdefault(own.split(".")[0], own)
+            if item["ham"] > item["spam"] and item.get("display_name"):
+                names[item["display_name"].lower()] = sender
+        domains: dict[str, str] = {}
         for entry in data["allow"]:
             own = registrable(entry.rsplit("@", 1)[1])
             domains.setdefault(own.split(".")[0], own)
