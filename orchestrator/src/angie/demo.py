@@ -114,6 +114,7 @@ _WHAT = {
     "home_assistant": "Home Assistant with a thermostat, a front door lock and sensors",
     "spotify": "Spotify with a small library, playlists and a kitchen speaker",
     "github": "GitHub with octocat/Hello-World, its open issues and a pull request",
+    "spam": "a spam scorer with a few allowed and blocked senders",
 }
 
 
