@@ -59,7 +59,25 @@ Notify = Annotated[
 ]
 Title = Annotated[str, Field(min_length=1, max_length=500, description="The event's title.")]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Guests = Annotated[list[Email], Field(max_length=100, description="Guests' email addresses.")]
+Guests = Annotated[
+    list[Email] | None, Field(max_length=100, description="Guests' email addresses.")
+]
+Details = Annotated[
+    str | None, Field(max_length=8000, description="The event's description (notes, agenda).")
+]
+Place = Annotated[str | None, Field(max_length=1000, description="Where it happens.")]
+NewTitle = Annotated[
+    str | None, Field(min_length=1, max_length=500, description="A new title; omit to keep it.")
+]
+NewWhen = Annotated[
+    str | None,
+    Field(
+        min_length=10,
+        max_length=40,
+        description="The new start or end, as for create_event; give both to move the event, "
+        "omit both to keep its time.",
+    ),
+]
 Recurrence = Annotated[
     list[str] | None,
     Field(
@@ -180,9 +198,9 @@ def _write_tools(mcp: FastMCP, gcal: GcalClient, timeout: float) -> None:
         start: When,
         end: When,
         calendar: CalendarId = "primary",
-        description: Annotated[str | None, Field(max_length=8000)] = None,
-        location: Annotated[str | None, Field(max_length=1000)] = None,
-        guests: Guests | None = None,
+        description: Details = None,
+        location: Place = None,
+        guests: Guests = None,
         recurrence: Recurrence = None,
         reminders: Reminders = None,
         notify: Notify = True,
@@ -202,12 +220,12 @@ def _write_tools(mcp: FastMCP, gcal: GcalClient, timeout: float) -> None:
     async def update_event(
         event_id: EventId,
         calendar: CalendarId = "primary",
-        title: Title | None = None,
-        start: When | None = None,
-        end: When | None = None,
-        description: Annotated[str | None, Field(max_length=8000)] = None,
-        location: Annotated[str | None, Field(max_length=1000)] = None,
-        add_guests: Guests | None = None,
+        title: NewTitle = None,
+        start: NewWhen = None,
+        end: NewWhen = None,
+        description: Details = None,
+        location: Place = None,
+        add_guests: Guests = None,
         recurrence: Recurrence = None,
         reminders: Reminders = None,
         notify: Notify = True,

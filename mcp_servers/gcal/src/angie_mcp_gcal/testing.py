@@ -23,7 +23,7 @@ from dateutil.rrule import rrulestr
 from angie_mcp_core.fakes import FakeService, Reply, Request
 from angie_mcp_core.tokens import TokenFile
 
-__all__ = ("CLIENT_ID", "CLIENT_SECRET", "FakeGoogleCalendar", "demo")
+__all__ = ("CLIENT_ID", "CLIENT_SECRET", "EVENTS", "READONLY", "FakeGoogleCalendar", "demo")
 
 CLIENT_ID: Final = "angie-test.apps.googleusercontent.com"
 CLIENT_SECRET: Final = "fake-google-client-secret"
