@@ -14,7 +14,8 @@ from angie_mcp_gcal.events import EventDraft
 from angie_mcp_gcal.settings import GcalSettings
 from angie_mcp_gcal.testing import EVENTS, READONLY, FakeGoogleCalendar
 
-from angie_mcp_core.errors import InvalidArgumentError
+from angie_mcp_core.errors import InvalidArgumentError, RateLimitedError, UpstreamError
+from angie_mcp_core.fakes import Reply
 
 MakeSettings = Callable[..., GcalSettings]
 SignIn = Callable[..., dict[str, Any]]
@@ -347,3 +348,29 @@ def test_a_published_app_has_no_expiry_in_the_probe(
     sign_in(settings)
     with client_for(settings) as client:
         assert "expires" not in client.probe()
+
+
+# -- Google's failures -------------------------------------------------------------------------
+
+
+def test_a_rate_limit_is_reported_with_googles_retry_after(
+    fake: FakeGoogleCalendar, gcal: GcalClient
+) -> None:
+    body = {"error": {"code": 429, "message": "Rate Limit Exceeded",
+                      "errors": [{"reason": "rateLimitExceeded"}]}}  # fmt: skip
+    fake.inject(Reply.json(429, body, {"Retry-After": "7"}), path="/calendar/v3/users")
+    with pytest.raises(RateLimitedError, match="7 seconds"):
+        gcal.calendars()
+
+
+def test_a_server_error_is_an_upstream_error_not_a_traceback(
+    fake: FakeGoogleCalendar, gcal: GcalClient
+) -> None:
+    fake.inject(Reply.json(503, {"error": {"code": 503, "message": "Backend Error"}}))
+    with pytest.raises(UpstreamError, match="HTTP 503"):
+        gcal.calendars()
+
+
+def test_an_unknown_event_says_how_to_find_the_id(gcal_writer: GcalClient) -> None:
+    with pytest.raises(UpstreamError, match="list_events"):
+        gcal_writer.delete("primary", "no-such-event", notify=False)

@@ -23,7 +23,10 @@ def _configure_auth(parser: argparse.ArgumentParser) -> None:
         "one-off page on 127.0.0.1. Read-only unless ANGIE_GCAL_WRITES=true. The tokens are "
         "stored encrypted in ANGIE_GCAL_TOKEN_FILE."
     )
-    parser.add_argument("--port", type=int, default=0, help="loopback port (default: any)")
+    # Not --port: that is the MCP server's own HTTP port, read by the shared runner.
+    parser.add_argument(
+        "--redirect-port", type=int, help="port of the loopback redirect page (default: any free)"
+    )
     parser.add_argument(
         "--no-browser", action="store_true", help="print the URL instead of opening a browser"
     )
@@ -38,7 +41,7 @@ def _auth(settings: GcalSettings, args: argparse.Namespace) -> int:
     try:
         sign_in(
             settings,
-            port=args.port,
+            port=args.redirect_port or 0,
             open_browser=not args.no_browser,
             show=lambda line: print(line, flush=True),
         )

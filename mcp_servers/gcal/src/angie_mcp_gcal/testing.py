@@ -8,6 +8,7 @@ recurring series expanded into instances with their own ids, and exceptions to t
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -381,7 +382,13 @@ class FakeGoogleCalendar(FakeService):
 
     def _token(self, request: Request) -> Reply:
         form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
-        if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
+        client = (form.get("client_id"), form.get("client_secret"))
+        basic = request.headers.get("authorization", "")
+        if basic.startswith("Basic "):
+            # Google takes the client's credentials in the body or as HTTP Basic (oauthlib's).
+            user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
+            client = (unquote_plus(user), unquote_plus(password))
+        if client != (CLIENT_ID, CLIENT_SECRET):
             return Reply.json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
         if form.get("grant_type") == "refresh_token":
             scopes = self._refresh.get(form.get("refresh_token", ""))
