@@ -1,0 +1,1 @@
+"""Angie's MCP server for Google Calendar."""

@@ -1,0 +1,483 @@
+"""A fake Google Calendar v3 and OAuth token endpoint on 127.0.0.1, for tests and the demo.
+
+It enforces what Google does where a wrong client would notice: bearer tokens it issued (401
+otherwise), the events scope for writes (403 ``insufficientPermissions``), refresh grants
+(``invalid_grant`` once revoked), paging, ``orderBy=startTime`` only with ``singleEvents``,
+recurring series expanded into instances with their own ids, and exceptions to them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from angie_mcp_core.fakes import FakeService, Reply, Request
+from angie_mcp_core.tokens import TokenFile
+
+__all__ = ("CLIENT_ID", "CLIENT_SECRET", "EVENTS", "READONLY", "FakeGoogleCalendar", "demo")
+
+CLIENT_ID: Final = "angie-test.apps.googleusercontent.com"
+CLIENT_SECRET: Final = "fake-google-client-secret"
+READONLY: Final = "https://www.googleapis.com/auth/calendar.readonly"
+EVENTS: Final = "https://www.googleapis.com/auth/calendar.events"
+_WRITE_SCOPES: Final = {EVENTS, "https://www.googleapis.com/auth/calendar"}
+_API: Final = "/calendar/v3"
+
+
+def _error(status: int, reason: str, message: str) -> Reply:
+    return Reply.json(
+        status,
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "errors": [{"reason": reason, "message": message}],
+            }
+        },
+    )
+
+
+def _when(value: dict[str, Any]) -> datetime:
+    if "date" in value:
+        return datetime.fromisoformat(value["date"]).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00"))
+
+
+def _instance_suffix(start: datetime, all_day: bool) -> str:
+    return start.strftime("%Y%m%d") if all_day else start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+class FakeGoogleCalendar(FakeService):
+    """Google Calendar for one account (``me@example.com``) with a primary calendar.
+
+    ``add_calendar``/``add_event`` seed it; ``sign_in(scopes)`` issues tokens and returns what
+    ``angie-mcp-gcal auth`` would store; ``revoke(refresh_token)`` makes its refresh fail with
+    ``invalid_grant``; ``expire_access_tokens()`` makes every access token a 401. ``page_size``
+    caps the events a page holds. ``calendars``/``events`` hold the state; ``sent_updates``
+    records each write's ``sendUpdates``.
+    """
+
+    def __init__(self, time_zone: str = "Europe/Paris") -> None:
+        super().__init__()
+        self.me = "me@example.com"
+        self.calendars: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, dict[str, dict[str, Any]]] = {}
+        self.page_size = 250
+        self.sent_updates: list[str] = []
+        self._access: dict[str, set[str]] = {}
+        self._refresh: dict[str, set[str]] = {}
+        self._codes: dict[str, set[str]] = {}
+        self.add_calendar(self.me, "Me", time_zone, primary=True)
+
+    # -- seeding and control -----------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}{_API}/"
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.url}/token"
+
+    @property
+    def auth_uri(self) -> str:
+        return f"{self.url}/auth"
+
+    def add_calendar(
+        self, cal_id: str, name: str, time_zone: str, *, primary: bool = False
+    ) -> None:
+        with self.lock:
+            self.calendars[cal_id] = {
+                "id": cal_id,
+                "summary": name,
+                "timeZone": time_zone,
+                "accessRole": "owner",
+                "primary": primary,
+            }
+            self.events.setdefault(cal_id, {})
+
+    def add_event(self, cal_id: str = "", **fields: Any) -> dict[str, Any]:
+        """Store an event resource (``summary``, ``start``, ``end``, ``recurrence``, …)."""
+        with self.lock:
+            return self._insert(cal_id or self.me, fields)
+
+    def sign_in(self, scopes: list[str] | None = None, *, lifetime: int = 3600) -> dict[str, Any]:
+        """Tokens as `angie-mcp-gcal auth` stores them; read-only unless scopes say otherwise."""
+        granted = set(scopes or [READONLY])
+        with self.lock:
+            refresh = f"1//refresh-{secrets.token_hex(8)}"
+            self._refresh[refresh] = granted
+            token = self._issue(granted)
+        return {
+            "token": token,
+            "refresh_token": refresh,
+            "expiry": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
+            "scopes": sorted(granted),
+            "granted_at": datetime.now(UTC).isoformat(),
+        }
+
+    def revoke(self, refresh_token: str) -> None:
+        with self.lock:
+            self._refresh.pop(refresh_token, None)
+            self._access.clear()
+
+    def expire_access_tokens(self) -> None:
+        with self.lock:
+            self._access.clear()
+
+    def _issue(self, scopes: set[str]) -> str:
+        token = f"ya29.fake-{secrets.token_hex(12)}"
+        self._access[token] = scopes
+        return token
+
+    def _insert(self, cal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        event = {
+            "kind": "calendar#event",
+            "status": "confirmed",
+            "reminders": {"useDefault": True},
+            "organizer": {"email": self.me, "self": True},
+            **body,
+            "id": body.get("id") or secrets.token_hex(10),
+        }
+        event["htmlLink"] = f"https://calendar.google.com/event?eid={event['id']}"
+        event.setdefault("exceptions", {})
+        self.events[cal_id][event["id"]] = event
+        return event
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def answer(self, request: Request) -> Reply:
+        if request.path == "/token" and request.method == "POST":
+            return self._token(request)
+        if request.path == "/auth":
+            return self._consent(request)
+        if not request.path.startswith(_API + "/"):
+            return _error(404, "notFound", "Not Found")
+        auth = request.headers.get("authorization", "")
+        scopes = (
+            self._access.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
+        )
+        if scopes is None:
+            return _error(401, "authError", "Invalid Credentials")
+        parts = [p for p in request.path.removeprefix(_API).split("/") if p]
+        write = request.method in {"POST", "PATCH", "PUT", "DELETE"} and parts != ["freeBusy"]
+        if write and not scopes & _WRITE_SCOPES:
+            return _error(
+                403, "insufficientPermissions", "Request had insufficient authentication scopes."
+            )
+        return self._route(request, parts)
+
+    def _route(self, request: Request, parts: list[str]) -> Reply:
+        q = {k: v[-1] for k, v in request.query.items()}
+        if parts[:3] == ["users", "me", "calendarList"]:
+            if len(parts) == 4:
+                cal = self._calendar(parts[3])
+                return Reply.json(200, cal) if cal else _error(404, "notFound", "Not Found")
+            return self._page(list(self.calendars.values()), q, 100)
+        if parts == ["freeBusy"] and request.method == "POST":
+            return self._freebusy(request.json())
+        if len(parts) < 3 or parts[0] != "calendars" or parts[2] != "events":
+            return _error(404, "notFound", "Not Found")
+        cal = self._calendar(parts[1])
+        if cal is None:
+            return _error(404, "notFound", "Not Found")
+        events = self.events[cal["id"]]
+        if len(parts) == 3 and request.method == "GET":
+            return self._list(cal, q)
+        if len(parts) == 3 and request.method == "POST":
+            body = request.json()
+            if not isinstance(body, dict) or "start" not in body or "end" not in body:
+                return _error(400, "required", "Missing start or end.")
+            self.sent_updates.append(q.get("sendUpdates", "false"))
+            return Reply.json(200, self._view(self._insert(cal["id"], body), q))
+        found = self._find(events, parts[3])
+        if found is None:
+            return _error(404, "notFound", "Not Found")
+        series, occurrence = found
+        if len(parts) == 5 and parts[4] == "instances":
+            return self._page(self._expand(series, None, None), q, self.page_size, view=q)
+        current = occurrence or series
+        if current.get("status") == "cancelled":
+            return _error(410, "deleted", "Resource has been deleted")
+        if request.method == "GET":
+            return Reply.json(200, self._view(current, q))
+        self.sent_updates.append(q.get("sendUpdates", "false"))
+        if request.method == "DELETE":
+            self._change(series, occurrence, {"status": "cancelled"})
+            return Reply(204)
+        if request.method == "PATCH":
+            return Reply.json(200, self._view(self._change(series, occurrence, request.json()), q))
+        return _error(405, "methodNotAllowed", "Method not allowed")
+
+    def _calendar(self, cal_id: str) -> dict[str, Any] | None:
+        if cal_id == "primary":
+            return self.calendars[self.me]
+        return self.calendars.get(cal_id)
+
+    def _find(
+        self, events: dict[str, dict[str, Any]], event_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        if event_id in events:
+            return events[event_id], None
+        series_id, _, _suffix = event_id.rpartition("_")
+        series = events.get(series_id)
+        if series is None:
+            return None
+        for instance in self._expand(series, None, None, cancelled=True):
+            if instance["id"] == event_id:
+                return series, instance
+        return None
+
+    def _change(
+        self, series: dict[str, Any], occurrence: dict[str, Any] | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        if occurrence is None:
+            if body.get("status") == "cancelled":
+                series["status"] = "cancelled"
+            series.update({k: v for k, v in body.items() if k != "id"})
+            return series
+        # An exception: this occurrence keeps its id and originalStartTime, changed fields win.
+        changed = {**occurrence, **{k: v for k, v in body.items() if k != "id"}}
+        series["exceptions"][occurrence["id"]] = changed
+        return changed
+
+    def _expand(
+        self,
+        series: dict[str, Any],
+        low: datetime | None,
+        high: datetime | None,
+        *,
+        cancelled: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The series' occurrences (with exceptions applied) overlapping [low, high)."""
+        if not series.get("recurrence"):
+            return [series]
+        all_day = "date" in series["start"]
+        zone = ZoneInfo(series["start"].get("timeZone") or self.calendars[self.me]["timeZone"])
+        first = _when(series["start"])
+        first = first if all_day else first.astimezone(zone)
+        length = _when(series["end"]) - _when(series["start"])
+        # rrulestr wants naive wall times with a naive UNTIL; Google gives UNTIL in UTC.
+        lines = [
+            line.replace("Z", "") if line.startswith("RRULE") else line
+            for line in series["recurrence"]
+        ]
+        rule = rrulestr("\n".join(lines), dtstart=first.replace(tzinfo=None), forceset=True)
+        out: list[dict[str, Any]] = []
+        for count, wall in enumerate(rule):
+            if count > 1000:
+                break
+            start = wall.replace(tzinfo=UTC if all_day else zone)
+            end = start + length
+            if high is not None and start >= high:
+                break
+            if low is not None and end <= low:
+                continue
+            iid = f"{series['id']}_{_instance_suffix(start, all_day)}"
+            when = (
+                {"date": start.date().isoformat()}
+                if all_day
+                else {"dateTime": start.isoformat(), "timeZone": str(zone)}
+            )
+            instance = {
+                **{k: v for k, v in series.items() if k not in {"recurrence", "exceptions", "id"}},
+                "id": iid,
+                "recurringEventId": series["id"],
+                "originalStartTime": when,
+                "start": when,
+                "end": {"date": end.date().isoformat()}
+                if all_day
+                else {"dateTime": end.isoformat(), "timeZone": str(zone)},
+            }
+            instance = series["exceptions"].get(iid, instance)
+            if instance.get("status") != "cancelled" or cancelled:
+                out.append(instance)
+        return out
+
+    def _view(self, event: dict[str, Any], q: dict[str, str]) -> dict[str, Any]:
+        shown = {k: v for k, v in event.items() if k != "exceptions"}
+        zone = q.get("timeZone")
+        for key in ("start", "end"):
+            if zone and "dateTime" in shown.get(key, {}):
+                moved = _when(shown[key]).astimezone(ZoneInfo(zone)).isoformat()
+                shown[key] = {**shown[key], "dateTime": moved}
+        return shown
+
+    def _list(self, cal: dict[str, Any], q: dict[str, str]) -> Reply:
+        single = q.get("singleEvents") == "true"
+        if q.get("orderBy") == "startTime" and not single:
+            return _error(
+                400, "invalid", "The requested ordering is not available for the particular query."
+            )
+        low = datetime.fromisoformat(q["timeMin"]) if "timeMin" in q else None
+        high = datetime.fromisoformat(q["timeMax"]) if "timeMax" in q else None
+        found: list[dict[str, Any]] = []
+        for event in self.events[cal["id"]].values():
+            if event.get("status") == "cancelled":
+                continue
+            if single:
+                found += self._expand(event, low, high)
+            elif (low is None or _when(event["end"]) > low) and (
+                high is None or _when(event["start"]) < high
+            ):
+                found.append(event)
+        if "q" in q:
+            words = q["q"].lower().split()
+            found = [e for e in found if all(w in json.dumps(e).lower() for w in words)]
+        found.sort(key=lambda e: _when(e["start"]))
+        return self._page(found, q, self.page_size, view=q)
+
+    def _page(
+        self,
+        items: list[dict[str, Any]],
+        q: dict[str, str],
+        cap: int,
+        view: dict[str, str] | None = None,
+    ) -> Reply:
+        size = min(int(q.get("maxResults", cap)), cap)
+        offset = int(q.get("pageToken", "0") or 0)
+        page = items[offset : offset + size]
+        body: dict[str, Any] = {"items": [self._view(i, view or {}) for i in page]}
+        if offset + size < len(items):
+            body["nextPageToken"] = str(offset + size)
+        return Reply.json(200, body)
+
+    def _freebusy(self, body: dict[str, Any]) -> Reply:
+        low = datetime.fromisoformat(body["timeMin"])
+        high = datetime.fromisoformat(body["timeMax"])
+        answer: dict[str, Any] = {}
+        for item in body.get("items", []):
+            cal = self._calendar(item["id"])
+            if cal is None:
+                answer[item["id"]] = {
+                    "errors": [{"domain": "global", "reason": "notFound"}],
+                    "busy": [],
+                }
+                continue
+            busy = []
+            for event in self.events[cal["id"]].values():
+                if event.get("status") == "cancelled" or event.get("transparency") == "transparent":
+                    continue
+                for inst in self._expand(event, low, high):
+                    busy.append(
+                        {
+                            "start": _when(inst["start"]).astimezone(UTC).isoformat(),
+                            "end": _when(inst["end"]).astimezone(UTC).isoformat(),
+                        }
+                    )
+            answer[item["id"]] = {"busy": sorted(busy, key=lambda b: b["start"])}
+        return Reply.json(200, {"kind": "calendar#freeBusy", "calendars": answer})
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def _token(self, request: Request) -> Reply:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        client = (form.get("client_id"), form.get("client_secret"))
+        basic = request.headers.get("authorization", "")
+        if basic.startswith("Basic "):
+            # Google takes the client's credentials in the body or as HTTP Basic (oauthlib's).
+            user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
+            client = (unquote_plus(user), unquote_plus(password))
+        if client != (CLIENT_ID, CLIENT_SECRET):
+            return Reply.json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
+        if form.get("grant_type") == "refresh_token":
+            scopes = self._refresh.get(form.get("refresh_token", ""))
+            if scopes is None:
+                return Reply.json(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked.",
+                    },
+                )
+            token = self._issue(scopes)
+            return Reply.json(
+                200,
+                {
+                    "access_token": token,
+                    "expires_in": 3599,
+                    "token_type": "Bearer",
+                    "scope": " ".join(sorted(scopes)),
+                },
+            )
+        if form.get("grant_type") == "authorization_code":
+            scopes = self._codes.pop(form.get("code", ""), None)
+            if scopes is None:
+                return Reply.json(400, {"error": "invalid_grant", "error_description": "Bad code."})
+            refresh = f"1//refresh-{secrets.token_hex(8)}"
+            self._refresh[refresh] = scopes
+            return Reply.json(
+                200,
+                {
+                    "access_token": self._issue(scopes),
+                    "refresh_token": refresh,
+                    "expires_in": 3599,
+                    "token_type": "Bearer",
+                    "scope": " ".join(sorted(scopes)),
+                },
+            )
+        return Reply.json(400, {"error": "unsupported_grant_type"})
+
+    def _consent(self, request: Request) -> Reply:
+        """The user allowing every scope asked for: a redirect back with a code."""
+        q = {k: v[-1] for k, v in request.query.items()}
+        redirect = q.get("redirect_uri", "")
+        if q.get("client_id") != CLIENT_ID or urlsplit(redirect).hostname != "127.0.0.1":
+            return Reply(400, b"bad client or redirect_uri")
+        code = secrets.token_urlsafe(12)
+        self._codes[code] = set(q.get("scope", "").split())
+        query = urlencode({"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")})
+        return Reply(302, b"", {"Location": f"{redirect}?{query}"})
+
+
+@contextmanager
+def demo(state_dir: Path) -> Iterator[dict[str, str]]:
+    """A demo home's Google Calendar (a week with a stand-up, a lunch and an invitation) on
+    127.0.0.1 while the block runs, connected read-only; yields the server's settings."""
+    with FakeGoogleCalendar() as fake:
+        zone = ZoneInfo("Europe/Paris")
+        today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+        def at(days: int, hour: float) -> dict[str, str]:
+            return {
+                "dateTime": (today + timedelta(days=days, hours=hour)).isoformat(),
+                "timeZone": "Europe/Paris",
+            }
+
+        fake.add_event(
+            summary="Stand-up",
+            start=at(0, 9),
+            end=at(0, 9.25),
+            recurrence=["RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"],
+        )
+        fake.add_event(summary="Lunch with Sam", start=at(1, 12), end=at(1, 13), location="Café Oz")
+        fake.add_event(
+            summary="Quarterly review",
+            start=at(2, 15),
+            end=at(2, 16),
+            organizer={"email": "boss@example.com"},
+            attendees=[
+                {"email": "boss@example.com", "organizer": True, "responseStatus": "accepted"},
+                {"email": fake.me, "self": True, "responseStatus": "needsAction"},
+            ],
+        )
+        token_file = state_dir / "tokens.enc"
+        TokenFile(token_file).save(fake.sign_in())
+        yield {
+            "ANGIE_GCAL_CLIENT_ID": CLIENT_ID,
+            "ANGIE_GCAL_CLIENT_SECRET": CLIENT_SECRET,
+            "ANGIE_GCAL_API_URL": fake.api_url,
+            "ANGIE_GCAL_TOKEN_URI": fake.token_uri,
+            "ANGIE_GCAL_AUTH_URI": fake.auth_uri,
+            "ANGIE_GCAL_TOKEN_FILE": str(token_file),
+        }
