@@ -281,12 +281,21 @@ def test_discovering_the_servers_loads_no_server_machinery() -> None:
 @pytest.mark.parametrize("name", SERVERS)
 def test_the_fleets_entry_for_a_server_agrees_with_its_manifest(name: str) -> None:
     # The fleet seeds a server's agent where the package is not installed (another container).
-    entry = next((a for a in FLEET_AGENTS if a.name == name), None)
+    entry = next((a for a in FLEET_AGENTS if a.servers == (name,)), None)
     if entry is None:
         return
     found = manifest(name)
     assert (entry.description, entry.servers) == (found.description, (name,))
     assert entry.prompt_path == found.prompt
+
+
+def test_each_server_has_one_agent_of_its_own() -> None:
+    # A server the fleet names an agent for (calendar → gcal) is seeded under that name once.
+    own = [a.servers[0] for a in fleet.seed_agents() if len(a.servers) == 1]
+    assert sorted(own) == sorted(set(own))
+    names = {a.name: a.servers for a in fleet.seed_agents()}
+    assert names["calendar"] == ("gcal",)
+    assert "gcal" not in names
 
 
 def test_an_uninstalled_servers_agent_is_still_seeded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -133,11 +133,15 @@ class Availability:
 
 
 def seed_agents() -> tuple[AgentSeed, ...]:
-    """Every seeded agent: each installed server's own, then the fleet's other agents."""
-    own = {
-        m.name: AgentSeed(m.name, m.description, (m.name,), prompt=m.prompt)
-        for m in discover().values()
-    }
+    """Every seeded agent: each installed server's own, then the fleet's other agents. A
+    server the fleet already has an agent for (``calendar`` for gcal) keeps that agent's name,
+    so one server never has two agents and a database seeded before it was installed keeps
+    its agent."""
+    named = {a.servers[0]: a.name for a in FLEET_AGENTS if len(a.servers) == 1}
+    own: dict[str, AgentSeed] = {}
+    for m in discover().values():
+        name = named.get(m.name, m.name)
+        own[name] = AgentSeed(name, m.description, (m.name,), prompt=m.prompt)
     return (*own.values(), *(a for a in FLEET_AGENTS if a.name not in own))
 
 
