@@ -137,7 +137,9 @@ def seed_agents() -> tuple[AgentSeed, ...]:
     server the fleet already has an agent for (``calendar`` for gcal) keeps that agent's name,
     so one server never has two agents and a database seeded before it was installed keeps
     its agent."""
-    named = {a.servers[0]: a.name for a in FLEET_AGENTS if len(a.servers) == 1}
+    named = {
+        a.servers[0]: a.name for a in FLEET_AGENTS if len(a.servers) == 1 and not a.tool_filter
+    }
     own: dict[str, AgentSeed] = {}
     for m in discover().values():
         name = named.get(m.name, m.name)
