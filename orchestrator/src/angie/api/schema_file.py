@@ -15,7 +15,7 @@ def openapi_text() -> str:
     """The schema of an Angie on default settings, as the file holds it (stable key order)."""
     # Imported here: building the app pulls in the whole of Angie.
     from angie.api.app import create_app
-    from angie.daemon import Angie
+    from angie.services import build_services
     from angie.settings import AngieSettings
 
     with tempfile.TemporaryDirectory(prefix="angie-openapi-") as folder:
@@ -25,7 +25,7 @@ def openapi_text() -> str:
             data_dir=data_dir,
             database_url=f"sqlite+aiosqlite:///{data_dir / 'schema.db'}",
         )
-        document = create_app(Angie(settings, api=False, specs={}).services).openapi()
+        document = create_app(build_services(settings, specs={})).openapi()
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
