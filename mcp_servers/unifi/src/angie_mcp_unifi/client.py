@@ -216,6 +216,9 @@ class UnifiClient:
                         await self._relogin(controller)
                         return await operation(controller)
         except TimeoutError as err:
+            # The abandoned request's connection is dropped with its session (a controller
+            # too slow to answer gets a fresh login next time, not a half-read stream).
+            await self.close()
             raise UpstreamTimeoutError(SERVICE, timeout) from err
 
     @staticmethod
