@@ -115,6 +115,7 @@ _WHAT = {
     "spotify": "Spotify with a small library, playlists and a kitchen speaker",
     "github": "GitHub with octocat/Hello-World, its open issues and a pull request",
     "spam": "a spam scorer with a few allowed and blocked senders",
+    "unifi": "a UniFi network: a Dream Machine, a switch, two access points and a few clients",
     "gcal": "Google Calendar with a week: a daily stand-up, a lunch and an invitation",
 }
 
