@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { Navigate, Outlet, Route, Routes, useLocation } from "react-router";
 
 import { ApprovalsPage } from "@/features/approvals";
@@ -9,22 +10,29 @@ import { useSession } from "@/hooks/use-session";
 
 import { Shell } from "./shell";
 
+// The pages one opens now and then load when first opened: the first page stays small.
+const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
+
+function Loading() {
+  return (
+    <p role="status" className="p-8 text-muted-foreground">
+      Loading…
+    </p>
+  );
+}
+
 function SignedIn() {
   const state = useSession();
   const location = useLocation();
-  if (state.status === "loading") {
-    return (
-      <p role="status" className="p-8 text-muted-foreground">
-        Loading…
-      </p>
-    );
-  }
+  if (state.status === "loading") return <Loading />;
   if (state.status === "signed-out") {
     return <Navigate to="/sign-in" replace state={{ from: location.pathname, reason: state.reason }} />;
   }
   return (
     <Shell user={state.user}>
-      <Outlet />
+      <Suspense fallback={<Loading />}>
+        <Outlet />
+      </Suspense>
     </Shell>
   );
 }
@@ -40,6 +48,7 @@ export function AppRoutes() {
         <Route path="tasks" element={<TaskListPage />} />
         <Route path="tasks/:taskId" element={<TaskDetailPage />} />
         <Route path="approvals" element={<ApprovalsPage />} />
+        <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>
