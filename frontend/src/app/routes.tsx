@@ -11,6 +11,8 @@ import { useSession } from "@/hooks/use-session";
 import { Shell } from "./shell";
 
 // The pages one opens now and then load when first opened: the first page stays small.
+const AgentListPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentListPage })));
+const AgentEditPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentEditPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 
 function Loading() {
@@ -48,6 +50,8 @@ export function AppRoutes() {
         <Route path="tasks" element={<TaskListPage />} />
         <Route path="tasks/:taskId" element={<TaskDetailPage />} />
         <Route path="approvals" element={<ApprovalsPage />} />
+        <Route path="agents" element={<AgentListPage />} />
+        <Route path="agents/:agentId" element={<AgentEditPage />} />
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

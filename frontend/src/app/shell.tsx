@@ -1,4 +1,4 @@
-import { CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio } from "lucide-react";
+import { Bot, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -12,6 +12,7 @@ const PAGES = [
   { to: "/chat", label: "Chat", icon: MessageCircle, end: false },
   { to: "/tasks", label: "Tasks", icon: ListTodo, end: false },
   { to: "/approvals", label: "Approvals", icon: CheckCircle2, end: false },
+  { to: "/agents", label: "Agents", icon: Bot, end: false },
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
 ];
 
