@@ -13,6 +13,7 @@ import { Shell } from "./shell";
 // The pages one opens now and then load when first opened: the first page stays small.
 const AgentListPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentListPage })));
 const AgentEditPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentEditPage })));
+const TeamsPage = lazy(() => import("@/features/teams").then((m) => ({ default: m.TeamsPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 
 function Loading() {
@@ -52,6 +53,7 @@ export function AppRoutes() {
         <Route path="approvals" element={<ApprovalsPage />} />
         <Route path="agents" element={<AgentListPage />} />
         <Route path="agents/:agentId" element={<AgentEditPage />} />
+        <Route path="teams" element={<TeamsPage />} />
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

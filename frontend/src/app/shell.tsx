@@ -1,4 +1,4 @@
-import { Bot, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio } from "lucide-react";
+import { Bot, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, Users } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -13,6 +13,7 @@ const PAGES = [
   { to: "/tasks", label: "Tasks", icon: ListTodo, end: false },
   { to: "/approvals", label: "Approvals", icon: CheckCircle2, end: false },
   { to: "/agents", label: "Agents", icon: Bot, end: false },
+  { to: "/teams", label: "Teams", icon: Users, end: false },
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
 ];
 

@@ -42,13 +42,22 @@ export function Identities() {
               {identity.last_seen_at ? `seen ${when(identity.last_seen_at)}` : `linked ${when(identity.created_at)}`}
             </span>
             {identity.preferred ? null : (
-              <Button variant="outline" size="sm" onClick={() => prefer.mutate(identity.id)}>
+              <Button
+                variant="outline"
+                size="sm"
+                aria-label={`Crons reach me on ${identity.channel} as ${identity.display ?? identity.external_id}`}
+                onClick={() => prefer.mutate(identity.id)}
+              >
                 Crons reach me here
-                <span className="sr-only"> ({identity.channel} {identity.display ?? identity.external_id})</span>
               </Button>
             )}
-            <Button variant="ghost" size="sm" onClick={() => unlink.mutate(identity.id)}>
-              Unlink<span className="sr-only"> {identity.channel} {identity.display ?? identity.external_id}</span>
+            <Button
+              variant="ghost"
+              size="sm"
+              aria-label={`Unlink ${identity.channel} ${identity.display ?? identity.external_id}`}
+              onClick={() => unlink.mutate(identity.id)}
+            >
+              Unlink
             </Button>
           </li>
         ))}

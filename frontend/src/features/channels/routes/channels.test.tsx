@@ -89,8 +89,8 @@ describe("ChannelsPage", () => {
     expect(await screen.findByText("Linked slack sam.")).toBeVisible();
 
     const row = screen.getByText("Sam's phone").closest("li") as HTMLElement;
-    await userEvent.click(within(row).getByRole("button", { name: /Crons reach me here/ }));
-    await userEvent.click(within(row).getByRole("button", { name: /Unlink/ }));
+    await userEvent.click(within(row).getByRole("button", { name: "Crons reach me on imessage as Sam's phone" }));
+    await userEvent.click(within(row).getByRole("button", { name: "Unlink imessage Sam's phone" }));
     expect(fake.sent.map((s) => `${s.method} ${s.path}`)).toEqual(
       expect.arrayContaining([
         "POST /api/channels/identities/7/prefer",
