@@ -14,6 +14,8 @@ import { Shell } from "./shell";
 const AgentListPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentListPage })));
 const AgentEditPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentEditPage })));
 const TeamsPage = lazy(() => import("@/features/teams").then((m) => ({ default: m.TeamsPage })));
+const WorkflowListPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowListPage })));
+const WorkflowEditPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowEditPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 
 function Loading() {
@@ -54,6 +56,8 @@ export function AppRoutes() {
         <Route path="agents" element={<AgentListPage />} />
         <Route path="agents/:agentId" element={<AgentEditPage />} />
         <Route path="teams" element={<TeamsPage />} />
+        <Route path="workflows" element={<WorkflowListPage />} />
+        <Route path="workflows/:workflowId" element={<WorkflowEditPage />} />
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

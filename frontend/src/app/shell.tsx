@@ -1,4 +1,4 @@
-import { Bot, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, Users } from "lucide-react";
+import { Bot, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, Users, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -14,6 +14,7 @@ const PAGES = [
   { to: "/approvals", label: "Approvals", icon: CheckCircle2, end: false },
   { to: "/agents", label: "Agents", icon: Bot, end: false },
   { to: "/teams", label: "Teams", icon: Users, end: false },
+  { to: "/workflows", label: "Workflows", icon: Workflow, end: false },
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
 ];
 
