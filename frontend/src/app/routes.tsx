@@ -16,6 +16,7 @@ const AgentEditPage = lazy(() => import("@/features/agents").then((m) => ({ defa
 const TeamsPage = lazy(() => import("@/features/teams").then((m) => ({ default: m.TeamsPage })));
 const WorkflowListPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowListPage })));
 const WorkflowEditPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowEditPage })));
+const EventsPage = lazy(() => import("@/features/events").then((m) => ({ default: m.EventsPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 
 function Loading() {
@@ -58,6 +59,7 @@ export function AppRoutes() {
         <Route path="teams" element={<TeamsPage />} />
         <Route path="workflows" element={<WorkflowListPage />} />
         <Route path="workflows/:workflowId" element={<WorkflowEditPage />} />
+        <Route path="events" element={<EventsPage />} />
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

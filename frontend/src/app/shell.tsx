@@ -1,4 +1,4 @@
-import { Bot, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, Users, Workflow } from "lucide-react";
+import { Bot, CalendarClock, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, Users, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -15,6 +15,7 @@ const PAGES = [
   { to: "/agents", label: "Agents", icon: Bot, end: false },
   { to: "/teams", label: "Teams", icon: Users, end: false },
   { to: "/workflows", label: "Workflows", icon: Workflow, end: false },
+  { to: "/events", label: "Events", icon: CalendarClock, end: false },
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
 ];
 
