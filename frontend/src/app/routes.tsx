@@ -17,6 +17,8 @@ const TeamsPage = lazy(() => import("@/features/teams").then((m) => ({ default: 
 const WorkflowListPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowListPage })));
 const WorkflowEditPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowEditPage })));
 const EventsPage = lazy(() => import("@/features/events").then((m) => ({ default: m.EventsPage })));
+const ProfilePage = lazy(() => import("@/features/account").then((m) => ({ default: m.ProfilePage })));
+const TokensPage = lazy(() => import("@/features/account").then((m) => ({ default: m.TokensPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 
 function Loading() {
@@ -61,6 +63,8 @@ export function AppRoutes() {
         <Route path="workflows/:workflowId" element={<WorkflowEditPage />} />
         <Route path="events" element={<EventsPage />} />
         <Route path="settings/channels" element={<ChannelsPage />} />
+        <Route path="settings/profile" element={<ProfilePage />} />
+        <Route path="settings/tokens" element={<TokensPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -1,4 +1,4 @@
-import { Bot, CalendarClock, CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, Users, Workflow } from "lucide-react";
+import { Bot, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -17,6 +17,8 @@ const PAGES = [
   { to: "/workflows", label: "Workflows", icon: Workflow, end: false },
   { to: "/events", label: "Events", icon: CalendarClock, end: false },
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
+  { to: "/settings/profile", label: "Profile", icon: UserRound, end: false },
+  { to: "/settings/tokens", label: "API tokens", icon: KeyRound, end: false },
 ];
 
 export function Shell({ user, children }: { user: Schemas["UserOut"]; children: ReactNode }) {
