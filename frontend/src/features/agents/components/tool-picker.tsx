@@ -24,30 +24,37 @@ export function ToolPicker({
             <legend className="px-1 text-sm font-medium">Tools of {server}</legend>
             {tools?.isPending ? <p role="status" className="text-sm">Asking {server} for its tools…</p> : null}
             {tools?.isError ? <Alert>{tools.error.message}</Alert> : null}
-            {tools?.data?.map((tool) => (
-              <label key={tool.prefixed_name} className="flex flex-wrap items-start gap-2 py-1 text-sm">
-                <input
-                  type="checkbox"
-                  className="mt-0.5 size-4"
-                  checked={allowed(tool.prefixed_name, filter)}
-                  onChange={(event) => onChange(toggled(filter, tool.prefixed_name, event.target.checked))}
-                />
-                <span className="grid min-w-0 flex-1 gap-0.5">
-                  <span className="font-medium">
-                    {tool.title ?? tool.name} <code className="text-xs text-muted-foreground">{tool.prefixed_name}</code>
+            {tools?.data?.map((tool) => {
+              const id = `tool-${tool.prefixed_name}`;
+              return (
+                <div key={tool.prefixed_name} className="flex flex-wrap items-start gap-2 py-1 text-sm">
+                  <input
+                    id={id}
+                    type="checkbox"
+                    className="mt-0.5 size-4"
+                    aria-describedby={`${id}-about`}
+                    checked={allowed(tool.prefixed_name, filter)}
+                    onChange={(event) => onChange(toggled(filter, tool.prefixed_name, event.target.checked))}
+                  />
+                  <span className="grid min-w-0 flex-1 gap-0.5">
+                    <label htmlFor={id} className="font-medium">
+                      {tool.title ?? tool.name} <code className="text-xs text-muted-foreground">{tool.prefixed_name}</code>
+                    </label>
+                    <span id={`${id}-about`} className="text-muted-foreground">
+                      {tool.description}
+                    </span>
                   </span>
-                  <span className="text-muted-foreground">{tool.description}</span>
-                </span>
-                <span className="flex flex-wrap gap-1">
-                  {tool.read_only ? <Badge variant="secondary">reads only</Badge> : null}
-                  {tool.destructive ? <Badge variant="destructive">destructive</Badge> : null}
-                  {!tool.read_only && !tool.destructive ? <Badge variant="outline">changes things</Badge> : null}
-                  {tool.annotations.idempotentHint === true ? <Badge variant="outline">idempotent</Badge> : null}
-                  {tool.annotations.openWorldHint === true ? <Badge variant="outline">reaches outside</Badge> : null}
-                  <Badge variant="outline">approval: {tool.decision}</Badge>
-                </span>
-              </label>
-            ))}
+                  <span className="flex flex-wrap gap-1">
+                    {tool.read_only ? <Badge variant="secondary">reads only</Badge> : null}
+                    {tool.destructive ? <Badge variant="destructive">destructive</Badge> : null}
+                    {!tool.read_only && !tool.destructive ? <Badge variant="outline">changes things</Badge> : null}
+                    {tool.annotations.idempotentHint === true ? <Badge variant="outline">idempotent</Badge> : null}
+                    {tool.annotations.openWorldHint === true ? <Badge variant="outline">reaches outside</Badge> : null}
+                    <Badge variant="outline">approval: {tool.decision}</Badge>
+                  </span>
+                </div>
+              );
+            })}
           </fieldset>
         );
       })}

@@ -87,7 +87,7 @@ describe("Agents", () => {
     await userEvent.type(screen.getByLabelText("Prompt"), "Only look, never pair.");
     await userEvent.type(screen.getByLabelText("Model (blank: Angie's own)"), "openai:small");
     await userEvent.click(await screen.findByRole("checkbox", { name: "hue" }));
-    const pair = await screen.findByRole("checkbox", { name: /hue_pair/ });
+    const pair = await screen.findByRole("checkbox", { name: "pair hue_pair" });
     expect(screen.getAllByText("destructive")).toHaveLength(1);
     expect(screen.getAllByText("reads only")).toHaveLength(1);
     await userEvent.click(pair);
