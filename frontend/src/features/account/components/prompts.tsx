@@ -23,10 +23,10 @@ function Editor({ name, body, version }: { name: string; body: string; version: 
       </Label>
       <Textarea id="prompt-body" rows={12} className="font-mono" value={text} onChange={(e) => setText(e.target.value)} />
       {save.isError ? <Alert>{save.error.message}</Alert> : null}
-      {save.isSuccess ? <p role="status" className="text-sm text-muted-foreground">Saved {name}.</p> : null}
+      {save.isSuccess ? <p role="status" className="text-sm text-muted-foreground">Saved the {name} prompt.</p> : null}
       <div>
         <Button type="submit" disabled={save.isPending || text === body}>
-          Save {name}
+          Save the {name} prompt
         </Button>
       </div>
       {prompt.data?.rendered ? (

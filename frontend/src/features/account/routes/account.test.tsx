@@ -48,8 +48,8 @@ describe("ProfilePage", () => {
     const docs = screen.getByRole("list", { name: "Prompt documents" });
     await userEvent.click(within(docs).getByRole("button", { name: /preferences/ }));
     await userEvent.type(screen.getByLabelText(/^preferences/), "Tea, not coffee.");
-    await userEvent.click(screen.getByRole("button", { name: "Save preferences" }));
-    expect(await screen.findByText("Saved preferences.")).toBeVisible();
+    await userEvent.click(screen.getByRole("button", { name: "Save the preferences prompt" }));
+    expect(await screen.findByText("Saved the preferences prompt.")).toBeVisible();
     expect(fake.to("PUT", "/api/prompts/preferences")).toEqual([{ body: "Tea, not coffee." }]);
   });
 });
