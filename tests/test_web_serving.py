@@ -59,7 +59,10 @@ async def test_the_entry_page_is_served_at_the_root_and_revalidated(
     assert answer.headers["x-frame-options"] == "DENY"
 
 
-@pytest.mark.parametrize("route", ["/chat", "/tasks/12", "/approvals/"])
+@pytest.mark.parametrize(
+    "route",
+    ["/chat", "/tasks/12", "/approvals/", "/agents/new", "/workflows/3", "/settings/channels"],
+)
 async def test_client_routes_fall_back_to_the_entry_page(
     web: httpx.AsyncClient, route: str
 ) -> None:

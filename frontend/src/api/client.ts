@@ -42,3 +42,9 @@ export async function data<T>(call: Promise<{ data?: T; error?: unknown }>): Pro
   if (error !== undefined || data === undefined) throw new Error(problem(error));
   return data;
 }
+
+/** A call that answers nothing (204), or an Error with Angie's message. */
+export async function done(call: Promise<{ error?: unknown; response: Response }>): Promise<void> {
+  const { error, response } = await call;
+  if (error !== undefined || !response.ok) throw new Error(problem(error));
+}

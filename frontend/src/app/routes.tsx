@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { Navigate, Outlet, Route, Routes, useLocation } from "react-router";
 
 import { ApprovalsPage } from "@/features/approvals";
@@ -9,22 +10,37 @@ import { useSession } from "@/hooks/use-session";
 
 import { Shell } from "./shell";
 
+// The pages one opens now and then load when first opened: the first page stays small.
+const AgentListPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentListPage })));
+const AgentEditPage = lazy(() => import("@/features/agents").then((m) => ({ default: m.AgentEditPage })));
+const TeamsPage = lazy(() => import("@/features/teams").then((m) => ({ default: m.TeamsPage })));
+const WorkflowListPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowListPage })));
+const WorkflowEditPage = lazy(() => import("@/features/workflows").then((m) => ({ default: m.WorkflowEditPage })));
+const EventsPage = lazy(() => import("@/features/events").then((m) => ({ default: m.EventsPage })));
+const ProfilePage = lazy(() => import("@/features/account").then((m) => ({ default: m.ProfilePage })));
+const TokensPage = lazy(() => import("@/features/account").then((m) => ({ default: m.TokensPage })));
+const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
+
+function Loading() {
+  return (
+    <p role="status" className="p-8 text-muted-foreground">
+      Loading…
+    </p>
+  );
+}
+
 function SignedIn() {
   const state = useSession();
   const location = useLocation();
-  if (state.status === "loading") {
-    return (
-      <p role="status" className="p-8 text-muted-foreground">
-        Loading…
-      </p>
-    );
-  }
+  if (state.status === "loading") return <Loading />;
   if (state.status === "signed-out") {
     return <Navigate to="/sign-in" replace state={{ from: location.pathname, reason: state.reason }} />;
   }
   return (
     <Shell user={state.user}>
-      <Outlet />
+      <Suspense fallback={<Loading />}>
+        <Outlet />
+      </Suspense>
     </Shell>
   );
 }
@@ -40,6 +56,15 @@ export function AppRoutes() {
         <Route path="tasks" element={<TaskListPage />} />
         <Route path="tasks/:taskId" element={<TaskDetailPage />} />
         <Route path="approvals" element={<ApprovalsPage />} />
+        <Route path="agents" element={<AgentListPage />} />
+        <Route path="agents/:agentId" element={<AgentEditPage />} />
+        <Route path="teams" element={<TeamsPage />} />
+        <Route path="workflows" element={<WorkflowListPage />} />
+        <Route path="workflows/:workflowId" element={<WorkflowEditPage />} />
+        <Route path="events" element={<EventsPage />} />
+        <Route path="settings/channels" element={<ChannelsPage />} />
+        <Route path="settings/profile" element={<ProfilePage />} />
+        <Route path="settings/tokens" element={<TokensPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

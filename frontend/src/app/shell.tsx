@@ -1,4 +1,4 @@
-import { CheckCircle2, LayoutDashboard, ListTodo, LogOut, MessageCircle } from "lucide-react";
+import { Bot, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -12,6 +12,13 @@ const PAGES = [
   { to: "/chat", label: "Chat", icon: MessageCircle, end: false },
   { to: "/tasks", label: "Tasks", icon: ListTodo, end: false },
   { to: "/approvals", label: "Approvals", icon: CheckCircle2, end: false },
+  { to: "/agents", label: "Agents", icon: Bot, end: false },
+  { to: "/teams", label: "Teams", icon: Users, end: false },
+  { to: "/workflows", label: "Workflows", icon: Workflow, end: false },
+  { to: "/events", label: "Events", icon: CalendarClock, end: false },
+  { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
+  { to: "/settings/profile", label: "Profile", icon: UserRound, end: false },
+  { to: "/settings/tokens", label: "API tokens", icon: KeyRound, end: false },
 ];
 
 export function Shell({ user, children }: { user: Schemas["UserOut"]; children: ReactNode }) {

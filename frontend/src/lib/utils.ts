@@ -14,3 +14,12 @@ export function when(iso: string | null | undefined): string {
     ? { hour: "2-digit", minute: "2-digit" }
     : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
+
+/** The list with the item at `index` moved by `by` places (kept inside the list). */
+export function moved<T>(items: T[], index: number, by: number): T[] {
+  const to = Math.max(0, Math.min(items.length - 1, index + by));
+  const next = [...items];
+  const [item] = next.splice(index, 1);
+  if (item !== undefined) next.splice(to, 0, item);
+  return next;
+}

@@ -11,7 +11,8 @@ const badgeVariants = cva(
         default: "border-transparent bg-primary text-primary-foreground",
         secondary: "border-transparent bg-secondary text-secondary-foreground",
         success: "border-transparent bg-success/15 text-success",
-        destructive: "border-transparent bg-destructive/15 text-destructive",
+        // No tint behind the red: on a tint, small red text falls short of the contrast it needs.
+        destructive: "border-destructive/50 text-destructive",
         outline: "text-foreground",
       },
     },

@@ -18,7 +18,21 @@ WEB_DIST = Path(angie.__file__).parent / "web" / "dist"
 
 # The first segments of the app's own pages (frontend/src/app/routes.tsx): the server answers
 # them with the app's page, which routes in the browser. Any other unknown path stays a 404.
-CLIENT_ROUTES = frozenset({"", "sign-in", "setup", "chat", "tasks", "approvals"})
+CLIENT_ROUTES = frozenset(
+    {
+        "",
+        "sign-in",
+        "setup",
+        "chat",
+        "tasks",
+        "approvals",
+        "agents",
+        "teams",
+        "workflows",
+        "events",
+        "settings",
+    }
+)
 
 # Vite names every built asset after its content's hash: such a name never changes meaning.
 _IMMUTABLE = "public, max-age=31536000, immutable"

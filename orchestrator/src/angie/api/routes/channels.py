@@ -26,7 +26,7 @@ from angie_channels.base import ChannelError, WebhookRequest
 from angie_channels.kinds import KINDS, ChannelSpec
 from angie_channels.settings import ChannelSettings
 
-__all__ = ("ChannelIn", "ChannelOut", "router")
+__all__ = ("ChannelIn", "ChannelOut", "FieldOut", "router")
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -46,8 +46,21 @@ class ChannelIn(Body):
     )
 
 
+class FieldOut(BaseModel):
+    """One setting of a channel as a form asks for it."""
+
+    name: str
+    label: str
+    secret: bool = Field(description="Write-only: stored encrypted and never sent back.")
+    required: bool
+    hint: str | None = Field(description="What a value that does not fit should look like.")
+    suggested: str | None = Field(description="A value to offer when nothing is set yet.")
+
+
 class ChannelOut(BaseModel):
     channel: str
+    title: str
+    fields: list[FieldOut] = Field(description="Its settings and secrets, in the order to ask.")
     enabled: bool
     configured: bool = Field(description="Everything the channel needs is set.")
     missing: list[str] = Field(description="What is still needed before it can work.")
@@ -89,6 +102,18 @@ def _out(
     now = states.connection(user.id, kind, enabled=enabled)
     return ChannelOut(
         channel=kind,
+        title=KINDS[kind].title,
+        fields=[
+            FieldOut(
+                name=q.name,
+                label=q.label,
+                secret=q.secret,
+                required=q.required,
+                hint=q.hint,
+                suggested=q.suggested,
+            )
+            for q in KINDS[kind].questions()
+        ],
         enabled=enabled,
         configured=row is not None and not missing,
         missing=missing,

@@ -1,0 +1,2 @@
+export { ProfilePage } from "./routes/profile";
+export { TokensPage } from "./routes/tokens";

@@ -1,0 +1,1 @@
+export { AgentEditPage, AgentListPage } from "./routes/agents";

@@ -1,0 +1,1 @@
+export { ChannelsPage } from "./routes/channels";

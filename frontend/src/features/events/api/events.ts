@@ -1,0 +1,92 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+
+import { api, data, done, type Schemas } from "@/api/client";
+
+export type EventType = Schemas["EventType"];
+export type Schedule = Schemas["ScheduleOut"];
+export type ScheduleIn = Schemas["ScheduleIn"];
+export const EVENT_TYPES: EventType[] = ["message", "cron", "webhook", "api", "system"];
+export const PAGE_SIZE = 25;
+
+export function useEvents(type: EventType | "", page: number) {
+  return useQuery({
+    queryKey: ["events", type, page],
+    queryFn: () =>
+      data(
+        api.GET("/api/events", {
+          params: { query: { type: type || undefined, limit: PAGE_SIZE, offset: page * PAGE_SIZE } },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+    refetchInterval: 15_000,
+  });
+}
+
+export function useSchedules() {
+  return useQuery({
+    queryKey: ["schedules"],
+    queryFn: () => data(api.GET("/api/schedules", { params: { query: { limit: 200 } } })),
+  });
+}
+
+/** The coming runs of every enabled cron, soonest first, as Angie's scheduler computes them. */
+export function useUpcoming() {
+  return useQuery({
+    queryKey: ["upcoming"],
+    queryFn: () => data(api.GET("/api/events/upcoming", { params: { query: { hours: 48, limit: 50 } } })),
+    refetchInterval: 60_000,
+  });
+}
+
+/** What a cron can run: an agent, a team or a workflow (or Angie herself, with none). */
+export function useTargets() {
+  const agents = useQuery({
+    queryKey: ["agents"],
+    queryFn: () => data(api.GET("/api/agents", { params: { query: { limit: 200, sort: "name" } } })),
+  });
+  const teams = useQuery({
+    queryKey: ["teams"],
+    queryFn: () => data(api.GET("/api/teams", { params: { query: { limit: 200 } } })),
+  });
+  const workflows = useQuery({
+    queryKey: ["workflows"],
+    queryFn: () => data(api.GET("/api/workflows", { params: { query: { limit: 200 } } })),
+  });
+  return {
+    agents: agents.data?.items ?? [],
+    teams: teams.data?.items ?? [],
+    workflows: workflows.data?.items ?? [],
+  };
+}
+
+function useRefresh() {
+  const client = useQueryClient();
+  return () => {
+    void client.invalidateQueries({ queryKey: ["schedules"] });
+    void client.invalidateQueries({ queryKey: ["upcoming"] });
+  };
+}
+
+export function useCreateSchedule() {
+  const refresh = useRefresh();
+  return useMutation({
+    mutationFn: (body: ScheduleIn) => data(api.POST("/api/schedules", { body })),
+    onSuccess: refresh,
+  });
+}
+
+export function useScheduleAction() {
+  const refresh = useRefresh();
+  return useMutation({
+    mutationFn: ({ id, action }: { id: number; action: "pause" | "resume" | "delete" }) => {
+      const path = { params: { path: { schedule_id: id } } };
+      if (action === "delete") return done(api.DELETE("/api/schedules/{schedule_id}", path));
+      return done(
+        action === "pause"
+          ? api.POST("/api/schedules/{schedule_id}/pause", path)
+          : api.POST("/api/schedules/{schedule_id}/resume", path),
+      );
+    },
+    onSuccess: refresh,
+  });
+}

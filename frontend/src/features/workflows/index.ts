@@ -1,0 +1,1 @@
+export { WorkflowEditPage, WorkflowListPage } from "./routes/workflows";

@@ -1,0 +1,171 @@
+"""The web UI's pages past the first hour, in a real browser against a real ``angie serve``:
+a channel set up and checked, an agent over the Hue server's live tools, a team, a workflow
+built step by step and run, a cron, the profile, a prompt and an API token that works.
+
+Skips without Chromium or a built UI, like the other browser tests (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from api_support import PASSWORD
+from browser.web_support import EMAIL, WAIT_MS, Served, accessible, account
+from playwright.sync_api import Page, expect
+
+from angie_mcp_core.testing import free_port
+
+PAGES = (
+    ("/settings/channels", "Channels"),
+    ("/agents", "Agents"),
+    ("/teams", "Teams"),
+    ("/workflows", "Workflows"),
+    ("/events", "Events"),
+    ("/settings/profile", "Profile and prompts"),
+    ("/settings/tokens", "API tokens"),
+)
+
+
+def _sign_in(page: Page, served: Served, path: str) -> None:
+    account(served)
+    page.goto(f"{served.url}{path}")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible(timeout=WAIT_MS)
+
+
+@pytest.mark.slow
+def test_channel_agent_team_workflow_cron_profile_and_token(served: Served, page: Page) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())
+    _sign_in(page, served, "/settings/channels")
+
+    # Channels: the email form comes from the channel's own fields; the check says what is wrong.
+    expect(page.get_by_role("heading", name="Channels")).to_be_visible(timeout=WAIT_MS)
+    email = page.get_by_role("form", name="Email settings")
+    expect(email.get_by_label("IMAP port")).to_have_value("993", timeout=WAIT_MS)
+    closed = str(free_port())
+    email.get_by_label("Email address (needed)").fill("angie@home.test")
+    email.get_by_label("IMAP server (needed)").fill("127.0.0.1")
+    email.get_by_label("IMAP port").fill(closed)
+    email.get_by_label("SMTP server (needed)").fill("127.0.0.1")
+    email.get_by_label("SMTP port").fill(closed)
+    email.get_by_label("Password (needed)").fill("app-password")
+    email.get_by_label("Angie uses Email").uncheck()
+    email.get_by_role("button", name="Save Email").click()
+    expect(email.get_by_text("Saved.")).to_be_visible(timeout=WAIT_MS)
+    expect(email.get_by_label("Password (needed)")).to_have_value("")
+    expect(email.get_by_label("Password (needed)")).to_have_attribute(
+        "placeholder", "saved; type to replace"
+    )
+    email.get_by_role("button", name="Check Email").click()
+    expect(email.get_by_text("Does not work:")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_label("Pairing code")).to_be_visible()
+    accessible(page)
+
+    # Agents: the tool picker lists the Hue server's live tools with their annotations.
+    page.get_by_role("link", name="Agents").click()
+    page.get_by_role("link", name="New agent").click()
+    page.get_by_label("Name").fill("lights")
+    page.get_by_label("Prompt").fill("You look after the lights.")
+    page.get_by_role("checkbox", name="hue", exact=True).check()
+    scenes = page.get_by_role("checkbox", name="Activate Scene hue_activate_scene")
+    expect(scenes).to_be_checked(timeout=WAIT_MS)
+    expect(page.get_by_text("reads only").first).to_be_visible()
+    expect(page.get_by_text("approval: ask").first).to_be_visible()
+    scenes.uncheck()
+    expect(page.get_by_text("!hue_activate_scene")).to_be_visible()
+    accessible(page)
+    page.get_by_role("button", name="Create agent").click()
+    expect(page.get_by_role("heading", name="Agent lights")).to_be_visible(timeout=WAIT_MS)
+
+    # Teams: the new agent in a team.
+    page.get_by_role("link", name="Teams").click()
+    page.get_by_role("button", name="New team").click()
+    page.get_by_label("Team name").fill("lamps")
+    page.get_by_label("Agent to add").select_option("lights")
+    page.get_by_role("button", name="Add to team").click()
+    page.get_by_role("button", name="Create team").click()
+    expect(page.get_by_role("button", name="Edit lamps")).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
+
+    # Workflows: two steps, reordered, saved, run, each step watched to the end.
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_role("link", name="New workflow").click()
+    page.get_by_label("Name", exact=True).fill("evening")
+    steps = page.get_by_role("list", name="Steps")
+    first = steps.get_by_role("listitem").nth(0)
+    first.get_by_label("Step name").fill("look")
+    first.get_by_label("Run by").select_option("lights")
+    first.get_by_label("Instruction").fill("Are the lights on?")
+    page.get_by_role("button", name="Add step").click()
+    second = steps.get_by_role("listitem").nth(1)
+    second.get_by_label("Step name").fill("tell")
+    second.get_by_label("Run by").select_option("team lamps")
+    second.get_by_label("Instruction").fill("Say this: {{ previous }}")
+    second.get_by_role("button", name="Move tell up").press("Enter")
+    expect(steps.get_by_role("listitem").nth(0)).to_have_accessible_name("Step 1: tell")
+    steps.get_by_role("button", name="Move tell down").press("Enter")
+    accessible(page)
+    page.get_by_role("button", name="Create workflow").click()
+    expect(page.get_by_role("heading", name="Workflow evening")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Run now").click()
+    run = page.get_by_role("list", name="Steps of this run")
+    expect(run.get_by_role("link", name="look: succeeded")).to_be_visible(timeout=WAIT_MS)
+    expect(run.get_by_role("link", name="tell: succeeded")).to_be_visible(timeout=WAIT_MS)
+
+    # Events: the run's event with its task; a cron with the next run Angie gives, paused.
+    page.get_by_role("link", name="Events").click()
+    events = page.get_by_role("list", name="Events")
+    expect(events.get_by_role("link", name="task #").first).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Name").fill("nightly")
+    page.get_by_label("When (crontab)").fill("0 22 * * *")
+    page.get_by_label("Who does it").select_option("workflow evening")
+    page.get_by_role("button", name="Create cron").click()
+    expect(page.get_by_text("Made nightly; it first runs")).to_be_visible(timeout=WAIT_MS)
+    crons = page.get_by_role("list", name="Crons")
+    expect(crons.get_by_text("Next: ")).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
+    page.get_by_role("button", name="Pause nightly").click()
+    expect(page.get_by_role("button", name="Resume nightly")).to_be_visible(timeout=WAIT_MS)
+
+    # Profile and prompts.
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_label("What Angie calls you").fill("Sammy")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Profile saved.")).to_be_visible(timeout=WAIT_MS)
+    documents = page.get_by_role("list", name="Prompt documents")
+    documents.get_by_role("button").first.click()
+    body = page.locator("#prompt-body")
+    body.fill("I like the lights warm.")
+    page.get_by_role("button", name="prompt").click()
+    expect(page.get_by_text("Saved the ")).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
+
+    # A personal API token, shown once, that works and then no longer does.
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Token name").fill("script")
+    page.get_by_role("button", name="Create token").click()
+    token = page.get_by_test_id("new-token").inner_text(timeout=WAIT_MS).strip()
+    me = httpx.get(f"{served.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert me.status_code == 200, me.text
+    assert me.json()["preferred_name"] == "Sammy"
+    accessible(page)
+    page.get_by_role("button", name="Revoke script").click()
+    expect(page.get_by_text("revoked")).to_be_visible(timeout=WAIT_MS)
+    gone = httpx.get(
+        f"{served.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert gone.status_code == 401, gone.text
+
+
+@pytest.mark.slow
+def test_each_page_on_a_phone_in_the_dark(served: Served, phone: Page) -> None:
+    _sign_in(phone, served, "/settings/channels")
+    for path, heading in PAGES:
+        phone.goto(f"{served.url}{path}")
+        expect(phone.get_by_role("heading", name=heading, exact=True)).to_be_visible(
+            timeout=WAIT_MS
+        )
+        phone.wait_for_load_state("networkidle")
+        accessible(phone)
