@@ -342,13 +342,19 @@ async def check_channel(
         adapter = await saved_channel(
             services.database, services.settings.secret, row, services.hub.factory
         )
+    except Exception as err:  # an adapter that cannot even be built says why
+        return CheckOut(ok=False, detail=f"{spec.title} cannot be checked: {err}")
+    try:
         detail = await asyncio.wait_for(adapter.check(), _CHECK_SECONDS)
     except ChannelError as err:
         return CheckOut(ok=False, detail=str(err))
     except TimeoutError:
         return CheckOut(ok=False, detail=f"{spec.title} did not answer in {_CHECK_SECONDS:.0f} s")
-    except Exception as err:  # an adapter that cannot even be built says why
+    except Exception as err:
         return CheckOut(ok=False, detail=f"{spec.title} cannot be checked: {err}")
+    finally:
+        # The adapter was built for this check alone: its clients close with it.
+        await adapter.stop()
     return CheckOut(ok=True, detail=detail)
 
 
