@@ -151,6 +151,43 @@ def test_a_persons_allow_never_passes_a_tool_its_server_always_asks_about() -> N
     assert policy.decide("home_assistant", "operate_safety_device", unlock, untrusted=False) is (
         Decision.ASK
     )
+    # A household in "allow" mode still asks too: the mode is not a choice about this tool.
+    household = ApprovalPolicy([ServerPolicy("home_assistant", ApprovalMode.ALLOW)])
+    assert household.decide("home_assistant", "operate_safety_device", unlock, untrusted=False) is (
+        Decision.ASK
+    )
+
+
+def test_the_persons_rule_naming_an_always_ask_tool_lets_it_run_but_not_in_an_untrusted_run() -> (
+    None
+):
+    block = ToolDefinition(
+        name="unifi_block_client",
+        metadata={"annotations": {"destructiveHint": True}, "meta": {"angie/approval": "always"}},
+    )
+    # The household's per-tool allow is not the person's own choice: it still asks.
+    household = ApprovalPolicy(
+        [ServerPolicy("unifi", ApprovalMode.ALLOW, {"block_client": Decision.ALLOW})]
+    )
+    assert household.decide("unifi", "block_client", block, untrusted=False) is Decision.ASK
+
+    exact = household.for_person(PersonRules((Rule("unifi_block_client", RuleDecision.ALLOW),)))
+    assert exact.decide("unifi", "block_client", block, untrusted=False) is Decision.ALLOW
+    assert exact.decide("unifi", "block_client", block, untrusted=True) is Decision.ASK
+    # Without a household policy for the server (it would ask by its annotations) too.
+    alone = ApprovalPolicy().for_person(
+        PersonRules((Rule("unifi_block_client", RuleDecision.ALLOW),))
+    )
+    assert alone.decide("unifi", "block_client", block, untrusted=False) is Decision.ALLOW
+
+    # A wildcard is not naming the tool.
+    broad = household.for_person(PersonRules((Rule("unifi_block_*", RuleDecision.ALLOW),)))
+    assert broad.decide("unifi", "block_client", block, untrusted=False) is Decision.ASK
+    # And "never" stays never, whatever the person allows.
+    never = ApprovalPolicy(
+        [ServerPolicy("unifi", ApprovalMode.ALLOW, {"block_client": Decision.NEVER})]
+    ).for_person(PersonRules((Rule("unifi_block_client", RuleDecision.ALLOW),)))
+    assert never.decide("unifi", "block_client", block, untrusted=False) is Decision.NEVER
 
 
 # -- through a real run, with the Hue server and the fake bridge --------------------------------

@@ -138,23 +138,29 @@ class ApprovalPolicy:
         turns an ask into allow; never stays never. An untrusted run (started by a webhook or
         an inbound email, or tainted by what it read) can only be stricter: any tool that is
         not read-only asks even where the policy or a rule allows it. A tool its server marks
-        "always ask" asks whatever the policy or a rule allows.
+        "always ask" asks whatever the household's policy allows; only the person's own rule
+        naming that very tool (its pattern is exactly the prefixed name, no wildcard) lets it
+        run without asking, and never in an untrusted run.
         """
         policy = self.server(server)
         read_only = is_read_only(tool_def)
+        prefixed = f"{server}_{tool}"
         decision = (
             policy.tool_policies.get(tool)
             or _MODE_DECISIONS.get(policy.mode)
             or (Decision.ALLOW if read_only else Decision.ASK)
         )
+        named = False
         because = None
-        rule = self.person.match(f"{server}_{tool}", tool_def)
+        rule = self.person.match(prefixed, tool_def)
         if rule is not None and decision is not Decision.NEVER:
             if rule.decision is RuleDecision.ASK and decision is Decision.ALLOW:
                 decision, because = Decision.ASK, f"your rule: {rule.label}"
             elif rule.decision is RuleDecision.ALLOW:
-                decision = Decision.ALLOW
-        if decision is Decision.ALLOW and (always_asks(tool_def) or (untrusted and not read_only)):
+                decision, named = Decision.ALLOW, rule.pattern == prefixed
+        if decision is Decision.ALLOW and (
+            (always_asks(tool_def) and not named) or (untrusted and not read_only)
+        ):
             return Decision.ASK, None
         return decision, because
 
