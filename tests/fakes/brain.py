@@ -61,6 +61,8 @@ class Brain:
     fail_on: set[str] = field(default_factory=set)
     # word → how many more times a request with it fails before it works.
     flaky: dict[str, int] = field(default_factory=dict)
+    # word → the make_plan arguments Angie proposes for a request with it.
+    angie_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def model(self, _name: str | None = None) -> Model:
         return FunctionModel(self._respond, model_name="brain")
@@ -85,6 +87,10 @@ class Brain:
     def _angie(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
         if returns:
             return ModelResponse(parts=[TextPart(f"Angie: {returns[-1]}")])
+        for word, plan in self.angie_plans.items():
+            if word in request and "make_plan" in tools:
+                self.calls.append(("angie", "make_plan"))
+                return ModelResponse(parts=[ToolCallPart("make_plan", plan)])
         match = re.match(r"\s*(?:<untrusted-data[^>]*>\s*)?(\w+):\s*(.*)", request, re.S)
         if match and f"ask_{match[1]}" in tools:
             self.calls.append(("angie", f"ask_{match[1]}"))

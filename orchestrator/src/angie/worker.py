@@ -18,7 +18,7 @@ from pydantic_ai.exceptions import ModelHTTPError, UnexpectedModelBehavior, Usag
 from angie.agents.approvals import ApprovalService
 from angie.agents.chat import ChatTurn
 from angie.agents.llm import ModelFailed
-from angie.agents.runner import AgentFactory
+from angie.agents.runner import AgentFactory, Answer
 from angie.agents.runs import (
     Failed,
     Finished,
@@ -92,6 +92,10 @@ def _explain(err: BaseException) -> str:
     if _transient(err):
         return f"a service could not be reached ({type(err).__name__})"
     return f"something went wrong ({type(err).__name__})"
+
+
+# The task a delegation becomes: an approved plan runs as a workflow of its own steps.
+_DELEGATED = {"agent": TaskKind.AGENT, "team": TaskKind.TEAM, "plan": TaskKind.WORKFLOW}
 
 
 class Executor:
@@ -294,8 +298,13 @@ class Executor:
         return spent.cost_usd >= self.daily_budget
 
     async def _delegate(
-        self, parent: Task, call_id: str, kind: Literal["agent", "team"], target: int, request: str
-    ) -> str:
+        self,
+        parent: Task,
+        call_id: str,
+        kind: Literal["agent", "team", "plan"],
+        target: int,
+        request: str,
+    ) -> Answer:
         # Keyed by what is asked, not by the model's call id (new on every run): a run repeated
         # after a crash finds the child it started before, with that child's effects journal.
         digest = hashlib.sha256(f"{kind}:{target}:{request}".encode()).hexdigest()[:24]
@@ -303,10 +312,11 @@ class Executor:
         sequence = counter[digest]
         counter[digest] += 1
         child, _ = await self.tasks.submit(
-            TaskKind.AGENT if kind == "agent" else TaskKind.TEAM,
+            _DELEGATED[kind],
             user_id=parent.user_id,
             input={
                 "text": request,
+                **({"plan_id": target} if kind == "plan" else {}),
                 **({"untrusted": True} if parent.input.get("untrusted") else {}),
             },
             # A tainted parent's request may carry what it read: the child starts tainted.
@@ -326,7 +336,7 @@ class Executor:
         if child.tainted_by is not None:
             # Its answer may quote what it read: the parent is tainted from here on.
             await taint_task(self.tasks.db, parent, child.tainted_by)
-        return answer_of(child)
+        return Answer(answer_of(child), child.status is TaskStatus.SUCCEEDED, child.id)
 
     async def decide(
         self, approval_id: int, *, approve: bool, user_id: int | None, reason: str | None = None

@@ -15,7 +15,7 @@ from angie.agents.audit import redact
 from angie.agents.policy import args_hash
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import Approval, ApprovalStatus, Task
+from angie.db.models import DELEGATIONS, Approval, ApprovalStatus, Task
 from angie.errors import Conflict, NotFound
 from angie.live import LiveBus, LiveType
 
@@ -94,6 +94,8 @@ class ApprovalService:
                     continue
                 args = call.args_as_dict()
                 server, tool = split_tool_name(call.tool_name, self._servers())
+                # A tool of no server is one of Angie's own (make_plan).
+                server = server or DELEGATIONS
                 approval = Approval(
                     task_id=task.id,
                     user_id=task.user_id,

@@ -14,6 +14,7 @@ from pydantic_ai import ApprovalRequired, CallDeferred, ModelRetry, RunContext, 
 from pydantic_ai.tools import AgentDepsT
 from pydantic_ai.toolsets import WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
+from pydantic_core import to_jsonable_python
 
 from angie.agents.policy import ToolForbidden
 from angie.db.engine import Database
@@ -95,9 +96,10 @@ def redact(args: Mapping[str, Any]) -> dict[str, Any]:
 
     A value whose key looks secret (token, password, api key, cookie, …; any case, at any
     depth, also inside lists) becomes ``"[redacted]"`` whole, even when it is itself a dict.
-    Strings over 500 characters are truncated with a marker. The input is never changed.
+    Strings over 500 characters are truncated with a marker. The input is never changed;
+    validated values (a function tool's pydantic models) are read as their JSON.
     """
-    return _redact_mapping(args, [])
+    return _redact_mapping(to_jsonable_python(args), [])
 
 
 def _scrub(text: str, args: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from angie.agents.approvals import ApprovalService
 from angie.agents.direct import DirectCaller, DirectCallError
 from angie.agents.llm import ModelNotConfigured
 from angie.agents.memory import ConversationMemory
+from angie.agents.planning import plan_tool
 from angie.agents.runner import AgentFactory, Delegate
 from angie.agents.runs import Failed, Finished, Outcome, run_agent
 from angie.agents.trust import fence, taint_task
@@ -93,7 +94,9 @@ class ChatTurn:
                 )
         documents = await self.user_prompts.current(task.user_id) if task.user_id else []
         roster = await self.factory.roster(task.user_id)
-        agent = await self.factory.for_angie(task, roster, documents)
+        # Planning needs someone to do the steps.
+        extra = [plan_tool(roster, self.tasks.db)] if roster.available else []
+        agent = await self.factory.for_angie(task, roster, documents, extra)
         outcome = await run_agent(
             agent,
             task,

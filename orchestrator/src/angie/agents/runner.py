@@ -28,10 +28,22 @@ from angie.db.models import DELEGATIONS, Task, Team, User
 from angie.db.models import Agent as AgentRow
 from angie.prompts import PromptAgent, PromptComposer, PromptContext, PromptUser, PromptVersion
 
-__all__ = ("AgentFactory", "Delegate", "Roster", "RosterEntry", "TaskDeps")
+__all__ = ("AgentFactory", "Answer", "Delegate", "Roster", "RosterEntry", "TaskDeps")
 
-# What a delegation tool calls: (parent task, tool call id, kind, id, request) → the answer.
-Delegate = Callable[[Task, str, Literal["agent", "team"], int, str], Awaitable[str]]
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a delegated request came to: the child task's answer as the parent's model reads
+    it, whether it succeeded, and the child task."""
+
+    text: str
+    succeeded: bool
+    task_id: int
+
+
+# What a delegation tool calls: (parent task, tool call id, kind, id, request) → the answer;
+# a "plan" is an approved plan's id and its goal, run as a task of its own.
+Delegate = Callable[[Task, str, Literal["agent", "team", "plan"], int, str], Awaitable[Answer]]
 ModelFor = Callable[[str | None], Model]
 
 
@@ -202,9 +214,15 @@ class AgentFactory:
         return self._agent(model, await self.prompts.compose_agent(ctx, prompt), toolsets)
 
     async def for_angie(
-        self, task: Task, roster: Roster, user_prompts: Sequence[PromptVersion]
+        self,
+        task: Task,
+        roster: Roster,
+        user_prompts: Sequence[PromptVersion],
+        extra: Sequence[Tool[TaskDeps]] = (),
     ) -> Agent[TaskDeps, Any]:
-        asks = FunctionToolset[TaskDeps]([_delegation_tool(e) for e in roster.available])
+        """Angie over the roster: an ``ask_`` tool per available agent and team, and the
+        ``extra`` tools of hers (planning), all audited as her own calls."""
+        asks = FunctionToolset[TaskDeps]([*(_delegation_tool(e) for e in roster.available), *extra])
         # Handing work on is one of her tool calls: audited and shown live like any other.
         tools = self.toolbox.audited(asks, server=DELEGATIONS, task_id=task.id)
         ctx = await self.context(task)
@@ -233,9 +251,10 @@ def _delegation_tool(entry: RosterEntry) -> Tool[TaskDeps]:
     async def delegate(ctx: RunContext[TaskDeps], request: str) -> str:
         if ctx.deps.delegate is None:
             return "Delegation is not possible in this run."
-        return await ctx.deps.delegate(
+        answer = await ctx.deps.delegate(
             ctx.deps.task, ctx.tool_call_id or "", entry.kind, entry.id, request
         )
+        return answer.text
 
     who = f"the {entry.name} agent" if entry.kind == "agent" else f"the {entry.name} team"
     return Tool(

@@ -128,6 +128,33 @@ def show(task_id: int, url: str | None) -> None:
     approvals = task.get("approvals") or []
     if approvals:
         console.print(_approvals(approvals))
+    for plan in task.get("plans") or []:
+        console.print(_plan(plan))
+
+
+_STEP_STYLES = {"succeeded": "green", "failed": "red", "running": "yellow", "waiting": "dim"}
+
+
+def _plan(plan: dict[str, Any]) -> Table:
+    """A plan's steps in the order they run, each with who does it and how it went."""
+    table = Table(
+        title=f"Plan {plan.get('id')} ({plan.get('status')}): {escape(str(plan.get('goal')))}",
+        title_justify="left",
+    )
+    for column in ("step", "who", "after", "status", "task", "request"):
+        table.add_column(column, overflow="fold")
+    for step in plan.get("steps") or []:
+        state = str(step.get("status"))
+        style = _STEP_STYLES.get(state, "")
+        table.add_row(
+            escape(str(step.get("name"))),
+            escape(str(step.get("ask"))),
+            escape(", ".join(step.get("after") or [])) or "-",
+            f"[{style}]{state}[/]" if style else escape(state),
+            str(step.get("task_id") or "-"),
+            escape(str(step.get("request"))),
+        )
+    return table
 
 
 def _change(action: str, then: str, help: str) -> click.Command:

@@ -16,6 +16,7 @@ from angie.db.models import Event, OnFailure, Task, TaskKind, TaskStatus, Workfl
 from angie.events.router import UNTRUSTED_TYPES
 from angie.prompts.sandbox import TemplateLimit
 from angie.tasks.service import TERMINAL, TaskService
+from angie.workflows.plans import run_plan
 from angie.workflows.render import render_instruction
 
 __all__ = ("WorkflowEngine", "render_instruction")
@@ -30,6 +31,10 @@ class WorkflowEngine:
         self._run_inline = run_inline
 
     async def run(self, task: Task) -> Outcome:
+        if task.input.get("plan_id") is not None:
+            return await run_plan(
+                self.db, self.tasks, self._run_inline, task, int(task.input["plan_id"])
+            )
         async with self.db.session() as session:
             workflow = await session.get(Workflow, task.workflow_id) if task.workflow_id else None
             if workflow is None:

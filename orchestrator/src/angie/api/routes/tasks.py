@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,8 @@ from angie.db.models import (
     Approval,
     ApprovalStatus,
     ChannelKind,
+    Plan,
+    PlanStatus,
     Task,
     TaskKind,
     TaskStatus,
@@ -99,10 +102,32 @@ class ApprovalOut(Out):
     decided_at: datetime | None
 
 
+class PlanStepOut(Out):
+    name: str
+    ask: str = Field(description="The agent (or team_<name>) that does it.")
+    request: str
+    after: list[str] = Field(description="The steps it waits for.")
+    status: str = Field(description="waiting, running, succeeded or failed.")
+    task_id: int | None = Field(description="Its child task, once started.")
+
+
+class PlanOut(Out):
+    id: int
+    task_id: int = Field(description="The task whose run made the plan.")
+    goal: str
+    status: PlanStatus
+    steps: list[PlanStepOut] = Field(description="In the order they run.")
+    created_at: datetime
+    updated_at: datetime
+
+
 class TaskDetail(TaskOut):
     tool_calls: list[ToolCallOut]
     children: list[TaskOut]
     approvals: list[ApprovalOut]
+    plans: list[PlanOut] = Field(
+        default_factory=list, description="Plans its runs made (shown before they started)."
+    )
 
 
 def _utc(value: datetime | None, name: str) -> datetime | None:
@@ -295,11 +320,13 @@ async def get_task(task_id: PathId, user: CurrentUser, session: SessionDep) -> T
     approvals = await session.scalars(
         select(Approval).where(Approval.task_id.in_(ids)).order_by(Approval.id)
     )
+    plans = await session.scalars(select(Plan).where(Plan.task_id.in_(ids)).order_by(Plan.id))
     return TaskDetail(
         **task.model_dump(),
         tool_calls=[ToolCallOut.model_validate(c) for c in calls],
         children=await _task_outs(session, Task.parent_id == task_id),
         approvals=[ApprovalOut.model_validate(a) for a in approvals],
+        plans=[PlanOut.model_validate(p) for p in plans],
     )
 
 

@@ -18,6 +18,7 @@ from angie.db.models.events import Event, EventStatus, EventType
 from angie.db.models.hooks import Webhook
 from angie.db.models.leases import Lease
 from angie.db.models.mcp import ApprovalMode, ContentTrust, McpServer, McpTransport, ServerHealth
+from angie.db.models.plans import Plan, PlanStatus
 from angie.db.models.prompts import Prompt, PromptKind
 from angie.db.models.schedules import MisfirePolicy, Schedule
 from angie.db.models.tasks import (
@@ -65,6 +66,8 @@ __all__ = (
     "MisfirePolicy",
     "OnFailure",
     "OutboundKind",
+    "Plan",
+    "PlanStatus",
     "Prompt",
     "PromptKind",
     "RuleDecision",
