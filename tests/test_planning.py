@@ -216,7 +216,9 @@ async def test_a_denied_plan_starts_nothing(
     assert task.status is TaskStatus.SUCCEEDED, task.error
     assert bridge_puts(bridge) == []
     assert [c for c in brain.calls if c[0] == "agent"] == []
-    assert (await _detail(api, sam, task_id))["children"] == []
+    detail = await _detail(api, sam, task_id)
+    assert detail["children"] == []
+    assert [p["status"] for p in detail["plans"]] == ["denied"]
 
 
 async def test_a_failed_step_stops_the_plan_and_angie_hears_what_was_done(

@@ -33,6 +33,7 @@ def upgrade() -> None:
                 "running",
                 "succeeded",
                 "failed",
+                "denied",
                 name="plan_status",
                 native_enum=False,
                 create_constraint=True,

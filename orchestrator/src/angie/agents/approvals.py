@@ -15,7 +15,7 @@ from angie.agents.audit import redact
 from angie.agents.policy import args_hash
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import DELEGATIONS, Approval, ApprovalStatus, Task
+from angie.db.models import DELEGATIONS, Approval, ApprovalStatus, Plan, PlanStatus, Task
 from angie.errors import Conflict, NotFound
 from angie.live import LiveBus, LiveType
 
@@ -157,6 +157,17 @@ class ApprovalService:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise ApprovalError(f"approval {approval_id} was decided meanwhile")
+            if not approve and (approval.server, approval.tool) == (DELEGATIONS, "make_plan"):
+                # A plan the person turned down is kept as such: nothing of it ever ran.
+                await session.execute(
+                    update(Plan)
+                    .where(
+                        Plan.task_id == approval.task_id,
+                        Plan.tool_call_id == approval.tool_call_id,
+                    )
+                    .values(status=PlanStatus.DENIED)
+                    .execution_options(synchronize_session=False)
+                )
         return await self.get(approval_id)
 
     async def for_task(self, task_id: int) -> list[Approval]:

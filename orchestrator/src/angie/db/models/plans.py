@@ -22,6 +22,8 @@ class PlanStatus(StrEnum):
     SUCCEEDED = "succeeded"
     # A step failed: the steps after it did not run (Angie may propose a new plan).
     FAILED = "failed"
+    # The person said no: nothing of it ran.
+    DENIED = "denied"
 
 
 class Plan(Base):
