@@ -90,6 +90,9 @@ PACKAGE_FILES = (
     "testing.py",
     "py.typed",
 )
+# Servers whose vendor speaks a mail protocol, not HTTP: their tests run against real servers
+# (Dovecot and aiosmtpd, tests/fakes/mail_servers.py) instead of a FakeService in testing.py.
+REAL_SERVERS = {"yahoo": "MailServers"}
 FOLDER_FILES = (
     "README.md",
     "requirements.txt",
@@ -110,7 +113,8 @@ def test_package_is_typed_and_has_tests(name: str) -> None:
 def test_every_server_has_the_same_files(name: str) -> None:
     folder = ROOT / "mcp_servers" / name
     package = folder / "src" / f"angie_mcp_{name}"
-    missing = [f for f in PACKAGE_FILES if not (package / f).is_file()]
+    expected = [f for f in PACKAGE_FILES if not (f == "testing.py" and name in REAL_SERVERS)]
+    missing = [f for f in expected if not (package / f).is_file()]
     missing += [f for f in FOLDER_FILES if not (folder / f).is_file()]
     assert not missing, f"mcp_servers/{name} lacks {', '.join(missing)}"
 
@@ -119,6 +123,10 @@ def test_every_server_has_the_same_files(name: str) -> None:
 def test_the_fake_vendor_is_built_on_the_kits_fake_service(name: str) -> None:
     from angie_mcp_core.fakes import FakeService
 
+    if name in REAL_SERVERS:
+        tests = "".join(p.read_text() for p in (ROOT / "mcp_servers" / name / "tests").glob("*.py"))
+        assert REAL_SERVERS[name] in tests, f"{name}'s tests do not use the real servers"
+        return
     testing = importlib.import_module(f"angie_mcp_{name}.testing")
     fakes = [
         value
@@ -297,6 +305,10 @@ def test_each_server_has_one_agent_of_its_own() -> None:
     names = {a.name: a.servers for a in fleet.seed_agents()}
     assert names["calendar"] == ("gcal",)
     assert "gcal" not in names
+    # A mailbox is worked by the shared mail agents, not an agent of its own.
+    assert "yahoo" not in names
+    assert "yahoo" in names["email"]
+    assert names["spam"] == ("spam", "gmail", "outlook", "yahoo")
 
 
 def test_an_uninstalled_servers_agent_is_still_seeded(monkeypatch: pytest.MonkeyPatch) -> None:

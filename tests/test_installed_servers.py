@@ -15,9 +15,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from fakes.mail_servers import MailServers, require_dovecot
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
-from test_conventions import SERVERS, project, tools
+from test_conventions import REAL_SERVERS, SERVERS, project, tools
 
 from angie.demo import demo_home
 from angie.settings import ENV_PREFIX
@@ -73,27 +74,44 @@ async def test_each_server_installed_alone_serves_its_tools_against_its_vendor(
 ) -> None:
     assert UV is not None
     base = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    # The mail-protocol servers have no demo vendor: they run against a real Dovecot.
+    require_dovecot()
     with demo_home(tmp_path) as home:
-        assert sorted(home.specs) == SERVERS, "every server has a demo vendor to run against"
-        for name in SERVERS:
-            script = next(iter(project(name)["scripts"]))
-            folder = ROOT / "mcp_servers" / name
-            settings = {k: v for k, v in home.environ.items() if k.startswith(ENV_PREFIX)}
-            transport = StdioTransport(
-                UV,
-                [
-                    "tool", "run", "--isolated", "--python", sys.executable,
-                    "-c", str(folder / "requirements.txt"), "--overrides", str(OVERRIDES),
-                    "--from", str(folder), script,
-                ],
-                env={**base, **settings},
-                cwd=str(tmp_path),
-                keep_alive=False,
-            )  # fmt: skip
-            async with Client(transport, timeout=240) as client:
-                installed = sorted(t.name for t in await client.list_tools())
-                status = await client.call_tool("status", {})
-            assert installed == sorted(t.name for t in await tools(name)), name
-            assert status.structured_content is not None, name
-            found = status.structured_content
-            assert (found["configured"], found["upstream_reachable"]) == (True, True), found
+        simulated = sorted(set(SERVERS) - set(REAL_SERVERS))
+        assert sorted(home.specs) == simulated, "every server has a demo vendor to run against"
+        async with MailServers("sam@yahoo.test", folders=True) as mail:
+            real = {
+                "ANGIE_YAHOO_ADDRESS": mail.address,
+                "ANGIE_YAHOO_APP_PASSWORD": mail.password,
+                "ANGIE_YAHOO_IMAP_HOST": "127.0.0.1",
+                "ANGIE_YAHOO_IMAP_PORT": str(mail.imaps_port),
+                "ANGIE_YAHOO_CA_FILE": str(mail.ca_file),
+            }
+            await _each_alone(tmp_path, base, {**home.environ, **real})
+
+
+async def _each_alone(tmp_path: Path, base: dict[str, str], environ: dict[str, str]) -> None:
+    """Each server installed alone (uvx, the locked versions) answers its tools and status."""
+    assert UV is not None
+    for name in SERVERS:
+        script = next(iter(project(name)["scripts"]))
+        folder = ROOT / "mcp_servers" / name
+        settings = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+        transport = StdioTransport(
+            UV,
+            [
+                "tool", "run", "--isolated", "--python", sys.executable,
+                "-c", str(folder / "requirements.txt"), "--overrides", str(OVERRIDES),
+                "--from", str(folder), script,
+            ],
+            env={**base, **settings},
+            cwd=str(tmp_path),
+            keep_alive=False,
+        )  # fmt: skip
+        async with Client(transport, timeout=240) as client:
+            installed = sorted(t.name for t in await client.list_tools())
+            status = await client.call_tool("status", {})
+        assert installed == sorted(t.name for t in await tools(name)), name
+        assert status.structured_content is not None, name
+        found = status.structured_content
+        assert (found["configured"], found["upstream_reachable"]) == (True, True), found

@@ -75,10 +75,13 @@ class MailServers:
         password: str = "correct horse battery staple",  # noqa: S107 - a throwaway account
         *,
         idle: bool = True,
+        folders: bool = False,
     ) -> None:
         self.address = address
         self.password = password
         self.idle = idle
+        # Yahoo's special folders (Drafts, Sent, Trash, Bulk Mail, Archive), flagged SPECIAL-USE.
+        self.folders = folders
         self.sent: list[SentMail] = []
         self.imap_port = _free_port()  # STARTTLS
         self.imaps_port = _free_port()  # implicit TLS
@@ -113,6 +116,11 @@ class MailServers:
     @property
     def secrets(self) -> EmailSecrets:
         return EmailSecrets(password=self.password)
+
+    @property
+    def ca_file(self) -> Path:
+        """The throwaway CA that signed the servers' certificates."""
+        return self._root / "ca.pem"
 
     @property
     def maildir(self) -> Path:
@@ -271,8 +279,23 @@ class MailServers:
         capability = (
             "" if self.idle else "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID UIDPLUS\n"
         )
+        namespace = ""
+        if self.folders:
+            special = {
+                "Drafts": "Drafts",
+                "Sent": "Sent",
+                "Trash": "Trash",
+                "Bulk Mail": "Junk",
+                "Archive": "Archive",
+            }
+            boxes = "".join(
+                f'  mailbox "{name}" {{\n    auto = subscribe\n    special_use = \\{use}\n  }}\n'
+                for name, use in special.items()
+            )
+            namespace = f"namespace inbox {{\n  inbox = yes\n{boxes}}}\n"
         (root / "dovecot.conf").write_text(
-            f"""protocols = imap
+            namespace
+            + f"""protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/base
 state_dir = {root}/state

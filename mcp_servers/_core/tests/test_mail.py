@@ -150,6 +150,7 @@ def test_compose_a_new_mail() -> None:
     built = compose(OutgoingMail(to=["a@example.com"], subject="Hi", body="Hello"), "me@x.org")
     assert built["To"] == "a@example.com"
     assert "In-Reply-To" not in built
+    assert built["Date"] is not None
     assert built.get_content().strip() == "Hello"
 
 

@@ -24,7 +24,7 @@ from email import policy
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import getaddresses, make_msgid, parsedate_to_datetime
+from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_datetime
 from pathlib import Path
 from typing import Annotated, Final, Literal, Protocol
 
@@ -402,6 +402,7 @@ def compose(mail: OutgoingMail, sender: str, *, domain: str | None = None) -> Em
     if mail.cc:
         message["Cc"] = ", ".join(mail.cc)
     message["Subject"] = mail.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=domain or HeaderAddress(addr_spec=sender).domain)
     if mail.in_reply_to:
         message["In-Reply-To"] = mail.in_reply_to
@@ -518,12 +519,18 @@ FolderId = Annotated[
     str, Field(min_length=1, max_length=500, description="A folder's id from list_folders.")
 ]
 Email = Annotated[str, Field(pattern=r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$", max_length=320)]
-Recipients = Annotated[list[Email], Field(min_length=1, max_length=100)]
+Recipients = Annotated[
+    list[Email], Field(min_length=1, max_length=100, description="The recipients' addresses.")
+]
+Copied = Annotated[list[Email] | None, Field(max_length=100, description="Addresses to copy (Cc).")]
 Subject = Annotated[str, Field(max_length=998, description="The subject line.")]
 Body = Annotated[
     str, Field(min_length=1, max_length=100_000, description="The text of the mail (plain).")
 ]
-Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=20)]
+Labels = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=200)]] | None,
+    Field(max_length=20, description="Label names (Gmail labels, Outlook categories, keywords)."),
+]
 
 SEARCH_HELP: Final = (
     'Search syntax: from:alex to:sam subject:"lunch plans" is:unread is:read is:flagged '
@@ -585,7 +592,7 @@ def _write_tools(mcp: FastMCP, backend: MailBackend) -> None:
         to: Recipients,
         subject: Subject,
         body: Body,
-        cc: Annotated[list[Email] | None, Field(max_length=100)] = None,
+        cc: Copied = None,
         reply_to_message_id: Annotated[
             str | None,
             Field(
@@ -618,7 +625,7 @@ def _write_tools(mcp: FastMCP, backend: MailBackend) -> None:
         to: Recipients,
         subject: Subject,
         body: Body,
-        cc: Annotated[list[Email] | None, Field(max_length=100)] = None,
+        cc: Copied = None,
     ) -> Sent:
         """Send a new mail now. A sent mail cannot be taken back; prefer create_draft when the
         person has not seen the text."""
@@ -655,9 +662,7 @@ def _write_tools(mcp: FastMCP, backend: MailBackend) -> None:
         return await backend.trash(list(ids))
 
     @mcp.tool(annotations=IDEMPOTENT_WRITE)
-    async def label_messages(
-        ids: MessageIds, add: Labels | None = None, remove: Labels | None = None
-    ) -> Changed:
+    async def label_messages(ids: MessageIds, add: Labels = None, remove: Labels = None) -> Changed:
         """Add or remove labels (Gmail labels, Outlook categories, IMAP keywords)."""
         if not add and not remove:
             raise InvalidArgumentError("Give labels to add or to remove.")

@@ -80,7 +80,12 @@ FLEET_AGENTS: tuple[AgentSeed, ...] = (
         "Email correspondence: drafting and replying to messages in the user's voice.",
         ("gmail", "outlook", "yahoo"),
     ),
-    AgentSeed("spam", "Spam clean-up: finds and removes junk mail safely.", ("spam",)),
+    # The scorer holds no mail: the agent lists and moves through the mail servers.
+    AgentSeed(
+        "spam",
+        "Spam clean-up: finds and removes junk mail safely.",
+        ("spam", "gmail", "outlook", "yahoo"),
+    ),
     AgentSeed("calendar", "Google Calendar: agenda, free time and events.", ("gcal",)),
     AgentSeed("network", "The UniFi network: clients, devices and their health.", ("unifi",)),
     AgentSeed("crons", "Angie's crons: scheduled jobs.", ("angie",), ("angie_cron_*",)),
@@ -140,8 +145,13 @@ def seed_agents() -> tuple[AgentSeed, ...]:
     named = {
         a.servers[0]: a.name for a in FLEET_AGENTS if len(a.servers) == 1 and not a.tool_filter
     }
+    # A server the fleet's shared agents already work with (a mailbox: email, correspondence,
+    # spam) gets no agent of its own beside them.
+    shared = {s for a in FLEET_AGENTS if len(a.servers) > 1 for s in a.servers} - set(named)
     own: dict[str, AgentSeed] = {}
     for m in discover().values():
+        if m.name in shared:
+            continue
         name = named.get(m.name, m.name)
         own[name] = AgentSeed(name, m.description, (m.name,), prompt=m.prompt)
     return (*own.values(), *(a for a in FLEET_AGENTS if a.name not in own))

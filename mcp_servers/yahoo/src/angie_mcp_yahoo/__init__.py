@@ -1,0 +1,1 @@
+"""Angie's Yahoo Mail MCP server: one mailbox over IMAP and SMTP."""
