@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -306,18 +308,60 @@ def _addresses(values: Sequence[str]) -> list[MailAddress]:
     ]
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*"?([^";\s]+)""", re.IGNORECASE)
+
+
+def _raw_field(part: EmailMessage, name: str) -> str:
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return " ".join(value.split())
+    return ""
+
+
 def _body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
+    """The readable text: the first plain-text part that is not an attachment, else the first
+    HTML one converted. Read from the raw fields (the policy's header objects are slow)."""
+    found: dict[str, EmailMessage] = {}
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        kind = (_raw_field(part, "content-type").split(";")[0].strip() or "text/plain").lower()
+        if kind not in {"text/plain", "text/html"} or kind in found:
+            continue
+        if _raw_field(part, "content-disposition").lower().startswith("attachment"):
+            continue
+        found[kind] = part
+    html = "text/plain" not in found
+    chosen = found.get("text/plain") or found.get("text/html")
+    if chosen is None:
         return ""
+    payload = chosen.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = _CHARSET.search(_raw_field(chosen, "content-type"))
     try:
-        content = part.get_content()
-    except (LookupError, UnicodeError, AssertionError):
-        payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    if not isinstance(content, str):
-        return ""
-    return html_to_text(content) if part.get_content_subtype() == "html" else content.strip()
+        content = payload.decode(charset[1] if charset else "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        content = payload.decode("utf-8", "replace")
+    return html_to_text(content) if html else content.strip()
+
+
+def _decoded(value: str) -> str:
+    """A raw header value unfolded, with its RFC 2047 encoded words decoded (an unknown
+    charset is read as UTF-8 with replacements rather than failing the message)."""
+    unfolded = " ".join(value.split())
+    if "=?" not in unfolded:
+        return unfolded
+    try:
+        return str(make_header(decode_header(unfolded)))
+    except (LookupError, UnicodeError, ValueError, HeaderParseError):
+        parts = []
+        for chunk, _charset in decode_header(unfolded):
+            if isinstance(chunk, bytes):
+                parts.append(chunk.decode("utf-8", "replace"))
+            else:
+                parts.append(chunk)
+        return "".join(parts)
 
 
 def read_rfc822(
@@ -332,13 +376,15 @@ def read_rfc822(
 ) -> Message:
     """A :class:`Message` from a raw RFC 5322 message (any charset; broken parts tolerated)."""
     parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    # The header fields as sent, decoded here: the policy's own header objects parse every
+    # field in full (several milliseconds a message), far more than reading needs.
+    fields: dict[str, list[str]] = {}
+    for name, value in parsed.raw_items():
+        fields.setdefault(name.lower(), []).append(_decoded(value))
 
     def header(name: str) -> str | None:
-        try:
-            value = parsed[name]
-        except (IndexError, ValueError):  # a malformed header the policy cannot parse
-            return None
-        return str(value) if value is not None else None
+        found = fields.get(name)
+        return found[0] if found else None
 
     sent: datetime | None = None
     if raw_date := header("date"):
@@ -364,9 +410,9 @@ def read_rfc822(
         thread_id=thread_id,
         folders=folders,
         sender=senders[0] if senders else None,
-        to=_addresses(parsed.get_all("to") or []),
-        cc=_addresses(parsed.get_all("cc") or []),
-        reply_to=_addresses(parsed.get_all("reply-to") or []),
+        to=_addresses(fields.get("to", [])),
+        cc=_addresses(fields.get("cc", [])),
+        reply_to=_addresses(fields.get("reply-to", [])),
         subject=header("subject") or "",
         date=sent,
         snippet=" ".join(text.split())[:160],

@@ -146,6 +146,11 @@ class YahooMailbox:
         self.settings = settings
         self._ssl = ssl_context
         self._client: IMAPClient | None = None
+        # What this connection knows: the folder list, and the folder it has selected
+        # (name, read-only, UIDVALIDITY), so reading message after message does not LIST and
+        # SELECT each time. Both are forgotten with the connection.
+        self._listed: list[tuple[str, FolderKind]] | None = None
+        self._selected: tuple[str, bool, int] | None = None
         self._lock = threading.Lock()
 
     # -- the connection ---------------------------------------------------------------------
@@ -204,6 +209,7 @@ class YahooMailbox:
                 except (IMAPClientAbortError, OSError, EOFError) as err:
                     self._drop(self._client)
                     self._client = None
+                    self._listed = self._selected = None
                     if attempt == 2:
                         raise UpstreamError(SERVICE, f"the connection dropped ({err})") from err
                 except IMAPClientError as err:
@@ -231,7 +237,9 @@ class YahooMailbox:
 
     # -- folders ------------------------------------------------------------------------------
 
-    def _folders(self, client: IMAPClient) -> list[tuple[str, FolderKind]]:
+    def _folders(self, client: IMAPClient, *, fresh: bool = False) -> list[tuple[str, FolderKind]]:
+        if self._listed is not None and not fresh:
+            return self._listed
         found: list[tuple[str, FolderKind]] = []
         for flags, _delimiter, name in client.list_folders():
             if b"\\noselect" in _flags(flags):
@@ -242,15 +250,18 @@ class YahooMailbox:
             if kind == "other":
                 kind = _BY_NAME.get(str(name).lower(), "other")
             found.append((str(name), kind))
+        self._listed = found
         return found
 
     def _folder(self, client: IMAPClient, name: str) -> str:
-        known = [n for n, _ in self._folders(client)]
-        if name in known:
-            return name
-        for candidate in known:
-            if candidate.lower() == name.lower():
-                return candidate
+        known: list[str] = []
+        for fresh in (False, True):  # a folder made since the list was read: read it again
+            known = [n for n, _ in self._folders(client, fresh=fresh)]
+            if name in known:
+                return name
+            for candidate in known:
+                if candidate.lower() == name.lower():
+                    return candidate
         raise NotFoundError("folder", name, known)
 
     def _special(self, client: IMAPClient, kind: FolderKind) -> str:
@@ -262,7 +273,7 @@ class YahooMailbox:
     async def folders(self) -> list[Folder]:
         def listed(client: IMAPClient) -> list[Folder]:
             result = []
-            for name, kind in self._folders(client):
+            for name, kind in self._folders(client, fresh=True):
                 status = client.folder_status(name, [b"MESSAGES", b"UNSEEN"])
                 result.append(
                     Folder(
@@ -277,13 +288,24 @@ class YahooMailbox:
 
         return await self._call(listed)
 
-    def _select(self, client: IMAPClient, folder: str, *, readonly: bool = True) -> int:
+    def _select(
+        self, client: IMAPClient, folder: str, *, readonly: bool = True, fresh: bool = True
+    ) -> int:
+        """Select ``folder``; without ``fresh``, one already selected (writable will do for
+        reading) is kept. A search selects afresh, so it sees mail that came meanwhile."""
+        current = self._selected
+        reusable = current is not None and current[0] == folder and (readonly or not current[1])
+        if not fresh and current is not None and reusable:
+            return current[2]
+        self._selected = None
         selected = client.select_folder(folder, readonly=readonly)
-        return int(selected[b"UIDVALIDITY"])
+        validity = int(selected[b"UIDVALIDITY"])
+        self._selected = (folder, readonly, validity)
+        return validity
 
     def _open(self, client: IMAPClient, message: _Id, *, readonly: bool = True) -> None:
         folder = self._folder(client, message.folder)
-        if self._select(client, folder, readonly=readonly) != message.validity:
+        if self._select(client, folder, readonly=readonly, fresh=False) != message.validity:
             raise InvalidArgumentError(
                 f"Message {message} is from before the folder {folder!r} was rebuilt: "
                 "search again for its new id."
