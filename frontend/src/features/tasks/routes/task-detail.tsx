@@ -9,6 +9,7 @@ import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { when } from "@/lib/utils";
 
 import { useTask, useTaskAction } from "../api/tasks";
+import { PlanCard } from "../components/plan-card";
 
 type Detail = Schemas["TaskDetail"];
 
@@ -110,6 +111,7 @@ export function TaskDetailPage() {
           </pre>
         </CardContent>
       </Card>
+      {detail.plans?.map((plan) => <PlanCard key={plan.id} plan={plan} />)}
       <h2 className="font-semibold">Timeline</h2>
       <ol className="grid gap-3 border-l pl-4">
         {timeline(detail).map((moment) => (
