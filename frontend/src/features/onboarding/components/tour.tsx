@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 
 import { Button } from "@/components/ui/button";
 
-import { tourKey as key } from "./tour-state";
+import { TOUR_STARTED, tourKey as key } from "./tour-state";
 
 /** The tour's steps: each highlights the main menu's link to a page. */
 const STEPS = [
@@ -18,6 +18,17 @@ export function Tour({ userId }: { userId: number }) {
   const [step, setStep] = useState(0);
   const [open, setOpen] = useState(() => localStorage.getItem(key(userId)) === "pending");
   const current = STEPS[step];
+
+  // The shell (and this tour) stays on the page while the interview ends.
+  useEffect(() => {
+    const started = () => {
+      if (localStorage.getItem(key(userId)) !== "pending") return;
+      setStep(0);
+      setOpen(true);
+    };
+    window.addEventListener(TOUR_STARTED, started);
+    return () => window.removeEventListener(TOUR_STARTED, started);
+  }, [userId]);
 
   useEffect(() => {
     if (!open || !current) return;

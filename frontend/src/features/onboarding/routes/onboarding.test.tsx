@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { act, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 
@@ -84,5 +84,12 @@ describe("Tour", () => {
     expect(screen.queryByRole("region", { name: "Tour" })).toBeNull();
     page(<Tour userId={8} />);
     expect(screen.queryByRole("region", { name: "Tour" })).toBeNull();
+  });
+
+  it("opens when started while already on the page", () => {
+    page(<Tour userId={9} />);
+    expect(screen.queryByRole("region", { name: "Tour" })).toBeNull();
+    act(() => startTour(9));
+    expect(screen.getByRole("region", { name: "Tour" })).toHaveTextContent("Step 1 of 4");
   });
 });
