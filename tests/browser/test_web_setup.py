@@ -52,14 +52,14 @@ def test_first_account_then_the_interview_then_the_tour(served: Served, page: Pa
 
     tour = page.get_by_role("region", name="Tour")
     expect(tour).to_contain_text("Step 1 of 4", timeout=WAIT_MS)
-    expect(page.get_by_role("heading", name="Chat")).to_be_visible()
+    expect(page.get_by_role("heading", name="Chat", level=1)).to_be_visible()
     accessible(page)
     for _ in range(3):
         tour.get_by_role("button", name="Next").click()
     tour.get_by_role("button", name="Done").click()
     expect(tour).to_be_hidden()
     page.reload()
-    expect(page.get_by_role("heading", name="Chat")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("heading", name="Chat", level=1)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("region", name="Tour")).to_be_hidden()
 
     # The same documents as `angie setup` writes for these answers.
