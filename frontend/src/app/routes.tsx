@@ -19,6 +19,7 @@ const WorkflowEditPage = lazy(() => import("@/features/workflows").then((m) => (
 const EventsPage = lazy(() => import("@/features/events").then((m) => ({ default: m.EventsPage })));
 const ProfilePage = lazy(() => import("@/features/account").then((m) => ({ default: m.ProfilePage })));
 const TokensPage = lazy(() => import("@/features/account").then((m) => ({ default: m.TokensPage })));
+const OnboardingPage = lazy(() => import("@/features/onboarding").then((m) => ({ default: m.OnboardingPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 
 function Loading() {
@@ -65,6 +66,7 @@ export function AppRoutes() {
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="settings/profile" element={<ProfilePage />} />
         <Route path="settings/tokens" element={<TokensPage />} />
+        <Route path="welcome" element={<OnboardingPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -5,6 +5,7 @@ import { NavLink, useNavigate } from "react-router";
 import type { Schemas } from "@/api/client";
 import { session } from "@/api/session";
 import { Button } from "@/components/ui/button";
+import { Tour } from "@/features/onboarding/components/tour";
 import { cn } from "@/lib/utils";
 
 const PAGES = [
@@ -78,6 +79,7 @@ export function Shell({ user, children }: { user: Schemas["UserOut"]; children: 
       <main id="main" className="flex-1 p-4 md:p-8">
         {children}
       </main>
+      <Tour userId={user.id} />
     </div>
   );
 }

@@ -24,6 +24,7 @@ from angie.api.routes import (
     conversations,
     events,
     mcp,
+    onboarding,
     prompts,
     schedules,
     status,
@@ -103,6 +104,7 @@ def create_app(
     api.include_router(webhook_deliveries.router)
     api.include_router(prompts.prompts_router)
     api.include_router(prompts.system_prompts_router)
+    api.include_router(onboarding.router)
     for work in (tasks, events, schedules, approvals, status):
         api.include_router(work.router)
     for household in (agents, teams, workflows, mcp, channels):

@@ -24,7 +24,7 @@ export function FirstRunPage() {
     try {
       await register(form);
       await session.signIn(form.email, form.password);
-      navigate("/chat", { replace: true });
+      navigate("/welcome", { replace: true });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {

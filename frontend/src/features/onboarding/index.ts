@@ -1,0 +1,2 @@
+export { Tour } from "./components/tour";
+export { OnboardingPage } from "./routes/onboarding";
