@@ -4,6 +4,7 @@ buckets, keys and listings as S3 does."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -83,6 +84,8 @@ def s3_server() -> Iterator[str]:
     """moto's S3 server on a free loopback port; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    # Its request log would drown the test and benchmark output.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -48,6 +48,8 @@ class SftpStorage:
         self._lock = asyncio.Lock()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
+        # Folders made on this connection: a save into one skips the round trip of making it.
+        self._made: set[str] = set()
 
     @property
     def description(self) -> str:
@@ -70,6 +72,7 @@ class SftpStorage:
                     connect_timeout=t.connect_timeout,
                 )
                 self._sftp = await self._conn.start_sftp_client()
+                self._made.clear()
                 await self._sftp.makedirs(t.root, exist_ok=True)
             except (OSError, asyncssh.Error) as err:
                 log.debug("cannot reach %s: %r", self.description, err)
@@ -98,15 +101,18 @@ class SftpStorage:
         path = self._path(key)
         partial = f"{path}.partial"
         try:
-            await sftp.makedirs(posixpath.dirname(path), exist_ok=True)
+            folder = posixpath.dirname(path)
+            if folder not in self._made:
+                await sftp.makedirs(folder, exist_ok=True)
+                self._made.add(folder)
             # Written aside then renamed, so a reader never sees half a file.
             async with sftp.open(partial, "wb") as handle:
                 await handle.write(data)
             await sftp.posix_rename(partial, path)
-            attrs = await sftp.stat(path)
         except (OSError, asyncssh.Error) as err:
+            self._made.clear()  # a folder may have been removed behind our back
             raise self._failed(key, err) from err
-        return _stored(key, attrs)
+        return StoredFile(key, len(data), datetime.now(UTC))
 
     async def load(self, key: str) -> bytes:
         check_key(key)
