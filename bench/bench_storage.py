@@ -130,7 +130,7 @@ async def main() -> None:
                 endpoint=endpoint,
                 region="us-east-1",
                 access_key_id="testing",
-                secret_access_key="testing",
+                secret_access_key="testing",  # noqa: S106 (moto accepts any key)
                 client_options={"allow_http": True},
             )
             await _measure(
