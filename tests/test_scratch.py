@@ -4,6 +4,7 @@ swept after their retention, kept apart between conversations and listed read-on
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -167,3 +168,26 @@ async def test_an_agent_over_the_quota_is_told_why(api_scratch: ApiHarness) -> N
 
     assert "over its 2048" in big["reply"]
     assert listed.json()["items"] == []
+
+
+async def test_angie_sweeps_old_scratch_files_when_she_starts(
+    sqlite_url: str, data_dir: Path, sqlite_template: Path
+) -> None:
+    old = data_dir / "files" / "scratch" / "5" / "old.txt"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"last month's notes")
+    stamp = (datetime.now(UTC) - timedelta(days=3)).timestamp()
+    os.utime(old, (stamp, stamp))
+    fresh = old.with_name("fresh.txt")
+    fresh.write_bytes(b"today's")
+    url = _from_template(sqlite_url, sqlite_template)
+    angie = make_api_angie(url, data_dir, Brain(), scratch_retention_days=2)
+
+    async with api_harness(angie):
+        for _ in range(100):
+            if not old.exists():
+                break
+            await asyncio.sleep(0.05)
+
+    assert not old.exists()
+    assert fresh.read_bytes() == b"today's"
