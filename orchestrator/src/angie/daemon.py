@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 Role = Literal["serve", "daemon", "worker", "api"]
 _SWEEP_SECONDS = 15.0
+# Scratch files are swept at start and then hourly: their retention is counted in days.
+_SCRATCH_SWEEP_SECONDS = 3600.0
 _SERVER_GRACE = 2.0  # seconds an MCP server has to exit on SIGTERM before SIGKILL
 _MAX_REQUEST_HEAD_BYTES = 65_536
 
@@ -130,6 +132,9 @@ class Angie:
                 # on the same database stands by until it can take the lease over.
                 await services.scheduler_leader.start()
             self._background.append(asyncio.create_task(self._sweep(), name="angie-sweep"))
+            self._background.append(
+                asyncio.create_task(self._sweep_scratch(), name="angie-scratch-sweep")
+            )
         if self.role in ("serve", "daemon") or (self.role == "api" and self._api):
             # The channel hub hears of replies other processes wrote (with Redis).
             await services.live.start()
@@ -285,6 +290,16 @@ class Angie:
                         services.queue.enqueue(task_id)
             except Exception:
                 log.exception("the periodic sweep failed; trying again later")
+
+    async def _sweep_scratch(self) -> None:
+        """Delete scratch files older than ANGIE_SCRATCH_RETENTION_DAYS, now and every hour."""
+        while True:
+            try:
+                await self.services.scratch.sweep()
+            except Exception:
+                # A storage that is down now may be back at the next round.
+                log.exception("the scratch-file sweep failed; trying again later")
+            await asyncio.sleep(_SCRATCH_SWEEP_SECONDS)
 
     def server_states(self) -> list[ServerState]:
         return self.services.servers.states()

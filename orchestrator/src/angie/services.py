@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,13 @@ from angie.scheduler import CronFire, Scheduler
 from angie.scheduler.leader import SchedulerLeader
 from angie.scheduler.lease import DatabaseLease
 from angie.settings import AngieSettings
+from angie.storage import Storage, StorageCredentials, open_storage
+from angie.storage.scratch import ScratchFiles
 from angie.tasks.queue import TaskQueue, create_broker
 from angie.tasks.service import TaskService
 from angie.worker import Executor
 
-__all__ = ("ModelFor", "ServerSet", "Services", "build_services", "on_cron")
+__all__ = ("ModelFor", "ServerSet", "Services", "build_services", "build_storage", "on_cron")
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,9 @@ class Services:
     channels: ChannelStates
     # Runs the chat channels' adapters (in ``serve`` and ``daemon`` only).
     hub: ChannelHub
+    # Where files are kept (ANGIE_STORAGE_URL), and the conversations' scratch files on it.
+    storage: Storage
+    scratch: ScratchFiles
     # A demo home (`angie serve --demo`): simulated devices, said in the status and the prompt.
     demo: bool = False
     # Sign-in needs the secret key, which only the processes that serve the API must have:
@@ -149,6 +155,7 @@ class Services:
         self.queue.close()
         await self.live.aclose()
         await self.cache.close()
+        await self.storage.aclose()
         await self.database.dispose()
 
 
@@ -197,7 +204,13 @@ def build_services(
         task_tool_calls=settings.max_tool_calls_per_task,
         task_tokens=settings.max_tokens_per_task,
     )
-    factory = AgentFactory(database, toolbox, composer, model_for, limits=limits)
+    storage = build_storage(settings)
+    scratch = ScratchFiles(
+        storage,
+        max_bytes=settings.scratch_max_bytes,
+        retention=timedelta(days=settings.scratch_retention_days),
+    )
+    factory = AgentFactory(database, toolbox, composer, model_for, limits=limits, scratch=scratch)
     direct = DirectCaller(toolbox)
 
     async def summarise(previous: str | None, lines: list[str]) -> str:
@@ -272,8 +285,22 @@ def build_services(
         setup=SetupCode(settings.data_dir),
         channels=states,
         hub=hub,
+        storage=storage,
+        scratch=scratch,
         demo=demo,
     )
+
+
+def build_storage(settings: AngieSettings) -> Storage:
+    """The storage ANGIE_STORAGE_URL names, with the settings' credentials (not contacted)."""
+    credentials = StorageCredentials(
+        access_key_id=settings.storage_access_key_id,
+        secret_access_key=settings.storage_secret_access_key,
+        password=settings.storage_password,
+        ssh_key=settings.storage_ssh_key,
+        known_hosts=settings.storage_known_hosts,
+    )
+    return open_storage(settings.storage_url or (settings.data_dir / "files").as_uri(), credentials)
 
 
 async def on_cron(database: Database, events: EventRouter, fire: CronFire) -> None:

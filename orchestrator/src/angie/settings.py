@@ -223,6 +223,39 @@ class AngieSettings(BaseSettings):
         "separated (127.0.0.1,10.0.0.0/8); only their X-Forwarded-For and X-Forwarded-Proto "
         "are believed. Unset: none, every peer is the client (also for rate limits).",
     )
+    storage_url: str | None = Field(
+        default=None,
+        description="Where Angie keeps files (attachments, exports, scratch files, reports): "
+        "file:///path or a path (a mounted NAS share too), sftp://user@host[:port]/path, "
+        "s3://bucket/prefix?endpoint=https://…&region=…; default <data dir>/files.",
+    )
+    storage_access_key_id: str | None = Field(
+        default=None, description="The S3 access key id for an s3:// ANGIE_STORAGE_URL."
+    )
+    storage_secret_access_key: SecretStr | None = Field(
+        default=None, description="The S3 secret access key for an s3:// ANGIE_STORAGE_URL."
+    )
+    storage_password: SecretStr | None = Field(
+        default=None, description="The password for an sftp:// ANGIE_STORAGE_URL."
+    )
+    storage_ssh_key: Path | None = Field(
+        default=None, description="A private key file for an sftp:// ANGIE_STORAGE_URL."
+    )
+    storage_known_hosts: Path | None = Field(
+        default=None,
+        description="The known_hosts file the SFTP host's key is checked against; "
+        "default ~/.ssh/known_hosts.",
+    )
+    scratch_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="How many bytes of scratch files one conversation may keep.",
+    )
+    scratch_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Days a scratch file is kept after it was last written.",
+    )
     revoke_tokens_on_password_change: bool = Field(
         default=True,
         description="Changing a password also revokes the person's personal API tokens (a token "
@@ -304,6 +337,8 @@ class AngieSettings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'angie.db'}"
         if self.mcp_config is None:
             self.mcp_config = self.data_dir / "mcp.json"
+        if not self.storage_url:
+            self.storage_url = (self.data_dir / "files").as_uri()
         if self.env is Environment.PRODUCTION:
             key = self.secret_key.get_secret_value() if self.secret_key else ""
             if not key:

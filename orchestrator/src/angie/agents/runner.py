@@ -20,13 +20,16 @@ from angie.agents.journal import EffectJournal
 from angie.agents.limits import RunLimits
 from angie.agents.policy import ApprovalPolicy, load_policy
 from angie.agents.rules import load_rules
+from angie.agents.scratch_tools import SCRATCH_SERVER, scratch_toolset
 from angie.agents.toolbox import Toolbox
 from angie.agents.trust import RunTrust
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import DELEGATIONS, Task, Team, User
+from angie.db.models import DELEGATIONS, ChannelKind, Task, Team, User
 from angie.db.models import Agent as AgentRow
+from angie.feedback import conversation_for
 from angie.prompts import PromptAgent, PromptComposer, PromptContext, PromptUser, PromptVersion
+from angie.storage.scratch import ScratchFiles
 
 __all__ = ("AgentFactory", "Answer", "Delegate", "Roster", "RosterEntry", "TaskDeps")
 
@@ -86,8 +89,11 @@ class AgentFactory:
         *,
         clock: Callable[[], datetime] = utcnow,
         limits: RunLimits | None = None,
+        scratch: ScratchFiles | None = None,
     ) -> None:
         self.db = database
+        # The conversations' scratch files, offered to every run that has a conversation.
+        self.scratch = scratch
         self.toolbox = toolbox
         self.prompts = prompts
         self.model_for = model_for
@@ -154,6 +160,19 @@ class AgentFactory:
             own = await session.scalar(select(AgentRow.limits).where(AgentRow.id == task.agent_id))
         return self.limits.overridden(own)
 
+    async def scratch_tools(self, task: Task) -> list[AbstractToolset[Any]]:
+        """The scratch-file tools over the conversation ``task`` belongs to (its person's
+        channel and thread, as its messages are kept), audited; none for a household task."""
+        if self.scratch is None or task.user_id is None:
+            return []
+        async with self.db.session() as session:
+            conversation = await conversation_for(
+                session, task.user_id, task.channel or ChannelKind.WEB, task.thread or ""
+            )
+            conversation_id = conversation.id
+        tools = scratch_toolset(self.scratch, conversation_id)
+        return [self.toolbox.audited(tools, server=SCRATCH_SERVER, task_id=task.id)]
+
     async def _policy(self, task: Task) -> ApprovalPolicy:
         """The household's policy with the rules of the person ``task`` works for."""
         async with self.db.session() as session:
@@ -181,6 +200,7 @@ class AgentFactory:
         )
         tools = await self.toolbox.capabilities(servers, row.tool_filter)
         ctx = await self.context(task, PromptAgent(row.name, row.description, tools))
+        toolsets.extend(await self.scratch_tools(task))
         return self._agent(row.model, await self.prompts.compose_agent(ctx, row.prompt), toolsets)
 
     async def for_team(self, task: Task, team_id: int, *, untrusted: bool) -> Agent[TaskDeps, Any]:
@@ -211,6 +231,7 @@ class AgentFactory:
         tools = await self.toolbox.capabilities(servers, [*team_filter, *member_filters])
         ctx = await self.context(task, PromptAgent(team.name, description, tools))
         model = members[0].model if members else None
+        toolsets.extend(await self.scratch_tools(task))
         return self._agent(model, await self.prompts.compose_agent(ctx, prompt), toolsets)
 
     async def for_angie(
@@ -232,7 +253,7 @@ class AgentFactory:
             instructions += "\n\nNot available on this machine: " + "; ".join(
                 f"{e.name} ({e.reason})" for e in unavailable
             )
-        return self._agent(None, instructions, [tools])
+        return self._agent(None, instructions, [tools, *await self.scratch_tools(task)])
 
     def _agent(
         self, model: str | None, instructions: str, toolsets: Sequence[AbstractToolset[Any]]

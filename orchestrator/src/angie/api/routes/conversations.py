@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from angie.api.deps import CurrentUser, SessionDep
+from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.schemas import ListParams, Out, Page, order_by, paginate
 from angie.db.models import ChannelKind, Conversation, Message, MessageRole
 from angie.errors import Invalid, NotFound
 
-__all__ = ("ConversationOut", "MessageOut", "router")
+__all__ = ("ConversationOut", "MessageOut", "ScratchFileOut", "ScratchFilesOut", "router")
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -45,6 +45,18 @@ class MessageOut(Out):
     content: str
     task_id: int | None
     created_at: datetime
+
+
+class ScratchFileOut(BaseModel):
+    name: str = Field(description="The file's name within the conversation (notes/plan.md).")
+    size: int = Field(description="Bytes.")
+    modified: datetime = Field(description="When it was last written.")
+
+
+class ScratchFilesOut(BaseModel):
+    items: list[ScratchFileOut]
+    used_bytes: int = Field(description="What the conversation's scratch files take together.")
+    max_bytes: int = Field(description="What they may take (ANGIE_SCRATCH_MAX_BYTES).")
 
 
 def _preview(text: str) -> str:
@@ -145,4 +157,24 @@ async def list_messages(
         total=total,
         limit=params.limit,
         offset=params.offset,
+    )
+
+
+@router.get("/{conversation_id}/files", operation_id="list_conversation_files", responses={404: {}})
+async def list_files(
+    conversation_id: Id, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> ScratchFilesOut:
+    """The working files Angie and her agents keep for one of your conversations (read only)."""
+    found = await session.scalar(
+        select(Conversation.id).where(
+            Conversation.id == conversation_id, Conversation.user_id == user.id
+        )
+    )
+    if found is None:
+        raise NotFound(f"there is no conversation {conversation_id}")
+    files = await services.scratch.list(conversation_id)
+    return ScratchFilesOut(
+        items=[ScratchFileOut(name=f.key, size=f.size, modified=f.modified) for f in files],
+        used_bytes=sum(f.size for f in files),
+        max_bytes=services.scratch.max_bytes,
     )
