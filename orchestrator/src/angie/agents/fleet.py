@@ -140,8 +140,12 @@ def seed_agents() -> tuple[AgentSeed, ...]:
     named = {
         a.servers[0]: a.name for a in FLEET_AGENTS if len(a.servers) == 1 and not a.tool_filter
     }
+    # A server the fleet splits into filtered agents (Angie's own) gets no agent of its own.
+    split = {a.servers[0] for a in FLEET_AGENTS if a.tool_filter}
     own: dict[str, AgentSeed] = {}
     for m in discover().values():
+        if m.name in split:
+            continue
         name = named.get(m.name, m.name)
         own[name] = AgentSeed(name, m.description, (m.name,), prompt=m.prompt)
     return (*own.values(), *(a for a in FLEET_AGENTS if a.name not in own))
