@@ -165,5 +165,7 @@ def test_the_policy_refuses_only_marked_tools_only_when_untrusted() -> None:
     )
     assert policy.decide("angie", "create_cron", marked, untrusted=False) is Decision.ALLOW
     assert policy.decide("angie", "create_cron", plain, untrusted=True) is Decision.ASK
-    overridden = ApprovalPolicy([ServerPolicy("angie", tool_policies={"create_cron": "allow"})])
+    overridden = ApprovalPolicy(
+        [ServerPolicy("angie", tool_policies={"create_cron": Decision.ALLOW})]
+    )
     assert overridden.decide("angie", "create_cron", marked, untrusted=True) is Decision.NEVER
