@@ -408,7 +408,7 @@ async def test_api_token_is_shown_once_and_works_as_a_bearer(api: ApiHarness) ->
     assert listed.status_code == 200, listed.text
     assert value not in listed.text
     assert [set(item) for item in listed.json()["items"]] == [
-        {"id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"}
+        {"id", "name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"}
     ]
     me = await api.client.get("/api/me", headers=_bearer(value))
     assert me.status_code == 200, me.text

@@ -21,6 +21,7 @@ __all__ = (
     "ALWAYS_ASK",
     "DESTRUCTIVE",
     "IDEMPOTENT_WRITE",
+    "NEVER_WHEN_TAINTED",
     "READ_ONLY",
     "WRITE",
     "ServerStatus",
@@ -40,6 +41,10 @@ DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempote
 #: Tool ``meta`` of a tool whose every call the user must approve, whatever the server's
 #: approval mode; clients that do not know the key still see ``destructiveHint``.
 ALWAYS_ASK: dict[str, str] = {"angie/approval": "always"}
+#: Tool ``meta`` of a tool Angie never calls in a run that read untrusted content (a webhook,
+#: an inbound mail), not even with approval: tools that create or change crons, workflows or
+#: webhooks, which would let outside text plant work that outlives the run.
+NEVER_WHEN_TAINTED: dict[str, str] = {"angie/tainted": "never"}
 
 Probe = Callable[[], Awaitable[str]]
 

@@ -8,6 +8,7 @@ whose row count says who won: ``SELECT … FOR UPDATE`` is ignored by SQLite.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from angie.accounts.scopes import ALL, join_scopes, parse_scopes, split_scopes
 from angie.accounts.security import (
     API_TOKEN_PREFIX,
     Passwords,
@@ -56,6 +58,8 @@ class SignIn:
     user: User
     session_id: int | None = None
     token_id: int | None = None
+    # What an API token may do (angie.accounts.scopes); a login may do everything.
+    scopes: tuple[str, ...] = ("*",)
 
     @property
     def by_api_token(self) -> bool:
@@ -345,7 +349,7 @@ class AuthService:
             if row.expires_at is not None and row.expires_at <= now:
                 raise Unauthorized("the API token has expired; make a new one")
             await self._touch(session, row, now)
-            signed_in = SignIn(user, token_id=row.id)
+            signed_in = SignIn(user, token_id=row.id, scopes=split_scopes(row.scopes))
         else:
             try:
                 claims = self.tokens.verify(token, "access")
@@ -425,12 +429,20 @@ class AuthService:
     # -- tokens and invites --------------------------------------------------------------------
 
     async def create_api_token(
-        self, session: AsyncSession, user: User, name: str, expires_in_days: int | None
+        self,
+        session: AsyncSession,
+        user: User,
+        name: str,
+        expires_in_days: int | None,
+        scopes: Sequence[str] = (ALL,),
     ) -> tuple[ApiToken, str]:
+        """A new token for ``user`` limited to ``scopes`` (checked: ``ValueError`` names a bad
+        one); the plain value is returned only here."""
         plain = new_api_token()
         row = ApiToken(
             user_id=user.id,
             name=name,
+            scopes=join_scopes(parse_scopes(scopes)),
             token_hash=digest(plain),
             prefix=plain[: len(API_TOKEN_PREFIX) + 4],
             expires_at=(

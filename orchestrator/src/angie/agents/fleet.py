@@ -146,11 +146,12 @@ def seed_agents() -> tuple[AgentSeed, ...]:
         a.servers[0]: a.name for a in FLEET_AGENTS if len(a.servers) == 1 and not a.tool_filter
     }
     # A server the fleet's shared agents already work with (a mailbox: email, correspondence,
-    # spam) gets no agent of its own beside them.
+    # spam) or splits into filtered agents (Angie's own) gets no agent of its own beside them.
     shared = {s for a in FLEET_AGENTS if len(a.servers) > 1 for s in a.servers} - set(named)
+    split = {a.servers[0] for a in FLEET_AGENTS if a.tool_filter}
     own: dict[str, AgentSeed] = {}
     for m in discover().values():
-        if m.name in shared:
+        if m.name in shared | split:
             continue
         name = named.get(m.name, m.name)
         own[name] = AgentSeed(name, m.description, (m.name,), prompt=m.prompt)

@@ -25,6 +25,7 @@ from angie.agents.trust import RunTrust, taint_reason
 from angie.db.models import ApprovalMode, ContentTrust, McpServer, RuleDecision
 
 __all__ = (
+    "TAINTED_NEVER",
     "ApprovalPolicy",
     "Decision",
     "PolicyToolset",
@@ -34,6 +35,7 @@ __all__ = (
     "args_hash",
     "is_read_only",
     "load_policy",
+    "never_when_tainted",
 )
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,21 @@ def always_asks(tool_def: ToolDefinition) -> bool:
     ``meta`` ``{"angie/approval": "always"}``: unlocking a door, disarming an alarm)."""
     meta = (tool_def.metadata or {}).get("meta") or {}
     return isinstance(meta, dict) and meta.get("angie/approval") == "always"
+
+
+def never_when_tainted(tool_def: ToolDefinition) -> bool:
+    """Whether the server marks the tool as one no untrusted run may call, even with approval
+    (tool ``meta`` ``{"angie/tainted": "never"}``: creating or changing crons, workflows,
+    webhooks)."""
+    meta = (tool_def.metadata or {}).get("meta") or {}
+    return isinstance(meta, dict) and meta.get("angie/tainted") == "never"
+
+
+# Why a tool marked never-when-tainted was refused: the model reads it and tells the person.
+TAINTED_NEVER = (
+    "this run read content from outside, and such a run never creates or changes crons, "
+    "workflows or webhooks; ask the person to do it in a new request"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +157,11 @@ class ApprovalPolicy:
         not read-only asks even where the policy or a rule allows it. A tool its server marks
         "always ask" asks whatever the household's policy allows; only the person's own rule
         naming that very tool (its pattern is exactly the prefixed name, no wildcard) lets it
-        run without asking, and never in an untrusted run.
+        run without asking, and never in an untrusted run. A tool its server marks "never when
+        tainted" is refused outright in an untrusted run, whatever policy or rule says.
         """
+        if untrusted and never_when_tainted(tool_def):
+            return Decision.NEVER, TAINTED_NEVER
         policy = self.server(server)
         read_only = is_read_only(tool_def)
         prefixed = f"{server}_{tool}"
@@ -259,7 +279,9 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
             untrusted=self._tainted_by is not None,
         )
 
-    def _refusal(self, name: str) -> str:
+    def _refusal(self, name: str, because: str | None = None) -> str:
+        if because == TAINTED_NEVER:
+            return f"The tool {name!r} was not run: {TAINTED_NEVER}. Do not call it again."
         return (
             f"The user's policy forbids the tool {name!r}, so it was not run. Do not call it "
             "again; tell the user it is blocked and that they can change its approval policy."
@@ -275,7 +297,10 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
                     unanswered[part.tool_call_id] = part.tool_name
                 elif isinstance(part, ToolReturnPart):
                     unanswered.pop(part.tool_call_id, None)
-                    if part.outcome == "failed" and part.content == self._refusal(part.tool_name):
+                    if part.outcome == "failed" and part.content in {
+                        self._refusal(part.tool_name),
+                        self._refusal(part.tool_name, TAINTED_NEVER),
+                    }:
                         refused.add(part.tool_name)
         called = set(unanswered.values())
         # A call still waiting for its answer (a run resumed after approval) keeps its tool
@@ -287,7 +312,10 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
         }
 
     def _hidden(self, name: str, tool_def: ToolDefinition) -> bool:
-        return self.hide_forbidden and self._decide(name, tool_def) is Decision.NEVER
+        # A tool refused only because the run is tainted stays listed until it is called, so
+        # the model hears why and can tell the person, rather than meeting an unknown tool.
+        decision, because = self._verdict(name, tool_def)
+        return self.hide_forbidden and decision is Decision.NEVER and because != TAINTED_NEVER
 
     async def call_tool(
         self,
@@ -298,7 +326,7 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
     ) -> Any:
         decision, because = self._verdict(name, tool.tool_def)
         if decision is Decision.NEVER:
-            raise ToolForbidden(self._refusal(name))
+            raise ToolForbidden(self._refusal(name, because))
         if decision is Decision.ASK and not self._approved(name, tool_args, ctx):
             tainted_by = self._tainted_by
             raise ApprovalRequired(

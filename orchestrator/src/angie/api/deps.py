@@ -10,7 +10,7 @@ with ``SessionDep`` is its own transaction, committed when it returns, before th
 sent (so a client that reads right after a write sees it); a service a route calls commits its
 own. So a route never holds a connection or a write lock that a service waits for.
 Authentication accepts a JWT access token or a personal API token (``angie_pat_…``) as
-``Authorization: Bearer``.
+``Authorization: Bearer``; a token must also hold the route's scope (:mod:`angie.accounts.scopes`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.accounts import AuthService
 from angie.accounts.auth import SignIn
+from angie.accounts.scopes import allows, needed_scope
 from angie.agents.approvals import ApprovalService
 from angie.agents.toolbox import Toolbox
 from angie.db.engine import Database
@@ -128,7 +129,19 @@ async def current_sign_in(
     signed_in = await auth.sign_in(session, bearer_token(credentials))
     await session.commit()
     request.state.user_id = signed_in.user.id
+    _check_scope(request, signed_in)
     return signed_in
+
+
+def _check_scope(request: Request, signed_in: SignIn) -> None:
+    """Refuse an API token whose scopes do not cover the route (its tag's area, read/write).
+
+    Checked here, where every signed-in route passes, so no route can forget it.
+    """
+    route = request.scope.get("route")
+    needed = needed_scope(getattr(route, "tags", ()), request.method)
+    if not allows(signed_in.scopes, needed):
+        raise Forbidden(f"this API token lacks the scope {needed}; make one that has it")
 
 
 CurrentSignIn = Annotated[SignIn, Depends(current_sign_in)]

@@ -22,6 +22,7 @@ from angie.cli.session import login, logout
 from angie.cli.setup import setup
 from angie.cli.status import status_command
 from angie.cli.tasks import tasks
+from angie.cli.tokens import tokens
 
 __all__ = ("cli", "main")
 
@@ -65,6 +66,7 @@ cli.add_command(ask)
 cli.add_command(status_command)
 cli.add_command(tasks)
 cli.add_command(crons)
+cli.add_command(tokens)
 cli.add_command(approvals)
 cli.add_command(prompts)
 cli.add_command(config)

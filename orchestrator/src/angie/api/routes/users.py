@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, status
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
+from angie.accounts.scopes import ALL, KNOWN_SCOPES, parse_scopes, split_scopes
 from angie.api.deps import (
     AdminUser,
     AuthDep,
@@ -60,19 +61,36 @@ class PasswordIn(Body):
     new_password: str = Field(min_length=8, max_length=256)
 
 
+def _parse_scopes(value: list[str]) -> list[str]:
+    return list(parse_scopes(value))
+
+
 class TokenIn(Body):
     name: str = Field(min_length=1, max_length=120)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    scopes: list[str] = Field(
+        default_factory=lambda: [ALL],
+        max_length=len(KNOWN_SCOPES),
+        description="What the token may do, e.g. tasks:read crons:write; * is everything.",
+    )
+
+    _scopes = field_validator("scopes")(_parse_scopes)
 
 
 class TokenOut(Out):
     id: int
     name: str
     prefix: str
+    scopes: list[str]
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return list(split_scopes(value)) if isinstance(value, str) else value
 
 
 class NewTokenOut(TokenOut):
@@ -177,7 +195,7 @@ async def create_token(
             "a personal API token cannot make API tokens; log in with your password to make one"
         )
     row, plain = await auth.create_api_token(
-        session, signed_in.user, body.name, body.expires_in_days
+        session, signed_in.user, body.name, body.expires_in_days, body.scopes
     )
     return NewTokenOut.model_validate({**TokenOut.model_validate(row).model_dump(), "token": plain})
 

@@ -42,6 +42,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters, so a person can tell their tokens apart ("angie_pat_3kq…").
     prefix: Mapped[str] = mapped_column(String(24))
+    # What the token may do (angie.accounts.scopes), space separated; "*" is everything.
+    scopes: Mapped[str] = mapped_column(String(1000), default="*", server_default="*")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]

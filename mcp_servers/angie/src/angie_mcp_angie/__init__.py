@@ -1,0 +1,1 @@
+"""An Angie MCP server."""
