@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from angie_mcp_core.fakes import Reply
 from angie_mcp_gmail.account import token_file
 from angie_mcp_gmail.server import build
 from angie_mcp_gmail.settings import GmailSettings
 from angie_mcp_gmail.testing import FakeGmail
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
+
+from angie_mcp_core.fakes import Reply
 
 from .conftest import MakeSettings, SignIn
 
@@ -98,12 +99,15 @@ async def test_search_translates_the_query_and_reads_the_results(
     fake.add_message(mail("Invoice", "billing@shop.example", attachment=b"%PDF-1"), ["INBOX"])
     fake.add_message(mail("Lunch later", "sam@example.com"), ["INBOX"])
     found = await call(
-        reader, "search_messages", query='from:alex subject:"lunch plans" is:unread after:2026-12-01'
+        reader,
+        "search_messages",
+        query='from:alex subject:"lunch plans" is:unread after:2026-12-01',
     )
     assert found["provider_query"] == 'from:alex subject:"lunch plans" is:unread after:2026/12/01'
     assert [m["subject"] for m in found["messages"]] == ["Lunch plans"]
     summary = found["messages"][0]
-    assert summary["unread"] is True and summary["sender"]["email"] == "alex@example.com"
+    assert summary["unread"] is True
+    assert summary["sender"]["email"] == "alex@example.com"
     attached = await call(reader, "search_messages", query="has:attachment", folder="inbox")
     assert [m["subject"] for m in attached["messages"]] == ["Invoice"]
     assert attached["messages"][0]["has_attachments"] is True
@@ -136,15 +140,17 @@ async def test_read_a_huge_message_in_an_odd_charset_truncated(
     fake: FakeGmail, reader: GmailSettings
 ) -> None:
     raw = (
-        "From: =?iso-8859-1?q?Ren=E9?= <rene@example.fr>\r\nTo: me@example.com\r\n"
-        "Subject: =?iso-8859-1?q?Caf=E9?=\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
-        "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode() + ("Déjà vu " * 10_000).encode("iso-8859-1")
+        b"From: =?iso-8859-1?q?Ren=E9?= <rene@example.fr>\r\nTo: me@example.com\r\n"
+        b"Subject: =?iso-8859-1?q?Caf=E9?=\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ) + ("Déjà vu " * 10_000).encode("iso-8859-1")
     message_id = fake.add_message(raw)
     message = await call(reader, "read_message", message_id=message_id)
-    assert message["subject"] == "Café" and message["sender"]["name"] == "René"
+    assert message["subject"] == "Café"
+    assert message["sender"]["name"] == "René"
     assert message["text"].startswith("Déjà vu")
-    assert message["truncated"] is True and len(message["text"]) < 80_000
+    assert message["truncated"] is True
+    assert len(message["text"]) < 80_000
 
 
 async def test_read_thread_oldest_first(fake: FakeGmail, reader: GmailSettings) -> None:
@@ -164,7 +170,8 @@ async def test_unknown_message_is_a_clear_error(reader: GmailSettings) -> None:
 async def test_list_folders_gives_kinds(fake: FakeGmail, reader: GmailSettings) -> None:
     fake.add_label("Receipts")
     folders = {f["name"]: f["kind"] for f in (await call(reader, "list_folders"))["result"]}
-    assert folders["INBOX"] == "inbox" and folders["TRASH"] == "trash"
+    assert folders["INBOX"] == "inbox"
+    assert folders["TRASH"] == "trash"
     assert folders["Receipts"] == "other"
 
 
@@ -175,7 +182,8 @@ async def test_writes_with_a_read_only_sign_in_are_refused(
     sign_in(settings)
     message_id = fake.add_message(mail("Keep"))
     error = await tool_error(settings, "trash_messages", ids=[message_id])
-    assert "read only" in error and "ANGIE_GMAIL_WRITES=true" in error
+    assert "read only" in error
+    assert "ANGIE_GMAIL_WRITES=true" in error
     assert "TRASH" not in fake.messages[message_id]["labelIds"]
 
 
@@ -202,7 +210,8 @@ async def test_trash_archive_label_flag_and_mark_read(
     receipts = fake.add_label("Receipts")
     one, two = fake.add_message(mail("One")), fake.add_message(mail("Two"))
     await call(writer, "trash_messages", ids=[one])
-    assert "TRASH" in fake.messages[one]["labelIds"] and one in fake.messages
+    assert "TRASH" in fake.messages[one]["labelIds"]
+    assert one in fake.messages
     await call(writer, "archive_messages", ids=[two])
     assert "INBOX" not in fake.messages[two]["labelIds"]
     await call(writer, "label_messages", ids=[two], add=["receipts"])
@@ -220,10 +229,12 @@ async def test_trash_archive_label_flag_and_mark_read(
 async def test_send_and_reply_threaded(fake: FakeGmail, writer: GmailSettings) -> None:
     original = fake.add_message(mail("Dinner?", message_id="<dinner@example.com>"))
     sent = await call(writer, "reply", message_id=original, body="Yes!", reply_all=True)
-    assert sent["thread_id"] == original and sent["subject"] == "Re: Dinner?"
+    assert sent["thread_id"] == original
+    assert sent["subject"] == "Re: Dinner?"
     raw = fake.messages[sent["id"]]["raw"].decode()
     assert "In-Reply-To: <dinner@example.com>" in raw
-    assert "sam@example.com" in raw and "From: me@example.com" in raw
+    assert "sam@example.com" in raw
+    assert "From: me@example.com" in raw
     new = await call(writer, "send_message", to=["pat@example.com"], subject="Hi", body="Hey")
     assert fake.messages[new["id"]]["labelIds"] == ["SENT"]
 
@@ -232,7 +243,8 @@ async def test_draft_then_send_it(fake: FakeGmail, writer: GmailSettings) -> Non
     draft = await call(writer, "create_draft", to=["pat@example.com"], subject="Plan", body="B")
     assert fake.messages[draft["message_id"]]["labelIds"] == ["DRAFT"]
     sent = await call(writer, "send_draft", draft_id=draft["id"])
-    assert sent["subject"] == "Plan" and sent["to"][0]["email"] == "pat@example.com"
+    assert sent["subject"] == "Plan"
+    assert sent["to"][0]["email"] == "pat@example.com"
     assert fake.messages[draft["message_id"]]["labelIds"] == ["SENT"]
     error = await tool_error(writer, "send_draft", draft_id=draft["id"])
     assert "no such" in error
@@ -244,10 +256,14 @@ async def test_save_attachment_stays_in_the_download_folder(
     message_id = fake.add_message(mail("Invoice", attachment=b"%PDF-1.7 data"))
     message = await call(writer, "read_message", message_id=message_id)
     saved = await call(
-        writer, "save_attachment", message_id=message_id, attachment_id=message["attachments"][0]["id"]
+        writer,
+        "save_attachment",
+        message_id=message_id,
+        attachment_id=message["attachments"][0]["id"],
     )
     path = Path(saved["path"])
-    assert path.parent == tmp_path / "downloads" and path.read_bytes() == b"%PDF-1.7 data"
+    assert path.parent == tmp_path / "downloads"
+    assert path.read_bytes() == b"%PDF-1.7 data"  # noqa: ASYNC240 - a test reading its result
     small = writer.model_copy(update={"max_download_bytes": 4})
     error = await tool_error(small, "save_attachment", message_id=message_id, attachment_id="0")
     assert "download limit" in error
@@ -264,7 +280,9 @@ async def test_expired_access_token_is_refreshed_and_saved(
     found = await call(reader, "search_messages")
     assert [m["subject"] for m in found["messages"]] == ["After refresh"]
     after = token_file(reader).load()
-    assert after is not None and before is not None and after["token"] != before["token"]
+    assert after is not None
+    assert before is not None
+    assert after["token"] != before["token"]
 
 
 async def test_revoked_sign_in_says_reconnect_gmail(
@@ -274,7 +292,8 @@ async def test_revoked_sign_in_says_reconnect_gmail(
     tokens = sign_in(settings)
     fake.revoke(tokens["refresh_token"])
     error = await tool_error(settings, "search_messages")
-    assert "Reconnect gmail" in error and "angie-mcp-gmail auth" in error
+    assert "Reconnect gmail" in error
+    assert "angie-mcp-gmail auth" in error
     assert tokens["refresh_token"] not in error
 
 

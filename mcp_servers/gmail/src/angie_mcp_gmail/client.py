@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
+from functools import partial
 from typing import Any, Final
 
 from angie_mcp_core.errors import InvalidArgumentError, NotFoundError
@@ -51,6 +52,14 @@ def _b64decode(data: str) -> bytes:
 
 def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def _modify_one(service: Any, *, message_id: str, body: dict[str, list[str]]) -> Any:
+    return service.users().messages().modify(userId=_ME, id=message_id, body=body).execute()
+
+
+def _trash_one(service: Any, *, message_id: str) -> Any:
+    return service.users().messages().trash(userId=_ME, id=message_id).execute()
 
 
 class GmailClient(VendorClient):
@@ -119,9 +128,7 @@ class GmailClient(VendorClient):
         by_name = {str(label["name"]).lower(): str(label["id"]) for label in labels or []}
         ids: list[str] = []
         for name in names:
-            found = (
-                SYSTEM_FOLDERS.get(name.lower()) or by_id.get(name) or by_name.get(name.lower())
-            )
+            found = SYSTEM_FOLDERS.get(name.lower()) or by_id.get(name) or by_name.get(name.lower())
             if found is None:
                 raise NotFoundError("label", name, [str(label["name"]) for label in labels or []])
             ids.append(found)
@@ -176,17 +183,16 @@ class GmailClient(VendorClient):
         summaries = []
         for ref in listed.get("messages", []):
             message = self.read(str(ref["id"]))
-            summaries.append(MessageSummary.model_validate(message.model_dump(include=_SUMMARY_FIELDS)))
+            summaries.append(
+                MessageSummary.model_validate(message.model_dump(include=_SUMMARY_FIELDS))
+            )
         return SearchResult(
             messages=summaries, next_page=listed.get("nextPageToken"), provider_query=q
         )
 
     def thread(self, thread_id: str) -> Thread:
         found = self._call(
-            lambda s: s.users()
-            .threads()
-            .get(userId=_ME, id=thread_id, format="minimal")
-            .execute()
+            lambda s: s.users().threads().get(userId=_ME, id=thread_id, format="minimal").execute()
         )
         messages = [self.read(str(m["id"])) for m in found.get("messages", [])]
         messages.sort(key=lambda m: m.date or datetime.min.replace(tzinfo=UTC))
@@ -199,9 +205,7 @@ class GmailClient(VendorClient):
         raw = _b64decode(self._raw(message_id).get("raw", ""))
         parts = list(BytesParser(policy=policy.default).parsebytes(raw).iter_attachments())
         if not attachment_id.isdigit() or int(attachment_id) >= len(parts):
-            raise NotFoundError(
-                "attachment", attachment_id, [str(i) for i in range(len(parts))]
-            )
+            raise NotFoundError("attachment", attachment_id, [str(i) for i in range(len(parts))])
         index = int(attachment_id)
         part = parts[index]
         data = part.get_payload(decode=True) or b""
@@ -269,27 +273,16 @@ class GmailClient(VendorClient):
             subject=mail.subject,
         )
 
-    def _modify(
-        self, ids: list[str], add: list[str], remove: list[str], action: str
-    ) -> Changed:
+    def _modify(self, ids: list[str], add: list[str], remove: list[str], action: str) -> Changed:
         body = {"addLabelIds": add, "removeLabelIds": remove}
         for message_id in ids:
-            self._call(
-                lambda s, m=message_id: s.users()
-                .messages()
-                .modify(userId=_ME, id=m, body=body)
-                .execute(),
-                write=True,
-            )
+            self._call(partial(_modify_one, message_id=message_id, body=body), write=True)
         return Changed(action=action, ids=ids)
 
     def trash(self, ids: list[str]) -> Changed:
         """Into Trash (Gmail empties it after 30 days); never deleted for good."""
         for message_id in ids:
-            self._call(
-                lambda s, m=message_id: s.users().messages().trash(userId=_ME, id=m).execute(),
-                write=True,
-            )
+            self._call(partial(_trash_one, message_id=message_id), write=True)
         return Changed(action="moved to trash", ids=ids)
 
     def archive(self, ids: list[str]) -> Changed:

@@ -16,6 +16,7 @@ import secrets
 import shlex
 from datetime import UTC, datetime, timedelta
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
@@ -107,7 +108,9 @@ class FakeGmail(FakeService):
     ) -> str:
         """Store a raw RFC 5322 message; its id (and its thread's, a new one unless given)."""
         with self.lock:
-            return self._store(raw, labels if labels is not None else ["INBOX", "UNREAD"], thread_id)
+            return self._store(
+                raw, labels if labels is not None else ["INBOX", "UNREAD"], thread_id
+            )
 
     def _store(self, raw: bytes, labels: list[str], thread_id: str | None) -> str:
         message_id = f"{len(self.messages) + 1:016x}"
@@ -283,52 +286,51 @@ class FakeGmail(FakeService):
         return Reply.json(200, body)
 
     def _matches(self, message: dict[str, Any], query: str) -> bool:
+        """Whether a message matches every term of Gmail's ``q`` (the operators Angie uses)."""
         parsed = BytesParser(policy=policy.default).parsebytes(message["raw"])
+        return all(self._term(message, parsed, token) for token in shlex.split(query))
+
+    @staticmethod
+    def _term(message: dict[str, Any], parsed: EmailMessage, token: str) -> bool:
         labels = message["labelIds"]
 
         def text(name: str) -> str:
             return str(parsed[name] or "").lower()
 
-        for token in shlex.split(query):
-            key, sep, value = token.partition(":")
-            value = value.lower()
-            if not sep:
-                body = parsed.get_body(("plain", "html"))
-                content = body.get_content() if body is not None else ""
-                if token.lower() not in f"{text('subject')} {content}".lower():
-                    return False
-            elif key == "from" and value not in text("from"):
-                return False
-            elif key == "to" and value not in f"{text('to')} {text('cc')}":
-                return False
-            elif key == "subject" and value not in text("subject"):
-                return False
-            elif key == "is" and value == "unread" and "UNREAD" not in labels:
-                return False
-            elif key == "is" and value == "read" and "UNREAD" in labels:
-                return False
-            elif key == "is" and value == "starred" and "STARRED" not in labels:
-                return False
-            elif key == "-is" and value == "starred" and "STARRED" in labels:
-                return False
-            elif key == "has" and not any(True for _ in parsed.iter_attachments()):
-                return False
-            elif key in {"after", "before"}:
-                day = datetime.strptime(value, "%Y/%m/%d").replace(tzinfo=UTC)
-                if key == "after" and message["internalDate"] < day:
-                    return False
-                if key == "before" and message["internalDate"] >= day:
-                    return False
-        return True
+        key, sep, value = token.partition(":")
+        value = value.lower()
+        if not sep:
+            body = parsed.get_body(("plain", "html"))
+            content = body.get_content() if body is not None else ""
+            return token.lower() in f"{text('subject')} {content}".lower()
+        if key in {"after", "before"}:
+            day = datetime.strptime(value, "%Y/%m/%d").replace(tzinfo=UTC)
+            return bool(
+                message["internalDate"] >= day if key == "after" else message["internalDate"] < day
+            )
+        checks = {
+            "from": lambda: value in text("from"),
+            "to": lambda: value in f"{text('to')} {text('cc')}",
+            "subject": lambda: value in text("subject"),
+            "has": lambda: any(True for _ in parsed.iter_attachments()),
+            "is": lambda: {
+                "unread": "UNREAD" in labels,
+                "read": "UNREAD" not in labels,
+                "starred": "STARRED" in labels,
+            }.get(value, False),
+            "-is": lambda: value == "starred" and "STARRED" not in labels,
+        }
+        check = checks.get(key)
+        return check() if check is not None else False
 
     def _modify(self, message: dict[str, Any], body: dict[str, Any]) -> Reply:
         add, remove = body.get("addLabelIds", []), body.get("removeLabelIds", [])
         for label in [*add, *remove]:
             if label not in self.labels:
                 return _error(400, "invalidArgument", f"Invalid label: {label}")
-        message["labelIds"] = [
-            label for label in message["labelIds"] if label not in remove
-        ] + [label for label in add if label not in message["labelIds"]]
+        message["labelIds"] = [label for label in message["labelIds"] if label not in remove] + [
+            label for label in add if label not in message["labelIds"]
+        ]
         return Reply.json(200, self._view(message, "minimal"))
 
     def _send(self, body: dict[str, Any]) -> Reply:
