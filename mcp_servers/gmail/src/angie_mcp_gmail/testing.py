@@ -19,12 +19,16 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
+from angie_mcp_core.tokens import TokenFile
 
-__all__ = ("CLIENT_ID", "CLIENT_SECRET", "COMPOSE", "MODIFY", "READONLY", "FakeGmail")
+__all__ = ("CLIENT_ID", "CLIENT_SECRET", "COMPOSE", "MODIFY", "READONLY", "FakeGmail", "demo")
 
 CLIENT_ID: Final = "angie-test.apps.googleusercontent.com"
 CLIENT_SECRET: Final = "fake-google-client-secret"
@@ -413,3 +417,43 @@ class FakeGmail(FakeService):
         self._codes[code] = set(q.get("scope", "").split())
         query = urlencode({"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")})
         return Reply(302, b"", {"Location": f"{redirect}?{query}"})
+
+
+def _demo_mail(sender: str, subject: str, body: str, days_ago: int) -> bytes:
+    when = datetime.now(UTC) - timedelta(days=days_ago)
+    return (
+        f"From: {sender}\r\nTo: me@example.com\r\nSubject: {subject}\r\n"
+        f"Date: {when:%a, %d %b %Y %H:%M:%S +0000}\r\n"
+        f"Message-ID: <demo-{days_ago}-{abs(hash(subject))}@example.com>\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+@contextmanager
+def demo(state_dir: Path) -> Iterator[dict[str, str]]:
+    """A demo inbox (a friend's dinner invitation, a receipt, a newsletter) on 127.0.0.1 while
+    the block runs, connected read-only; yields the server's settings."""
+    with FakeGmail() as fake:
+        receipts = fake.add_label("Receipts")
+        fake.add_message(
+            _demo_mail("Sam <sam@example.com>", "Dinner on Friday?", "Are you free at 8?", 0)
+        )
+        fake.add_message(
+            _demo_mail("Shop <billing@shop.example>", "Your receipt", "Total: 42.00 EUR", 1),
+            ["INBOX", receipts],
+        )
+        fake.add_message(
+            _demo_mail("News <news@example.org>", "This week", "Five things to read.", 3),
+            ["INBOX"],
+        )
+        token_file = state_dir / "tokens.enc"
+        TokenFile(token_file).save(fake.sign_in())
+        yield {
+            "ANGIE_GMAIL_CLIENT_ID": CLIENT_ID,
+            "ANGIE_GMAIL_CLIENT_SECRET": CLIENT_SECRET,
+            "ANGIE_GMAIL_API_URL": fake.api_url,
+            "ANGIE_GMAIL_TOKEN_URI": fake.token_uri,
+            "ANGIE_GMAIL_AUTH_URI": fake.auth_uri,
+            "ANGIE_GMAIL_TOKEN_FILE": str(token_file),
+            "ANGIE_GMAIL_DOWNLOAD_DIR": str(state_dir / "downloads"),
+        }
