@@ -120,6 +120,7 @@ _WHAT = {
     "spam": "a spam scorer with a few allowed and blocked senders",
     "unifi": "a UniFi network: a Dream Machine, a switch, two access points and a few clients",
     "gcal": "Google Calendar with a week: a daily stand-up, a lunch and an invitation",
+    "gmail": "Gmail with an inbox: a dinner invitation, a receipt and a newsletter",
 }
 
 

@@ -1,0 +1,1 @@
+"""Gmail for Angie: an MCP server on the shared mail tools."""
