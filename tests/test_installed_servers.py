@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from angie_mcp_angie.testing import FakeAngie
 from fakes.mail_servers import MailServers, require_dovecot
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
@@ -74,10 +75,11 @@ async def test_each_server_installed_alone_serves_its_tools_against_its_vendor(
 ) -> None:
     assert UV is not None
     base = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    # The mail-protocol servers have no demo vendor: they run against a real Dovecot.
+    # The mail-protocol servers have no demo vendor: they run against a real Dovecot. Angie's
+    # own server has none either (in a demo it would reach the Angie that runs it): its fake.
     require_dovecot()
-    with demo_home(tmp_path) as home:
-        simulated = sorted(set(SERVERS) - set(REAL_SERVERS))
+    with demo_home(tmp_path) as home, FakeAngie() as angie:
+        simulated = sorted(set(SERVERS) - set(REAL_SERVERS) - {"angie"})
         assert sorted(home.specs) == simulated, "every server has a demo vendor to run against"
         async with MailServers("sam@yahoo.test", folders=True) as mail:
             real = {
@@ -86,6 +88,8 @@ async def test_each_server_installed_alone_serves_its_tools_against_its_vendor(
                 "ANGIE_YAHOO_IMAP_HOST": "127.0.0.1",
                 "ANGIE_YAHOO_IMAP_PORT": str(mail.imaps_port),
                 "ANGIE_YAHOO_CA_FILE": str(mail.ca_file),
+                "ANGIE_ANGIE_URL": angie.url,
+                "ANGIE_ANGIE_API_TOKEN": FakeAngie.TOKEN,
             }
             await _each_alone(tmp_path, base, {**home.environ, **real})
 
