@@ -31,6 +31,7 @@ CLIENT_ROUTES = frozenset(
         "workflows",
         "events",
         "settings",
+        "welcome",
     }
 )
 
