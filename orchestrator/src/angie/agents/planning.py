@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_ai import ApprovalRequired, ModelRetry, RunContext, Tool
 from sqlalchemy import select
 
-from angie.agents.policy import args_hash
+from angie.agents.policy import approved_as_shown, args_hash
 from angie.agents.runner import Roster, RosterEntry, TaskDeps
 from angie.db.engine import Database
 from angie.db.models import DELEGATIONS, Plan, PlanStatus
@@ -31,7 +31,6 @@ __all__ = (
     "PlanStore",
     "order_steps",
     "plan_tool",
-    "plans_of",
     "step_request",
 )
 
@@ -196,15 +195,6 @@ class PlanStore:
                 plan.steps = [{**s, **changes} if s["name"] == step else s for s in plan.steps]
 
 
-def _approved(ctx: RunContext[TaskDeps], arguments: dict[str, Any]) -> bool:
-    if not ctx.tool_call_approved:
-        return False
-    metadata = ctx.tool_call_metadata
-    if isinstance(metadata, Mapping) and "args_hash" in metadata:
-        return bool(metadata["args_hash"] == args_hash(PLAN_TOOL, arguments))
-    return True
-
-
 def plan_tool(roster: Roster, database: Database) -> Tool[TaskDeps]:
     """Angie's ``make_plan`` tool over the agents and teams of ``roster``."""
     store = PlanStore(database)
@@ -220,7 +210,7 @@ def plan_tool(roster: Roster, database: Database) -> Tool[TaskDeps]:
         plan = await store.find_or_propose(task.id, call_id, goal, ordered)
         # As the model wrote them (what the approval's hash was taken of).
         arguments = {"goal": goal, "steps": [s.model_dump(exclude_unset=True) for s in steps]}
-        if not _approved(ctx, arguments):
+        if not approved_as_shown(PLAN_TOOL, arguments, ctx):
             raise ApprovalRequired(
                 metadata={
                     "server": DELEGATIONS,
@@ -247,10 +237,3 @@ def plan_tool(roster: Roster, database: Database) -> Tool[TaskDeps]:
         ),
         takes_ctx=True,
     )
-
-
-async def plans_of(database: Database, task_id: int) -> list[Plan]:
-    """The plans a task's runs made, oldest first."""
-    async with database.session() as session:
-        found = await session.scalars(select(Plan).where(Plan.task_id == task_id).order_by(Plan.id))
-        return list(found)

@@ -347,11 +347,16 @@ class PolicyToolset(WrapperToolset[AgentDepsT]):
         return await self.wrapped.call_tool(name, tool_args, ctx, tool)
 
     def _approved(self, name: str, tool_args: dict[str, Any], ctx: RunContext[AgentDepsT]) -> bool:
-        if not ctx.tool_call_approved:
-            return False
-        # The approver may pass the hash of what the user saw as the result's metadata; if the
-        # arguments no longer match it, this is a different call and the user is asked again.
-        metadata = ctx.tool_call_metadata
-        if isinstance(metadata, Mapping) and "args_hash" in metadata:
-            return bool(metadata["args_hash"] == args_hash(name, tool_args))
-        return True
+        return approved_as_shown(name, tool_args, ctx)
+
+
+def approved_as_shown(name: str, tool_args: Mapping[str, Any], ctx: RunContext[Any]) -> bool:
+    """Whether the person approved this very call: approved, and (when the approver passed the
+    hash of what the person saw) with the same arguments; otherwise it is a different call and
+    the person is asked again."""
+    if not ctx.tool_call_approved:
+        return False
+    metadata = ctx.tool_call_metadata
+    if isinstance(metadata, Mapping) and "args_hash" in metadata:
+        return bool(metadata["args_hash"] == args_hash(name, tool_args))
+    return True
