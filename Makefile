@@ -9,6 +9,8 @@ PYTHON ?= python3
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 T ?=
+# pytest-xdist workers for `make test` (each has its own Redis database and MySQL databases).
+TEST_WORKERS ?= auto
 COMPOSE ?= docker compose
 
 .PHONY: help install run demo test test-single lint lint-fix format format-fix typecheck check fix \
@@ -34,7 +36,7 @@ test: install ## Run every test (MariaDB and Redis tests need those servers on l
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory copilot-runtime >/dev/null; \
 	else echo "npm not found: the Copilot runtime tests will be skipped"; fi
 	@$(MAKE) --no-print-directory web-test
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-single: install ## Run one test: make test-single T=tests/test_cli.py::test_version_prints_the_package_version
 	@test -n "$(T)" || { echo "usage: make test-single T=path::name"; exit 2; }

@@ -77,10 +77,23 @@ def bridge() -> Iterator[FakeHueBridge]:
         fake.stop()
 
 
+def _worker_redis_url(url: str, worker: str) -> str:
+    """Each pytest-xdist worker its own Redis database, counting down from the one configured
+    (gw0 keeps it, gw1 the one below, …): queues, caches and flushes never cross workers."""
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    index = base - int(worker.removeprefix("gw"))
+    if index < 0:
+        raise pytest.UsageError(f"too many test workers for Redis databases 0..{base} of {url}")
+    return parts._replace(path=f"/{index}").geturl()
+
+
 @pytest.fixture
 def redis_url() -> str:
     _require(REDIS_URL, 6379, "Redis")
-    return REDIS_URL
+    return _worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 
 @pytest.fixture
