@@ -152,6 +152,7 @@ class Services:
         )
 
     async def aclose(self) -> None:
+        await self.toolbox.aclose()
         self.queue.close()
         await self.live.aclose()
         await self.cache.close()

@@ -52,9 +52,11 @@ class DirectCaller:
         generation = self._generation(spec)
         connected = False
         try:
-            async with await self.toolbox.connect(spec) as client:
+            server_toolset = self.toolbox.server(spec.name)
+            assert server_toolset is not None  # the spec is enabled
+            async with server_toolset.session() as (client, listed):
                 connected = True
-                tools = {t.name: t for t in await client.list_tools()}
+                tools = {t.name: t for t in listed}
                 await self.toolbox.health.answered(spec)
                 if tool not in tools:
                     raise DirectCallError(
@@ -72,7 +74,9 @@ class DirectCaller:
                 if policy.decide(server, tool, tool_def, untrusted=False) is Decision.NEVER:
                     outcome = ToolCallOutcome.DENIED
                     raise DirectCallError(f"your policy never allows {server}.{tool}")
-                result = await client.call_tool(tool, arguments, raise_on_error=False)
+                # The raw result: the server checked its output against its schema already,
+                # and what Angie keeps is the structured content as sent.
+                result = await client.call_tool_mcp(tool, arguments)
                 if result.is_error:
                     outcome = ToolCallOutcome.ERROR
                     text = " ".join(getattr(c, "text", "") for c in result.content).strip()
@@ -88,6 +92,8 @@ class DirectCaller:
             raise
         except _BROKEN as err:
             broken = await self._broken(spec, generation, err, connected=connected)
+            if isinstance(broken, (ServerGone, SupervisorError)):
+                self._reconnect_next_time(spec)
             outcome = ToolCallOutcome.TIMEOUT if isinstance(broken, ServerSilent) else outcome
             if outcome is ToolCallOutcome.OK:
                 outcome = ToolCallOutcome.ERROR
@@ -114,6 +120,11 @@ class DirectCaller:
                     tool_call_id=None,
                 )
             )
+
+    def _reconnect_next_time(self, spec: ServerSpec) -> None:
+        server_toolset = self.toolbox.server(spec.name)
+        if server_toolset is not None:
+            server_toolset.broken()
 
     def _generation(self, spec: ServerSpec) -> int | None:
         supervisor = self.toolbox.supervisor

@@ -4,6 +4,7 @@ is untrusted, and audited — wrapped in that order around the server's toolset.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -69,6 +70,9 @@ class Toolbox:
         # What calls find of the servers no supervisor watches (those of the mcpServers file).
         self.health = HealthRecorder(database)
         self._described: dict[str, tuple[int, list[PromptTool]]] = {}
+        # One ServerToolset (one shared MCP session) per server.
+        self._sessions: dict[str, ServerToolset] = {}
+        self._retiring: set[asyncio.Task[Any]] = set()
 
     def installed(self) -> set[str]:
         """Servers this Angie can reach now (installed and enabled)."""
@@ -147,16 +151,38 @@ class Toolbox:
         return found
 
     def server(self, name: str) -> ServerToolset | None:
-        """One server's prefixed, guarded tools (a fresh client per run)."""
+        """One server's prefixed, guarded tools over the session every run shares; a server
+        whose settings changed (a reload) gets a new one and the old session is closed."""
         spec = self.spec(name)
         if spec is None:
             return None
-        return ServerToolset(
+        known = self._sessions.get(name)
+        if known is not None and known.spec == spec and known.supervisor is self._supervisor:
+            return known
+        made = self._sessions[name] = ServerToolset(
             spec,
             self._supervisor,
             timeout=self.timeout_for(spec),
             environ=self.environ,
             health=self.health,
+        )
+        if known is not None:
+            self._retire(known)
+        return made
+
+    def _retire(self, old: ServerToolset) -> None:
+        try:
+            closing = asyncio.get_running_loop().create_task(old.aclose())
+        except RuntimeError:
+            return
+        self._retiring.add(closing)
+        closing.add_done_callback(self._retiring.discard)
+
+    async def aclose(self) -> None:
+        """Close every shared MCP session (Angie is stopping)."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(
+            *(s.aclose() for s in sessions), *self._retiring, return_exceptions=True
         )
 
     def toolsets(

@@ -11,17 +11,22 @@ its health.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 import httpx2
+from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from mcp import MCPError
 from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+from mcp.types import Tool as McpTool
 from pydantic_ai import ModelRetry, RunContext
 from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.toolsets import AbstractToolset, WrapperToolset
@@ -31,7 +36,14 @@ from angie.mcp.health import HealthRecorder
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import ServerGone, Supervisor, SupervisorError, child_environ
 
-__all__ = ("GuardedToolset", "HealthReport", "ServerToolset", "ServerTrouble", "stdio_transport")
+__all__ = (
+    "GuardedToolset",
+    "HealthReport",
+    "ServerToolset",
+    "ServerTrouble",
+    "shared_ssl_context",
+    "stdio_transport",
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +85,19 @@ def stdio_transport(
     )
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every MCP client of this process. httpx builds a new one for each
+    client it makes (loading the CA bundle: tens of milliseconds of CPU), even for a plain
+    ``http://127.0.0.1`` server that will never use it."""
+    return httpx2.create_ssl_context()
+
+
 async def _still_there() -> None:
+    return None
+
+
+def _nothing_broken() -> None:
     return None
 
 
@@ -89,6 +113,8 @@ class GuardedToolset(WrapperToolset[Any]):
     report: HealthReport = _unreported
     # What a dropped connection means of this server ("exited" for a stdio server of its own).
     dropped: str = "closed the connection"
+    # Told when the connection is found broken, so the next run connects anew.
+    broken: Callable[[], None] = _nothing_broken
     _connected: bool = field(default=False, init=False, repr=False)
     _listed: bool = field(default=False, init=False, repr=False)
 
@@ -178,6 +204,7 @@ class GuardedToolset(WrapperToolset[Any]):
         return ModelRetry(f"The {self.server} server answered with an error: {err.message}")
 
     async def _gone(self, why: str) -> ServerGone:
+        self.broken()
         gone = ServerGone(f"the {self.server} server {why} during a call")
         await self.report(gone.message)
         return gone
@@ -202,11 +229,39 @@ def unreachable_cause(err: BaseException, dropped: str = "closed the connection"
     return text if text else type(err).__name__
 
 
-class ServerToolset(AbstractToolset[Any]):
-    """The tools of one server, resolved at the start of each agent run.
+@dataclass
+class _Connection:
+    """One server as it runs now (one supervisor generation): its guarded toolset, the MCP
+    client under it and, once kept, the session every run and direct call shares."""
 
-    Built-in servers are reached where the supervisor runs them now: after a restart the next
-    run gets a new client (new port, new token, a fresh tool list).
+    generation: int
+    toolset: AbstractToolset[Any]
+    client_toolset: MCPToolset[Any]
+    keeps: bool
+    loop: asyncio.AbstractEventLoop | None = None
+    kept: bool = False
+    tools: list[McpTool] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def close(self) -> None:
+        if not self.kept:
+            return
+        self.kept = False
+        try:
+            await self.client_toolset.__aexit__(None, None, None)
+        except Exception as err:  # the server may be gone already; closing is no news then
+            log.debug("closing a kept MCP session failed: %r", err)
+
+
+class ServerToolset(AbstractToolset[Any]):
+    """The tools of one server, one MCP session shared by every run and direct call.
+
+    A session costs a connection, the initialize handshake and a tool listing; Angie makes it
+    once per server and keeps it while the server runs. Built-in servers are reached where the
+    supervisor runs them now: after a restart (a new generation: new port, new token) the next
+    run connects anew and the old session is closed. A remote HTTP server found gone is
+    connected anew by the next run. A stdio server of the mcpServers file keeps today's
+    lifetime: a process per run, ended with it.
     """
 
     def __init__(
@@ -223,11 +278,16 @@ class ServerToolset(AbstractToolset[Any]):
         self._timeout = timeout
         self._environ = dict(environ or {})
         self._health = health
-        self._current: tuple[int, AbstractToolset[Any]] | None = None
+        self._current: _Connection | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def id(self) -> str:
         return self.spec.name
+
+    @property
+    def supervisor(self) -> Supervisor | None:
+        return self._supervisor
 
     def _client_toolset(self) -> tuple[int, MCPToolset[Any]]:
         spec = self.spec
@@ -241,27 +301,86 @@ class ServerToolset(AbstractToolset[Any]):
             if self._supervisor is None:
                 raise SupervisorError(f"the {spec.name} server needs the supervisor")
             endpoint = self._supervisor.endpoint(spec.name)
-            return endpoint.generation, MCPToolset(endpoint.url, auth=endpoint.token, **options)
+            return endpoint.generation, MCPToolset(
+                endpoint.url, auth=endpoint.token, verify=shared_ssl_context(), **options
+            )
         if spec.transport == "stdio":
             return 0, MCPToolset(stdio_transport(spec, self._environ), **options)
-        return 0, MCPToolset(str(spec.url), headers=dict(spec.headers), **options)
+        return 0, MCPToolset(
+            str(spec.url), headers=dict(spec.headers), verify=shared_ssl_context(), **options
+        )
 
     def current(self) -> AbstractToolset[Any]:
         """The guarded, prefixed toolset for the server as it runs now."""
+        return self._connection().toolset
+
+    def _connection(self) -> _Connection:
         generation = self._supervisor_generation()
-        if self._current is None or self._current[0] != generation:
-            generation, client = self._client_toolset()
-            guarded = GuardedToolset(
-                client,
-                server=self.spec.name,
-                timeout=self._timeout,
-                gone=self._gone(generation),
-                report=self._report,
-                # A stdio server of its own that hangs up has exited: its process is the pipe.
-                dropped="exited" if self._own_stdio() else "closed the connection",
-            )
-            self._current = (generation, guarded.prefixed(self.spec.name))
-        return self._current[1]
+        current = self._current
+        if current is not None and current.generation == generation:
+            return current
+        generation, client = self._client_toolset()
+        guarded = GuardedToolset(
+            client,
+            server=self.spec.name,
+            timeout=self._timeout,
+            gone=self._gone(generation),
+            report=self._report,
+            # A stdio server of its own that hangs up has exited: its process is the pipe.
+            dropped="exited" if self._own_stdio() else "closed the connection",
+            broken=functools.partial(self._discard, generation),
+        )
+        self._forget()
+        self._current = _Connection(
+            generation, guarded.prefixed(self.spec.name), client, keeps=not self._own_stdio()
+        )
+        return self._current
+
+    def _discard(self, generation: int) -> None:
+        if self._current is not None and self._current.generation == generation:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Drop the current connection; its kept session is closed in the background (runs
+        still holding it end on their own: their server is gone or replaced)."""
+        old, self._current = self._current, None
+        if old is None or not old.kept:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if old.loop is not loop:
+            return  # a session of a loop that has ended (a test's) is closed with it
+        closing = loop.create_task(old.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    async def _keep(self, connection: _Connection) -> None:
+        """Open the shared session once; a server that cannot be had now is left to the run,
+        which says why (and the next run tries again)."""
+        if not connection.keeps:
+            return
+        loop = asyncio.get_running_loop()
+        async with connection.lock:
+            if connection.kept and connection.loop is loop:
+                return
+            # Not opened yet, or opened on a loop that has ended since.
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await connection.client_toolset.__aenter__()
+            except (TimeoutError, *_UNAVAILABLE) as err:
+                log.info("cannot keep a session with MCP server %s: %r", self.spec.name, err)
+                return
+            connection.kept, connection.loop = True, loop
+
+    async def aclose(self) -> None:
+        """Close the shared session (Angie is stopping)."""
+        current, self._current = self._current, None
+        if current is not None:
+            await current.close()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     def _own_stdio(self) -> bool:
         return not self.spec.builtin and self.spec.transport == "stdio"
@@ -289,13 +408,38 @@ class ServerToolset(AbstractToolset[Any]):
             return 0
         return self._supervisor.endpoint(self.spec.name).generation
 
-    async def for_run(self, ctx: RunContext[Any]) -> AbstractToolset[Any]:
+    async def _ready(self) -> _Connection:
+        if self.spec.builtin and self._supervisor is not None:
+            await self._supervisor.ready(self.spec.name, within=self._timeout)
+        connection = self._connection()
+        await self._keep(connection)
+        return connection
+
+    async def for_run(self, ctx: RunContext[Any] | None) -> AbstractToolset[Any]:
         """The toolset now; a built-in server being restarted is waited for up to the timeout,
         and one that cannot be had raises :class:`SupervisorError` so the task is retried later
         rather than run without the server's tools."""
-        if self.spec.builtin and self._supervisor is not None:
-            await self._supervisor.ready(self.spec.name, within=self._timeout)
-        return self.current()
+        return (await self._ready()).toolset
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[tuple[Client[Any], list[McpTool]]]:
+        """A connected client and the server's tools, for a direct call: the shared session
+        when there is one (its tool list fetched once), else a session of its own."""
+        connection = await self._ready()
+        client = connection.client_toolset.client
+        async with client:
+            tools = connection.tools
+            if tools is None:
+                tools = (await client.list_tools_mcp()).tools
+                if connection.kept:
+                    connection.tools = tools
+            yield client, tools
+
+    def broken(self) -> None:
+        """The current session failed in a way that says the server is gone: the next run or
+        call connects anew."""
+        if self._current is not None:
+            self._discard(self._current.generation)
 
     async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
         return await (await self.for_run(ctx)).get_tools(ctx)
