@@ -315,3 +315,60 @@ def test_each_server_has_one_agent_of_its_own() -> None:
 def test_an_uninstalled_servers_agent_is_still_seeded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fleet, "discover", dict)
     assert {"hue", "github", "email"} <= {a.name for a in fleet.seed_agents()}
+
+
+# Imports every module of a server in a fresh interpreter whose environment records what is
+# read, and whose file opens are audited: a server that reads its settings or its token file
+# at import time would hand a pre-forked launcher's parent (which imports every server once)
+# one server's credentials, and a credential changed on disk would need a new process.
+_IMPORT_PROBE = """
+import os, pkgutil, importlib, sys, json
+PREFIX = sys.argv[1]
+STATE = sys.argv[2]
+read = []
+class Recording(os._Environ):
+    def __getitem__(self, key):
+        # Reading one variable by name, not walking them all (every pydantic-settings class,
+        # fastmcp's own included, copies the whole environment when made).
+        walking = sys._getframe(1).f_code.co_name == "__iter__"
+        if isinstance(key, str) and key.startswith(PREFIX) and not walking:
+            read.append(key)
+        return super().__getitem__(key)
+env = os.environ
+os.environ = Recording(env._data, env.encodekey, env.decodekey, env.encodevalue, env.decodevalue)
+from angie_mcp_core.settings import ServerSettings
+made = ServerSettings.__init__
+def recording_init(self, *args, **kwargs):
+    read.append(type(self).__name__ + "()")
+    made(self, *args, **kwargs)
+ServerSettings.__init__ = recording_init
+opened = []
+def audit(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(STATE):
+        opened.append(args[0])
+sys.addaudithook(audit)
+package = importlib.import_module(sys.argv[3])
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    if info.name.endswith(("__main__", ".testing")):
+        continue
+    importlib.import_module(info.name)
+print(json.dumps({"read": sorted(set(read)), "opened": sorted(set(opened))}))
+"""
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_a_server_reads_no_credentials_when_imported(name: str, tmp_path: Path) -> None:
+    import json
+    import os
+
+    prefix = settings_class(name).model_config.get("env_prefix") or f"ANGIE_{name.upper()}_"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANGIE_")}
+    for field in settings_class(name).model_fields:
+        env[f"{prefix}{field.upper()}"] = "set-to-see-who-reads-it"
+    env["ANGIE_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, prefix, str(tmp_path), f"angie_mcp_{name}"],
+        capture_output=True, text=True, check=True, env=env, timeout=60,
+    )  # fmt: skip
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"read": [], "opened": []}, f"angie_mcp_{name} reads at import: {found}"
