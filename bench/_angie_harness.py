@@ -49,7 +49,8 @@ __all__ = (
     "script_model",
 )
 
-REDIS_URL = os.environ.get("ANGIE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Benchmarks use Redis database 1 (tests count down from 15, one per test worker).
+REDIS_URL = os.environ.get("ANGIE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
 QueueKind = Literal["embedded", "redis"]
 _WAIT_S = 60.0
 

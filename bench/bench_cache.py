@@ -21,7 +21,7 @@ from angie.cache import MemoryCache, RedisCache
 ROUNDS = 5
 OPS = 2_000
 VALUE = {"tools": [{"name": f"hue_tool_{i}", "read_only": i % 2 == 0} for i in range(20)]}
-REDIS_URL = os.environ.get("ANGIE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("ANGIE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
 async def _timed(

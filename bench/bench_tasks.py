@@ -6,7 +6,8 @@ real Hue MCP server (a supervised subprocess, against the fake bridge). Angie's 
 after the task row turns terminal: no polling). Two Angie paths: a MESSAGE through her router
 (Angie's model delegates with ``ask_hue``, the hue agent runs as a child task) and an API event
 naming the hue agent (the agent alone). The baseline is a bare ``pydantic_ai.Agent`` with the same
-model and an ``MCPToolset`` on the same server endpoint, connecting per run as Angie's agents do.
+model and an ``MCPToolset`` on the same server endpoint, its session kept open across runs as
+Angie keeps one per server.
 Samples of the three alternate, so all see the same machine; on the embedded queue and on Redis
 (a daemon and a worker Angie in this process).
 """
@@ -58,7 +59,8 @@ async def measure(where: harness.Deployment) -> dict[str, list[float]]:
         harness.script_model(),
         toolsets=[MCPToolset(endpoint.url, auth=endpoint.token).prefixed("hue")],
     )
-    async with where.inbox(user) as inbox:
+    # The bare agent keeps its MCP session open across runs, as Angie keeps one per server.
+    async with where.inbox(user) as inbox, bare:
 
         async def router(i: int) -> float:
             event = NewEvent(

@@ -7,7 +7,9 @@ policy (which acts when the call is made) never asks a person to approve a call 
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -61,6 +63,15 @@ def schema_problems(validator: Validator, args: dict[str, Any]) -> list[str]:
 
 
 def _validator(schema: dict[str, Any]) -> Validator | None:
+    """The schema's validator, made once per distinct schema in this process: checking a
+    schema against its metaschema costs about a hundred times validating a call with it, and
+    every run of every agent sees the same tools."""
+    return _validator_of(json.dumps(schema, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator_of(text: str) -> Validator | None:
+    schema = json.loads(text)
     try:
         cls = validator_for(schema)
         cls.check_schema(schema)
