@@ -171,7 +171,8 @@ async def test_read_an_unknown_charset_and_html_only(
 ) -> None:
     raw = (
         b"From: x@example.com\r\nTo: me@example.com\r\nSubject: =?x-unknown?q?Odd?=\r\n"
-        b"Content-Type: text/html; charset=x-unknown\r\n\r\n<p>Hi&nbsp;there</p><script>x()</script>"
+        b"Content-Type: text/html; charset=x-unknown\r\n\r\n"
+        b"<p>Hi&nbsp;there</p><script>x()</script>"
     )
     message = await call(reader, "read_message", message_id=fake.add_message(raw))
     assert message["text"] == "Hi there"
