@@ -376,3 +376,59 @@ async def test_a_long_429_passes_retry_after_and_5xx_is_an_upstream_error(
 async def test_not_signed_in_says_how_to_connect(make_settings: MakeSettings) -> None:
     error = await tool_error(make_settings(), "search_messages")
     assert "angie-mcp-outlook auth" in error
+
+
+async def test_an_unknown_app_registration_at_refresh_names_the_settings(
+    fake: FakeOutlook, make_settings: MakeSettings, sign_in: SignIn
+) -> None:
+    settings = make_settings(client_id="someone-else")
+    sign_in(settings, expires_at="2000-01-01T00:00:00+00:00")
+    error = await tool_error(settings, "list_folders")
+    assert "ANGIE_OUTLOOK_CLIENT_ID" in error
+    assert "app registration" in error
+
+
+async def test_a_token_file_under_another_key_says_reconnect(
+    make_settings: MakeSettings, sign_in: SignIn
+) -> None:
+    sign_in(make_settings(token_key="another-token-key-0123456789abcdef"))
+    error = await tool_error(make_settings(), "search_messages")
+    assert "cannot be decrypted" in error
+    assert "Reconnect outlook" in error
+
+
+async def test_a_401_that_survives_a_refresh_says_reconnect(
+    fake: FakeOutlook, reader: OutlookSettings
+) -> None:
+    denied = Reply.json(401, {"error": {"code": "InvalidAuthenticationToken"}})
+    fake.inject(denied, times=2, path="/v1.0/me/mailFolders")
+    error = await tool_error(reader, "search_messages")
+    assert "Reconnect outlook" in error
+    assert sum(r.path.endswith("/oauth2/v2.0/token") for r in fake.log) == 1
+
+
+async def test_a_slow_graph_times_out_with_the_limit(
+    fake: FakeOutlook, make_settings: MakeSettings, sign_in: SignIn
+) -> None:
+    settings = make_settings(timeout=0.3)
+    sign_in(settings)
+    fake.delay = 5
+    error = await tool_error(settings, "search_messages")
+    assert "did not answer within 0.3 seconds" in error
+
+
+async def test_an_unreachable_graph_is_a_network_error(
+    make_settings: MakeSettings, sign_in: SignIn
+) -> None:
+    settings = make_settings(graph_url="http://127.0.0.1:9/")
+    sign_in(settings)
+    error = await tool_error(settings, "list_folders")
+    assert "could not connect" in error
+
+
+async def test_replying_to_an_unknown_message_sends_nothing(
+    fake: FakeOutlook, writer: OutlookSettings
+) -> None:
+    error = await tool_error(writer, "reply", message_id="gone", body="Hi")
+    assert "no such message" in error
+    assert not [r for r in fake.log if r.path.endswith(("/send", "/sendMail", "/createReply"))]

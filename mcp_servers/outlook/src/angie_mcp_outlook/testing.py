@@ -286,8 +286,7 @@ class FakeOutlook(FakeService):
 
     def _folders(self, request: Request, rest: list[str]) -> Reply:
         if not rest:
-            values = [self._folder_view(f) for f in self.folders.values()]
-            return self._page(request, values, lambda f: 0)
+            return self._page(request, list(self.folders.values()), self._folder_view)
         folder_id = self.folder_id(rest[0])
         if folder_id is None:
             return _not_found()
@@ -399,9 +398,10 @@ class FakeOutlook(FakeService):
 
     # -- listing -----------------------------------------------------------------------------
 
-    def _page(
-        self, request: Request, values: list[dict[str, Any]], _key: Callable[[Any], Any]
+    def _page[T](
+        self, request: Request, items: list[T], view: Callable[[T], dict[str, Any]]
     ) -> Reply:
+        """One page of ``items`` by ``$top`` and ``$skip``, with ``@odata.nextLink`` when more."""
         q = {k: v[-1] for k, v in request.query.items()}
         try:
             top = int(q.get("$top", "10"))
@@ -411,8 +411,8 @@ class FakeOutlook(FakeService):
         if top < 1:
             return _error(400, "BadRequest", "$top must be positive")
         top = min(top, self.page_cap)
-        body: dict[str, Any] = {"value": values[skip : skip + top]}
-        if skip + top < len(values):
+        body: dict[str, Any] = {"value": [view(item) for item in items[skip : skip + top]]}
+        if skip + top < len(items):
             query = {**q, "$skip": str(skip + top)}
             body["@odata.nextLink"] = f"{self.url}{request.path}?{urlencode(query)}"
         return Reply.json(200, body)
@@ -434,7 +434,7 @@ class FakeOutlook(FakeService):
             and (search is None or self._search(m, search))
         ]
         found.sort(key=lambda m: m["received"], reverse=True)
-        return self._page(request, [self._view(m, request) for m in found], lambda m: 0)
+        return self._page(request, found, lambda m: self._view(m, request))
 
     def _filter(self, message: dict[str, Any], where: str) -> bool:
         """Graph's ``$filter``, the clauses Angie sends, joined by ``and``."""
