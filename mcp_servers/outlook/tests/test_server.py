@@ -432,3 +432,12 @@ async def test_replying_to_an_unknown_message_sends_nothing(
     error = await tool_error(writer, "reply", message_id="gone", body="Hi")
     assert "no such message" in error
     assert not [r for r in fake.log if r.path.endswith(("/send", "/sendMail", "/createReply"))]
+
+
+async def test_a_made_up_id_cannot_reach_another_endpoint(
+    fake: FakeOutlook, writer: OutlookSettings
+) -> None:
+    for made_up in ("../sendMail", "x/../../sendMail", "a?b=c#d"):
+        error = await tool_error(writer, "mark_read", ids=[made_up])
+        assert "no such message" in error
+    assert not [r for r in fake.log if "sendMail" in r.path and r.method == "POST"]

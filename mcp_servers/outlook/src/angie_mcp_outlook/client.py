@@ -13,6 +13,7 @@ import binascii
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import quote
 
 from O365.connection import MSGraphProtocol
 from O365.mailbox import MailBox
@@ -58,6 +59,12 @@ def graph_protocol(graph_url: str) -> MSGraphProtocol:
     protocol.protocol_url = root
     protocol.service_url = f"{root}{protocol.api_version}/"
     return protocol
+
+
+def _segment(value: str) -> str:
+    """An id as one URL path segment: Graph ids may hold ``/`` or ``+``, and an id the model
+    made up must not reach another endpoint (``../sendMail``)."""
+    return quote(value, safe="")
 
 
 def _address(recipient: Any) -> MailAddress | None:
@@ -108,7 +115,7 @@ class OutlookClient(VendorClient):
         return O365Message(parent=box, **{_CLOUD: {"isDraft": False, **item}})
 
     def _existing(self, box: MailBox, message_id: str) -> O365Message:
-        return self._message(box, {"id": message_id})
+        return self._message(box, {"id": _segment(message_id)})
 
     # -- status --------------------------------------------------------------------------------
 
@@ -200,7 +207,7 @@ class OutlookClient(VendorClient):
         else:
             where = self._folder_id(folder or "inbox")
             params: dict[str, Any] = {"$top": limit, "$select": SELECT, **graph.params}
-            listed = self._get(f"/mailFolders/{where}/messages", params)
+            listed = self._get(f"/mailFolders/{_segment(where)}/messages", params)
         summaries = [self._summary(item) for item in listed.get("value", []) if graph.keep(item)]
         return SearchResult(
             messages=summaries, next_page=listed.get("@odata.nextLink"), provider_query=graph.shown
@@ -225,7 +232,7 @@ class OutlookClient(VendorClient):
 
     def read(self, message_id: str) -> Message:
         item = self._get(
-            f"/messages/{message_id}",
+            f"/messages/{_segment(message_id)}",
             {"$select": "id,conversationId,parentFolderId,isRead,flag,categories,hasAttachments"},
         )
         mime = self._call(lambda box: self._existing(box, message_id).get_mime_content())
@@ -248,7 +255,7 @@ class OutlookClient(VendorClient):
 
     def _attachments(self, message_id: str) -> list[AttachmentInfo]:
         listed = self._get(
-            f"/messages/{message_id}/attachments", {"$select": "id,name,contentType,size"}
+            f"/messages/{_segment(message_id)}/attachments", {"$select": "id,name,contentType,size"}
         )
         return [
             AttachmentInfo(
@@ -276,7 +283,7 @@ class OutlookClient(VendorClient):
 
     def save_attachment(self, message_id: str, attachment_id: str) -> SavedAttachment:
         """Save one attachment (its id from read_message) into the download folder."""
-        found = self._get(f"/messages/{message_id}/attachments/{attachment_id}")
+        found = self._get(f"/messages/{_segment(message_id)}/attachments/{_segment(attachment_id)}")
         if "contentBytes" not in found:
             raise InvalidArgumentError(
                 f"Attachment {attachment_id} is an attached item or link, not a file to save."
@@ -346,10 +353,12 @@ class OutlookClient(VendorClient):
 
     def send_draft(self, draft_id: str) -> Sent:
         item = self._get(
-            f"/messages/{draft_id}", {"$select": "id,isDraft,subject,toRecipients,conversationId"}
+            f"/messages/{_segment(draft_id)}",
+            {"$select": "id,isDraft,subject,toRecipients,conversationId"},
         )
         if not item.get("isDraft"):
             raise InvalidArgumentError(f"Message {draft_id} is not a draft: it was sent already.")
+        item = {**item, "id": _segment(str(item["id"]))}
         draft = self._call(lambda box: O365Message(parent=box, **{_CLOUD: item}), write=True)
         self._call(lambda _box: draft.send(), write=True)
         return Sent(
@@ -421,7 +430,7 @@ class OutlookClient(VendorClient):
             raise InvalidArgumentError("Give labels to add or to remove.")
         gone = {name.lower() for name in remove}
         for message_id in ids:
-            current = self._get(f"/messages/{message_id}", {"$select": "id,categories"})
+            current = self._get(f"/messages/{_segment(message_id)}", {"$select": "id,categories"})
             kept = [c for c in current.get("categories", []) if c.lower() not in gone]
             wanted = kept + [c for c in add if c.lower() not in {k.lower() for k in kept}]
 

@@ -23,7 +23,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, unquote, urlencode
 
 from angie_mcp_core.fakes import FakeService, Reply, Request
 from angie_mcp_core.tokens import TokenFile
@@ -244,7 +244,9 @@ class FakeOutlook(FakeService):
             return _error(
                 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
             )
-        parts = [p for p in request.path.removeprefix(_API).split("/") if p]
+        if "/../" in f"{request.path}/" or "/./" in f"{request.path}/":
+            return _error(400, "BadRequest", "Invalid path")
+        parts = [unquote(p) for p in request.path.removeprefix(_API).split("/") if p]
         if not scopes & self._needed(request.method, parts):
             return _error(
                 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
