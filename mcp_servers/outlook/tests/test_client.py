@@ -13,12 +13,12 @@ from angie_mcp_outlook.auth import SignInError, sign_in
 from angie_mcp_outlook.client import OutlookClient
 from angie_mcp_outlook.query import folder_kind, graph_query
 from angie_mcp_outlook.settings import OutlookSettings
-from angie_mcp_outlook.testing import FakeOutlook
+from angie_mcp_outlook.testing import CLIENT_ID, FakeOutlook
 
 from angie_mcp_core.errors import InvalidArgumentError, NotFoundError
 from angie_mcp_core.mail import MailQuery, parse_query
 
-from .conftest import MakeSettings
+from .conftest import TOKEN_KEY, MakeSettings
 from .test_server import mail
 
 
@@ -147,3 +147,31 @@ def test_auth_without_a_client_id_exits_with_the_setting_to_set(
 ) -> None:
     assert main(["auth"]) == 2
     assert "ANGIE_OUTLOOK_CLIENT_ID" in capsys.readouterr().err
+
+
+def test_auth_command_signs_in_with_a_device_code(
+    fake: FakeOutlook,
+    make_settings: MakeSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = make_settings()
+    for name, value in {
+        "CLIENT_ID": CLIENT_ID,
+        "GRAPH_URL": fake.graph_url,
+        "LOGIN_URL": fake.login_url,
+        "TOKEN_FILE": str(settings.token_path()),
+        "TOKEN_KEY": TOKEN_KEY,
+    }.items():
+        monkeypatch.setenv(f"ANGIE_OUTLOOK_{name}", value)
+    assert main(["auth"]) == 0
+    out = capsys.readouterr().out
+    assert "Mail.Read" in out
+    assert "enter the code ANGIE" in out
+    assert "Connected to Outlook." in out
+    stored = token_file(settings).load()
+    assert stored is not None
+    assert stored["refresh_token"] not in out
+    fake.decline_devices = True
+    assert main(["auth"]) == 1
+    assert "declined" in capsys.readouterr().err
