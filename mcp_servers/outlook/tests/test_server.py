@@ -373,6 +373,11 @@ async def test_a_long_429_passes_retry_after_and_5xx_is_an_upstream_error(
     assert "HTTP 500" in error
 
 
+async def test_without_a_client_id_tools_name_the_setting(make_settings: MakeSettings) -> None:
+    error = await tool_error(make_settings(client_id=None), "search_messages")
+    assert "ANGIE_OUTLOOK_CLIENT_ID" in error
+
+
 async def test_not_signed_in_says_how_to_connect(make_settings: MakeSettings) -> None:
     error = await tool_error(make_settings(), "search_messages")
     assert "angie-mcp-outlook auth" in error
@@ -441,3 +446,22 @@ async def test_a_made_up_id_cannot_reach_another_endpoint(
         error = await tool_error(writer, "mark_read", ids=[made_up])
         assert "no such message" in error
     assert not [r for r in fake.log if "sendMail" in r.path and r.method == "POST"]
+
+
+async def test_a_draft_reply_is_made_by_graph_in_the_conversation(
+    fake: FakeOutlook, writer: OutlookSettings
+) -> None:
+    original = fake.add_message(mail("Budget", message_id="<budget@example.com>"))
+    draft = await call(
+        writer,
+        "create_draft",
+        to=["alex@example.com"],
+        subject="Re: Budget",
+        body="Looks fine.",
+        reply_to_message_id=original,
+    )
+    assert draft["thread_id"] == fake.messages[original]["conversationId"]
+    stored = fake.messages[draft["id"]]
+    assert stored["isDraft"] is True
+    assert "In-Reply-To: <budget@example.com>" in stored["raw"].decode()
+    assert [r.path.rsplit("/", 1)[-1] for r in fake.log if r.method == "POST"] == ["createReply"]

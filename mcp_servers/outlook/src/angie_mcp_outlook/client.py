@@ -19,7 +19,12 @@ from O365.connection import MSGraphProtocol
 from O365.mailbox import MailBox
 from O365.message import Message as O365Message
 
-from angie_mcp_core.errors import InvalidArgumentError, NotFoundError, UpstreamError
+from angie_mcp_core.errors import (
+    InvalidArgumentError,
+    NotConfiguredError,
+    NotFoundError,
+    UpstreamError,
+)
 from angie_mcp_core.mail import (
     AttachmentInfo,
     Changed,
@@ -95,6 +100,11 @@ class OutlookClient(VendorClient):
         return self._mailbox
 
     def _call[T](self, fn: Callable[[MailBox], T], *, write: bool = False) -> T:
+        missing = self._settings.missing()
+        if missing:
+            raise NotConfiguredError(
+                SERVICE, missing, "Register an app in Microsoft Entra (see the server's README)."
+            )
         with self._account.lock, translated():
             if write and not can_write(list(self._account.stored().get("scopes", []))):
                 raise WriteAccessError()
