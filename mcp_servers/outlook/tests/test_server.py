@@ -465,3 +465,16 @@ async def test_a_draft_reply_is_made_by_graph_in_the_conversation(
     assert stored["isDraft"] is True
     assert "In-Reply-To: <budget@example.com>" in stored["raw"].decode()
     assert [r.path.rsplit("/", 1)[-1] for r in fake.log if r.method == "POST"] == ["createReply"]
+
+
+async def test_debug_logging_shows_no_token(
+    fake: FakeOutlook, reader: OutlookSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.add_message(mail("Quiet"))
+    fake.expire_access_tokens()
+    with caplog.at_level("DEBUG"):
+        await call(reader, "search_messages")
+    stored = token_file(reader).load()
+    assert stored is not None
+    assert stored["access_token"] not in caplog.text
+    assert stored["refresh_token"] not in caplog.text

@@ -10,6 +10,7 @@ same code runs against Microsoft and against a local fake, and the file stays en
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -171,6 +172,8 @@ class GraphConnection(Connection):  # type: ignore[misc]
         )
         self._account = account
         self.session = requests.Session()
+        # O365 logs each request's session headers (the bearer token) and bodies at DEBUG.
+        logging.getLogger("O365").setLevel(max(logging.INFO, logging.getLogger().level))
 
     def oauth_request(self, url: str, method: str, **kwargs: Any) -> requests.Response:
         refreshed = retried = force = False
