@@ -478,3 +478,17 @@ async def test_debug_logging_shows_no_token(
     assert stored is not None
     assert stored["access_token"] not in caplog.text
     assert stored["refresh_token"] not in caplog.text
+
+
+async def test_the_refresh_asks_for_offline_access_and_keeps_the_rotated_token(
+    fake: FakeOutlook, reader: OutlookSettings
+) -> None:
+    before = token_file(reader).load()
+    assert before is not None
+    fake.expire_access_tokens()
+    await call(reader, "list_folders")
+    (grant,) = [r for r in fake.log if r.path.endswith("/oauth2/v2.0/token")]
+    assert "offline_access" in grant.body.decode()
+    after = token_file(reader).load()
+    assert after is not None
+    assert after["refresh_token"] != before["refresh_token"]

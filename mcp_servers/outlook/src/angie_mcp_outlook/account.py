@@ -119,7 +119,8 @@ class Account:
             **client_form(self._settings),
             "grant_type": "refresh_token",
             "refresh_token": str(stored["refresh_token"]),
-            "scope": " ".join(stored.get("scopes", [])),
+            # Without offline_access Microsoft may answer without a new refresh token.
+            "scope": " ".join(sorted({*stored.get("scopes", []), "offline_access"})),
         }
         try:
             answer = self._http.post(
