@@ -492,3 +492,27 @@ async def test_the_refresh_asks_for_offline_access_and_keeps_the_rotated_token(
     after = token_file(reader).load()
     assert after is not None
     assert after["refresh_token"] != before["refresh_token"]
+
+
+async def test_an_attached_outlook_item_is_not_a_file_to_save(
+    fake: FakeOutlook, writer: OutlookSettings
+) -> None:
+    message_id = fake.add_message(mail("Forwarded"))
+    item = fake.add_item_attachment(message_id, "Original message")
+    message = await call(writer, "read_message", message_id=message_id)
+    assert [a["id"] for a in message["attachments"]] == [item]
+    assert message["has_attachments"] is True
+    error = await tool_error(writer, "save_attachment", message_id=message_id, attachment_id=item)
+    assert "not a file to save" in error
+
+
+async def test_graph_page_cap_below_the_limit_still_pages_through(
+    fake: FakeOutlook, reader: OutlookSettings
+) -> None:
+    fake.page_cap = 2
+    for day in range(1, 6):
+        fake.add_message(mail(f"Note {day}", date=f"0{day} Dec 2026 09:00:00 +0000"))
+    first = await call(reader, "search_messages", limit=5)
+    assert len(first["messages"]) == 2
+    rest = await call(reader, "search_messages", limit=5, page=first["next_page"])
+    assert [m["subject"] for m in rest["messages"]] == ["Note 3", "Note 2"]

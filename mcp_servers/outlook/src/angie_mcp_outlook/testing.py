@@ -200,6 +200,21 @@ class FakeOutlook(FakeService):
         }
         return message_id
 
+    def add_item_attachment(self, message_id: str, name: str) -> str:
+        """Attach an Outlook item (a forwarded message, an event): no file bytes to download."""
+        with self.lock:
+            attachment_id = f"AAMkITEM{secrets.token_hex(3)}"
+            self.messages[message_id]["attachments"].append(
+                {
+                    "id": attachment_id,
+                    "name": name,
+                    "contentType": "message/rfc822",
+                    "size": 1024,
+                    "data": None,
+                }
+            )
+            return attachment_id
+
     def sign_in(self, scopes: list[str] | None = None, *, lifetime: int = 3600) -> dict[str, Any]:
         """Tokens as `angie-mcp-outlook auth` stores them; Mail.Read unless scopes say more."""
         granted = {*_BASE, *(scopes or [READ])}
@@ -356,14 +371,15 @@ class FakeOutlook(FakeService):
 
     @staticmethod
     def _attachment(attachment: dict[str, Any], *, content: bool) -> dict[str, Any]:
+        item = attachment["data"] is None
         view = {
-            "@odata.type": "#microsoft.graph.fileAttachment",
+            "@odata.type": f"#microsoft.graph.{'itemAttachment' if item else 'fileAttachment'}",
             "id": attachment["id"],
             "name": attachment["name"],
             "contentType": attachment["contentType"],
             "size": attachment["size"],
         }
-        if content:
+        if content and not item:
             view["contentBytes"] = base64.b64encode(attachment["data"]).decode()
         return view
 
