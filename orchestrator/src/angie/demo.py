@@ -121,6 +121,7 @@ _WHAT = {
     "unifi": "a UniFi network: a Dream Machine, a switch, two access points and a few clients",
     "gcal": "Google Calendar with a week: a daily stand-up, a lunch and an invitation",
     "gmail": "Gmail with an inbox: a dinner invitation, a receipt and a newsletter",
+    "outlook": "Outlook with an inbox: a meeting request, an invoice and a digest",
 }
 
 
