@@ -165,12 +165,16 @@ class AgentFactory:
         channel and thread, as its messages are kept), audited; none for a household task."""
         if self.scratch is None or task.user_id is None:
             return []
-        async with self.db.session() as session:
-            conversation = await conversation_for(
-                session, task.user_id, task.channel or ChannelKind.WEB, task.thread or ""
-            )
-            conversation_id = conversation.id
-        tools = scratch_toolset(self.scratch, conversation_id)
+        user_id = task.user_id
+
+        async def conversation() -> int:
+            async with self.db.session() as session:
+                found = await conversation_for(
+                    session, user_id, task.channel or ChannelKind.WEB, task.thread or ""
+                )
+                return found.id
+
+        tools = scratch_toolset(self.scratch, conversation)
         return [self.toolbox.audited(tools, server=SCRATCH_SERVER, task_id=task.id)]
 
     async def _policy(self, task: Task) -> ApprovalPolicy:
