@@ -22,10 +22,12 @@ from pydantic_ai.messages import (
 from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
-__all__ = ("Brain", "StreamingBrain")
+__all__ = ("Brain", "FollowUp", "Plan", "StreamingBrain")
 
 # An agent's script: (its request, its tool names) → a tool call to make, or None to answer.
 Plan = Callable[[str, list[str]], tuple[str, dict[str, Any]] | None]
+# The next step once a call came back: (request, tool names, what came back) → a call or None.
+FollowUp = Callable[[str, list[str], list[str]], tuple[str, dict[str, Any]] | None]
 
 
 def _request_text(messages: list[ModelMessage]) -> str:
@@ -63,6 +65,8 @@ class Brain:
     flaky: dict[str, int] = field(default_factory=dict)
     # word → the make_plan arguments Angie proposes for a request with it.
     angie_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # word → an agent's next step after a call of a request with it came back (several steps).
+    followups: dict[str, FollowUp] = field(default_factory=dict)
 
     def model(self, _name: str | None = None) -> Model:
         return FunctionModel(self._respond, model_name="brain")
@@ -101,6 +105,12 @@ class Brain:
 
     def _agent(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
         if returns:
+            for word, follow in self.followups.items():
+                if word in request:
+                    step = follow(request, tools, returns)
+                    if step is not None:
+                        self.calls.append(("agent", step[0]))
+                        return ModelResponse(parts=[ToolCallPart(step[0], step[1])])
             return ModelResponse(parts=[TextPart(f"done: {returns[-1][:300]}")])
         for word, plan in self.plans.items():
             if word in request:
