@@ -1,6 +1,7 @@
-"""The seeded email agent at work on a mailbox: Angie asks it, it works through the Yahoo
-server against a real Dovecot; reading needs no approval, trashing and sending wait
-for the person. Through the real API with the scripted model."""
+"""The seeded email and correspondence agents at work on a mailbox: Angie asks them, they work
+through the Yahoo server against a real Dovecot; reading needs no approval, trashing and
+sending wait for the person, and a reply drafted from what a mail said is shown before it is
+saved (and never sent). Through the real API with the scripted model."""
 
 from __future__ import annotations
 
@@ -45,6 +46,19 @@ def _forward(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | No
     }
 
 
+def _yahoo(mail: MailServers) -> dict[str, str]:
+    return {
+        "ANGIE_YAHOO_ADDRESS": mail.address,
+        "ANGIE_YAHOO_APP_PASSWORD": mail.password,
+        "ANGIE_YAHOO_IMAP_HOST": "127.0.0.1",
+        "ANGIE_YAHOO_IMAP_PORT": str(mail.imaps_port),
+        "ANGIE_YAHOO_SMTP_HOST": "127.0.0.1",
+        "ANGIE_YAHOO_SMTP_PORT": str(mail.smtp_port),
+        "ANGIE_YAHOO_CA_FILE": str(mail.ca_file),
+        "ANGIE_YAHOO_WRITES": "true",
+    }
+
+
 @pytest.fixture
 async def mail() -> AsyncIterator[MailServers]:
     require_dovecot()
@@ -58,20 +72,7 @@ async def api(sqlite_url: str, data_dir: Path, mail: MailServers) -> AsyncIterat
         plans={"attention": _attention, "trash": _trash, "forward": _forward},
     )
     angie = make_api_angie(
-        sqlite_url,
-        data_dir,
-        brain,
-        specs=builtin_specs(["yahoo"]),
-        environ={
-            "ANGIE_YAHOO_ADDRESS": mail.address,
-            "ANGIE_YAHOO_APP_PASSWORD": mail.password,
-            "ANGIE_YAHOO_IMAP_HOST": "127.0.0.1",
-            "ANGIE_YAHOO_IMAP_PORT": str(mail.imaps_port),
-            "ANGIE_YAHOO_SMTP_HOST": "127.0.0.1",
-            "ANGIE_YAHOO_SMTP_PORT": str(mail.smtp_port),
-            "ANGIE_YAHOO_CA_FILE": str(mail.ca_file),
-            "ANGIE_YAHOO_WRITES": "true",
-        },
+        sqlite_url, data_dir, brain, specs=builtin_specs(["yahoo"]), environ=_yahoo(mail)
     )
     async with api_harness(angie) as harness:
         yield harness
@@ -165,3 +166,63 @@ async def test_sending_a_mail_waits_for_the_person(api: ApiHarness, mail: MailSe
     assert denied.status_code == 200, denied.text
     await _settled(api, task_id)
     assert mail.sent == []
+
+
+def _find_alex(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
+    if "yahoo_search_messages" not in tools:
+        return None
+    return "yahoo_search_messages", {"query": "from:alex@example.com"}
+
+
+def _draft_reply(
+    _request: str, tools: list[str], returns: list[str]
+) -> tuple[str, dict[str, Any]] | None:
+    found = re.search(r'"id": "([^"]+)"', returns[-1])
+    # Once: what came back last is the search, not the draft (which names its message_id).
+    if found is None or "yahoo_create_draft" not in tools or '"message_id"' in returns[-1]:
+        return None
+    return "yahoo_create_draft", {
+        "to": ["alex@example.com"],
+        "subject": "Re: Lunch plans",
+        "body": "Thursday works for me: shall we say 12:30?",
+        "reply_to_message_id": found[1],
+    }
+
+
+async def test_a_reply_to_alex_is_drafted_never_sent(sqlite_url: str, data_dir: Path) -> None:
+    require_dovecot()
+    async with MailServers("sam@yahoo.test", folders=True) as mail:
+        brain = Brain(
+            plans={"reply to Alex": _find_alex}, followups={"reply to Alex": _draft_reply}
+        )
+        angie = make_api_angie(
+            sqlite_url, data_dir, brain, specs=builtin_specs(["yahoo"]), environ=_yahoo(mail)
+        )
+        async with api_harness(angie) as api:
+            sam = await api.signup("sam")
+            await mail.deliver(ALEX, mail.address, "Lunch plans", "Thursday or Friday?")
+
+            task_id = await _ask(
+                api, sam.headers, "correspondence: draft a reply to Alex proposing Thursday"
+            )
+            task = await _settled(api, task_id, waiting=True)
+            # The draft follows what a mail said (the run read outside content): the person
+            # sees it before it is saved.
+            assert task.status is TaskStatus.AWAITING_APPROVAL, task.error
+            drafts = mail.maildir / ".Drafts"
+            assert not [p for sub in ("cur", "new") for p in (drafts / sub).glob("*")]
+            listed = await api.client.get("/api/approvals", headers=sam.headers)
+            [approval] = listed.json()["items"]
+            assert (approval["server"], approval["tool"]) == ("yahoo", "create_draft")
+            assert approval["arguments"]["to"] == ["alex@example.com"]
+            decided = await api.client.post(
+                f"/api/approvals/{approval['id']}/approve", json={}, headers=sam.headers
+            )
+            assert decided.status_code == 200, decided.text
+            task = await _settled(api, task_id)
+            assert task.status is TaskStatus.SUCCEEDED, task.error
+            assert mail.sent == []  # drafted, never sent
+            [saved] = [p for sub in ("cur", "new") for p in (drafts / sub).glob("*")]
+            text = saved.read_text()
+            assert "Thursday works for me" in text
+            assert "In-Reply-To:" in text  # threaded under Alex's mail
