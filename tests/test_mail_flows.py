@@ -6,6 +6,7 @@ saved (and never sent). Through the real API with the scripted model."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -226,3 +227,84 @@ async def test_a_reply_to_alex_is_drafted_never_sent(sqlite_url: str, data_dir: 
             text = saved.read_text()
             assert "Thursday works for me" in text
             assert "In-Reply-To:" in text  # threaded under Alex's mail
+
+
+def _json_of(text: str) -> Any:
+    """What a tool returned, out of its untrusted-data fence when it has one."""
+    inside = re.search(r"<untrusted-data[^>]*>(.*)</untrusted-data>", text, re.S)
+    try:
+        return json.loads(inside[1] if inside else text)
+    except json.JSONDecodeError:  # a retry the model was sent, not a result
+        return None
+
+
+def _list_inbox(_request: str, tools: list[str]) -> tuple[str, dict[str, Any]] | None:
+    if "yahoo_search_messages" not in tools:
+        return None
+    return "yahoo_search_messages", {"query": "is:unread"}
+
+
+def _score_then_trash(
+    _request: str, tools: list[str], returns: list[str]
+) -> tuple[str, dict[str, Any]] | None:
+    last = _json_of(returns[-1])
+    if isinstance(last, dict) and "provider_query" in last and "spam_score_messages" in tools:
+        return "spam_score_messages", {
+            "messages": [
+                {
+                    "id": m["id"],
+                    "headers": {"From": m["sender"]["email"], "Subject": m["subject"]},
+                    "text": m["snippet"],
+                }
+                for m in last["messages"]
+            ]
+        }
+    if isinstance(last, list) and "yahoo_trash_messages" in tools:
+        spam = [s["id"] for s in last if s["verdict"] == "spam"]
+        return ("yahoo_trash_messages", {"ids": spam}) if spam else None
+    return None
+
+
+async def test_clean_up_the_spam_scores_the_inbox_and_trashes_with_approval(
+    sqlite_url: str, data_dir: Path
+) -> None:
+    require_dovecot()
+    async with MailServers("sam@yahoo.test", folders=True) as mail:
+        brain = Brain(plans={"clean up": _list_inbox}, followups={"clean up": _score_then_trash})
+        environ = _yahoo(mail) | {"ANGIE_SPAM_DATA_DIR": str(data_dir / "spam")}
+        angie = make_api_angie(
+            sqlite_url, data_dir, brain, specs=builtin_specs(["yahoo", "spam"]), environ=environ
+        )
+        async with api_harness(angie) as api:
+            sam = await api.signup("sam")
+            await mail.deliver(ALEX, mail.address, "Lunch plans", "Thursday or Friday?")
+            await mail.deliver("deals@shop.test", mail.address, "Huge sale", "buy buy buy")
+            # The person's own block list, kept by the spam server.
+            blocked = await api.client.post(
+                "/api/chat",
+                json={"text": '/tool spam.block_sender {"entries": ["deals@shop.test"]}'},
+                headers=sam.headers,
+            )
+            assert blocked.status_code == 200, blocked.text
+
+            task_id = await _ask(api, sam.headers, "spam: clean up the spam")
+            task = await _settled(api, task_id, waiting=True)
+            assert task.status is TaskStatus.AWAITING_APPROVAL, task.error
+            listed = await api.client.get("/api/approvals", headers=sam.headers)
+            [approval] = listed.json()["items"]
+            assert (approval["server"], approval["tool"]) == ("yahoo", "trash_messages")
+            [spam_id] = approval["arguments"]["ids"]
+            decided = await api.client.post(
+                f"/api/approvals/{approval['id']}/approve", json={}, headers=sam.headers
+            )
+            assert decided.status_code == 200, decided.text
+            task = await _settled(api, task_id)
+            assert task.status is TaskStatus.SUCCEEDED, task.error
+
+            trash = mail.maildir / ".Trash"
+            trashed = [p.read_text() for sub in ("cur", "new") for p in (trash / sub).glob("*")]
+            assert len(trashed) == 1, spam_id
+            assert "Huge sale" in trashed[0]
+            kept = [p.read_text() for sub in ("cur", "new") for p in (mail.maildir / sub).glob("*")]
+            assert len(kept) == 1
+            assert "Lunch plans" in kept[0]
