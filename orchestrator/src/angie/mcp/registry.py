@@ -227,13 +227,17 @@ def _spec(name: str, raw: Any, where: str, source: str, environ: Mapping[str, st
             timeout=timeout,
         )
     url = raw["url"]
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+    if not isinstance(url, str):
+        raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
+    # Checked once expanded: a deployment may give the whole URL as a ${VAR}.
+    url = _expand(url, f"{where}.url", environ)
+    if not url.startswith(("http://", "https://")):
         raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
     headers = _strings(raw.get("headers"), f"{where}.headers", environ)
     return ServerSpec(
         name,
         "http",
-        url=_expand(url, f"{where}.url", environ),
+        url=url,
         headers=headers,
         enabled=enabled,
         source=source,
