@@ -5,6 +5,7 @@ same entry script with this Python, so a broken entry fails here in seconds.
 
 from __future__ import annotations
 
+import re
 import runpy
 import subprocess
 import sys
@@ -84,3 +85,12 @@ def test_the_binary_bundles_the_google_documents_the_servers_build_and_no_others
     assert documents == ["calendar.v3.json", "gmail.v1.json"]
     folder = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
     assert all((folder / name).is_file() for name in documents)
+
+
+def test_the_image_keeps_the_same_google_documents_as_the_binary() -> None:
+    datas = runpy.run_path(str(GOOGLE_HOOK))["datas"]
+    documents = {Path(source).name for source, _ in datas if source.endswith(".json")}
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    pruning = dockerfile[dockerfile.index("discovery_cache/documents") :].split("\n\n", 1)[0]
+    assert set(re.findall(r"! -name (\S+\.json)", pruning)) == documents
+    assert "-delete" in pruning
