@@ -247,14 +247,19 @@ def test_compose_angie_services_read_dot_env_when_there_is_one() -> None:
 
 
 def test_compose_gives_dot_env_to_angie_services_only() -> None:
-    others = {name for name, s in _services().items() if s.get("env_file")}
-    assert others == set(ANGIE_SERVICES)
+    # The MCP servers have env files of their own (tests/test_packaging_compose.py), never .env.
+    given = {
+        name
+        for name, s in _services().items()
+        if any(entry.get("path") == ".env" for entry in s.get("env_file") or [])
+    }
+    assert given == set(ANGIE_SERVICES)
 
 
 def test_compose_secret_key_is_a_docker_secret_not_an_environment_variable() -> None:
     for name in ANGIE_SERVICES:
         service = _services()[name]
-        assert _mounted_secrets(service) == {"angie_secret_key": "angie_secret_key"}, name
+        assert _mounted_secrets(service)["angie_secret_key"] == "angie_secret_key", name
         assert "ANGIE_SECRET_KEY" not in service.get("environment", {}), name
 
 
@@ -270,9 +275,11 @@ def test_compose_secrets_are_declared_as_files_outside_the_image() -> None:
 
 
 def test_compose_secrets_mounted_in_angie_are_named_after_her_settings() -> None:
+    # Besides her settings, the MCP servers' bearer tokens (angie_<server>_token).
     settings = {f"angie_{field}" for field in AngieSettings.model_fields}
     for name in ANGIE_SERVICES:
-        assert set(_mounted_secrets(_services()[name]).values()) <= settings, name
+        mounted = set(_mounted_secrets(_services()[name]).values()) - settings
+        assert all(re.fullmatch(r"angie_[a-z_]+_token", secret) for secret in mounted), name
 
 
 def test_compose_environment_holds_no_secret_value() -> None:

@@ -57,6 +57,15 @@ def test_stdio_and_http_servers_are_read_with_variables_expanded(tmp_path: Path)
     assert specs["remote"].headers == {"Authorization": "Bearer r-2"}
 
 
+def test_a_whole_url_may_be_a_variable_and_is_checked_once_expanded(tmp_path: Path) -> None:
+    path = write(tmp_path, {"hue": {"type": "http", "url": "${HUE_URL}"}, "bad": {"url": "${BAD}"}})
+    found = load_config_file(path, {"HUE_URL": "http://mcp-hue:8000/mcp", "BAD": "ftp://x"})
+    assert found.servers["hue"].url == "http://mcp-hue:8000/mcp"
+    assert [(entry.name, entry.reason.rsplit(": ", 1)[-1]) for entry in found.skipped] == [
+        ("bad", "must be an http:// or https:// URL")
+    ]
+
+
 def test_describe_never_shows_secrets(tmp_path: Path) -> None:
     path = write(tmp_path, {"remote": {"url": "https://x.org/mcp", "headers": {"A": "${T}"}}})
     spec = load_config_file(path, {"T": "very-secret"}).servers["remote"]

@@ -264,9 +264,6 @@ def serve(app: CliContext, server: str, transport: str, host: str | None, port: 
     from angie.mcp.catalog import server_environ
     from angie.mcp.supervisor import child_environ
 
-    if getattr(sys, "frozen", False):
-        # The binary carries the CLI only; the servers are Python packages it cannot start.
-        fail("the standalone binary does not include the MCP servers; use `uv run angie mcp …`")
     spec = _spec(app, server)
     if not spec.builtin:
         fail(f"{server} is not one of Angie's servers; run it as its own documentation says")

@@ -128,12 +128,21 @@ def builtin_specs(installed: Iterable[str] | None = None) -> dict[str, ServerSpe
         name: ServerSpec(
             name=name,
             transport="stdio",
-            command=(sys.executable, "-m", found[name].module),
+            command=_builtin_command(name, found[name].module),
             builtin=True,
             manifest=found[name],
         )
         for name in names
     }
+
+
+def _builtin_command(name: str, module: str) -> tuple[str, ...]:
+    """How to start a built-in server: its package as a module of this Python, or, in the
+    standalone binary (which has no Python to run ``-m`` with), the binary's own
+    ``mcp-server NAME`` entry (packaging/angie_entry.py), which runs the bundled package."""
+    if getattr(sys, "frozen", False):
+        return (sys.executable, "mcp-server", name)
+    return (sys.executable, "-m", module)
 
 
 def _expand(value: str, where: str, environ: Mapping[str, str]) -> str:
@@ -227,13 +236,17 @@ def _spec(name: str, raw: Any, where: str, source: str, environ: Mapping[str, st
             timeout=timeout,
         )
     url = raw["url"]
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+    if not isinstance(url, str):
+        raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
+    # Checked once expanded: a deployment may give the whole URL as a ${VAR}.
+    url = _expand(url, f"{where}.url", environ)
+    if not url.startswith(("http://", "https://")):
         raise RegistryError(f"{where}.url: must be an http:// or https:// URL")
     headers = _strings(raw.get("headers"), f"{where}.headers", environ)
     return ServerSpec(
         name,
         "http",
-        url=_expand(url, f"{where}.url", environ),
+        url=url,
         headers=headers,
         enabled=enabled,
         source=source,
