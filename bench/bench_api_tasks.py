@@ -219,9 +219,16 @@ async def measure(data_dir: Path) -> None:
         async with httpx.AsyncClient(limits=limits, timeout=30) as client:
             angie_url = f"http://127.0.0.1:{angie_port}"
             await wait_up(client, f"{angie_url}/api/health")
+            # The first account needs the setup code Angie wrote beside her data.
+            code = (data_dir / "setup-code").read_text().strip()
             made = await client.post(
                 f"{angie_url}/api/auth/register",
-                json={"email": EMAIL, "password": PASSWORD, "display_name": "Bench"},
+                json={
+                    "email": EMAIL,
+                    "password": PASSWORD,
+                    "display_name": "Bench",
+                    "setup_code": code,
+                },
             )
             made.raise_for_status()
             user_id = int(made.json()["id"])

@@ -15,7 +15,7 @@ Authentication accepts a JWT access token or a personal API token (``angie_pat_â
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -61,7 +61,9 @@ __all__ = (
 _bearer = HTTPBearer(auto_error=False, description="A JWT access token or a personal API token")
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are ``async def`` though they await nothing: FastAPI runs a plain function
+# in its thread pool, a hop per dependency on every request.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -69,10 +71,10 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _part[T](name: str, kind: type[T]) -> Callable[[Services], T]:
+def _part[T](name: str, kind: type[T]) -> Callable[[Services], Awaitable[T]]:
     """A dependency that hands a route one of the services, by its name on :class:`Services`."""
 
-    def part(services: ServicesDep) -> T:
+    async def part(services: ServicesDep) -> T:
         found = getattr(services, name)
         assert isinstance(found, kind)
         return found

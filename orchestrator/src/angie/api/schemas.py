@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from angie.api.validation import in_the_loop
 from angie.errors import Invalid
 
 __all__ = (
@@ -72,7 +73,7 @@ class PageParams:
         self.sort = sort
 
 
-ListParams = Annotated[PageParams, Depends()]
+ListParams = Annotated[PageParams, Depends(in_the_loop(PageParams))]
 
 
 def order_by[S: Select[Any]](

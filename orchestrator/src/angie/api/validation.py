@@ -3,8 +3,9 @@ a PATCH, and a name that must be free (409) before and while it is written."""
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -147,3 +148,22 @@ class UniqueName:
             await session.flush()
         except IntegrityError as err:
             raise Conflict(self.taken.format(name=name)) from err
+
+
+def in_the_loop[T](cls: type[T]) -> Callable[..., Awaitable[T]]:
+    """``Depends(cls)`` with the class made on the event loop.
+
+    FastAPI runs every plain callable dependency (a class included) in its thread pool, a hop
+    to another thread and back on each request for what is a few attribute assignments. This
+    async twin takes the same query parameters (its signature is the class's) and builds it
+    in place.
+    """
+    signature = inspect.signature(cls, eval_str=True)
+
+    async def build(**values: Any) -> T:
+        return cls(**values)
+
+    build.__signature__ = signature.replace(return_annotation=cls)  # type: ignore[attr-defined]
+    build.__name__ = build.__qualname__ = f"make_{cls.__name__}"
+    build.__doc__ = cls.__doc__
+    return build

@@ -18,7 +18,7 @@ from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import page_of
 from angie.api.routes.tasks import TimeRange
 from angie.api.schemas import Body, ListParams, Out, Page, order_by
-from angie.api.validation import PathId, RowId
+from angie.api.validation import PathId, RowId, in_the_loop
 from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target
 from angie.db.base import utcnow
 from angie.db.models import ChannelKind, Event, EventStatus, EventType, Schedule, Task
@@ -154,7 +154,7 @@ async def list_events(
     user: CurrentUser,
     session: SessionDep,
     params: ListParams,
-    window: Annotated[TimeRange, Depends()],
+    window: Annotated[TimeRange, Depends(in_the_loop(TimeRange))],
     type: Annotated[EventType | None, Query(description="Only events of this type.")] = None,
     status: Annotated[EventStatus | None, Query(description="Only events in this state.")] = None,
 ) -> Page[EventOut]:

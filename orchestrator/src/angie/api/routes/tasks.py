@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import page_of
 from angie.api.schemas import ListParams, Out, Page, PageParams, order_by
-from angie.api.validation import MAX_ID, IsoTime, PathId
+from angie.api.validation import MAX_ID, IsoTime, PathId, in_the_loop
 from angie.db.models import (
     Agent,
     Approval,
@@ -179,7 +179,7 @@ class TaskFilters:
 
     def __init__(
         self,
-        window: Annotated[TimeRange, Depends()],
+        window: Annotated[TimeRange, Depends(in_the_loop(TimeRange))],
         status: Annotated[
             list[TaskStatus] | None, Query(description="Any of these statuses (repeatable).")
         ] = None,
@@ -300,7 +300,7 @@ async def list_tasks(
     user: CurrentUser,
     session: SessionDep,
     params: ListParams,
-    filters: Annotated[TaskFilters, Depends()],
+    filters: Annotated[TaskFilters, Depends(in_the_loop(TaskFilters))],
 ) -> Page[TaskOut]:
     """Your tasks, newest first; filter by status, kind, agent, team, workflow and time."""
     page, count = task_page(user.id, filters, params)
