@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import policy
@@ -33,6 +33,7 @@ from typing import Annotated, Final, Literal, Protocol
 from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
+from angie_mcp_core.calls import call_blocking
 from angie_mcp_core.errors import InvalidArgumentError
 from angie_mcp_core.server import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, WRITE
 
@@ -552,6 +553,104 @@ class MailBackend(Protocol):
     async def mark_read(self, ids: list[str], read: bool) -> Changed: ...
 
     async def save_attachment(self, message_id: str, attachment_id: str) -> SavedAttachment: ...
+
+
+class BlockingMailClient(Protocol):
+    """A mail client whose SDK blocks (google-api-python-client, O365): the calls of
+    :class:`MailBackend`, made synchronously."""
+
+    def search(
+        self, query: MailQuery, folder: str | None, limit: int, page: str | None
+    ) -> SearchResult: ...
+
+    def read(self, message_id: str) -> Message: ...
+
+    def thread(self, thread_id: str) -> Thread: ...
+
+    def folders(self) -> list[Folder]: ...
+
+    def create_draft(self, mail: OutgoingMail) -> Draft: ...
+
+    def send_draft(self, draft_id: str) -> Sent: ...
+
+    def send(self, mail: OutgoingMail) -> Sent: ...
+
+    def me(self) -> str: ...
+
+    def move(self, ids: list[str], folder: str) -> Changed: ...
+
+    def archive(self, ids: list[str]) -> Changed: ...
+
+    def trash(self, ids: list[str]) -> Changed: ...
+
+    def label(self, ids: list[str], add: list[str], remove: list[str]) -> Changed: ...
+
+    def flag(self, ids: list[str], flagged: bool) -> Changed: ...
+
+    def mark_read(self, ids: list[str], read: bool) -> Changed: ...
+
+    def save_attachment(self, message_id: str, attachment_id: str) -> SavedAttachment: ...
+
+
+class BlockingMailBackend:
+    """A :class:`MailBackend` over a :class:`BlockingMailClient`: each call runs off the event
+    loop, bounded by the server's timeout (an upstream that hangs is the service's timeout
+    error, named after ``service``)."""
+
+    def __init__(self, service: str, client: BlockingMailClient, timeout: float) -> None:
+        self._service = service
+        self._client = client
+        self._timeout = timeout
+
+    async def _call[**P, R](self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        return await call_blocking(self._service, self._timeout, fn, *args, **kwargs)
+
+    async def search(
+        self, query: MailQuery, folder: str | None, limit: int, page: str | None
+    ) -> SearchResult:
+        return await self._call(self._client.search, query, folder, limit, page)
+
+    async def read(self, message_id: str) -> Message:
+        return await self._call(self._client.read, message_id)
+
+    async def thread(self, thread_id: str) -> Thread:
+        return await self._call(self._client.thread, thread_id)
+
+    async def folders(self) -> list[Folder]:
+        return await self._call(self._client.folders)
+
+    async def create_draft(self, mail: OutgoingMail) -> Draft:
+        return await self._call(self._client.create_draft, mail)
+
+    async def send_draft(self, draft_id: str) -> Sent:
+        return await self._call(self._client.send_draft, draft_id)
+
+    async def send(self, mail: OutgoingMail) -> Sent:
+        return await self._call(self._client.send, mail)
+
+    async def me(self) -> str:
+        return await self._call(self._client.me)
+
+    async def move(self, ids: list[str], folder: str) -> Changed:
+        return await self._call(self._client.move, ids, folder)
+
+    async def archive(self, ids: list[str]) -> Changed:
+        return await self._call(self._client.archive, ids)
+
+    async def trash(self, ids: list[str]) -> Changed:
+        return await self._call(self._client.trash, ids)
+
+    async def label(self, ids: list[str], add: list[str], remove: list[str]) -> Changed:
+        return await self._call(self._client.label, ids, add, remove)
+
+    async def flag(self, ids: list[str], flagged: bool) -> Changed:
+        return await self._call(self._client.flag, ids, flagged)
+
+    async def mark_read(self, ids: list[str], read: bool) -> Changed:
+        return await self._call(self._client.mark_read, ids, read)
+
+    async def save_attachment(self, message_id: str, attachment_id: str) -> SavedAttachment:
+        return await self._call(self._client.save_attachment, message_id, attachment_id)
 
 
 MessageId = Annotated[

@@ -1,8 +1,8 @@
 """Gmail v1 through google-api-python-client: search, read, threads, labels, drafts, sending.
 
-Methods block; :mod:`angie_mcp_gmail.backend` runs them off the event loop. Messages are read
-as raw RFC 5322 (``format=raw``) and parsed by the kit's :func:`read_rfc822`, so every server
-shows mail the same way.
+Methods block; the kit's :class:`~angie_mcp_core.mail.BlockingMailBackend` runs them off the event
+loop. Messages are read as raw RFC 5322 (``format=raw``) and parsed by the kit's
+:func:`read_rfc822`, so every server shows mail the same way.
 """
 
 from __future__ import annotations

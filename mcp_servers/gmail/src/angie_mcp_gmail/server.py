@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastmcp import FastMCP
 
 from angie_mcp_core.calls import call_blocking
-from angie_mcp_core.mail import add_mail_tools
+from angie_mcp_core.mail import BlockingMailBackend, add_mail_tools
 from angie_mcp_core.server import create_server
-from angie_mcp_gmail.backend import GmailBackend
 from angie_mcp_gmail.client import API_URL, SERVICE, TOKEN_URI, GmailClient
 from angie_mcp_gmail.settings import GmailSettings
 
@@ -37,5 +36,5 @@ def build(settings: GmailSettings) -> FastMCP:
         return await call_blocking(SERVICE, timeout, gmail.probe)
 
     mcp = create_server("gmail", settings, instructions=INSTRUCTIONS, probe=probe)
-    add_mail_tools(mcp, GmailBackend(gmail, timeout), writes=settings.writes)
+    add_mail_tools(mcp, BlockingMailBackend(SERVICE, gmail, timeout), writes=settings.writes)
     return mcp

@@ -1,9 +1,10 @@
 """Outlook mail through Microsoft Graph with O365: search, read, folders, drafts and sending.
 
-Methods block; :mod:`angie_mcp_outlook.backend` runs them off the event loop. Messages are read
-as their MIME source (``/$value``) and parsed by the kit's :func:`read_rfc822`, so every server
-shows mail the same way; attachments are Graph's own (ids from read_message, bytes from
-``/attachments/{id}``). "Delete" is a move to Deleted Items: nothing is erased.
+Methods block; the kit's :class:`~angie_mcp_core.mail.BlockingMailBackend` runs them off the event
+loop. Messages are read as their MIME source (``/$value``) and parsed by the kit's
+:func:`read_rfc822`, so every server shows mail the same way; attachments are Graph's own (ids from
+read_message, bytes from ``/attachments/{id}``). "Delete" is a move to Deleted Items: nothing is
+erased.
 """
 
 from __future__ import annotations

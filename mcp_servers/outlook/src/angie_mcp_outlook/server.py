@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastmcp import FastMCP
 
 from angie_mcp_core.calls import call_blocking
-from angie_mcp_core.mail import add_mail_tools
+from angie_mcp_core.mail import BlockingMailBackend, add_mail_tools
 from angie_mcp_core.server import create_server
-from angie_mcp_outlook.backend import OutlookBackend
 from angie_mcp_outlook.client import GRAPH_URL, SERVICE, OutlookClient
 from angie_mcp_outlook.settings import OutlookSettings
 
@@ -36,5 +35,5 @@ def build(settings: OutlookSettings) -> FastMCP:
         return await call_blocking(SERVICE, timeout, outlook.probe)
 
     mcp = create_server("outlook", settings, instructions=INSTRUCTIONS, probe=probe)
-    add_mail_tools(mcp, OutlookBackend(outlook, timeout), writes=settings.writes)
+    add_mail_tools(mcp, BlockingMailBackend(SERVICE, outlook, timeout), writes=settings.writes)
     return mcp
