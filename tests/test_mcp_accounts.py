@@ -188,3 +188,13 @@ async def test_a_household_run_gets_no_personal_account(home: Household) -> None
     task_tools = await home.toolbox.accounts_for(None, ["mail"])
 
     assert task_tools.servers == {"mail": []}
+
+
+async def test_a_personal_server_nobody_connected_stays_household_wide(home: Household) -> None:
+    await home.account(home.ann, "cal", "family", "Saturday: grandma's birthday")
+
+    found = await home.toolbox.accounts_for(home.bob, ["mail", "cal"])
+
+    # mail keeps its household instance (its environment's credentials), as before accounts.
+    assert "mail" not in found.servers
+    assert found.servers == {"cal": []}

@@ -89,7 +89,7 @@ def accounts(url: str | None) -> None:
     if not rows:
         console.print("no accounts yet: `angie mcp connect gmail` connects one")
         return
-    table = Table("id", "server", "account", "status", "whose")
+    table = Table("id", "server", "account", "status", "server instance", "whose")
     for row in rows:
         shared = ", ".join(f"user {u}" for u in row["shared_with"])
         whose = (
@@ -97,7 +97,14 @@ def accounts(url: str | None) -> None:
             if row["mine"]
             else (f"shared by user {row['owner_id']}")
         )
-        table.add_row(str(row["id"]), row["server"], escape(row["label"]), row["status"], whose)
+        table.add_row(
+            str(row["id"]),
+            row["server"],
+            escape(row["label"]),
+            row["status"],
+            "running" if row["running"] else "starts when needed",
+            whose,
+        )
     console.print(table)
 
 

@@ -3,6 +3,7 @@ their calendar) and the ones shared with them. Nobody sees, shares or deletes an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from fastapi import APIRouter, status
@@ -48,6 +49,7 @@ class AccountOut(Out):
     owner_id: int
     mine: bool = Field(description="Whether it is your own (else it was shared with you).")
     shared_with: list[int] = Field(description="Who else may use it; only its owner sees this.")
+    running: bool = Field(description="Whether its server instance runs in this process now.")
     created_at: datetime
 
 
@@ -55,7 +57,7 @@ class AccountsOut(Out):
     accounts: list[AccountOut]
 
 
-def _out(row: McpAccount, user_id: int) -> AccountOut:
+def _out(row: McpAccount, user_id: int, running: Iterable[int] = ()) -> AccountOut:
     mine = row.user_id == user_id
     return AccountOut(
         id=row.id,
@@ -65,6 +67,7 @@ def _out(row: McpAccount, user_id: int) -> AccountOut:
         owner_id=row.user_id,
         mine=mine,
         shared_with=sorted(s.user_id for s in row.shares) if mine else [],
+        running=row.id in running,
         created_at=row.created_at,
     )
 
@@ -80,10 +83,13 @@ def _personal(services: Services, server: str) -> None:
 
 
 @router.get("", operation_id="list_mcp_accounts")
-async def list_accounts(user: CurrentUser, session: SessionDep) -> AccountsOut:
+async def list_accounts(
+    user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> AccountsOut:
     """Your accounts on personal servers and those shared with you, oldest first."""
     rows = await visible_accounts(session, user.id)
-    return AccountsOut(accounts=[_out(row, user.id) for row in rows])
+    running = services.toolbox.accounts.running
+    return AccountsOut(accounts=[_out(row, user.id, running) for row in rows])
 
 
 @router.post(
