@@ -20,11 +20,12 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from angie.agents.policy import load_policy
+from angie.agents.journal import EffectJournal
+from angie.agents.policy import ApprovalPolicy, ServerPolicy
 from angie.agents.toolbox import Toolbox
 from angie.db import migrate
 from angie.db.engine import Database
-from angie.db.models import TaskKind, User
+from angie.db.models import ApprovalMode, TaskKind, User
 from angie.mcp.accounts import create_account, share_account
 from angie.mcp.registry import ServerSpec
 from angie.tasks.service import TaskService
@@ -74,11 +75,12 @@ class Household:
         async with self.db.session() as session:
             await share_account(session, owner, account_id, with_user)
 
-    async def run(self, user_id: int, model: FunctionModel, server: str) -> list[ModelMessage]:
-        """One agent run of ``user_id`` with ``server``'s tools."""
+    async def run(
+        self, user_id: int, model: FunctionModel, server: str, *, journal: bool = False
+    ) -> list[ModelMessage]:
+        """One agent run of ``user_id`` with ``server``'s tools (every call allowed)."""
         task, _ = await TaskService(self.db).submit(TaskKind.CHAT, user_id=user_id, input={})
-        async with self.db.session() as session:
-            policy = await load_policy(session)
+        policy = ApprovalPolicy([ServerPolicy(server, mode=ApprovalMode.ALLOW)])
         servers = [server]
         toolsets = self.toolbox.toolsets(
             servers,
@@ -86,7 +88,7 @@ class Household:
             policy=policy,
             task_id=task.id,
             untrusted=False,
-            journal=None,
+            journal=EffectJournal(self.db, task.id) if journal else None,
             accounts=await self.toolbox.accounts_for(user_id, servers),
         )
         result = await Agent(model, toolsets=toolsets).run("read my mail")
@@ -198,3 +200,20 @@ async def test_a_personal_server_nobody_connected_stays_household_wide(home: Hou
     # mail keeps its household instance (its environment's credentials), as before accounts.
     assert "mail" not in found.servers
     assert found.servers == {"cal": []}
+
+
+async def test_the_same_call_on_two_accounts_is_made_on_each(home: Household) -> None:
+    home_id = await home.account(home.ann, "mail", "home", "home")
+    work_id = await home.account(home.ann, "mail", "work", "work")
+    model, _ = script(
+        ToolCallPart("mail_home_mark_all_read", {"folder": "news"}),
+        ToolCallPart("mail_work_mark_all_read", {"folder": "news"}),
+    )
+
+    messages = await home.run(home.ann, model, "mail", journal=True)
+
+    # The task's journal keys each call by the account's own tool name: not one call twice.
+    assert returned(messages) == ["marked news read in home", "marked news read in work"]
+    for account_id in (home_id, work_id):
+        marks = home.root / "accounts" / "mail" / str(account_id) / "marked"
+        assert marks.read_text(encoding="utf-8") == "news\n"

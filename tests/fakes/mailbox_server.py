@@ -32,6 +32,14 @@ def build(settings: MailboxSettings) -> FastMCP:
             raise ServerToolError("no account is signed in here")
         return settings.token_file.read_text(encoding="utf-8")
 
+    @mcp.tool(annotations={"readOnlyHint": False, "destructiveHint": False})
+    def mark_all_read(folder: str) -> str:
+        """Marks every message of a folder read; says which account's mailbox it was."""
+        assert settings.token_file is not None
+        with (settings.token_file.parent / "marked").open("a", encoding="utf-8") as marks:
+            marks.write(folder + "\n")
+        return f"marked {folder} read in " + settings.token_file.read_text(encoding="utf-8")
+
     return mcp
 
 

@@ -29,7 +29,7 @@ from angie.agents.trust import RunTrust, TrustToolset
 from angie.db.engine import Database
 from angie.live import LiveBus
 from angie.mcp.account_tools import AccountNamedToolset
-from angie.mcp.accounts import AccountInstances, RunAccounts, run_accounts
+from angie.mcp.accounts import AccountInstances, AccountTools, RunAccounts, run_accounts
 from angie.mcp.health import HealthRecorder
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import Supervisor, SupervisorError
@@ -227,12 +227,7 @@ class Toolbox:
             if name in reached:
                 # A personal server with accounts: only this person's own and shared instances.
                 for one in reached[name]:
-                    wrapped = wrap(one.tools, name)
-                    if one.name is not None:
-                        wrapped = AccountNamedToolset(
-                            wrapped, server=name, account=one.name, account_label=one.account.label
-                        )
-                    result.append(wrapped)
+                    result.append(wrap(one.tools, name, account=one))
                 continue
             base = self.server(name)
             if base is None:
@@ -251,7 +246,12 @@ class Toolbox:
         untrusted: bool,
         journal: EffectJournal | None,
         trust: RunTrust | None,
+        account: AccountTools | None = None,
     ) -> AbstractToolset[Any]:
+        """The run's wrappers around one instance. An account named in its tool names is named
+        just outside the policy, which keys on the server's own names (``send``), so the journal,
+        the loop breaker and the audit trail tell one account's call from another's."""
+
         def keep(_ctx: RunContext[Any], tool_def: ToolDefinition) -> bool:
             return tool_allowed(tool_def.name, patterns)
 
@@ -262,7 +262,12 @@ class Toolbox:
             untrusted=untrusted,
             trust=trust,
         )
-        journaled = JournalToolset(guarded, journal=journal)
+        named: AbstractToolset[Any] = guarded
+        if account is not None and account.name is not None:
+            named = AccountNamedToolset(
+                guarded, server=name, account=account.name, account_label=account.account.label
+            )
+        journaled = JournalToolset(named, journal=journal)
         outer: AbstractToolset[Any] = LoopBreakerToolset(
             journaled, server=name, most=self._max_repeated
         )
