@@ -27,7 +27,9 @@ EXEMPT_PREFIXES = {
     "/api/auth/": "signing in and out",
     "/api/users": "admins only: people and invites",
     "/api/system-prompts": "admins only: the household's prompts",
-    "/api/mcp/": "the household's MCP servers, shared by everyone",
+    "/api/mcp/servers": "the household's MCP servers, shared by everyone",
+    # This Angie has no personal server to make an account on; they are walked there.
+    "/api/mcp/accounts": "each person's own accounts: tests/test_api_mcp_accounts.py",
     "/api/hooks/": "webhook delivery: signed by the hook's secret, no user token",
 }
 EXEMPT_EXACT = {

@@ -12,7 +12,8 @@ __all__ = ("MANIFEST",)
 
 MANIFEST = ServerManifest(
     name="angie",
-    scope="personal",
+    # The household's: one process, its API token from its settings; no per-person sign-in.
+    scope="household",
     # The person's own crons and workflows: reading them must not taint the run that then adds
     # one. Task results can quote outside text; an admin can mark the server untrusted.
     content_trust="trusted",

@@ -12,7 +12,8 @@ __all__ = ("MANIFEST",)
 # Untrusted: its answers quote senders, subjects and link text written by whoever sent the mail.
 MANIFEST = ServerManifest(
     name="spam",
-    scope="personal",
+    # The household's: it cleans the mailbox its settings name, and has no per-person sign-in.
+    scope="household",
     content_trust="untrusted",
     description="Spam clean-up: finds and removes junk mail safely.",
     prompt="agents/spam.md",

@@ -201,6 +201,7 @@ class AgentFactory:
             untrusted=untrusted,
             journal=EffectJournal(self.db, task.id),
             trust=RunTrust(task, self.db),
+            accounts=await self.toolbox.accounts_for(task.user_id, servers),
         )
         tools = await self.toolbox.capabilities(servers, row.tool_filter)
         ctx = await self.context(task, PromptAgent(row.name, row.description, tools))
@@ -231,6 +232,7 @@ class AgentFactory:
             journal=journal,
             extra_filter=member_filters,
             trust=RunTrust(task, self.db),
+            accounts=await self.toolbox.accounts_for(task.user_id, servers),
         )
         tools = await self.toolbox.capabilities(servers, [*team_filter, *member_filters])
         ctx = await self.context(task, PromptAgent(team.name, description, tools))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -27,6 +28,8 @@ from angie.agents.streaming import TaskWatcher
 from angie.agents.trust import RunTrust, TrustToolset
 from angie.db.engine import Database
 from angie.live import LiveBus
+from angie.mcp.account_tools import AccountNamedToolset
+from angie.mcp.accounts import AccountInstances, AccountTools, RunAccounts, run_accounts
 from angie.mcp.health import HealthRecorder
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import Supervisor, SupervisorError
@@ -73,6 +76,8 @@ class Toolbox:
         # One ServerToolset (one shared MCP session) per server.
         self._sessions: dict[str, ServerToolset] = {}
         self._retiring: set[asyncio.Task[Any]] = set()
+        # Personal servers' instances, one per person's account.
+        self.accounts = AccountInstances(environ=self.environ, timeout=timeout, health=self.health)
 
     def installed(self) -> set[str]:
         """Servers this Angie can reach now (installed and enabled)."""
@@ -184,6 +189,13 @@ class Toolbox:
         await asyncio.gather(
             *(s.aclose() for s in sessions), *self._retiring, return_exceptions=True
         )
+        await self.accounts.aclose()
+
+    async def accounts_for(self, user_id: int | None, servers: Iterable[str]) -> RunAccounts:
+        """The account instances a run of ``user_id`` may use among ``servers``."""
+        specs = {name: spec for name, spec in self._servers().items() if spec.enabled}
+        async with self.db.session() as session:
+            return await run_accounts(session, self.accounts, specs, user_id, servers)
 
     def toolsets(
         self,
@@ -196,35 +208,72 @@ class Toolbox:
         journal: EffectJournal | None,
         extra_filter: Sequence[str] = (),
         trust: RunTrust | None = None,
+        accounts: RunAccounts | None = None,
     ) -> list[AbstractToolset[Any]]:
+        """Each server's tools wrapped for one run; ``accounts`` (from :meth:`accounts_for`)
+        replaces a personal server's household instance by the person's own accounts'."""
+        wrap = functools.partial(
+            self._wrapped,
+            patterns=(*tool_filter, *extra_filter),
+            policy=policy,
+            task_id=task_id,
+            untrusted=untrusted,
+            journal=journal,
+            trust=trust,
+        )
         result: list[AbstractToolset[Any]] = []
+        reached = accounts.servers if accounts is not None else {}
         for name in dict.fromkeys(servers):
+            if name in reached:
+                # A personal server with accounts: only this person's own and shared instances.
+                for one in reached[name]:
+                    result.append(wrap(one.tools, name, account=one))
+                continue
             base = self.server(name)
             if base is None:
                 continue
-
-            def keep(
-                _ctx: RunContext[Any],
-                tool_def: ToolDefinition,
-                patterns: tuple[str, ...] = (*tool_filter, *extra_filter),
-            ) -> bool:
-                return tool_allowed(tool_def.name, patterns)
-
-            guarded = PolicyToolset(
-                SchemaToolset(base.filtered(keep)),
-                server=name,
-                policy=policy,
-                untrusted=untrusted,
-                trust=trust,
-            )
-            journaled = JournalToolset(guarded, journal=journal)
-            outer: AbstractToolset[Any] = LoopBreakerToolset(
-                journaled, server=name, most=self._max_repeated
-            )
-            if not policy.trusts_content(name, base.spec.content_trust):
-                outer = TrustToolset(outer, server=name, trust=trust)
-            result.append(self.audited(outer, server=name, task_id=task_id))
+            result.append(wrap(base, name))
         return result
+
+    def _wrapped(
+        self,
+        base: ServerToolset,
+        name: str,
+        *,
+        patterns: tuple[str, ...],
+        policy: ApprovalPolicy,
+        task_id: int,
+        untrusted: bool,
+        journal: EffectJournal | None,
+        trust: RunTrust | None,
+        account: AccountTools | None = None,
+    ) -> AbstractToolset[Any]:
+        """The run's wrappers around one instance. An account named in its tool names is named
+        just outside the policy, which keys on the server's own names (``send``), so the journal,
+        the loop breaker and the audit trail tell one account's call from another's."""
+
+        def keep(_ctx: RunContext[Any], tool_def: ToolDefinition) -> bool:
+            return tool_allowed(tool_def.name, patterns)
+
+        guarded = PolicyToolset(
+            SchemaToolset(base.filtered(keep)),
+            server=name,
+            policy=policy,
+            untrusted=untrusted,
+            trust=trust,
+        )
+        named: AbstractToolset[Any] = guarded
+        if account is not None and account.name is not None:
+            named = AccountNamedToolset(
+                guarded, server=name, account=account.name, account_label=account.account.label
+            )
+        journaled = JournalToolset(named, journal=journal)
+        outer: AbstractToolset[Any] = LoopBreakerToolset(
+            journaled, server=name, most=self._max_repeated
+        )
+        if not policy.trusts_content(name, base.spec.content_trust):
+            outer = TrustToolset(outer, server=name, trust=trust)
+        return self.audited(outer, server=name, task_id=task_id)
 
     def audited(
         self, toolset: AbstractToolset[Any], *, server: str, task_id: int

@@ -24,6 +24,7 @@ from angie.api.routes import (
     conversations,
     events,
     mcp,
+    mcp_accounts,
     onboarding,
     prompts,
     schedules,
@@ -107,6 +108,7 @@ def create_app(
     api.include_router(onboarding.router)
     for work in (tasks, events, schedules, approvals, status):
         api.include_router(work.router)
+    api.include_router(mcp_accounts.router)
     for household in (agents, teams, workflows, mcp, channels):
         api.include_router(household.router)
     api.include_router(chat.router)

@@ -273,3 +273,13 @@ def serve(app: CliContext, server: str, transport: str, host: str | None, port: 
     env = child_environ(spec, server_environ(app.env_file))
     sys.stdout.flush()
     os.execvpe(argv[0], argv, env)  # noqa: S606 - replaces this process with the server
+
+
+def _add_account_commands() -> None:
+    from angie.cli.mcp_accounts import accounts, connect_account, disconnect
+
+    for command in (connect_account, accounts, disconnect):
+        mcp.add_command(command)
+
+
+_add_account_commands()

@@ -18,6 +18,7 @@ from angie.db.models.events import Event, EventStatus, EventType
 from angie.db.models.hooks import Webhook
 from angie.db.models.leases import Lease
 from angie.db.models.mcp import ApprovalMode, ContentTrust, McpServer, McpTransport, ServerHealth
+from angie.db.models.mcp_accounts import AccountStatus, McpAccount, McpAccountShare
 from angie.db.models.plans import Plan, PlanStatus
 from angie.db.models.prompts import Prompt, PromptKind
 from angie.db.models.schedules import MisfirePolicy, Schedule
@@ -36,6 +37,7 @@ from angie.db.models.workflows import OnFailure, Workflow, WorkflowStep
 
 __all__ = (
     "DELEGATIONS",
+    "AccountStatus",
     "Agent",
     "AgentServer",
     "ApiToken",
@@ -59,6 +61,8 @@ __all__ = (
     "EventType",
     "Invite",
     "Lease",
+    "McpAccount",
+    "McpAccountShare",
     "McpServer",
     "McpTransport",
     "Message",
