@@ -63,6 +63,7 @@ else:  # run as a script: bench/ itself is on sys.path
 # The default keeps `make bench` short; ANGIE_BENCH_TASKS=500 runs the full size.
 TASKS = int(os.environ.get("ANGIE_BENCH_TASKS", "200"))
 THREADS = 4
+SUBMITTERS = 16
 WORKER_COUNTS = (1, 2, 4)
 COMMAND = "/tool hue.list_lights {}"
 # A Redis database of its own: the other benchmarks use 1, tests count down from 15.
@@ -192,23 +193,30 @@ class Stack:
     user: int
 
     async def submit(self, n: int) -> list[int]:
-        """Submit ``n`` tool commands at once; the ids of the tasks they made."""
-        ids: list[int] = []
-        for _ in range(n):
-            route = await self.daemon.submit(
-                NewEvent(
-                    EventType.MESSAGE,
-                    source="web",
-                    user_id=self.user,
-                    channel=ChannelKind.WEB,
-                    thread="bench",
-                    payload={"text": COMMAND},
-                )
+        """Submit ``n`` tool commands at once, SUBMITTERS at a time (one after another the
+        daemon's database round trips, not the workers, would set the pace); their task ids."""
+        gate = asyncio.Semaphore(SUBMITTERS)
+
+        async def one() -> int:
+            async with gate:
+                return await self._submit_one()
+
+        return list(await asyncio.gather(*(one() for _ in range(n))))
+
+    async def _submit_one(self) -> int:
+        route = await self.daemon.submit(
+            NewEvent(
+                EventType.MESSAGE,
+                source="web",
+                user_id=self.user,
+                channel=ChannelKind.WEB,
+                thread="bench",
+                payload={"text": COMMAND},
             )
-            if route.task is None:
-                raise RuntimeError(f"event {route.event.id} made no task: {COMMAND!r} is a task")
-            ids.append(route.task.id)
-        return ids
+        )
+        if route.task is None:
+            raise RuntimeError(f"event {route.event.id} made no task: {COMMAND!r} is a task")
+        return route.task.id
 
     async def terminal(self, ids: list[int]) -> int:
         async with self.daemon.services.database.session() as session:
@@ -271,8 +279,11 @@ async def stack(data_dir: Path, bridge: FakeHueBridge) -> AsyncIterator[Stack]:
             await daemon.stop(grace=5)
 
 
-async def throughput(n: int, data_dir: Path, bridge: FakeHueBridge) -> tuple[float, list[float]]:
-    """Tasks per second for a burst of TASKS on ``n`` workers, and each worker's PSS in MiB."""
+async def throughput(
+    n: int, data_dir: Path, bridge: FakeHueBridge
+) -> tuple[float, float, list[float]]:
+    """Tasks per second for a burst of TASKS on ``n`` workers, the seconds the daemon took to
+    submit it, and each worker's PSS in MiB."""
     async with stack(data_dir, bridge) as where:
         with workers(n, where.database_url, data_dir, bridge.host, bridge.username) as running:
             # One task alone first: it creates the person's conversation, which tasks finishing
@@ -281,13 +292,14 @@ async def throughput(n: int, data_dir: Path, bridge: FakeHueBridge) -> tuple[flo
             await where.wait_terminal(await where.submit(THREADS * n))
             started = time.perf_counter()
             ids = await where.submit(TASKS)
+            submitted = time.perf_counter() - started
             await where.wait_terminal(ids)
             rate = TASKS / (time.perf_counter() - started)
             memory = [w.pss_mib for w in running]
             counts = await check_counts(where, ids)
     if not counts.clean:
         raise RuntimeError(f"{n} workers lost or doubled work: {counts}")
-    return rate, memory
+    return rate, submitted, memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +307,7 @@ class Counts:
     events: int
     tasks: int
     lost: int
+    unanswered: list[int]
     doubled: int
     failed: int
     rerun: int
@@ -353,7 +366,8 @@ async def check_counts(where: Stack, ids: list[int]) -> Counts:
                 select(Task.status, Task.attempts).where(Task.id.in_(ids))
             )
         ]
-    lost = sum(1 for e in event_ids if e is None) + sum(1 for i in ids if answers.get(i, 0) == 0)
+    unanswered = [i for i in ids if answers.get(i, 0) == 0]
+    lost = sum(1 for e in event_ids if e is None) + len(unanswered)
     doubled = sum(1 for i in ids if answers.get(i, 0) > 1) + sum(
         1 for c in per_event.values() if c > 1
     )
@@ -361,6 +375,7 @@ async def check_counts(where: Stack, ids: list[int]) -> Counts:
         events=events,
         tasks=len(ids),
         lost=lost,
+        unanswered=unanswered,
         doubled=doubled,
         failed=sum(1 for status, _ in statuses if status is not TaskStatus.SUCCEEDED),
         rerun=sum(1 for _, attempts in statuses if attempts > 1),
@@ -368,19 +383,20 @@ async def check_counts(where: Stack, ids: list[int]) -> Counts:
     )
 
 
-async def kill_one(data_dir: Path, bridge: FakeHueBridge) -> tuple[Counts, float]:
+async def kill_one(data_dir: Path, bridge: FakeHueBridge) -> tuple[Counts, float, int]:
     """Two workers; one SIGKILLed a quarter into the burst; the survivor finishes it."""
     async with stack(data_dir, bridge) as where:
         with workers(2, where.database_url, data_dir, bridge.host, bridge.username) as running:
             await where.wait_terminal(await where.submit(1))
             ids = await where.submit(TASKS)
             await where.wait_terminal(ids, at_least=TASKS // 4)
+            pending = TASKS - await where.terminal(ids)
             running[0].kill()
             killed = time.perf_counter()
             await where.wait_terminal(ids)
             recovered = time.perf_counter() - killed
             counts = await check_counts(where, ids)
-    return counts, recovered
+    return counts, recovered, pending
 
 
 async def main() -> int:
@@ -402,21 +418,23 @@ async def main() -> int:
         data_dir = Path(tmp)
         base: float | None = None
         for n in WORKER_COUNTS:
-            rate, memory = await throughput(n, data_dir, bridge)
+            rate, submitted, memory = await throughput(n, data_dir, bridge)
             base = base or rate
             pss = ", ".join(f"{m:.0f}" for m in memory)
             print(
                 f"{n} worker{'s' if n > 1 else ' '}  {rate:6.1f} tasks/s   {rate / base:4.2f}x of 1"
-                f"   PSS per worker tree (MiB): {pss}",
+                f"   (submitted in {submitted:4.1f}s)   PSS per worker tree (MiB): {pss}",
                 flush=True,
             )
-        counts, recovered = await kill_one(data_dir, bridge)
+        counts, recovered, pending = await kill_one(data_dir, bridge)
     print(
-        f"kill run: 2 workers, one SIGKILLed mid-burst; all {counts.tasks} terminal "
-        f"{recovered:.1f}s after the kill; events {counts.events}, tasks {counts.tasks}, "
+        f"kill run: 2 workers, one SIGKILLed with {pending} tasks unfinished; all {counts.tasks} "
+        f"terminal {recovered:.1f}s after the kill; events {counts.events}, tasks {counts.tasks}, "
         f"failed {counts.failed}, run again {counts.rerun} ({counts.again} calls repeated)"
     )
     print(f"lost {counts.lost}, doubled {counts.doubled}")
+    if counts.unanswered:
+        print(f"tasks that succeeded but never told the person: {counts.unanswered}")
     if not counts.clean:
         print("FAILED: the kill run lost or doubled work (see the counts above)")
         return 1
