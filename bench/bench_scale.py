@@ -11,7 +11,9 @@ worker and its Hue server), read from /proc after the burst.
 
 The kill run checks, from the rows: every event has exactly one task, every task succeeded, and
 every task told the person once (one assistant message per task: a redelivered task whose first
-run had finished must not answer again). It exits non-zero otherwise. A dead worker's unacked
+run had finished must not answer again; a task settled ``succeeded`` by a worker killed before
+it recorded the answer counts as lost, as the person never hears of it). It exits non-zero
+otherwise. A dead worker's unacked
 messages come back once its Redis heartbeat is older than the broker's heartbeat timeout (see
 ``angie.tasks.queue``), so that run takes about half a minute longer than the others.
 """
@@ -94,20 +96,39 @@ async def fresh_database() -> AsyncIterator[str]:
         await admin.dispose()
 
 
-def _pss_kib(pid: int) -> int:
-    """PSS of one process and its descendants, in KiB; 0 for what is already gone."""
-    total = 0
+def _tree(pid: int) -> list[int]:
+    """A process and its live descendants; what is already gone is left out."""
+    found = [pid]
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                total += int(line.split()[1])
-                break
-        children: list[int] = []
         for thread in Path(f"/proc/{pid}/task").iterdir():
-            children += [int(c) for c in (thread / "children").read_text().split()]
+            for child in (thread / "children").read_text().split():
+                found += _tree(int(child))
     except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return total
-    return total + sum(_pss_kib(child) for child in children)
+        pass
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    """PSS of one process and its descendants, in KiB."""
+    total = 0
+    for member in _tree(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of one process and its live descendants."""
+    ticks = 0
+    for member in _tree(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+            stat = Path(f"/proc/{member}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Worker:
@@ -149,6 +170,10 @@ class Worker:
             raise RuntimeError(
                 f"worker {self.process.pid} was not ready in {_READY_S:.0f}s ({state})"
             )
+
+    @property
+    def cpu_s(self) -> float:
+        return _cpu_s(self.process.pid)
 
     @property
     def pss_mib(self) -> float:
@@ -279,27 +304,37 @@ async def stack(data_dir: Path, bridge: FakeHueBridge) -> AsyncIterator[Stack]:
             await daemon.stop(grace=5)
 
 
-async def throughput(
-    n: int, data_dir: Path, bridge: FakeHueBridge
-) -> tuple[float, float, list[float]]:
-    """Tasks per second for a burst of TASKS on ``n`` workers, the seconds the daemon took to
-    submit it, and each worker's PSS in MiB."""
+async def throughput(n: int, data_dir: Path, bridge: FakeHueBridge) -> Burst:
+    """A burst of TASKS on ``n`` workers."""
     async with stack(data_dir, bridge) as where:
         with workers(n, where.database_url, data_dir, bridge.host, bridge.username) as running:
             # One task alone first: it creates the person's conversation, which tasks finishing
             # at the same moment would otherwise race to create. Then every worker warms up.
             await where.wait_terminal(await where.submit(1))
             await where.wait_terminal(await where.submit(THREADS * n))
+            cpu = sum(w.cpu_s for w in running) + time.process_time()
             started = time.perf_counter()
             ids = await where.submit(TASKS)
             submitted = time.perf_counter() - started
             await where.wait_terminal(ids)
             rate = TASKS / (time.perf_counter() - started)
+            cpu = sum(w.cpu_s for w in running) + time.process_time() - cpu
             memory = [w.pss_mib for w in running]
             counts = await check_counts(where, ids)
     if not counts.clean:
         raise RuntimeError(f"{n} workers lost or doubled work: {counts}")
-    return rate, submitted, memory
+    return Burst(rate, submitted, cpu / TASKS * 1000, memory)
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """One burst: tasks per second, seconds to submit it, CPU ms per task (the workers with
+    their Hue servers and the daemon's process), and each worker tree's PSS in MiB."""
+
+    rate: float
+    submitted: float
+    cpu_ms: float
+    memory: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,18 +447,20 @@ async def main() -> int:
         return 0
     print(
         f"{TASKS} tasks a burst, /tool hue.list_lights; {THREADS} threads a worker, each worker "
-        f"its own process and Hue server; MariaDB; Redis {REDIS_URL}; {os.cpu_count()} cores"
+        f"its own process and Hue server; MariaDB; Redis {REDIS_URL}; {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}"
     )
     with harness.hue_bridge() as bridge, tempfile.TemporaryDirectory(prefix="angie-scale-") as tmp:
         data_dir = Path(tmp)
         base: float | None = None
         for n in WORKER_COUNTS:
-            rate, submitted, memory = await throughput(n, data_dir, bridge)
-            base = base or rate
-            pss = ", ".join(f"{m:.0f}" for m in memory)
+            burst = await throughput(n, data_dir, bridge)
+            base = base or burst.rate
+            pss = ", ".join(f"{m:.0f}" for m in burst.memory)
             print(
-                f"{n} worker{'s' if n > 1 else ' '}  {rate:6.1f} tasks/s   {rate / base:4.2f}x of 1"
-                f"   (submitted in {submitted:4.1f}s)   PSS per worker tree (MiB): {pss}",
+                f"{n} worker{'s' if n > 1 else ' '}  {burst.rate:6.1f} tasks/s   "
+                f"{burst.rate / base:4.2f}x of 1   {burst.cpu_ms:5.1f} ms CPU/task   "
+                f"submitted in {burst.submitted:4.1f}s   PSS per worker tree (MiB): {pss}",
                 flush=True,
             )
         counts, recovered, pending = await kill_one(data_dir, bridge)
