@@ -76,6 +76,7 @@ _TERMINAL = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 _READY_S = 90.0
 # A burst's wait: the kill run needs the dead worker's heartbeat to lapse first.
 _WAIT_S = 240.0
+_ANSWER_S = 10.0
 
 
 @contextlib.asynccontextmanager
@@ -320,7 +321,7 @@ async def throughput(n: int, data_dir: Path, bridge: FakeHueBridge) -> Burst:
             rate = TASKS / (time.perf_counter() - started)
             cpu = sum(w.cpu_s for w in running) + time.process_time() - cpu
             memory = [w.pss_mib for w in running]
-            counts = await check_counts(where, ids)
+            counts = await settled_counts(where, ids)
     if not counts.clean:
         raise RuntimeError(f"{n} workers lost or doubled work: {counts}")
     return Burst(rate, submitted, cpu / TASKS * 1000, memory)
@@ -353,6 +354,18 @@ class Counts:
         return (
             self.lost == 0 and self.doubled == 0 and self.failed == 0 and self.tasks == self.events
         )
+
+
+async def settled_counts(where: Stack, ids: list[int]) -> Counts:
+    """The counts once every answer is written: a worker settles a task, then records its
+    answer, so the last tasks of a burst are terminal a moment before they are answered. An
+    answer still missing after _ANSWER_S is lost."""
+    deadline = time.monotonic() + _ANSWER_S
+    counts = await check_counts(where, ids)
+    while counts.unanswered and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        counts = await check_counts(where, ids)
+    return counts
 
 
 async def check_counts(where: Stack, ids: list[int]) -> Counts:
@@ -430,7 +443,7 @@ async def kill_one(data_dir: Path, bridge: FakeHueBridge) -> tuple[Counts, float
             killed = time.perf_counter()
             await where.wait_terminal(ids)
             recovered = time.perf_counter() - killed
-            counts = await check_counts(where, ids)
+            counts = await settled_counts(where, ids)
     return counts, recovered, pending
 
 
