@@ -164,6 +164,21 @@ class Feedback:
             await _announce(self.live, delivery, task_id)
         return delivery
 
+    async def answered(self, task_id: int, *, since: datetime) -> bool:
+        """Whether Angie has written to the person about ``task_id`` since ``since`` (its
+        answer, once it settled)."""
+        async with self.db.session() as session:
+            found = await session.scalar(
+                select(Message.id)
+                .where(
+                    Message.task_id == task_id,
+                    Message.role == MessageRole.ASSISTANT,
+                    Message.created_at >= since,
+                )
+                .limit(1)
+            )
+        return found is not None
+
 
 async def _to_ledger(
     session: AsyncSession, delivery: Delivery, asked_for: ChannelKind | None

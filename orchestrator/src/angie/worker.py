@@ -127,9 +127,42 @@ class Executor:
         """The queue's entry point: run the task if it is still to be run."""
         task = await self._claim(task_id, inline=False)
         if task is None:
-            log.info("task %s is not runnable now; delivery ignored", task_id)
+            if not await self._answer_if_unanswered(task_id):
+                log.info("task %s is not runnable now; delivery ignored", task_id)
             return
         await self._settle(task, inline=False)
+
+    async def _answer_if_unanswered(self, task_id: int) -> bool:
+        """A task delivered again after the worker running it died: one that had settled but
+        whose answer was never written (the worker died between the two) is answered now, so
+        the person hears once. Says whether it answered."""
+        task = await self.tasks.get(task_id)
+        if (
+            task is None
+            or task.parent_id is not None
+            or task.status not in {TaskStatus.SUCCEEDED, TaskStatus.FAILED}
+            or task.finished_at is None
+        ):
+            return False
+        if await self.feedback.answered(task.id, since=task.finished_at):
+            return False
+        log.warning("task %s settled without its answer (its worker died); answering now", task.id)
+        if task.status is TaskStatus.SUCCEEDED:
+            kind = DeliveryKind.RESULT
+            text = str((task.result or {}).get("text") or "Done.")
+        else:
+            kind = DeliveryKind.FAILURE
+            text = f"I could not finish that: {task.error}."
+        await self.feedback.send(
+            kind,
+            user_id=task.user_id,
+            channel=task.channel,
+            thread=task.thread,
+            text=text,
+            task_id=task.id,
+            tainted_by=task.tainted_by or started_by(task),
+        )
+        return True
 
     async def run_inline(self, child: Task) -> Task:
         """Run a child task inside its parent's run; returns it as it ended up."""
