@@ -37,7 +37,6 @@ def _sign_in(page: Page, served: Served, path: str) -> None:
 
 @pytest.mark.slow
 def test_channel_agent_team_workflow_cron_profile_and_token(served: Served, page: Page) -> None:
-    page.on("dialog", lambda dialog: dialog.accept())
     _sign_in(page, served, "/settings/channels")
 
     # Channels: the email form comes from the channel's own fields; the check says what is wrong.
@@ -151,7 +150,19 @@ def test_channel_agent_team_workflow_cron_profile_and_token(served: Served, page
     assert me.status_code == 200, me.text
     assert me.json()["preferred_name"] == "Sammy"
     accessible(page)
+    # Revoking asks first in a dialog; keeping the token leaves it working.
     page.get_by_role("button", name="Revoke script").click()
+    ask = page.get_by_role("alertdialog", name="Revoke the token script?")
+    expect(ask).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
+    ask.get_by_role("button", name="Keep it").click()
+    expect(ask).to_be_hidden()
+    kept = httpx.get(
+        f"{served.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert kept.status_code == 200, kept.text
+    page.get_by_role("button", name="Revoke script").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Revoke token").click()
     expect(page.get_by_text("revoked")).to_be_visible(timeout=WAIT_MS)
     gone = httpx.get(
         f"{served.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30

@@ -49,10 +49,11 @@ describe("ApprovalCard", () => {
     ]);
   });
 
-  it("denies, and says why when Angie refuses the answer", async () => {
+  it("denies after asking, and says why when Angie refuses the answer", async () => {
     calls.answer(409, { error: { code: "conflict", message: "this approval has expired" } });
     shown();
     await userEvent.click(screen.getByRole("button", { name: "Deny" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Deny the call" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("this approval has expired");
     expect(new URL(calls.seen[0]!.url).pathname).toBe("/api/approvals/7/deny");
     expect(screen.getByRole("button", { name: "Deny" })).toBeEnabled();

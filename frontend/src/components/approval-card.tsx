@@ -1,6 +1,7 @@
 import { ShieldQuestion } from "lucide-react";
 
 import { useDecision } from "@/api/approvals";
+import { ConfirmButton } from "@/components/confirm-button";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -49,14 +50,17 @@ export function ApprovalCard({ ask }: { ask: ApprovalAsk }) {
             <Button size="sm" disabled={decision.isPending} onClick={() => decision.mutate(true)}>
               Approve
             </Button>
-            <Button
+            <ConfirmButton
               size="sm"
               variant="outline"
               disabled={decision.isPending}
-              onClick={() => decision.mutate(false)}
+              title={`Deny ${ask.server}.${ask.tool}?`}
+              description="Your answer is final: Angie will not make this call for the task."
+              confirmLabel="Deny the call"
+              onConfirm={() => decision.mutate(false)}
             >
               Deny
-            </Button>
+            </ConfirmButton>
           </>
         )}
       </CardFooter>

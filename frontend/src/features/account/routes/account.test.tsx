@@ -71,8 +71,8 @@ describe("TokensPage", () => {
     expect(await screen.findByTestId("new-token")).toHaveTextContent("ang_cd34_secret");
     expect(fake.to("POST", "/api/me/tokens")).toEqual([{ name: "script", expires_in_days: 30 }]);
 
-    vi.spyOn(window, "confirm").mockReturnValue(true);
     await userEvent.click(screen.getByRole("button", { name: "Revoke ha" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Revoke token" }));
     await vi.waitFor(() => expect(fake.to("DELETE", "/api/me/tokens/3")).toHaveLength(1));
   });
 });

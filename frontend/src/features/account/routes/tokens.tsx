@@ -2,6 +2,7 @@ import { type FormEvent, useState } from "react";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
+import { ConfirmButton } from "@/components/confirm-button";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
@@ -65,16 +66,17 @@ export function TokensPage() {
               {token.expires_at ? ` · expires ${when(token.expires_at)}` : ""}
             </span>
             {token.revoked_at ? null : (
-              <Button
+              <ConfirmButton
                 variant="ghost"
                 size="sm"
                 aria-label={`Revoke ${token.name}`}
-                onClick={() => {
-                  if (window.confirm(`Revoke the token ${token.name}? What uses it stops working.`)) revoke.mutate(token.id);
-                }}
+                title={`Revoke the token ${token.name}?`}
+                description="Whatever uses it stops working at once."
+                confirmLabel="Revoke token"
+                onConfirm={() => revoke.mutate(token.id)}
               >
                 Revoke
-              </Button>
+              </ConfirmButton>
             )}
           </li>
         ))}

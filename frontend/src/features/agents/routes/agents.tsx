@@ -2,6 +2,7 @@ import { Link, useNavigate, useParams } from "react-router";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
+import { ConfirmButton } from "@/components/confirm-button";
 import { Button } from "@/components/ui/button";
 
 import { useAgent, useAgents, useDeleteAgent, useSaveAgent } from "../api/agents";
@@ -74,17 +75,16 @@ export function AgentEditPage() {
       {save.isSuccess ? <p role="status" className="text-sm text-muted-foreground">Saved.</p> : null}
       {current && !current.builtin ? (
         <div className="border-t pt-4">
-          <Button
+          <ConfirmButton
             variant="destructive"
             disabled={remove.isPending}
-            onClick={() => {
-              if (window.confirm(`Delete the agent ${current.name}?`)) {
-                remove.mutate(current.id, { onSuccess: () => void navigate("/agents") });
-              }
-            }}
+            title={`Delete the agent ${current.name}?`}
+            description="Teams and workflows that use it can no longer call on it."
+            confirmLabel="Delete agent"
+            onConfirm={() => remove.mutate(current.id, { onSuccess: () => void navigate("/agents") })}
           >
             Delete agent
-          </Button>
+          </ConfirmButton>
           {remove.isError ? <Alert className="mt-2">{remove.error.message}</Alert> : null}
         </div>
       ) : null}

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from "react";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
+import { ConfirmButton } from "@/components/confirm-button";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
@@ -121,16 +122,17 @@ export function Crons() {
                 >
                   {s.enabled ? "Pause" : "Resume"}
                 </Button>
-                <Button
+                <ConfirmButton
                   variant="ghost"
                   size="sm"
                   aria-label={`Delete ${s.name}`}
-                  onClick={() => {
-                    if (window.confirm(`Delete the cron ${s.name}?`)) action.mutate({ id: s.id, action: "delete" });
-                  }}
+                  title={`Delete the cron ${s.name}?`}
+                  description="It stops running; its past runs stay in the events."
+                  confirmLabel="Delete cron"
+                  onConfirm={() => action.mutate({ id: s.id, action: "delete" })}
                 >
                   Delete
-                </Button>
+                </ConfirmButton>
               </div>
               {s.instruction ? <p className="text-muted-foreground">{s.instruction}</p> : null}
               <p className="text-xs text-muted-foreground">

@@ -94,8 +94,8 @@ describe("EventsPage", () => {
     });
 
     await userEvent.click(screen.getByRole("button", { name: "Pause morning news" }));
-    vi.spyOn(window, "confirm").mockReturnValue(true);
     await userEvent.click(screen.getByRole("button", { name: "Delete morning news" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Delete cron" }));
     await vi.waitFor(() => {
       expect(fake.to("POST", "/api/schedules/2/pause")).toHaveLength(1);
       expect(fake.to("DELETE", "/api/schedules/2")).toHaveLength(1);

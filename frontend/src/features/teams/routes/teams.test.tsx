@@ -71,8 +71,12 @@ describe("TeamsPage", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create team" }));
     expect(await screen.findByText("you already have a team named home")).toBeVisible();
 
-    vi.spyOn(window, "confirm").mockReturnValue(true);
+    // Keeping it sends nothing; only the confirming button deletes.
     await userEvent.click(screen.getByRole("button", { name: "Delete home" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Keep it" }));
+    expect(fake.to("DELETE", "/api/teams/3")).toHaveLength(0);
+    await userEvent.click(screen.getByRole("button", { name: "Delete home" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Delete team" }));
     await vi.waitFor(() => expect(fake.to("DELETE", "/api/teams/3")).toHaveLength(1));
   });
 });

@@ -2,6 +2,7 @@ import { useState } from "react";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
+import { ConfirmButton } from "@/components/confirm-button";
 import { Button } from "@/components/ui/button";
 
 import { useDeleteTeam, useTeams } from "../api/teams";
@@ -44,16 +45,17 @@ export function TeamsPage() {
                   Edit
                 </Button>
                 {team.builtin ? null : (
-                  <Button
+                  <ConfirmButton
                     variant="ghost"
                     size="sm"
                     aria-label={`Delete ${team.name}`}
-                    onClick={() => {
-                      if (window.confirm(`Delete the team ${team.name}?`)) remove.mutate(team.id);
-                    }}
+                    title={`Delete the team ${team.name}?`}
+                    description="Its agents stay; the team and its order are gone for good."
+                    confirmLabel="Delete team"
+                    onConfirm={() => remove.mutate(team.id)}
                   >
                     Delete
-                  </Button>
+                  </ConfirmButton>
                 )}
               </div>
               <p className="text-sm text-muted-foreground">{team.description}</p>

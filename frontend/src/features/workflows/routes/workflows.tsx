@@ -3,6 +3,7 @@ import { Link, useNavigate, useParams } from "react-router";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
+import { ConfirmButton } from "@/components/confirm-button";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
@@ -159,17 +160,16 @@ export function WorkflowEditPage() {
             <Button variant="outline" disabled={run.isPending} onClick={() => run.mutate()}>
               Run now
             </Button>
-            <Button
+            <ConfirmButton
               variant="destructive"
               disabled={remove.isPending}
-              onClick={() => {
-                if (window.confirm(`Delete the workflow ${current.name}?`)) {
-                  remove.mutate(current.id, { onSuccess: () => void navigate("/workflows") });
-                }
-              }}
+              title={`Delete the workflow ${current.name}?`}
+              description="Its steps and the crons that start it are gone for good."
+              confirmLabel="Delete workflow"
+              onConfirm={() => remove.mutate(current.id, { onSuccess: () => void navigate("/workflows") })}
             >
               Delete workflow
-            </Button>
+            </ConfirmButton>
           </div>
           {run.isError ? <Alert>{run.error.message}</Alert> : null}
           {remove.isError ? <Alert>{remove.error.message}</Alert> : null}
