@@ -43,6 +43,7 @@ def test_the_search_syntax_parses_every_key_and_free_words() -> None:
     assert parse_query("newer_than:2w", today=date(2026, 12, 4)).after == date(2026, 11, 20)
     # An unknown key is a word (e.g. a URL or a time), not an error.
     assert parse_query("https://example.com").words == ["https://example.com"]
+    assert parse_query("meeting at 10:30").words == ["meeting", "at", "10:30"]
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,10 @@ def test_the_search_syntax_parses_every_key_and_free_words() -> None:
         ("after:yesterday", "after:2026-12-01"),
         ("newer_than:soon", "newer_than:7d"),
         ("after:2026-12-05 before:2026-12-01", "nothing can match"),
+        # Other mail apps' operators are refused with what to do, not searched as words.
+        ("in:inbox", "the folder argument"),
+        ("label:work lunch", "the folder argument"),
+        ("older_than:7d", "newer_than:"),
     ],
 )
 def test_bad_searches_say_what_is_wrong(text: str, says: str) -> None:

@@ -213,6 +213,26 @@ def _day(value: str, key: str) -> date:
         ) from None
 
 
+_SYNTAX = (
+    "use from:, to:, subject:, is:unread|read|flagged, has:attachment, after:, before:, "
+    "newer_than: and plain words"
+)
+# Other mail apps' operators (Gmail's, Outlook's): refused with what to do instead, rather than
+# searched for as words that match nothing.
+_FOREIGN_OPERATORS: Final = {
+    "in": "{op}: is not part of the search: choose the folder with the folder argument.",
+    "label": "{op}: is not part of the search: choose the folder with the folder argument.",
+    "folder": "{op}: is not part of the search: choose the folder with the folder argument.",
+    **dict.fromkeys(
+        (
+            "cc", "bcc", "older_than", "newer", "older", "larger", "smaller", "size",
+            "filename", "category", "list", "deliveredto", "rfc822msgid", "received", "sent",
+        ),
+        "{op}: is not part of the search: " + _SYNTAX + ".",
+    ),
+}  # fmt: skip
+
+
 def parse_query(text: str, *, today: date | None = None) -> MailQuery:
     """Parse the one search syntax every mail server takes.
 
@@ -229,6 +249,8 @@ def parse_query(text: str, *, today: date | None = None) -> MailQuery:
     query = MailQuery()
     for token in tokens:
         key, sep, value = token.partition(":")
+        if sep and value and key.lower() in _FOREIGN_OPERATORS:
+            raise InvalidArgumentError(_FOREIGN_OPERATORS[key.lower()].format(op=key.lower()))
         if not sep or key.lower() not in {
             "from", "to", "subject", "is", "has", "after", "before", "newer_than",
         }:  # fmt: skip
