@@ -57,15 +57,9 @@ class _Bound(WrapperToolset[Any]):
             _CONVERSATION.reset(token)
 
 
-def scratch_toolset(files: ScratchFiles, conversation: int | Conversation) -> AbstractToolset[Any]:
-    """Four tools over one conversation's scratch files: its id, or how to find it."""
-    if isinstance(conversation, int):
-        conversation_id = conversation
-
-        async def known() -> int:
-            return conversation_id
-
-        conversation = known
+def scratch_toolset(files: ScratchFiles, conversation: Conversation) -> AbstractToolset[Any]:
+    """Four tools over one conversation's scratch files, found by ``conversation`` when a tool
+    is first called."""
     shared = _SHARED.get(files)
     if shared is None:
         shared = _SHARED[files] = _tools(files)

@@ -4,7 +4,6 @@ account's directory under Angie's data dir, so this must run where Angie keeps h
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from typing import Any
@@ -137,8 +136,6 @@ def disconnect(app: CliContext, server: str, label: str | None, url: str | None)
         row = _own(api, spec.name, label)
         env = _env(app, spec, row["id"])
         _revoke(spec, env)
+        # Angie deletes the account's folder (its tokens) and stops its instance.
         api.delete(f"/api/mcp/accounts/{row['id']}")
-    from angie.mcp.accounts import account_dir
-
-    shutil.rmtree(account_dir(app.settings.data_dir / "mcp", spec.name, row["id"]), True)
     console.print(f"{escape(spec.name)} account {escape(row['label'])} disconnected")

@@ -438,8 +438,7 @@ class ServerToolset(AbstractToolset[Any]):
     def broken(self) -> None:
         """The current session failed in a way that says the server is gone: the next run or
         call connects anew."""
-        if self._current is not None:
-            self._discard(self._current.generation)
+        self._forget()
 
     async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
         return await (await self.for_run(ctx)).get_tools(ctx)
