@@ -13,13 +13,13 @@ from api_support import Account, ApiHarness, api_harness, error_message, json_bo
 from fakes.brain import Brain
 
 from angie.mcp.registry import ServerSpec
-from angie_mcp_core.manifest import ServerManifest
+from angie_mcp_core.manifest import Scope, ServerManifest
 
 
-def spec(name: str, scope: str) -> ServerSpec:
+def spec(name: str, scope: Scope) -> ServerSpec:
     manifest = ServerManifest(
         name=name,
-        scope=scope,  # type: ignore[arg-type]
+        scope=scope,
         content_trust="trusted",
         description=f"Uses {name}.",
         prompt=f"agents/{name}.md",
