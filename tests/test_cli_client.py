@@ -457,31 +457,33 @@ async def test_config_slack_with_options_saves_and_never_prints_secrets(
     cli: CliHarness, endpoints: Endpoints
 ) -> None:
     person = await cli.signup()
+    # The fake stays up until the channel is disabled: Angie's running Slack channel keeps
+    # talking to it, and a workspace does not vanish under her.
     async with FakeSlack() as slack:
         endpoints.slack_api = slack.api_url
         bot, app = slack.bot_token, slack.app_token
         done = await cli.run(
             "config", "slack", "--bot-token", bot, "--app-token", app, "--default-channel", "#angie"
         )
-    assert done.code == 0, done.err
-    assert "Slack saved; connecting" in done.out
-    # Checked live: Slack's auth.test says who Angie is there.
-    assert "Slack accepts the credentials: @angie in Home" in done.out
-    assert "secrets set: app_token, bot_token" in done.out
-    assert bot not in done.out + done.err
-    assert app not in done.out + done.err
-    async with cli.client(person) as http:
-        slack = (await http.get("/api/channels/slack")).json()
-    assert slack["config"] == {"default_channel": "#angie"}
-    assert slack["configured"] is True
-    # A later change keeps what it does not mention.
-    again = await cli.run("config", "slack", "--disable")
-    assert again.code == 0, again.err
-    async with cli.client(person) as http:
-        slack = (await http.get("/api/channels/slack")).json()
-    assert slack["enabled"] is False
-    assert slack["config"] == {"default_channel": "#angie"}
-    assert slack["secrets_set"] == ["app_token", "bot_token"]
+        assert done.code == 0, done.err
+        assert "Slack saved; connecting" in done.out
+        # Checked live: Slack's auth.test says who Angie is there.
+        assert "Slack accepts the credentials: @angie in Home" in done.out
+        assert "secrets set: app_token, bot_token" in done.out
+        assert bot not in done.out + done.err
+        assert app not in done.out + done.err
+        async with cli.client(person) as http:
+            saved = (await http.get("/api/channels/slack")).json()
+        assert saved["config"] == {"default_channel": "#angie"}
+        assert saved["configured"] is True
+        # A later change keeps what it does not mention.
+        again = await cli.run("config", "slack", "--disable")
+        assert again.code == 0, again.err
+        async with cli.client(person) as http:
+            saved = (await http.get("/api/channels/slack")).json()
+        assert saved["enabled"] is False
+        assert saved["config"] == {"default_channel": "#angie"}
+        assert saved["secrets_set"] == ["app_token", "bot_token"]
 
 
 async def test_config_slack_says_what_slack_refused(cli: CliHarness, endpoints: Endpoints) -> None:
