@@ -1,7 +1,9 @@
 """The fake controller's event websocket (``/wss/s/<site>/events``): a minimal RFC 6455 server.
 
 It needs a logged-in session as the real one does, sends what the fake pushes as text frames,
-answers pings and drops every stream when sessions end or the console restarts.
+answers pings and drops every stream when sessions end or the console restarts. A stream ends
+with the whole closing handshake (close frames both ways, TLS close_notify, then the client's
+FIN), so once :attr:`EventStreams.open` has dropped the client's socket is closed too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import queue
 import select
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -26,6 +29,8 @@ __all__ = ("EventStreams",)
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
 _TEXT, _CLOSE, _PING, _PONG = 0x1, 0x8, 0x9, 0xA
 _CLOSED = object()
+#: How long a closing stream waits for the client's part of the handshake.
+_LINGER = 5.0
 
 
 def _frame(opcode: int, payload: bytes) -> bytes:
@@ -135,6 +140,7 @@ class EventStreams:
             self.opened += 1
         try:
             self._pump(handler.connection, stream)
+            self._linger(handler.connection)
         finally:
             with self._lock:
                 self._streams.remove(stream)
@@ -150,6 +156,7 @@ class EventStreams:
                     item = None
                 if item is _CLOSED:
                     sock.sendall(_frame(_CLOSE, (1012).to_bytes(2, "big")))
+                    self._await_close(sock)
                     return
                 if isinstance(item, str):
                     sock.sendall(_frame(_TEXT, item.encode()))
@@ -161,3 +168,18 @@ class EventStreams:
                     elif opcode == _CLOSE:
                         sock.sendall(_frame(_CLOSE, payload[:2]))
                         return
+
+    def _await_close(self, sock: socket.socket) -> None:
+        """After the fake's close frame, read until the client's (RFC 6455 §5.5.1)."""
+        sock.settimeout(_LINGER)
+        while _read_frame(sock)[0] != _CLOSE:
+            pass
+
+    def _linger(self, sock: socket.socket) -> None:
+        """End TLS with close_notify and wait for the client's FIN, so the client has closed."""
+        with contextlib.suppress(OSError, ValueError):
+            sock.settimeout(_LINGER)
+            if isinstance(sock, ssl.SSLSocket):
+                sock = sock.unwrap()
+            while sock.recv(4096):
+                pass
