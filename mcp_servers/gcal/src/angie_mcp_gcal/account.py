@@ -18,6 +18,7 @@ from google_auth_httplib2 import Request as HttplibRequest
 from googleapiclient.discovery import build
 
 from angie_mcp_core.crypto import DecryptError
+from angie_mcp_core.discovery import keep_resources
 from angie_mcp_core.tokens import TokenFile
 from angie_mcp_gcal.errors import NotSignedInError
 from angie_mcp_gcal.settings import GcalSettings
@@ -96,13 +97,15 @@ class Account:
                 expiry=_naive_utc(stored.get("expiry")),
             )
             # static_discovery: the Calendar v3 document ships with the library, no fetch.
-            self._service = build(
-                "calendar",
-                "v3",
-                http=AuthorizedHttp(self._credentials, http=self._http),
-                static_discovery=True,
-                cache_discovery=False,
-                client_options={"api_endpoint": self._api_url},
+            self._service = keep_resources(
+                build(
+                    "calendar",
+                    "v3",
+                    http=AuthorizedHttp(self._credentials, http=self._http),
+                    static_discovery=True,
+                    cache_discovery=False,
+                    client_options={"api_endpoint": self._api_url},
+                )
             )
             self._stored = stored
         if not self._credentials.valid:
