@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import httplib2
 import pytest
 from angie_mcp_gmail.client import GmailClient
 from angie_mcp_gmail.query import folder_kind, gmail_query
 from angie_mcp_gmail.settings import GmailSettings
 from angie_mcp_gmail.testing import FakeGmail
+from googleapiclient import discovery
 
+from angie_mcp_core.discovery import keep_resources
 from angie_mcp_core.errors import InvalidArgumentError, NotFoundError
 from angie_mcp_core.mail import MailQuery, parse_query
 
@@ -94,3 +97,18 @@ def test_permanent_deletion_needs_the_full_scope_at_the_fake(
             lambda s: s.users().messages().delete(userId="me", id=message_id).execute()
         )
     assert message_id in fake.messages
+
+
+def test_nested_resources_are_built_once_and_requests_stay_their_own() -> None:
+    service = keep_resources(
+        discovery.build(
+            "gmail", "v1", http=httplib2.Http(), static_discovery=True, cache_discovery=False
+        )
+    )
+    messages = service.users().messages()
+    assert messages is service.users().messages()
+    assert service.users().settings().filters() is service.users().settings().filters()
+    first = messages.get(userId="me", id="a1", format="raw")
+    second = messages.get(userId="me", id="b2", format="raw")
+    assert "/messages/a1?" in first.uri
+    assert "/messages/b2?" in second.uri
