@@ -12,62 +12,30 @@ discovery document the library ships, making the same calls. Rounds alternate.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httplib2
 from angie_mcp_gmail.account import token_file
 from angie_mcp_gmail.server import build
 from angie_mcp_gmail.settings import GmailSettings
 from angie_mcp_gmail.testing import CLIENT_ID, CLIENT_SECRET, FakeGmail
-from fastmcp import Client
 from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient import discovery
 from pydantic import SecretStr
 
-MESSAGES = int(os.environ.get("ANGIE_BENCH_MAIL_MESSAGES", "1000"))
-ROUNDS = int(os.environ.get("ANGIE_BENCH_SAMPLES", "3"))
-PAGE = 100
+if TYPE_CHECKING:  # mypy checks bench/ as the namespace package `bench`
+    from bench import _mail_rounds as rounds
+else:  # run as a script: bench/ itself is on sys.path
+    import _mail_rounds as rounds
 
 
 def _fill(fake: FakeGmail) -> None:
-    for n in range(MESSAGES):
-        message = EmailMessage()
-        message["From"] = f"sender{n % 37}@example.com"
-        message["To"] = "me@example.com"
-        message["Subject"] = f"Message {n}"
-        message["Date"] = f"Tue, 01 Dec 2026 {n // 60 % 24:02d}:{n % 60:02d}:00 +0000"
-        message.set_content(f"Hello, this is message number {n}.\n" + "Some ordinary text. " * 40)
-        fake.add_message(message.as_bytes())
-
-
-async def through_angie(settings: GmailSettings) -> tuple[float, float]:
-    async with Client(build(settings)) as client:
-        start = time.perf_counter()
-        ids: list[str] = []
-        page: str | None = None
-        while True:
-            arguments: dict[str, object] = {"limit": PAGE}
-            if page is not None:
-                arguments["page"] = page
-            found = (await client.call_tool("search_messages", arguments)).structured_content
-            assert found is not None
-            ids += [m["id"] for m in found["messages"]]
-            page = found["next_page"]
-            if page is None:
-                break
-        searched = time.perf_counter() - start
-        assert len(ids) == MESSAGES, len(ids)
-        start = time.perf_counter()
-        for message_id in ids:
-            read = await client.call_tool("read_message", {"message_id": message_id})
-            assert read.structured_content is not None
-        return searched, time.perf_counter() - start
+    for n in range(rounds.MESSAGES):
+        fake.add_message(rounds.sample(n))
 
 
 def direct(fake: FakeGmail, tokens: dict[str, Any]) -> tuple[float, float]:
@@ -92,7 +60,9 @@ def direct(fake: FakeGmail, tokens: dict[str, Any]) -> tuple[float, float]:
     ids: list[str] = []
     page: str | None = None
     while True:
-        listed = messages.list(userId="me", maxResults=PAGE, labelIds=["INBOX"], pageToken=page)
+        listed = messages.list(
+            userId="me", maxResults=rounds.PAGE, labelIds=["INBOX"], pageToken=page
+        )
         found = listed.execute()
         for ref in found.get("messages", []):
             messages.get(userId="me", id=ref["id"], format="raw").execute()
@@ -101,7 +71,7 @@ def direct(fake: FakeGmail, tokens: dict[str, Any]) -> tuple[float, float]:
         if page is None:
             break
     searched = time.perf_counter() - start
-    assert len(ids) == MESSAGES, len(ids)
+    assert len(ids) == rounds.MESSAGES, len(ids)
     start = time.perf_counter()
     for message_id in ids:
         assert messages.get(userId="me", id=message_id, format="raw").execute()["raw"]
@@ -124,20 +94,12 @@ async def main() -> int:
         )
         tokens = fake.sign_in()
         token_file(settings).save(tokens)
-        angie: list[tuple[float, float]] = []
-        bare: list[tuple[float, float]] = []
-        for _ in range(ROUNDS):
-            angie.append(await through_angie(settings))
+        angie: list[rounds.Round] = []
+        bare: list[rounds.Round] = []
+        for _ in range(rounds.ROUNDS):
+            angie.append(await rounds.through_angie(build(settings)))
             bare.append(await asyncio.to_thread(direct, fake, tokens))
-    best_angie = (min(a[0] for a in angie), min(a[1] for a in angie))
-    best_bare = (min(b[0] for b in bare), min(b[1] for b in bare))
-    print(f"{MESSAGES} messages in the fake Gmail API; best of {ROUNDS} rounds")
-    for label, index in (("search (pages of 100)", 0), ("read each message", 1)):
-        mine, base = best_angie[index], best_bare[index]
-        print(
-            f"  {label:<24} angie {mine * 1000:8.1f} ms   google-api {base * 1000:8.1f} ms"
-            f"   ratio {mine / base:4.2f}x   ({mine / MESSAGES * 1000:.2f} ms per message)"
-        )
+    rounds.report("the fake Gmail API", "google-api", angie, bare)
     return 0
 
 

@@ -17,52 +17,24 @@ import ssl
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from angie_mcp_yahoo.server import build
 from angie_mcp_yahoo.settings import YahooSettings
-from fastmcp import Client
 from imapclient import IMAPClient  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fakes.mail_servers import DOVECOT, MailServers
 
-MESSAGES = int(os.environ.get("ANGIE_BENCH_MAIL_MESSAGES", "1000"))
-ROUNDS = int(os.environ.get("ANGIE_BENCH_SAMPLES", "3"))
-PAGE = 100
+if TYPE_CHECKING:  # mypy checks bench/ as the namespace package `bench`
+    from bench import _mail_rounds as rounds
+else:  # run as a script: bench/ itself is on sys.path
+    import _mail_rounds as rounds
 
 
 async def _fill(mail: MailServers) -> None:
-    for n in range(MESSAGES):
-        await mail.deliver(
-            f"sender{n % 37}@example.com",
-            mail.address,
-            f"Message {n}",
-            f"Hello, this is message number {n}.\n" + "Some ordinary text. " * 40,
-        )
-
-
-async def through_angie(settings: YahooSettings) -> tuple[float, float]:
-    async with Client(build(settings)) as client:
-        start = time.perf_counter()
-        ids: list[str] = []
-        page: str | None = None
-        while True:
-            arguments: dict[str, object] = {"limit": PAGE}
-            if page is not None:
-                arguments["page"] = page
-            found = (await client.call_tool("search_messages", arguments)).structured_content
-            assert found is not None
-            ids += [m["id"] for m in found["messages"]]
-            page = found["next_page"]
-            if page is None:
-                break
-        searched = time.perf_counter() - start
-        assert len(ids) == MESSAGES, len(ids)
-        start = time.perf_counter()
-        for message_id in ids:
-            read = await client.call_tool("read_message", {"message_id": message_id})
-            assert read.structured_content is not None
-        return searched, time.perf_counter() - start
+    for n in range(rounds.MESSAGES):
+        await mail.deliver(rounds.sender(n), mail.address, rounds.subject(n), rounds.body(n))
 
 
 def direct(mail: MailServers, context: ssl.SSLContext) -> tuple[float, float]:
@@ -72,9 +44,9 @@ def direct(mail: MailServers, context: ssl.SSLContext) -> tuple[float, float]:
         start = time.perf_counter()
         client.select_folder("INBOX", readonly=True)
         uids = sorted(client.search(["ALL"]), reverse=True)
-        for at in range(0, len(uids), PAGE):
+        for at in range(0, len(uids), rounds.PAGE):
             client.fetch(
-                uids[at : at + PAGE],
+                uids[at : at + rounds.PAGE],
                 ["FLAGS", "BODY.PEEK[HEADER]", "BODY.PEEK[TEXT]<0.2048>", "BODYSTRUCTURE"],
             )
         searched = time.perf_counter() - start
@@ -101,20 +73,12 @@ async def main() -> int:
             ca_file=mail.ca_file,
             timeout=60,
         )
-        angie: list[tuple[float, float]] = []
-        bare: list[tuple[float, float]] = []
-        for _ in range(ROUNDS):
-            angie.append(await through_angie(settings))
+        angie: list[rounds.Round] = []
+        bare: list[rounds.Round] = []
+        for _ in range(rounds.ROUNDS):
+            angie.append(await rounds.through_angie(build(settings)))
             bare.append(await asyncio.to_thread(direct, mail, mail.client_ssl_context))
-    best_angie = (min(a[0] for a in angie), min(a[1] for a in angie))
-    best_bare = (min(b[0] for b in bare), min(b[1] for b in bare))
-    print(f"{MESSAGES} messages in Dovecot; best of {ROUNDS} rounds")
-    for label, index in (("search (pages of 100)", 0), ("read each message", 1)):
-        mine, base = best_angie[index], best_bare[index]
-        print(
-            f"  {label:<24} angie {mine * 1000:8.1f} ms   imapclient {base * 1000:8.1f} ms"
-            f"   ratio {mine / base:4.2f}x   ({mine / MESSAGES * 1000:.2f} ms per message)"
-        )
+    rounds.report("Dovecot", "imapclient", angie, bare)
     return 0
 
 

@@ -11,11 +11,10 @@ same list pages, message GETs and ``/$value`` downloads. Rounds alternate.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from angie_mcp_outlook.account import token_file
@@ -23,48 +22,18 @@ from angie_mcp_outlook.client import graph_protocol
 from angie_mcp_outlook.server import build
 from angie_mcp_outlook.settings import OutlookSettings
 from angie_mcp_outlook.testing import CLIENT_ID, FakeOutlook
-from fastmcp import Client
 from O365.connection import Connection
 from O365.mailbox import MailBox
 
-MESSAGES = int(os.environ.get("ANGIE_BENCH_MAIL_MESSAGES", "1000"))
-ROUNDS = int(os.environ.get("ANGIE_BENCH_SAMPLES", "3"))
-PAGE = 100
+if TYPE_CHECKING:  # mypy checks bench/ as the namespace package `bench`
+    from bench import _mail_rounds as rounds
+else:  # run as a script: bench/ itself is on sys.path
+    import _mail_rounds as rounds
 
 
 def _fill(fake: FakeOutlook) -> None:
-    for n in range(MESSAGES):
-        message = EmailMessage()
-        message["From"] = f"sender{n % 37}@example.com"
-        message["To"] = "me@example.com"
-        message["Subject"] = f"Message {n}"
-        message["Date"] = f"Tue, 01 Dec 2026 {n // 60 % 24:02d}:{n % 60:02d}:00 +0000"
-        message.set_content(f"Hello, this is message number {n}.\n" + "Some ordinary text. " * 40)
-        fake.add_message(message.as_bytes())
-
-
-async def through_angie(settings: OutlookSettings) -> tuple[float, float]:
-    async with Client(build(settings)) as client:
-        start = time.perf_counter()
-        ids: list[str] = []
-        page: str | None = None
-        while True:
-            arguments: dict[str, object] = {"limit": PAGE}
-            if page is not None:
-                arguments["page"] = page
-            found = (await client.call_tool("search_messages", arguments)).structured_content
-            assert found is not None
-            ids += [m["id"] for m in found["messages"]]
-            page = found["next_page"]
-            if page is None:
-                break
-        searched = time.perf_counter() - start
-        assert len(ids) == MESSAGES, len(ids)
-        start = time.perf_counter()
-        for message_id in ids:
-            read = await client.call_tool("read_message", {"message_id": message_id})
-            assert read.structured_content is not None
-        return searched, time.perf_counter() - start
+    for n in range(rounds.MESSAGES):
+        fake.add_message(rounds.sample(n))
 
 
 def direct(fake: FakeOutlook, access_token: str) -> tuple[float, float]:
@@ -76,9 +45,11 @@ def direct(fake: FakeOutlook, access_token: str) -> tuple[float, float]:
     mailbox = MailBox(con=connection, protocol=graph_protocol(fake.graph_url), main_resource="me")
     start = time.perf_counter()
     inbox = mailbox.inbox_folder()
-    messages = list(inbox.get_messages(limit=None, batch=PAGE, order_by="receivedDateTime desc"))
+    messages = list(
+        inbox.get_messages(limit=None, batch=rounds.PAGE, order_by="receivedDateTime desc")
+    )
     searched = time.perf_counter() - start
-    assert len(messages) == MESSAGES, len(messages)
+    assert len(messages) == rounds.MESSAGES, len(messages)
     start = time.perf_counter()
     for message in messages:
         mailbox.get_message(message.object_id)
@@ -100,20 +71,12 @@ async def main() -> int:
         )
         tokens = fake.sign_in()
         token_file(settings).save(tokens)
-        angie: list[tuple[float, float]] = []
-        bare: list[tuple[float, float]] = []
-        for _ in range(ROUNDS):
-            angie.append(await through_angie(settings))
+        angie: list[rounds.Round] = []
+        bare: list[rounds.Round] = []
+        for _ in range(rounds.ROUNDS):
+            angie.append(await rounds.through_angie(build(settings)))
             bare.append(await asyncio.to_thread(direct, fake, tokens["access_token"]))
-    best_angie = (min(a[0] for a in angie), min(a[1] for a in angie))
-    best_bare = (min(b[0] for b in bare), min(b[1] for b in bare))
-    print(f"{MESSAGES} messages in the fake Graph; best of {ROUNDS} rounds")
-    for label, index in (("search (pages of 100)", 0), ("read each message", 1)):
-        mine, base = best_angie[index], best_bare[index]
-        print(
-            f"  {label:<24} angie {mine * 1000:8.1f} ms   O365 {base * 1000:8.1f} ms"
-            f"   ratio {mine / base:4.2f}x   ({mine / MESSAGES * 1000:.2f} ms per message)"
-        )
+    rounds.report("the fake Graph", "O365", angie, bare)
     return 0
 
 
