@@ -3,9 +3,10 @@ report. Each bench supplies its server and the vendor SDK doing the same calls."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
 from fastmcp import Client, FastMCP
@@ -64,6 +65,19 @@ async def through_angie(server: FastMCP) -> Round:
             read = await client.call_tool("read_message", {"message_id": message_id})
             assert read.structured_content is not None
         return searched, time.perf_counter() - start
+
+
+async def alternate(
+    server: Callable[[], FastMCP], bare: Callable[[], Round]
+) -> tuple[list[Round], list[Round]]:
+    """:data:`ROUNDS` rounds each, alternating: through a fresh ``server()``, then ``bare()``
+    (the SDK called directly, in a thread as the server's own calls are)."""
+    angie: list[Round] = []
+    sdk: list[Round] = []
+    for _ in range(ROUNDS):
+        angie.append(await through_angie(server()))
+        sdk.append(await asyncio.to_thread(bare))
+    return angie, sdk
 
 
 def report(where: str, sdk: str, angie: Sequence[Round], bare: Sequence[Round]) -> None:

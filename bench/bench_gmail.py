@@ -12,6 +12,7 @@ discovery document the library ships, making the same calls. Rounds alternate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -94,11 +95,9 @@ async def main() -> int:
         )
         tokens = fake.sign_in()
         token_file(settings).save(tokens)
-        angie: list[rounds.Round] = []
-        bare: list[rounds.Round] = []
-        for _ in range(rounds.ROUNDS):
-            angie.append(await rounds.through_angie(build(settings)))
-            bare.append(await asyncio.to_thread(direct, fake, tokens))
+        angie, bare = await rounds.alternate(
+            lambda: build(settings), functools.partial(direct, fake, tokens)
+        )
     rounds.report("the fake Gmail API", "google-api", angie, bare)
     return 0
 

@@ -11,6 +11,7 @@ imapclient connection doing the same SEARCH and FETCHes. Rounds alternate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import ssl
@@ -73,11 +74,9 @@ async def main() -> int:
             ca_file=mail.ca_file,
             timeout=60,
         )
-        angie: list[rounds.Round] = []
-        bare: list[rounds.Round] = []
-        for _ in range(rounds.ROUNDS):
-            angie.append(await rounds.through_angie(build(settings)))
-            bare.append(await asyncio.to_thread(direct, mail, mail.client_ssl_context))
+        angie, bare = await rounds.alternate(
+            lambda: build(settings), functools.partial(direct, mail, mail.client_ssl_context)
+        )
     rounds.report("Dovecot", "imapclient", angie, bare)
     return 0
 

@@ -11,6 +11,7 @@ same list pages, message GETs and ``/$value`` downloads. Rounds alternate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -71,11 +72,9 @@ async def main() -> int:
         )
         tokens = fake.sign_in()
         token_file(settings).save(tokens)
-        angie: list[rounds.Round] = []
-        bare: list[rounds.Round] = []
-        for _ in range(rounds.ROUNDS):
-            angie.append(await rounds.through_angie(build(settings)))
-            bare.append(await asyncio.to_thread(direct, fake, tokens["access_token"]))
+        angie, bare = await rounds.alternate(
+            lambda: build(settings), functools.partial(direct, fake, tokens["access_token"])
+        )
     rounds.report("the fake Graph", "O365", angie, bare)
     return 0
 
