@@ -206,18 +206,23 @@ async def test_the_approval_says_it_came_after_reading_outside_content(
     pending = (await harness.client.get("/api/approvals", headers=admin.headers)).json()["items"]
     assert [p["id"] for p in pending] == [approval.id]
     assert "outside the household (hue.list_lights)" in pending[0]["asked_because"]
-    async with harness.angie.services.database.session() as session:
-        told = list(
-            await session.scalars(
-                select(Message.content).where(Message.role == MessageRole.ASSISTANT)
+    said = "after I read content from outside the household (hue.list_lights)"
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        # The person is told just after the approval is written: wait for that message.
+        async with harness.angie.services.database.session() as session:
+            told = list(
+                await session.scalars(
+                    select(Message.content).where(Message.role == MessageRole.ASSISTANT)
+                )
             )
-        )
-        task = await session.get(Task, approval.task_id)
+            task = await session.get(Task, approval.task_id)
+        if any(said in t for t in told) or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.02)
     assert task is not None
     assert task.tainted_by == "hue.list_lights"
-    assert any(
-        "after I read content from outside the household (hue.list_lights)" in t for t in told
-    ), told
+    assert any(said in t for t in told), told
 
 
 async def test_the_servers_declared_content_trust_is_shown_and_an_admin_can_change_it(
