@@ -9,13 +9,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from angie.access import Target
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import ChannelKind, Event, EventStatus, EventType, Task, TaskKind
+from angie.db.models import (
+    ChannelKind,
+    Event,
+    EventStatus,
+    EventType,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
 from angie.tasks.service import TaskService
 
 __all__ = ("ANGIE", "EventRouter", "NewEvent", "Route", "Rule", "default_rules", "target_of")
@@ -94,7 +102,10 @@ class EventRouter:
         self.rules = list(rules if rules is not None else default_rules())
 
     async def accept(self, new: NewEvent) -> Route:
-        """Store the event and route it; the same delivery id twice is one event, one task."""
+        """Store the event and route it; the same delivery id twice is one event, one task.
+
+        The event, its routing and its task are written in one transaction: a queued task
+        always has its event marked routed, and an event is never left half-routed."""
         event = Event(
             type=new.type,
             source=new.source,
@@ -104,20 +115,33 @@ class EventRouter:
             payload=new.payload,
             dedupe_key=new.dedupe_key,
         )
+        task: Task | None = None
         try:
             async with self.db.session() as session:
                 session.add(event)
+                await session.flush()  # the event's id names its task's idempotency key
+                target = self._target(event)
+                if target is not None:
+                    task = self._task_for(event, target)
+                    session.add(task)
+                event.status = EventStatus.IGNORED if task is None else EventStatus.ROUTED
+                event.processed_at = utcnow()
         except IntegrityError:
             if new.dedupe_key is None:
                 raise
             async with self.db.session() as session:
-                event = (
+                earlier = (
                     await session.scalars(select(Event).where(Event.dedupe_key == new.dedupe_key))
-                ).one()
+                ).one_or_none()
+            if earlier is None:
+                raise  # not a second delivery: the task itself was refused
+            event = earlier
             task = await self.tasks.by_key(f"event:{event.id}")
             log.info("event %s delivered again (%s): not routed twice", event.id, new.dedupe_key)
             return Route(event, task, created=False)
-        return await self.route(event)
+        if task is not None:
+            self._enqueue(task.id)
+        return Route(event, task, created=task is not None)
 
     def _target(self, event: Event) -> Target | None:
         for rule in self.rules:
@@ -125,11 +149,9 @@ class EventRouter:
                 return rule.target(event)
         return None
 
-    async def route(self, event: Event) -> Route:
-        target = self._target(event)
-        if target is None:
-            await self._mark(event.id, EventStatus.IGNORED)
-            return Route(event, None, created=False)
+    @staticmethod
+    def _task_for(event: Event, target: Target) -> Task:
+        """The queued task an event asks for."""
         payload = event.payload
         task_input: dict[str, Any] = {
             "text": str(payload.get("text") or payload.get("instruction") or ""),
@@ -140,11 +162,12 @@ class EventRouter:
             task_input["untrusted"] = True
         if "body" in payload:
             task_input["data"] = payload["body"]
-        task, created = await self.tasks.submit(
-            _KINDS[target.kind],
+        return Task(
+            kind=_KINDS[target.kind],
             user_id=event.user_id,
             input=task_input,
             idempotency_key=f"event:{event.id}",
+            status=TaskStatus.QUEUED,
             event_id=event.id,
             channel=event.channel,
             # Work started from outside talks in its own thread, so what it writes is never
@@ -152,16 +175,3 @@ class EventRouter:
             thread=event.thread or (f"outside:{event.source}"[:255] if untrusted else None),
             **target.fields(),
         )
-        await self._mark(event.id, EventStatus.ROUTED)
-        if created:
-            self._enqueue(task.id)
-        return Route(event, task, created)
-
-    async def _mark(self, event_id: int, status: EventStatus) -> None:
-        async with self.db.session() as session:
-            await session.execute(
-                update(Event)
-                .where(Event.id == event_id)
-                .values(status=status, processed_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
