@@ -32,7 +32,15 @@ from angie.db.models import (
 )
 from angie.live import LiveBus, LiveType
 
-__all__ = ("Channel", "Delivery", "DeliveryKind", "Feedback", "WebChannel", "conversation_for")
+__all__ = (
+    "Channel",
+    "Delivery",
+    "DeliveryKind",
+    "Feedback",
+    "WebChannel",
+    "Written",
+    "conversation_for",
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +100,15 @@ class WebChannel:
             self._listeners[user_id].discard(queue)
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A message recorded in the person's conversation, not yet pushed; ``queued`` when a chat
+    channel's ledger row was written for it."""
+
+    delivery: Delivery
+    queued: bool
+
+
 class Feedback:
     def __init__(
         self,
@@ -128,41 +145,83 @@ class Feedback:
         if user_id is None:
             log.info("task %s has nobody to tell: %s", task_id, kind.value)
             return None
+        async with self.db.session() as session:
+            written = await self.record(
+                session,
+                kind,
+                user_id=user_id,
+                channel=channel,
+                thread=thread,
+                text=text,
+                task_id=task_id,
+                approval_id=approval_id,
+                tainted_by=tainted_by,
+            )
+        if written is None:
+            return None
+        await self.push(written)
+        return written.delivery
+
+    async def record(
+        self,
+        session: AsyncSession,
+        kind: DeliveryKind,
+        *,
+        user_id: int,
+        channel: ChannelKind | None,
+        thread: str | None,
+        text: str,
+        task_id: int | None = None,
+        approval_id: int | None = None,
+        tainted_by: str | None = None,
+    ) -> Written | None:
+        """Write the message (and a chat channel's ledger row) in the caller's transaction, so
+        it commits with whatever the caller settles; ``push`` it once that has committed. None
+        when the person is gone."""
         asked_for = channel
         channel = channel or ChannelKind.WEB
-        queued = False
-        async with self.db.session() as session:
+        mention = None
+        # A result names nobody: the person is read only to be named, or when the
+        # conversation is new (whoever it is for must exist).
+        conversation = await _existing_conversation(session, user_id, channel, thread or "")
+        if kind is not DeliveryKind.RESULT or conversation is None:
             user = await session.get(User, user_id)
             if user is None:
                 return None
-            mention = None
             if kind is not DeliveryKind.RESULT:
                 mention = user.preferred_name or user.display_name
+        if conversation is None:
             conversation = await conversation_for(session, user_id, channel, thread or "")
-            delivery = Delivery(
-                kind, user_id, channel, thread or "", text, task_id, approval_id, mention
+        delivery = Delivery(
+            kind, user_id, channel, thread or "", text, task_id, approval_id, mention
+        )
+        session.add(
+            Message(
+                conversation_id=conversation.id,
+                role=MessageRole.ASSISTANT,
+                content=delivery.rendered,
+                task_id=task_id,
+                tainted_by=tainted_by,
             )
-            session.add(
-                Message(
-                    conversation_id=conversation.id,
-                    role=MessageRole.ASSISTANT,
-                    content=delivery.rendered,
-                    task_id=task_id,
-                    tainted_by=tainted_by,
-                )
-            )
-            queued = await _to_ledger(session, delivery, asked_for)
-        if queued and self.on_ledger is not None:
+        )
+        queued = await _to_ledger(session, delivery, asked_for)
+        return Written(delivery, queued)
+
+    async def push(self, written: Written) -> None:
+        """Send a recorded message on its way: the channel, and the live stream."""
+        delivery = written.delivery
+        if written.queued and self.on_ledger is not None:
             self.on_ledger()
-        target = self.channels.get(channel, self.web)
+        target = self.channels.get(delivery.channel, self.web)
         try:
             await target.deliver(delivery)
         except Exception:
             # The words are in the conversation already; a flaky chat platform loses nothing.
-            log.exception("delivery through %s failed for task %s", channel.value, task_id)
-        if self.live is not None and task_id is not None:
-            await _announce(self.live, delivery, task_id)
-        return delivery
+            log.exception(
+                "delivery through %s failed for task %s", delivery.channel.value, delivery.task_id
+            )
+        if self.live is not None and delivery.task_id is not None:
+            await _announce(self.live, delivery, delivery.task_id)
 
     async def answered(self, task_id: int, *, since: datetime) -> bool:
         """Whether Angie has written to the person about ``task_id`` since ``since`` (its
@@ -254,11 +313,10 @@ async def _announce(live: LiveBus, delivery: Delivery, task_id: int) -> None:
         await live.announce(task_id, LiveType.DONE, status=status.value)
 
 
-async def conversation_for(
+async def _existing_conversation(
     session: AsyncSession, user_id: int, channel: ChannelKind, thread: str
-) -> Conversation:
-    """The person's conversation on that channel and thread, created on first use."""
-    found = (
+) -> Conversation | None:
+    return (
         await session.scalars(
             select(Conversation).where(
                 Conversation.user_id == user_id,
@@ -267,6 +325,13 @@ async def conversation_for(
             )
         )
     ).one_or_none()
+
+
+async def conversation_for(
+    session: AsyncSession, user_id: int, channel: ChannelKind, thread: str
+) -> Conversation:
+    """The person's conversation on that channel and thread, created on first use."""
+    found = await _existing_conversation(session, user_id, channel, thread)
     if found is not None:
         return found
     created = Conversation(user_id=user_id, channel=channel, thread=thread)

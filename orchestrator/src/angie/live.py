@@ -265,6 +265,23 @@ class LiveBus:
         for observer in self._observers:
             observer(event)
 
+    def remember(self, task: Task) -> None:
+        """What a worker read of a task it claimed: its events then need no lookup of their
+        owner and top-level task (a sub-task's parent is known once the parent ran here)."""
+        if task.id in self._lineage:
+            return
+        if task.parent_id is None:
+            found = (task.user_id, task.id, task.kind is TaskKind.CHAT)
+        else:
+            parent = self._lineage.get(task.parent_id)
+            if parent is None:
+                return
+            owner = task.user_id if task.user_id is not None else parent[0]
+            found = (owner, parent[1], parent[2])
+        self._lineage[task.id] = found
+        if len(self._lineage) > _LINEAGE_CACHE:
+            self._lineage.popitem(last=False)
+
     async def _lineage_of(self, task_id: int) -> tuple[int | None, int, bool]:
         known = self._lineage.get(task_id)
         if known is not None:

@@ -32,7 +32,7 @@ from angie.agents.trust import fence, started_by, taint_task
 from angie.db.base import utcnow
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.errors import AngieError
-from angie.feedback import DeliveryKind, Feedback
+from angie.feedback import DeliveryKind, Feedback, Written
 from angie.mcp.supervisor import SupervisorError
 from angie.tasks.service import TERMINAL, TaskService
 from angie.tasks.spending import UNATTENDED, spent_on
@@ -175,6 +175,8 @@ class Executor:
         """Claim the task; one that has used all its attempts is failed and reported instead."""
         task = await self.tasks.claim(task_id)
         if task is not None:
+            if self.feedback.live is not None:
+                self.feedback.live.remember(task)
             return task
         spent = await self.tasks.exhausted(task_id)
         if spent is not None:
@@ -243,28 +245,36 @@ class Executor:
                         tainted_by=task.tainted_by or started_by(task),
                     )
             return
-        if isinstance(outcome, Finished):
-            settled = await self.tasks.succeed(
-                task.id, {"text": outcome.text, "data": outcome.data}
-            )
-            kind: Literal[DeliveryKind.RESULT, DeliveryKind.FAILURE] = DeliveryKind.RESULT
-            text = outcome.text
-        else:
-            settled = await self.tasks.fail(task.id, outcome.error)
-            kind = DeliveryKind.FAILURE
-            text = outcome.told or f"I could not finish that: {outcome.error}."
+        kind: Literal[DeliveryKind.RESULT, DeliveryKind.FAILURE] = DeliveryKind.RESULT
+        written: Written | None = None
+        # The task settles and its answer is written in one transaction: the person hears
+        # exactly when it ended, even if the worker dies the moment after.
+        async with self.tasks.db.session() as session:
+            if isinstance(outcome, Finished):
+                result = {"text": outcome.text, "data": outcome.data}
+                settled = await self.tasks.succeed(task.id, result, session=session)
+                text = outcome.text
+            else:
+                settled = await self.tasks.fail(task.id, outcome.error, session=session)
+                kind = DeliveryKind.FAILURE
+                text = outcome.told or f"I could not finish that: {outcome.error}."
+            if settled and task.parent_id is None and task.user_id is not None:
+                written = await self.feedback.record(
+                    session,
+                    kind,
+                    user_id=task.user_id,
+                    channel=task.channel,
+                    thread=task.thread,
+                    text=text,
+                    task_id=task.id,
+                    tainted_by=task.tainted_by or started_by(task),
+                )
         if not settled:
             return  # cancelled meanwhile: nothing to say
-        if task.parent_id is None:
-            await self.feedback.send(
-                kind,
-                user_id=task.user_id,
-                channel=task.channel,
-                thread=task.thread,
-                text=text,
-                task_id=task.id,
-                tainted_by=task.tainted_by or started_by(task),
-            )
+        if written is not None:
+            await self.feedback.push(written)
+        elif task.parent_id is None:
+            log.info("task %s has nobody to tell: %s", task.id, kind.value)
         elif not inline:
             await self.wake(task.parent_id)
 

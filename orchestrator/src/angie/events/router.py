@@ -118,14 +118,14 @@ class EventRouter:
         task: Task | None = None
         try:
             async with self.db.session() as session:
-                session.add(event)
-                await session.flush()  # the event's id names its task's idempotency key
                 target = self._target(event)
+                event.status = EventStatus.IGNORED if target is None else EventStatus.ROUTED
+                event.processed_at = utcnow()
+                session.add(event)
                 if target is not None:
+                    await session.flush()  # the event's id names its task's idempotency key
                     task = self._task_for(event, target)
                     session.add(task)
-                event.status = EventStatus.IGNORED if task is None else EventStatus.ROUTED
-                event.processed_at = utcnow()
         except IntegrityError:
             if new.dedupe_key is None:
                 raise

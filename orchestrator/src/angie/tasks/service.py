@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from angie.db.base import utcnow
@@ -118,29 +119,43 @@ class TaskService:
             return None
         return task
 
-    async def _finish(self, task_id: int, status: TaskStatus, **values: Any) -> bool:
-        async with self.db.session() as session:
-            result = await session.execute(
-                update(Task)
-                .where(Task.id == task_id, Task.status.not_in(TERMINAL))
-                .values(status=status, updated_at=utcnow(), **values)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+    async def _finish(
+        self,
+        task_id: int,
+        status: TaskStatus,
+        *,
+        session: AsyncSession | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move a task that has not ended to ``status``; in the caller's transaction when
+        given ``session``. Says whether it moved."""
+        statement = (
+            update(Task)
+            .where(Task.id == task_id, Task.status.not_in(TERMINAL))
+            .values(status=status, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+        if session is not None:
+            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+        async with self.db.session() as own:
+            return bool((await own.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
-    async def succeed(self, task_id: int, result: Any) -> bool:
+    async def succeed(
+        self, task_id: int, result: Any, *, session: AsyncSession | None = None
+    ) -> bool:
         return await self._finish(
             task_id,
             TaskStatus.SUCCEEDED,
+            session=session,
             result=result,
             error=None,
             finished_at=utcnow(),
             state=None,
         )
 
-    async def fail(self, task_id: int, error: str) -> bool:
+    async def fail(self, task_id: int, error: str, *, session: AsyncSession | None = None) -> bool:
         return await self._finish(
-            task_id, TaskStatus.FAILED, error=error[:4000], finished_at=utcnow()
+            task_id, TaskStatus.FAILED, session=session, error=error[:4000], finished_at=utcnow()
         )
 
     async def requeue(self, task_id: int, *, error: str | None = None) -> bool:
