@@ -22,12 +22,14 @@ from pydantic_ai.messages import (
 from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
-__all__ = ("Brain", "FollowUp", "Plan", "StreamingBrain")
+__all__ = ("Answer", "Brain", "FollowUp", "Plan", "StreamingBrain")
 
 # An agent's script: (its request, its tool names) → a tool call to make, or None to answer.
 Plan = Callable[[str, list[str]], tuple[str, dict[str, Any]] | None]
 # The next step once a call came back: (request, tool names, what came back) → a call or None.
 FollowUp = Callable[[str, list[str], list[str]], tuple[str, dict[str, Any]] | None]
+# An agent's last words once it makes no more calls: (request, every return of the run) → text.
+Answer = Callable[[str, list[str]], str]
 
 
 def _request_text(messages: list[ModelMessage]) -> str:
@@ -43,14 +45,22 @@ def _returns(messages: list[ModelMessage]) -> list[str]:
     last = messages[-1]
     if not isinstance(last, ModelRequest):
         return []
+    return _returned(last)
+
+
+def _returned(request: ModelRequest) -> list[str]:
     found = []
-    for part in last.parts:
+    for part in request.parts:
         if isinstance(part, ToolReturnPart):
             content = part.content
             found.append(content if isinstance(content, str) else json.dumps(content, default=str))
         elif isinstance(part, RetryPromptPart):
             found.append(f"retry: {part.model_response()}")
     return found
+
+
+def _all_returns(messages: list[ModelMessage]) -> list[str]:
+    return [r for m in messages if isinstance(m, ModelRequest) for r in _returned(m)]
 
 
 @dataclass
@@ -67,6 +77,8 @@ class Brain:
     angie_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     # word → an agent's next step after a call of a request with it came back (several steps).
     followups: dict[str, FollowUp] = field(default_factory=dict)
+    # word → an agent's answer once it makes no more calls (instead of "done: <last return>").
+    answers: dict[str, Answer] = field(default_factory=dict)
 
     def model(self, _name: str | None = None) -> Model:
         return FunctionModel(self._respond, model_name="brain")
@@ -86,7 +98,7 @@ class Brain:
         returns = _returns(messages)
         if any(t.startswith("ask_") for t in tools):
             return self._angie(request, tools, returns)
-        return self._agent(request, tools, returns)
+        return self._agent(request, tools, returns, messages)
 
     def _angie(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
         if returns:
@@ -103,7 +115,9 @@ class Brain:
             )
         return ModelResponse(parts=[TextPart(f"Angie heard: {request}")])
 
-    def _agent(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
+    def _agent(
+        self, request: str, tools: list[str], returns: list[str], messages: list[ModelMessage]
+    ) -> ModelResponse:
         if returns:
             for word, follow in self.followups.items():
                 if word in request:
@@ -111,6 +125,9 @@ class Brain:
                     if step is not None:
                         self.calls.append(("agent", step[0]))
                         return ModelResponse(parts=[ToolCallPart(step[0], step[1])])
+            for word, answer in self.answers.items():
+                if word in request:
+                    return ModelResponse(parts=[TextPart(answer(request, _all_returns(messages)))])
             return ModelResponse(parts=[TextPart(f"done: {returns[-1][:300]}")])
         for word, plan in self.plans.items():
             if word in request:

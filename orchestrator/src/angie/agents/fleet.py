@@ -20,6 +20,7 @@ from angie.db.models import Agent, McpServer, McpTransport, Team, TeamMember
 from angie.mcp.manifests import discover
 
 __all__ = (
+    "FEDERATED",
     "FLEET_AGENTS",
     "SEED_TEAMS",
     "AgentSeed",
@@ -104,7 +105,22 @@ FLEET_AGENTS: tuple[AgentSeed, ...] = (
         ("angie",),
         ("angie_event_*",),
     ),
+    # Long research: questions planned, sources read through a federated fetch server (their
+    # words are outside content), notes kept in the conversation's scratch files.
+    AgentSeed(
+        "research",
+        "Deep research: plans the questions, reads sources on the web, keeps notes and writes "
+        "a report with citations.",
+        ("fetch",),
+    ),
 )
+
+# Servers the fleet's agents use that are not Angie's: the household federates them through
+# its mcpServers file. Their rows say how they are usually reached, never that Angie ships them.
+FEDERATED: dict[str, tuple[str, ...]] = {
+    # The reference fetch server (modelcontextprotocol/servers): web pages as markdown.
+    "fetch": ("uvx", "mcp-server-fetch"),
+}
 
 SEED_TEAMS: tuple[TeamSeed, ...] = (
     TeamSeed(
@@ -180,11 +196,12 @@ async def _server_rows(session: AsyncSession, names: Iterable[str]) -> dict[str,
         for row in await session.scalars(select(McpServer).where(McpServer.name.in_(wanted)))
     }
     for name in sorted(wanted - set(rows)):
+        federated = FEDERATED.get(name)
         rows[name] = McpServer(
             name=name,
             transport=McpTransport.STDIO,
-            command=["python", "-m", f"angie_mcp_{name}"],
-            builtin=True,
+            command=list(federated or ("python", "-m", f"angie_mcp_{name}")),
+            builtin=federated is None,
         )
         session.add(rows[name])
     await session.flush()
