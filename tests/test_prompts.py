@@ -42,6 +42,7 @@ SEEDED_AGENTS = frozenset(
         "tasks",
         "workflows",
         "events",
+        "research",
     }
 )
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
