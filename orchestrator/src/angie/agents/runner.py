@@ -4,6 +4,7 @@ and team) but holds no integration tools."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -274,6 +275,9 @@ class AgentFactory:
         )
 
 
+# Building a tool derives its schema (about 0.4 ms each): one per roster entry is built once and
+# shared by every run; the run's own task and delegation come through ``ctx.deps``.
+@functools.lru_cache(maxsize=512)
 def _delegation_tool(entry: RosterEntry) -> Tool[TaskDeps]:
     async def delegate(ctx: RunContext[TaskDeps], request: str) -> str:
         if ctx.deps.delegate is None:
