@@ -16,7 +16,7 @@ import pytest
 from angie_mcp_hue.testing import FakeHueBridge
 from api_support import bridge_puts, floor_lamp_on, one_pending
 from fakes.brain import Brain
-from pydantic_ai.messages import ModelResponse, ToolCallPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from sqlalchemy import select
 from test_flows import DONE, Harness, make_angie
 
@@ -35,9 +35,11 @@ class LoopingBrain(Brain):
     left: int = LOOPS
     varied: bool = True
 
-    def _agent(self, request: str, tools: list[str], returns: list[str]) -> ModelResponse:
+    def _agent(
+        self, request: str, tools: list[str], returns: list[str], messages: list[ModelMessage]
+    ) -> ModelResponse:
         if "loop" not in request or self.left == 0:
-            return super()._agent(request, tools, returns)
+            return super()._agent(request, tools, returns, messages)
         self.left -= 1
         args: dict[str, Any] = {"name": "Floor lamp", "on": True}
         if self.varied:
