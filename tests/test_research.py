@@ -250,3 +250,24 @@ async def test_research_stopped_midway_resumes_from_its_notes_after_a_restart(
         assert f"[2] {site.url}/watering" in report
     # The first source came from the notes, not the web, the second time.
     assert site.hits["/tomatoes"] == 1
+
+
+async def test_research_past_its_time_budget_stops_and_says_so(
+    sqlite_url: str, data_dir: Path, tmp_path: Path, site: Site
+) -> None:
+    site.held["/tomatoes"] = threading.Event()  # a source that never answers in time
+    angie = make_api_angie(
+        sqlite_url,
+        data_dir,
+        _brain(Researcher(site)),
+        specs=_fetch_server(tmp_path),
+        max_run_seconds=2,
+    )
+    async with api_harness(angie) as api:
+        ann = await api.signup("ann")
+        task = await api.settled(await _ask(api, ann), seconds=60)
+        assert task.status is TaskStatus.FAILED
+        assert task.error == "this took longer than 2 seconds"
+        [told] = await _told(api, task.id)
+        assert "I stopped: this took longer than 2 seconds" in told
+        site.release()

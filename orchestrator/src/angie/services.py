@@ -202,6 +202,7 @@ def build_services(
         model_requests=settings.max_model_requests,
         tool_calls=settings.max_tool_calls,
         tokens=settings.max_tokens_per_run,
+        seconds=settings.max_run_seconds,
         task_tool_calls=settings.max_tool_calls_per_task,
         task_tokens=settings.max_tokens_per_task,
     )

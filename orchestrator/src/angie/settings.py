@@ -154,6 +154,12 @@ class AngieSettings(BaseSettings):
         default=50, ge=1, description="Requests to the language model one agent run may make."
     )
     max_tool_calls: int = Field(default=100, ge=1, description="Tool calls one agent run may make.")
+    max_run_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Wall-clock seconds one agent run may take (time waiting for the person "
+        "is not counted); a long research run stops there with what it has.",
+    )
     max_tokens_per_run: int = Field(
         default=200_000, ge=1, description="Tokens (input and output) one agent run may use."
     )

@@ -1,10 +1,10 @@
 """How far work may go, and the one sentence the person hears when it reaches a limit.
 
-Two kinds of limit hold together. Per run (model requests, tool calls, tokens; an agent may
-set its own): a delegation is a run of its own, and a run resumed after an approval counts
-afresh. Per request (tool calls and tokens): everything one request led to — the task, every
-task it delegated to, every run of each, resumed or repeated — shares one budget, so a model
-that fans out into delegations cannot multiply the per-run limits."""
+Two kinds of limit hold together. Per run (model requests, tool calls, tokens and the time it
+takes; an agent may set its own): a delegation is a run of its own, and a run resumed after an
+approval counts afresh. Per request (tool calls and tokens): everything one request led to —
+the task, every task it delegated to, every run of each, resumed or repeated — shares one
+budget, so a model that fans out into delegations cannot multiply the per-run limits."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 __all__ = ("PER_AGENT", "RunLimits", "TreeUsage")
 
 #: The per-run limits an agent may set for itself (``agents.limits``).
-PER_AGENT = ("model_requests", "tool_calls", "tokens")
+PER_AGENT = ("model_requests", "tool_calls", "tokens", "seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,9 @@ class RunLimits:
     model_requests: int = 50
     tool_calls: int = 100
     tokens: int = 200_000
+    # Wall-clock seconds one run may take (waiting for the person does not count: the run
+    # is suspended then; an inline delegation's run counts in its parent's).
+    seconds: float = 3600.0
     # The whole request: the task, its delegations and all their runs.
     task_tool_calls: int = 300
     task_tokens: int = 1_000_000
@@ -46,6 +49,7 @@ class RunLimits:
             model_requests=chosen.get("model_requests", self.model_requests),
             tool_calls=chosen.get("tool_calls", self.tool_calls),
             tokens=chosen.get("tokens", self.tokens),
+            seconds=chosen.get("seconds", self.seconds),
         )
 
     def within(self, spent: TreeUsage) -> RunLimits:
@@ -85,6 +89,12 @@ class RunLimits:
                 return f"this request as a whole took more than {self.task_tool_calls} tool calls"
             return f"this took more than {self.tool_calls} tool calls"
         return f"this took more than {self.model_requests} requests to the language model"
+
+    def out_of_time(self) -> str:
+        """Why a run that took too long was stopped."""
+        minutes = self.seconds / 60
+        took = f"{minutes:g} minutes" if minutes >= 1 else f"{self.seconds:g} seconds"
+        return f"this took longer than {took}"
 
     @staticmethod
     def told(reason: str) -> str:

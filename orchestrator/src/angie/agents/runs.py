@@ -3,6 +3,7 @@ user's approval or for a child task, from the message history kept on the task."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,29 +108,37 @@ async def run_agent(
         return Failed(exhausted, RunLimits.told(exhausted))
     usage = RunUsage()
     state = task.state or {}
+    deadline = asyncio.timeout(limits.seconds)
     try:
         if state.get("messages"):
             messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
             results = await _deferred_results(task, state, messages, tasks, approvals, live)
             if results is None:
                 return Waiting()
-            run = await agent.run(
-                message_history=messages,
-                deferred_tool_results=results,
-                deps=deps,
-                event_stream_handler=stream,
-                usage_limits=limits.usage_limits(),
-                usage=usage,
-            )
+            async with deadline:
+                run = await agent.run(
+                    message_history=messages,
+                    deferred_tool_results=results,
+                    deps=deps,
+                    event_stream_handler=stream,
+                    usage_limits=limits.usage_limits(),
+                    usage=usage,
+                )
         else:
-            run = await agent.run(
-                prompt,
-                message_history=list(history) or None,
-                deps=deps,
-                event_stream_handler=stream,
-                usage_limits=limits.usage_limits(),
-                usage=usage,
-            )
+            async with deadline:
+                run = await agent.run(
+                    prompt,
+                    message_history=list(history) or None,
+                    deps=deps,
+                    event_stream_handler=stream,
+                    usage_limits=limits.usage_limits(),
+                    usage=usage,
+                )
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # a timeout of something inside the run, not the run's own
+        reason = limits.out_of_time()
+        return Failed(reason, RunLimits.told(reason))
     except UsageLimitExceeded:
         reason = limits.reached(usage)
         return Failed(reason, RunLimits.told(reason))

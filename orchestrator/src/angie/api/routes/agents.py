@@ -63,6 +63,9 @@ class AgentLimits(Body):
     model_requests: int | None = Field(default=None, ge=1, le=1_000)
     tool_calls: int | None = Field(default=None, ge=1, le=10_000)
     tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    seconds: int | None = Field(
+        default=None, ge=10, le=86_400, description="Wall-clock seconds one run may take."
+    )
 
 
 def _limits(limits: AgentLimits | None) -> dict[str, int] | None:

@@ -27,7 +27,7 @@ class Agent(TimestampMixin, Base):
     # Glob patterns over prefixed tool names ("hue_*", "!hue_pair"); empty means every tool.
     tool_filter: Mapped[list[str]] = mapped_column(default=list)
     model: Mapped[str | None] = mapped_column(String(255))
-    # Its own per-run limits ({"model_requests", "tool_calls", "tokens"}); None: Angie's.
+    # Its own per-run limits ({"model_requests", "tool_calls", "tokens", "seconds"}); None: Angie's.
     limits: Mapped[dict[str, Any] | None] = mapped_column(JSON_TYPE)
     enabled: Mapped[bool] = mapped_column(default=True, index=True)
     builtin: Mapped[bool] = mapped_column(default=False)
