@@ -3,6 +3,7 @@ servers; a sign-in that fails records nothing, and household servers have no per
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from cli_support import CliHarness, cli_harness
 from fakes.brain import Brain
+from fakes.mail_servers import MailServers, require_dovecot
 
 from angie.mcp.registry import builtin_specs
 
@@ -74,3 +76,71 @@ async def test_accounts_lists_and_disconnect_removes_ones_own(cli: CliHarness) -
     assert not where.exists()
     again = await cli.run("mcp", "disconnect", "gmail")
     assert "you have no gmail account" in one_line(again.err)
+
+
+@pytest.fixture
+async def mail_cli(
+    sqlite_url: str, data_dir: Path, tmp_path: Path
+) -> AsyncIterator[tuple[CliHarness, MailServers]]:
+    require_dovecot()
+    specs = {n: replace(s, builtin=False) for n, s in builtin_specs(["yahoo"]).items()}
+    async with (
+        MailServers("ann@yahoo.test") as mail,
+        cli_harness(sqlite_url, data_dir, tmp_path / "home", Brain(), specs=specs) as harness,
+    ):
+        yield harness, mail
+
+
+def _yahoo_reach(mail: MailServers) -> dict[str, str]:
+    """Where the mailbox is, and the household's own Yahoo credentials (another mailbox)."""
+    return {
+        "ANGIE_YAHOO_IMAP_HOST": "127.0.0.1",
+        "ANGIE_YAHOO_IMAP_PORT": str(mail.imaps_port),
+        "ANGIE_YAHOO_CA_FILE": str(mail.ca_file),
+        "ANGIE_YAHOO_ADDRESS": "household@yahoo.test",
+        "ANGIE_YAHOO_APP_PASSWORD": "the household's app password",
+    }
+
+
+async def test_connecting_yahoo_checks_and_keeps_the_persons_own_app_password(
+    mail_cli: tuple[CliHarness, MailServers],
+) -> None:
+    cli, mail = mail_cli
+    await cli.signup("ann")
+
+    ran = await cli.run(
+        "mcp",
+        "connect",
+        "yahoo",
+        input=f"{mail.address}\n{mail.password}\n",
+        env=_yahoo_reach(mail),
+    )
+
+    assert ran.code == 0, ran.err
+    # Checked with her address and app password, not the household's.
+    assert f"Signed in: 127.0.0.1 (IMAP) for {mail.address}" in ran.out
+    assert "yahoo account yahoo connected" in ran.out
+    [account] = await asyncio.to_thread(
+        lambda: list((cli.angie.settings.data_dir / "mcp" / "accounts" / "yahoo").iterdir())
+    )
+    stored = await asyncio.to_thread((account / "tokens.enc").read_bytes)
+    assert mail.password.encode() not in stored
+
+
+async def test_a_yahoo_app_password_the_server_refuses_records_no_account(
+    mail_cli: tuple[CliHarness, MailServers],
+) -> None:
+    cli, mail = mail_cli
+    await cli.signup("ann")
+
+    ran = await cli.run(
+        "mcp", "connect", "yahoo", input=f"{mail.address}\nwrong\n", env=_yahoo_reach(mail)
+    )
+
+    assert ran.code != 0
+    assert "Yahoo Mail refused the sign-in" in ran.err
+    assert one_line(ran.err).endswith(
+        "the yahoo sign-in failed (exit code 1); no account was recorded"
+    )
+    listed = await cli.run("mcp", "accounts")
+    assert "no accounts yet" in listed.out

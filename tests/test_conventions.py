@@ -208,6 +208,13 @@ def test_manifest_matches_the_settings_and_describes_the_agent(name: str) -> Non
     assert found.content_trust in {"trusted", "untrusted"}
     assert found.description.strip()
     assert PromptLibrary(prompts_dir()).source(found.prompt).strip()
+    # Angie blanks these for a person's own instance: they must be the settings' own.
+    settings = settings_class(name)
+    assert found.typed_credentials == settings.typed_credentials
+    assert set(found.typed_credentials) <= set(settings.model_fields)
+    if found.typed_credentials:
+        assert found.scope == "personal"
+        assert "token_file" in settings.model_fields
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,9 @@ from angie.agents.toolbox import Toolbox
 from angie.db import migrate
 from angie.db.engine import Database
 from angie.db.models import ApprovalMode, TaskKind, User
-from angie.mcp.accounts import create_account, share_account
-from angie.mcp.registry import ServerSpec
+from angie.mcp.accounts import account_spec, create_account, share_account
+from angie.mcp.registry import ServerSpec, builtin_specs
+from angie.mcp.supervisor import child_environ
 from angie.tasks.service import TaskService
 from angie_mcp_core.manifest import ServerManifest
 
@@ -217,3 +218,23 @@ async def test_the_same_call_on_two_accounts_is_made_on_each(home: Household) ->
     for account_id in (home_id, work_id):
         marks = home.root / "accounts" / "mail" / str(account_id) / "marked"
         assert marks.read_text(encoding="utf-8") == "news\n"
+
+
+def test_a_persons_instance_never_reads_the_households_typed_credentials(tmp_path: Path) -> None:
+    [yahoo] = builtin_specs(["yahoo"]).values()
+    household = {
+        "PATH": os.environ["PATH"],
+        "ANGIE_YAHOO_ADDRESS": "household@yahoo.test",
+        "ANGIE_YAHOO_APP_PASSWORD": "the household's app password",
+        "ANGIE_YAHOO_IMAP_HOST": "imap.example.test",
+    }
+    env = child_environ(account_spec(yahoo, tmp_path), household)
+    # Blank is unset to the server's settings: without her own sign-in it is not configured.
+    assert env["ANGIE_YAHOO_ADDRESS"] == ""
+    assert env["ANGIE_YAHOO_APP_PASSWORD"] == ""
+    assert env["ANGIE_YAHOO_IMAP_HOST"] == "imap.example.test"  # where, not whose: shared
+    assert env["ANGIE_YAHOO_TOKEN_FILE"] == str(tmp_path / "tokens.enc")
+    # A server signed in by OAuth keeps the household's app registration.
+    [gmail] = builtin_specs(["gmail"]).values()
+    env = child_environ(account_spec(gmail, tmp_path), {"ANGIE_GMAIL_CLIENT_ID": "the app"})
+    assert env["ANGIE_GMAIL_CLIENT_ID"] == "the app"

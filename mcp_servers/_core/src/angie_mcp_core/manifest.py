@@ -34,6 +34,9 @@ class ServerManifest:
     description: str
     #: The agent's prompt in Angie's prompt library, e.g. ``agents/hue.md``.
     prompt: str
+    #: Settings a person gives by signing in (its settings' ``typed_credentials``): a person's
+    #: own instance never reads the household's values of them from the environment.
+    typed_credentials: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

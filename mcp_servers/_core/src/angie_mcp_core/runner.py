@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from starlette.middleware import Middleware
 
+from angie_mcp_core.credentials import with_stored_credentials
+from angie_mcp_core.crypto import DecryptError
 from angie_mcp_core.edge import HttpEdge
 from angie_mcp_core.settings import ServerSettings
 
@@ -55,6 +57,11 @@ def load_settings[S: ServerSettings](settings_type: type[S], **overrides: Any) -
         found = _UNPARSABLE.search(str(err))
         where = f"{prefix}{found.group(1).upper()}" if found else prefix.rstrip("_")
         raise ConfigError(f"{where}: cannot be parsed ({err.__cause__ or err})") from None
+    if settings.typed_credentials:
+        try:
+            settings = with_stored_credentials(settings)
+        except DecryptError as err:
+            raise ConfigError(f"{settings.env_name('token_file')}: {err}") from None
     if settings.transport == "http" and settings.token is None:
         raise ConfigError(
             f"{settings.env_name('token')} must be set to serve over HTTP: clients send it as "

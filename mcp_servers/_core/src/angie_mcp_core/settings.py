@@ -40,6 +40,9 @@ class ServerSettings(BaseSettings):
     )
     # Names of fields the vendor needs; empty ones make the server "not configured".
     required: ClassVar[tuple[str, ...]] = ()
+    # Fields a person may give by signing in (``auth``) instead of in the environment: kept
+    # encrypted in the token file, they win over the environment (see credentials.py).
+    typed_credentials: ClassVar[tuple[str, ...]] = ()
 
     transport: Literal["stdio", "http"] = "stdio"
     host: str = Field(default="127.0.0.1", description="HTTP bind address; loopback by default.")

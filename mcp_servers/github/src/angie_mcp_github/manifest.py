@@ -15,4 +15,5 @@ MANIFEST = ServerManifest(
     content_trust="untrusted",
     description="GitHub: notifications, issues, pull requests and CI runs.",
     prompt="agents/github.md",
+    typed_credentials=("api_token",),
 )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from angie_mcp_core.settings import ServerSettings
+from angie_mcp_core.tokens import default_state_dir
 
 __all__ = ("REPO_NAME", "GitHubSettings")
 
@@ -29,6 +31,8 @@ class GitHubSettings(ServerSettings):
 
     model_config = SettingsConfigDict(env_prefix="ANGIE_GITHUB_")
     required: ClassVar[tuple[str, ...]] = ("api_token",)
+    # `angie-mcp-github auth` (and `angie mcp connect github`) stores it in the token file.
+    typed_credentials: ClassVar[tuple[str, ...]] = ("api_token",)
 
     api_token: SecretStr | None = Field(
         default=None, description="A GitHub personal access token (classic or fine-grained)."
@@ -39,6 +43,15 @@ class GitHubSettings(ServerSettings):
     )
     default_repo: str | None = Field(
         default=None, description="The 'owner/name' used when a tool is given no repository."
+    )
+    token_file: Path = Field(
+        default_factory=lambda: default_state_dir("github") / "tokens.enc",
+        description="Where `angie-mcp-github auth` stores the personal access token, "
+        "encrypted; it wins over ANGIE_GITHUB_API_TOKEN.",
+    )
+    # Without it the key is generated once into `<token_file>.key` (mode 0600) beside the file.
+    token_key: SecretStr | None = Field(
+        default=None, description="The secret the token file is encrypted with."
     )
 
     @field_validator("api_url", mode="after")

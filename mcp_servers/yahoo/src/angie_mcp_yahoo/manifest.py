@@ -16,4 +16,5 @@ MANIFEST = ServerManifest(
     content_trust="untrusted",
     description="Yahoo Mail: search, read, draft, reply and file one mailbox.",
     prompt="agents/email.md",
+    typed_credentials=("address", "app_password"),
 )

@@ -23,6 +23,8 @@ class YahooSettings(ServerSettings):
 
     model_config = SettingsConfigDict(env_prefix="ANGIE_YAHOO_")
     required: ClassVar[tuple[str, ...]] = ("address", "app_password")
+    # `angie-mcp-yahoo auth` (and `angie mcp connect yahoo`) stores them in the token file.
+    typed_credentials: ClassVar[tuple[str, ...]] = ("address", "app_password")
 
     address: str | None = Field(default=None, description="The mailbox, e.g. sam@yahoo.com.")
     # Yahoo refuses the account password over IMAP: it wants an app password (Account
@@ -43,6 +45,15 @@ class YahooSettings(ServerSettings):
     )
     ca_file: Path | None = Field(
         default=None, description="A CA bundle to trust besides the system's (a private server)."
+    )
+    token_file: Path = Field(
+        default_factory=lambda: default_state_dir("yahoo") / "tokens.enc",
+        description="Where `angie-mcp-yahoo auth` stores the address and app password, "
+        "encrypted; they win over ANGIE_YAHOO_ADDRESS and ANGIE_YAHOO_APP_PASSWORD.",
+    )
+    # Without it the key is generated once into `<token_file>.key` (mode 0600) beside the file.
+    token_key: SecretStr | None = Field(
+        default=None, description="The secret the token file is encrypted with."
     )
     download_dir: Path = Field(
         default_factory=_default_downloads, description="Where save_attachment puts files."

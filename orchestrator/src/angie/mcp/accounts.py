@@ -91,13 +91,18 @@ def account_dir(root: Path, server: str, account_id: int) -> Path:
 def account_spec(spec: ServerSpec, state_dir: Path) -> ServerSpec:
     """``spec`` for one account's instance: the kit's token file (and Gmail's downloads) inside
     the account's directory. These win over the household's environment (:func:`child_environ`
-    applies a spec's own env last), so the instance never reads the household's token file."""
+    applies a spec's own env last), so the instance never reads the household's token file,
+    nor the household's values of the credentials a person types to sign in."""
     prefix = spec.env_prefix
     env = {
         **spec.env,
         f"{prefix}TOKEN_FILE": str(state_dir / "tokens.enc"),
         f"{prefix}DOWNLOAD_DIR": str(state_dir / "downloads"),
     }
+    # What a person types to sign in (Yahoo's app password, a GitHub token) is theirs alone:
+    # blank, the household's value is not read, and the instance reads the account's token file.
+    typed = spec.manifest.typed_credentials if spec.manifest is not None else ()
+    env.update({f"{prefix}{name.upper()}": "" for name in typed})
     return replace(spec, env=env)
 
 
