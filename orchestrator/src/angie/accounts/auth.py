@@ -60,6 +60,9 @@ class SignIn:
     token_id: int | None = None
     # What an API token may do (angie.accounts.scopes); a login may do everything.
     scopes: tuple[str, ...] = ("*",)
+    # Whether signing in wrote (an API token's last use): the caller then commits before the
+    # route runs, so the write lock is not held for the route's work.
+    wrote: bool = False
 
     @property
     def by_api_token(self) -> bool:
@@ -348,8 +351,8 @@ class AuthService:
             row, user = found
             if row.expires_at is not None and row.expires_at <= now:
                 raise Unauthorized("the API token has expired; make a new one")
-            await self._touch(session, row, now)
-            signed_in = SignIn(user, token_id=row.id, scopes=split_scopes(row.scopes))
+            wrote = await self._touch(session, row, now)
+            signed_in = SignIn(user, token_id=row.id, scopes=split_scopes(row.scopes), wrote=wrote)
         else:
             try:
                 claims = self.tokens.verify(token, "access")
@@ -398,9 +401,10 @@ class AuthService:
             raise Unauthorized("this session has ended; log in again")
         return user
 
-    async def _touch(self, session: AsyncSession, row: ApiToken, now: datetime) -> None:
+    async def _touch(self, session: AsyncSession, row: ApiToken, now: datetime) -> bool:
         """Stamp a token's last use, at most once a minute, in the sign-in's own transaction
-        (the caller ends it before the route runs; no second connection).
+        (the caller ends it before the route runs; no second connection); says whether it
+        wrote.
 
         Coalesced: of a burst with one token, the first request in this process writes the
         stamp and the others only read; the condition keeps other processes from writing it
@@ -411,7 +415,7 @@ class AuthService:
         if (row.last_used_at is not None and row.last_used_at > due) or (
             remembered is not None and remembered > due
         ):
-            return
+            return False
         # Noted before the await, so the rest of the burst skips the write.
         self._touched[row.id] = now
         if len(self._touched) > _TOUCHED_KEPT:
@@ -425,6 +429,7 @@ class AuthService:
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
+        return True
 
     # -- tokens and invites --------------------------------------------------------------------
 

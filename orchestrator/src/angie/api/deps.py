@@ -101,8 +101,8 @@ HouseholdPromptsDep = Annotated[
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
     """The request's session: committed when the route returns, rolled back if it fails.
 
-    Not one ``begin()`` block: sign-in commits its own short transaction first, and the route's
-    work then begins a new one on the same session.
+    Not one ``begin()`` block: a sign-in that wrote commits its own short transaction first,
+    and the route's work then begins a new one on the same session.
     """
     async with database.sessions() as session:
         try:
@@ -129,7 +129,10 @@ async def current_sign_in(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> SignIn:
     signed_in = await auth.sign_in(session, bearer_token(credentials))
-    await session.commit()
+    if signed_in.wrote:
+        # Ended before the route runs: its write lock is not held for the route's work. A
+        # sign-in that only read goes on in the route's transaction (one commit, not two).
+        await session.commit()
     request.state.user_id = signed_in.user.id
     _check_scope(request, signed_in)
     return signed_in
