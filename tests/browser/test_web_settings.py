@@ -178,5 +178,6 @@ def test_each_page_on_a_phone_in_the_dark(served: Served, phone: Page) -> None:
         expect(phone.get_by_role("heading", name=heading, exact=True)).to_be_visible(
             timeout=WAIT_MS
         )
-        phone.wait_for_load_state("networkidle")
+        # Not "networkidle": the live-updates stream keeps a request open on every page.
+        expect(phone.get_by_text("Loading…")).to_have_count(0, timeout=WAIT_MS)
         accessible(phone)

@@ -6,6 +6,7 @@ import { FirstRunPage, SignInPage } from "@/features/auth";
 import { ChatPage } from "@/features/chat";
 import { DashboardPage } from "@/features/dashboard";
 import { TaskDetailPage, TaskListPage } from "@/features/tasks";
+import { useLiveUpdates } from "@/hooks/use-live-updates";
 import { useSession } from "@/hooks/use-session";
 
 import { Shell } from "./shell";
@@ -30,6 +31,12 @@ function Loading() {
   );
 }
 
+/** Pages fetch again when Angie says something of theirs changed (GET /api/live). */
+function LiveUpdates() {
+  useLiveUpdates();
+  return null;
+}
+
 function SignedIn() {
   const state = useSession();
   const location = useLocation();
@@ -39,6 +46,7 @@ function SignedIn() {
   }
   return (
     <Shell user={state.user}>
+      <LiveUpdates />
       <Suspense fallback={<Loading />}>
         <Outlet />
       </Suspense>

@@ -75,13 +75,16 @@ export function fakeFetch(input: RequestInfo | URL, init?: RequestInit): Promise
   return current.fetch(input instanceof Request ? input : new Request(input, init));
 }
 
+/** A page rendered as the app renders it; ``client`` is its query client, which a test tells
+ * what live updates would (``client.invalidateQueries``). */
 export function page(element: ReactElement, path = "/") {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
+  const rendered = render(
     <QueryClientProvider client={client}>
       <MemoryRouter initialEntries={[path]}>{element}</MemoryRouter>
     </QueryClientProvider>,
   );
+  return { ...rendered, client };
 }
 
 export function list<T>(items: T[]) {

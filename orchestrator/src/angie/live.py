@@ -50,6 +50,8 @@ class LiveType(StrEnum):
     TOOL_CALL = "tool_call"
     TOOL_RESULT = "tool_result"
     APPROVAL = "approval"
+    # An approval was answered (approved, denied); ``approval`` is its asking.
+    DECISION = "decision"
     REPLY = "reply"
     DONE = "done"
     ERROR = "error"

@@ -33,6 +33,7 @@ from angie.db.base import utcnow
 from angie.db.models import Task, TaskKind, TaskStatus
 from angie.errors import AngieError
 from angie.feedback import DeliveryKind, Feedback, Written
+from angie.live import LiveType
 from angie.mcp.supervisor import SupervisorError
 from angie.tasks.service import TERMINAL, TaskService
 from angie.tasks.spending import UNATTENDED, spent_on
@@ -177,6 +178,7 @@ class Executor:
         if task is not None:
             if self.feedback.live is not None:
                 self.feedback.live.remember(task)
+                await self.feedback.live.announce(task.id, LiveType.TASK, status=task.status.value)
             return task
         spent = await self.tasks.exhausted(task_id)
         if spent is not None:

@@ -168,6 +168,10 @@ class ApprovalService:
                     .values(status=PlanStatus.DENIED)
                     .execution_options(synchronize_session=False)
                 )
+        if self.live is not None:
+            await self.live.announce(
+                approval.task_id, LiveType.DECISION, approval_id=approval_id, status=status.value
+            )
         return await self.get(approval_id)
 
     async def for_task(self, task_id: int) -> list[Approval]:

@@ -23,6 +23,7 @@ from angie.api.routes import (
     chat,
     conversations,
     events,
+    live,
     mcp,
     mcp_accounts,
     onboarding,
@@ -106,7 +107,7 @@ def create_app(
     api.include_router(prompts.prompts_router)
     api.include_router(prompts.system_prompts_router)
     api.include_router(onboarding.router)
-    for work in (tasks, events, schedules, approvals, status):
+    for work in (tasks, events, schedules, approvals, status, live):
         api.include_router(work.router)
     api.include_router(mcp_accounts.router)
     for household in (agents, teams, workflows, mcp, channels):

@@ -6,6 +6,5 @@ export function usePendingApprovals() {
   return useQuery({
     queryKey: ["approvals", "pending"],
     queryFn: () => data(api.GET("/api/approvals", { params: { query: { limit: 100 } } })),
-    refetchInterval: 10_000,
   });
 }

@@ -6,7 +6,8 @@ export function useStatus() {
   return useQuery({
     queryKey: ["status"],
     queryFn: () => data(api.GET("/api/status")),
-    refetchInterval: 15_000,
+    // Server and channel health change without a task: checked now and then besides.
+    refetchInterval: 60_000,
   });
 }
 
@@ -22,6 +23,5 @@ export function useTodaysTasks() {
           params: { query: { since: midnight.toISOString(), limit: 100 } },
         }),
       ),
-    refetchInterval: 15_000,
   });
 }

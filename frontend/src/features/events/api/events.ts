@@ -18,7 +18,6 @@ export function useEvents(type: EventType | "", page: number) {
         }),
       ),
     placeholderData: keepPreviousData,
-    refetchInterval: 15_000,
   });
 }
 
@@ -34,6 +33,7 @@ export function useUpcoming() {
   return useQuery({
     queryKey: ["upcoming"],
     queryFn: () => data(api.GET("/api/events/upcoming", { params: { query: { hours: 48, limit: 50 } } })),
+    // Time passing changes it, not a task: checked every minute.
     refetchInterval: 60_000,
   });
 }

@@ -64,15 +64,11 @@ export function useRunWorkflow(id: number) {
   });
 }
 
-const WORKING = ["queued", "running", "awaiting_approval"];
-
-/** A run's task and its step tasks, looked at again while it works. */
+/** A run's task and its step tasks, fetched again as live updates say they change. */
 export function useRun(taskId: number | null) {
   return useQuery({
     queryKey: ["task", taskId],
     queryFn: () => data(api.GET("/api/tasks/{task_id}", { params: { path: { task_id: taskId ?? 0 } } })),
     enabled: taskId !== null,
-    refetchInterval: (query) =>
-      !query.state.data || WORKING.includes(query.state.data.status) ? 1_500 : false,
   });
 }

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/chat", tags=["chat"])
 
 KEEPALIVE_SECONDS = 15.0
+# A task's status changes and answered approvals are for pages that show tasks (GET /api/live):
+# a chat has its own frames for them (``task`` once, with its id; ``done``).
+_NOT_CHAT = frozenset({LiveType.TASK, LiveType.DECISION})
 AUTH_SECONDS = 10.0
 # How often a follower also asks the database: a cancelled task sends no reply, and a listener
 # too slow for its queue may miss one; the database still knows how the task ended.
@@ -123,6 +126,8 @@ async def _follow(
         if beat is not None:
             due = min(due, last_beat + beat)
         event = await subscription.next(max(0.0, due - loop.time()))
+        if event is not None and event.type in _NOT_CHAT:
+            event = None
         if event is not None:
             final = event.type is LiveType.REPLY and event.data.get("kind") != "approval_request"
             replied = replied or final
@@ -345,7 +350,7 @@ async def _watch(websocket: WebSocket, services: Services, signed_in: SignIn) ->
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
     while True:
         event = await subscription.next()
-        if event is not None:
+        if event is not None and event.type not in _NOT_CHAT:
             frame = {"type": event.type.value, **event.payload}
             await websocket.send_text(json.dumps(frame, default=str))
 

@@ -28,6 +28,7 @@ from angie.db.models import (
     ToolCallOutcome,
 )
 from angie.errors import Invalid, NotFound
+from angie.live import LiveType
 from angie.services import Services
 
 __all__ = (
@@ -334,6 +335,7 @@ async def get_task(task_id: PathId, user: CurrentUser, session: SessionDep) -> T
 async def cancel_task(task_id: PathId, user: CurrentUser, services: ServicesDep) -> TaskOut:
     """Cancel one of your unfinished tasks and the unfinished tasks it started."""
     await services.tasks.cancel(task_id, user.id)
+    await services.live.announce(task_id, LiveType.DONE, status=TaskStatus.CANCELLED.value)
     return await _fresh(services, task_id, user.id)
 
 
@@ -342,6 +344,7 @@ async def retry_task(task_id: PathId, user: CurrentUser, services: ServicesDep) 
     """Queue one of your failed or cancelled tasks again, with a fresh budget of attempts."""
     await services.tasks.retry(task_id, user.id)
     services.queue.enqueue(task_id)
+    await services.live.announce(task_id, LiveType.TASK, status=TaskStatus.QUEUED.value)
     return await _fresh(services, task_id, user.id)
 
 
