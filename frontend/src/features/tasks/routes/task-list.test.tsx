@@ -81,7 +81,7 @@ function open(path = "/tasks") {
 
 function scrollTo(top: number) {
   const scroller = screen.getByRole("table", { name: "Tasks" });
-  Object.defineProperty(scroller, "scrollTop", { configurable: true, value: top });
+  Object.defineProperty(scroller, "scrollTop", { configurable: true, writable: true, value: top });
   fireEvent.scroll(scroller);
 }
 
@@ -135,7 +135,10 @@ describe("TaskListPage", () => {
     expect(sent.get("since")).toBe(new Date("2026-12-01T00:00").toISOString());
     expect(screen.getByLabelText("Order")).toHaveValue("created_at");
 
+    scrollTo(30 * ROW_HEIGHT);
     await userEvent.selectOptions(screen.getByLabelText("Status"), "failed");
+    // Another list starts from its top.
+    expect(screen.getByRole("table", { name: "Tasks" }).scrollTop).toBe(0);
     await screen.findByRole("link", { name: "#10000" });
     const last = fake.sent.at(-1)!.query;
     expect(last.getAll("status")).toEqual(["failed"]);

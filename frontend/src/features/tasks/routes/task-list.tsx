@@ -165,7 +165,6 @@ const Row = memo(function Row({ task, focusable }: { task: Task; focusable: bool
 export function TaskListPage() {
   const [params, setParams] = useSearchParams();
   const filters = useMemo(() => filtersFrom(params), [params]);
-  const set = (next: Partial<TaskFilters>) => setParams(filtersTo({ ...filters, ...next }));
   const query = useMemo(
     () => ({
       ...filters,
@@ -206,6 +205,12 @@ export function TaskListPage() {
   const [active, setActive] = useState(0);
   const [pending, setPending] = useState<number | null>(null);
   const current = Math.min(active, Math.max(0, rows.length - 1));
+  // Other filters, another list: it starts from its top row.
+  const set = (next: Partial<TaskFilters>) => {
+    setParams(filtersTo({ ...filters, ...next }));
+    setActive(0);
+    if (scroller.current) scroller.current.scrollTop = 0;
+  };
   useEffect(() => {
     if (pending === null) return;
     const link = scroller.current?.querySelector<HTMLElement>(`[data-index="${pending}"] a`);
