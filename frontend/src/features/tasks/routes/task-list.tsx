@@ -273,12 +273,13 @@ export function TaskListPage() {
           {drawn.map((item) => {
             const task = rows[item.index];
             return (
+              // The pointer shows as a bar, not a background: the status badges keep their contrast.
               <div
                 key={item.key}
                 role="row"
                 aria-rowindex={item.index + 1}
                 data-index={item.index}
-                className="absolute left-0 top-0 flex w-full items-center gap-2 border-b px-3 hover:bg-accent focus-within:bg-accent focus-within:ring-2 focus-within:ring-inset focus-within:ring-ring"
+                className="absolute left-0 top-0 flex w-full items-center gap-2 border-b px-3 hover:shadow-[inset_3px_0_0_var(--color-ring)] focus-within:ring-2 focus-within:ring-inset focus-within:ring-ring"
                 style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
                 onFocus={() => setActive(item.index)}
               >
