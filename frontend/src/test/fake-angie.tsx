@@ -5,14 +5,15 @@ import { render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { MemoryRouter } from "react-router";
 
-export type Sent = { method: string; path: string; body: unknown };
+export type Sent = { method: string; path: string; query: URLSearchParams; body: unknown };
 type Answer = unknown | { status: number; body?: unknown };
-type Route = (body: unknown, params: Record<string, string>) => Answer;
+// A route may answer later (a promise), to show what a page does while it waits.
+type Route = (body: unknown, params: Record<string, string>, query: URLSearchParams) => Answer;
 
 let current: FakeAngie | null = null;
 
-/** Routes are "METHOD /api/path/{param}"; an answer is the JSON body (200), or
- * `{ status, body }` for anything else. An unknown route answers 404, like Angie. */
+/** Routes are "METHOD /api/path/{param}" (a route also gets the query string); an answer is
+ * the JSON body (200), or `{ status, body }` for anything else. An unknown route answers 404, like Angie. */
 export class FakeAngie {
   readonly sent: Sent[] = [];
   constructor(private readonly routes: Record<string, Route>) {}
@@ -21,12 +22,12 @@ export class FakeAngie {
     const url = new URL(request.url);
     const text = request.method === "GET" ? "" : await request.text();
     const body = text ? (JSON.parse(text) as unknown) : undefined;
-    this.sent.push({ method: request.method, path: url.pathname, body });
+    this.sent.push({ method: request.method, path: url.pathname, query: url.searchParams, body });
     for (const [key, route] of Object.entries(this.routes)) {
       const [method, pattern = ""] = key.split(" ");
       const params = match(pattern, url.pathname);
       if (method !== request.method || params === null) continue;
-      const answer = route(body, params);
+      const answer = await route(body, params, url.searchParams);
       if (answer && typeof answer === "object" && "status" in answer && typeof answer.status === "number") {
         const { status, body: payload } = answer as { status: number; body?: unknown };
         return json(status, payload);
