@@ -106,10 +106,7 @@ export function useTask(taskId: number) {
   return useQuery({
     queryKey: ["task", taskId],
     queryFn: () => data(api.GET("/api/tasks/{task_id}", { params: { path: { task_id: taskId } } })),
-    // Live updates refresh the "tasks" lists, not this key: the detail of a task still at
-    // work (its tool calls, approvals, sub-tasks) is looked at again while it runs.
-    refetchInterval: (query) =>
-      query.state.data && ["queued", "running"].includes(query.state.data.status) ? 2_000 : false,
+    // No timer: live updates (use-live-updates.ts) say when a task or its sub-tasks change.
   });
 }
 
