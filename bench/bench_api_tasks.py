@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,17 +134,25 @@ async def serve_bare(data_dir: Path, port: int) -> None:
 # -- the client ------------------------------------------------------------------------------
 
 
-async def fill(data_dir: Path, user_id: int) -> None:
-    """10,000 tasks of one person in one bulk insert (Angie's start made the schema and fleet)."""
+async def fill(
+    data_dir: Path,
+    user_id: int,
+    *,
+    until: datetime | None = None,
+    every: timedelta = timedelta(seconds=250),
+    statuses: Sequence[TaskStatus] = _STATUSES,
+) -> None:
+    """10,000 tasks of one person in one bulk insert (Angie's start made the schema and fleet),
+    ``every`` apart, the newest at ``until`` (default: a month's worth ending about now)."""
     database = Database(settings(data_dir).database_url)
+    newest = until or datetime.now(UTC) - timedelta(days=30) + every * (TASKS - 1)
     async with database.session() as session:
         agents = list(await session.scalars(select(Agent.id)))
-        t0 = datetime.now(UTC) - timedelta(days=30)
         rows: list[dict[str, Any]] = []
         for i in range(TASKS):
-            status = _STATUSES[i % len(_STATUSES)]
+            status = statuses[i % len(statuses)]
             agent = agents[i % len(agents)] if i % 3 == 0 and agents else None
-            created = t0 + timedelta(seconds=i * 250)
+            created = newest - every * (TASKS - 1 - i)
             done = status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
             rows.append(
                 {

@@ -35,11 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
-from sqlalchemy import insert, select
 
 from angie.api.web import WEB_DIST
-from angie.db.engine import Database
-from angie.db.models import Agent, Task, TaskKind, TaskStatus
+from angie.db.models import TaskStatus
 
 if TYPE_CHECKING:  # mypy checks bench/ as the namespace package `bench`
     from bench import bench_api_tasks as api_bench
@@ -131,9 +129,8 @@ def report_js(chunks: list[tuple[str, int, int]]) -> None:
 
 
 async def fill(data_dir: Path, user_id: int) -> None:
-    """10,000 tasks of one person in one bulk insert, a minute apart up to now (so the
-    dashboard has today's tasks to show)."""
-    database = Database(api_bench.settings(data_dir).database_url)
+    """10,000 tasks of one person, a minute apart up to now (so the dashboard has today's tasks
+    to show), with more failures than the API bench's mix."""
     statuses = [
         TaskStatus.SUCCEEDED,
         TaskStatus.SUCCEEDED,
@@ -141,37 +138,9 @@ async def fill(data_dir: Path, user_id: int) -> None:
         TaskStatus.SUCCEEDED,
         TaskStatus.CANCELLED,
     ]
-    async with database.session() as session:
-        agents = list(await session.scalars(select(Agent.id)))
-        now = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
-        for i in range(TASKS):
-            status = statuses[i % len(statuses)]
-            agent = agents[i % len(agents)] if i % 3 == 0 and agents else None
-            created = now - timedelta(minutes=TASKS - i)
-            rows.append(
-                {
-                    "kind": TaskKind.AGENT if agent else TaskKind.CHAT,
-                    "status": status,
-                    "user_id": user_id,
-                    "agent_id": agent,
-                    "input": {"text": f"turn on lamp number {i}", "event_type": "api"},
-                    "result": {"text": f"done {i}", "data": None}
-                    if status is TaskStatus.SUCCEEDED
-                    else None,
-                    "error": "a service could not be reached"
-                    if status is TaskStatus.FAILED
-                    else None,
-                    "attempts": 1,
-                    "max_attempts": 3,
-                    "created_at": created,
-                    "updated_at": created,
-                    "started_at": created,
-                    "finished_at": created + timedelta(seconds=2),
-                }
-            )
-        await session.execute(insert(Task), rows)
-    await database.dispose()
+    await api_bench.fill(
+        data_dir, user_id, until=datetime.now(UTC), every=timedelta(minutes=1), statuses=statuses
+    )
 
 
 # -- the browser ------------------------------------------------------------------------------

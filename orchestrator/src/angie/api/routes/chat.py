@@ -15,10 +15,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.background import BackgroundTask
 
 from angie.accounts.auth import AuthService, SignIn
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.routes.live import KEEPALIVE_SECONDS, event_stream
 from angie.api.schemas import Body
 from angie.db.models import ChannelKind, EventType, Message, MessageRole, TaskStatus
 from angie.errors import AngieError, Unavailable
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
-KEEPALIVE_SECONDS = 15.0
 # A task's status changes and answered approvals are for pages that show tasks (GET /api/live):
 # a chat has its own frames for them (``task`` once, with its id; ``done``).
 _NOT_CHAT = frozenset({LiveType.TASK, LiveType.DECISION})
@@ -255,13 +254,7 @@ async def chat_stream(
         finally:
             subscription.close()
 
-    return StreamingResponse(
-        frames(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        # Closes the subscription even when the client leaves before the stream starts.
-        background=BackgroundTask(subscription.close),
-    )
+    return event_stream(frames(), subscription)
 
 
 # -- WebSocket -------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
-from angie.live import LiveEvent, LiveType
+from angie.live import LiveEvent, LiveType, Subscription
 
-__all__ = ("router",)
+__all__ = ("event_stream", "router")
 
 router = APIRouter(tags=["tasks"])
 
@@ -70,8 +70,13 @@ async def live_updates(
         finally:
             subscription.close()
 
+    return event_stream(frames(), subscription)
+
+
+def event_stream(frames: AsyncIterator[str], subscription: Subscription) -> StreamingResponse:
+    """Server-sent ``frames`` read from ``subscription``, unbuffered by proxies."""
     return StreamingResponse(
-        frames(),
+        frames,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         # Closes the subscription even when the client leaves before the stream starts.
