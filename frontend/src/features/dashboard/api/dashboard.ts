@@ -25,3 +25,11 @@ export function useTodaysTasks() {
       ),
   });
 }
+
+/** How the person's tasks ended over the last ``days`` days, a row a day in their time zone. */
+export function useOutcomes(days = 14) {
+  return useQuery({
+    queryKey: ["tasks", "stats", days],
+    queryFn: () => data(api.GET("/api/tasks/stats", { params: { query: { days } } })),
+  });
+}

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { Link } from "react-router";
 
 import { StatusBadge } from "@/components/status-badge";
@@ -6,7 +7,10 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { when } from "@/lib/utils";
 
-import { useStatus, useTodaysTasks } from "../api/dashboard";
+import { useOutcomes, useStatus, useTodaysTasks } from "../api/dashboard";
+
+// The chart library loads with the chart, not with the first page.
+const OutcomeChart = lazy(() => import("../components/outcome-chart").then((m) => ({ default: m.OutcomeChart })));
 
 function Count({ label, value, to }: { label: string; value: number; to: string }) {
   return (
@@ -23,6 +27,7 @@ function Count({ label, value, to }: { label: string; value: number; to: string 
 export function DashboardPage() {
   const status = useStatus();
   const today = useTodaysTasks();
+  const outcomes = useOutcomes(14);
   const tasks = today.data?.items ?? [];
   const count = (wanted: string) => tasks.filter((task) => task.status === wanted).length;
   return (
@@ -35,6 +40,19 @@ export function DashboardPage() {
         <Count label="running or queued" value={(status.data?.running.length ?? 0) + (status.data?.queued.length ?? 0)} to="/tasks?status=running" />
         <Count label="waiting for you" value={status.data?.awaiting_approval.length ?? 0} to="/approvals" />
       </div>
+      <Card>
+        <CardHeader>
+          <CardTitle className="text-base">The last 14 days</CardTitle>
+        </CardHeader>
+        <CardContent>
+          {outcomes.isError ? <Alert>{outcomes.error.message}</Alert> : null}
+          {outcomes.data ? (
+            <Suspense fallback={<p className="h-56 text-sm text-muted-foreground">Loading the chart…</p>}>
+              <OutcomeChart days={outcomes.data.days} />
+            </Suspense>
+          ) : null}
+        </CardContent>
+      </Card>
       <div className="grid gap-4 lg:grid-cols-2">
         <Card>
           <CardHeader>

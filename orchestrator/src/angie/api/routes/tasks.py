@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -30,6 +30,7 @@ from angie.db.models import (
 from angie.errors import Invalid, NotFound
 from angie.live import LiveType
 from angie.services import Services
+from angie.timezones import zone
 
 __all__ = (
     "TASK_SORTS",
@@ -308,6 +309,68 @@ async def list_tasks(
     total = await session.scalar(count)
     rows = await session.execute(page)
     return page_of([TaskOut.model_validate(row) for row in rows], int(total or 0), params)
+
+
+class DayOutcomes(Out):
+    """How the person's top-level tasks that ended on one day (in their time zone) ended."""
+
+    day: str = Field(description="The date, YYYY-MM-DD, in your time zone.")
+    succeeded: int
+    failed: int
+    cancelled: int
+
+
+class TaskStats(Out):
+    timezone: str
+    days: list[DayOutcomes] = Field(description="Oldest first; today is the last.")
+
+
+_ENDED = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+@router.get("/stats", operation_id="task_stats")
+async def task_stats(
+    user: CurrentUser,
+    session: SessionDep,
+    days: Annotated[
+        int, Query(ge=1, le=90, description="How many days back, today included.")
+    ] = 14,
+) -> TaskStats:
+    """How your tasks ended, day by day: the dashboard's chart of successes and failures."""
+    where = zone(user.timezone)
+    today = datetime.now(where).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), where).astimezone(UTC)
+    counted: dict[tuple[date, TaskStatus], int] = {}
+    # Grouped by the hour in SQL (a handful of rows a day), into the person's days here: a
+    # zone's day boundary is not one SQLite and MySQL could both compute.
+    hour = func.strftime("%Y-%m-%d %H", Task.finished_at)
+    if session.bind is not None and session.bind.dialect.name != "sqlite":
+        hour = func.date_format(Task.finished_at, "%Y-%m-%d %H")
+    rows = await session.execute(
+        select(hour.label("hour"), Task.status, func.count())
+        .where(
+            Task.user_id == user.id,
+            Task.parent_id.is_(None),
+            Task.status.in_(_ENDED),
+            Task.finished_at >= since,
+        )
+        .group_by("hour", Task.status)
+    )
+    for stamp, status, count in rows:
+        at = datetime.strptime(f"{stamp}:30", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        key = (at.astimezone(where).date(), TaskStatus(status))
+        counted[key] = counted.get(key, 0) + int(count)
+    return TaskStats(
+        timezone=user.timezone,
+        days=[
+            DayOutcomes(
+                day=(first + timedelta(days=n)).isoformat(),
+                **{s.value: counted.get((first + timedelta(days=n), s), 0) for s in _ENDED},
+            )
+            for n in range(days)
+        ],
+    )
 
 
 @router.get("/{task_id}", operation_id="get_task", responses={404: {}})
