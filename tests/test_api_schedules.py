@@ -271,3 +271,54 @@ async def test_another_persons_agent_cannot_be_scheduled(api: ApiHarness) -> Non
     row = await stored(api.angie, mine["id"])
     assert row is not None
     assert row.agent_id is None
+
+
+async def test_a_preview_says_the_crontab_in_words_with_its_next_five_runs(
+    api: ApiHarness,
+) -> None:
+    sam = await api.signup("sam")
+    response = await api.client.post(
+        "/api/schedules/preview",
+        json={"cron": "0 7 * * 1-5", "timezone": "Europe/Paris"},
+        headers=sam.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["description"] == "At 07:00, Monday through Friday"
+    assert body["timezone"] == "Europe/Paris"
+    runs = [
+        datetime.fromisoformat(at).astimezone(ZoneInfo("Europe/Paris")) for at in body["next_runs"]
+    ]
+    assert len(runs) == 5
+    assert runs == sorted(runs)
+    assert all((at.hour, at.minute) == (7, 0) and at.weekday() < 5 for at in runs)
+    # A macro reads as the crontab it stands for; nothing was saved by previewing.
+    daily = await api.client.post(
+        "/api/schedules/preview", json={"cron": "@daily"}, headers=sam.headers
+    )
+    assert daily.json()["description"] == "At 00:00"
+    assert await count_rows(api, Schedule) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"cron": "0 7 * *"}, "body: cron", "has five fields"),
+        ({"cron": "61 7 * * *"}, "body: cron", "minute"),
+        ({"cron": "0 7 * * *", "timezone": "Mars/Olympus"}, "body: timezone", "Mars/Olympus"),
+    ],
+)
+async def test_a_bad_preview_names_the_field_and_why(
+    api: ApiHarness, body: dict[str, Any], field: str, says: str
+) -> None:
+    sam = await api.signup("sam")
+    response = await api.client.post("/api/schedules/preview", json=body, headers=sam.headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["details"][0]["field"] == field
+    assert says in error["message"]
+
+
+async def test_a_preview_needs_a_sign_in(api: ApiHarness) -> None:
+    response = await api.client.post("/api/schedules/preview", json={"cron": "0 7 * * *"})
+    assert response.status_code == 401

@@ -15,12 +15,21 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
+from cron_descriptor import Options, get_description
 
 from angie import timezones
 from angie.scheduler.errors import CronError
 from angie.scheduler.trigger import WallClockTrigger
 
-__all__ = ("MACROS", "describe", "next_fire_times", "normalise", "parse_crontab", "zone")
+__all__ = (
+    "MACROS",
+    "describe",
+    "in_words",
+    "next_fire_times",
+    "normalise",
+    "parse_crontab",
+    "zone",
+)
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Cron's order; APScheduler accepts the same names, which is why weekdays are handed over by name.
@@ -211,3 +220,13 @@ def describe(trigger: WallClockTrigger, after: datetime, count: int = 3) -> str:
     if not times:
         return "never fires again"
     return ", ".join(t.strftime("%a %d %b %Y %H:%M %Z") for t in times)
+
+
+def in_words(expression: str) -> str:
+    """A valid crontab in words, e.g. ``At 07:00, Monday through Friday`` (cron-descriptor,
+    24-hour clock); a macro is described as the crontab it stands for."""
+    options = Options()
+    options.use_24hour_time_format = True
+    options.verbose = False
+    text = normalise(expression)
+    return str(get_description(MACROS.get(text, text), options))

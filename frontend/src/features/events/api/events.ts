@@ -1,10 +1,12 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 
 import { api, data, done, type Schemas } from "@/api/client";
 
 export type EventType = Schemas["EventType"];
 export type Schedule = Schemas["ScheduleOut"];
 export type ScheduleIn = Schemas["ScheduleIn"];
+export type ScheduleUpdate = Schemas["ScheduleUpdate"];
 export const EVENT_TYPES: EventType[] = ["message", "cron", "webhook", "api", "system"];
 export const PAGE_SIZE = 25;
 
@@ -88,5 +90,42 @@ export function useScheduleAction() {
       );
     },
     onSuccess: refresh,
+  });
+}
+
+export function useUpdateSchedule() {
+  const refresh = useRefresh();
+  return useMutation({
+    mutationFn: ({ id, body }: { id: number; body: ScheduleUpdate }) =>
+      data(api.PATCH("/api/schedules/{schedule_id}", { params: { path: { schedule_id: id } }, body })),
+    onSuccess: refresh,
+  });
+}
+
+/** ``value``, once it has stopped changing for ``ms`` (a preview is asked for once typing
+ * pauses, not on every key). */
+export function useSettled<T>(value: T, ms = 300): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
+/** A crontab in words and its next five runs, from Angie's own scheduler. */
+export function useCronPreview(cron: string, timezone: string) {
+  const settled = useSettled({ cron: cron.trim(), timezone: timezone.trim() });
+  return useQuery({
+    queryKey: ["schedule-preview", settled.cron, settled.timezone],
+    queryFn: () =>
+      data(
+        api.POST("/api/schedules/preview", {
+          body: { cron: settled.cron, timezone: settled.timezone || null },
+        }),
+      ),
+    enabled: settled.cron !== "",
+    retry: false,
+    placeholderData: keepPreviousData,
   });
 }

@@ -9,20 +9,74 @@ import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/textarea";
 import { when } from "@/lib/utils";
 
-import { type ScheduleIn, useCreateSchedule, useScheduleAction, useSchedules, useTargets, useUpcoming } from "../api/events";
+import {
+  type Schedule,
+  type ScheduleIn,
+  useCreateSchedule,
+  useCronPreview,
+  useScheduleAction,
+  useSchedules,
+  useTargets,
+  useUpcoming,
+  useUpdateSchedule,
+} from "../api/events";
 
 const SELECT = "h-9 rounded-md border border-input bg-background px-2 text-sm";
 
-function CronForm() {
+type Form = { name: string; cron: string; timezone: string; instruction: string; target: string };
+const EMPTY: Form = { name: "", cron: "", timezone: "", instruction: "", target: "" };
+
+function formOf(schedule: Schedule): Form {
+  const target = schedule.agent_id
+    ? `agent:${schedule.agent_id}`
+    : schedule.team_id
+      ? `team:${schedule.team_id}`
+      : schedule.workflow_id
+        ? `workflow:${schedule.workflow_id}`
+        : "";
+  return {
+    name: schedule.name,
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    instruction: schedule.instruction,
+    target,
+  };
+}
+
+/** What the crontab means, as Angie's scheduler reads it, while it is typed. */
+function CronPreview({ cron, timezone }: { cron: string; timezone: string }) {
+  const preview = useCronPreview(cron, timezone);
+  if (!cron.trim()) return null;
+  return (
+    <div role="status" aria-live="polite" className="text-sm">
+      {preview.isError ? (
+        <p className="text-destructive">{preview.error.message}</p>
+      ) : preview.data ? (
+        <>
+          <p>
+            {preview.data.description}, {preview.data.timezone}
+          </p>
+          <p className="text-xs text-muted-foreground">
+            Next: {preview.data.next_runs.map((at) => when(at)).join(" · ") || "never (no time matches)"}
+          </p>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function CronForm({ editing, onDone }: { editing?: Schedule; onDone?: () => void }) {
   const targets = useTargets();
   const create = useCreateSchedule();
-  const [form, setForm] = useState({ name: "", cron: "", timezone: "", instruction: "", target: "" });
-  const set = (change: Partial<typeof form>) => setForm((old) => ({ ...old, ...change }));
+  const update = useUpdateSchedule();
+  const [form, setForm] = useState<Form>(editing ? formOf(editing) : EMPTY);
+  const set = (change: Partial<Form>) => setForm((old) => ({ ...old, ...change }));
+  const saving = editing ? update : create;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const [kind, value] = form.target.split(":");
     const id = value ? Number(value) : null;
-    const body: ScheduleIn = {
+    const fields = {
       name: form.name.trim(),
       cron: form.cron.trim(),
       timezone: form.timezone.trim() || null,
@@ -30,33 +84,46 @@ function CronForm() {
       agent_id: kind === "agent" ? id : null,
       team_id: kind === "team" ? id : null,
       workflow_id: kind === "workflow" ? id : null,
+    };
+    if (editing) {
+      // The target is sent only when it changed: naming one replaces the whole target.
+      const { agent_id, team_id, workflow_id, ...rest } = fields;
+      const retarget = form.target !== formOf(editing).target ? { agent_id, team_id, workflow_id } : {};
+      update.mutate({ id: editing.id, body: { ...rest, ...retarget } }, { onSuccess: () => onDone?.() });
+      return;
+    }
+    const body: ScheduleIn = {
+      ...fields,
       enabled: true,
       // Angie's own defaults: a run missed while she was off happens once, within the hour.
       misfire_policy: "run_once",
       misfire_grace_seconds: 3600,
     };
-    create.mutate(body, { onSuccess: () => setForm({ name: "", cron: "", timezone: "", instruction: "", target: "" }) });
+    create.mutate(body, { onSuccess: () => setForm(EMPTY) });
   };
+  const title = editing ? `Edit ${editing.name}` : "New cron";
+  const prefix = editing ? `cron-${editing.id}` : "cron";
   return (
-    <form onSubmit={submit} className="grid gap-3 rounded-md border p-3" aria-label="New cron">
-      <h3 className="font-medium">New cron</h3>
+    <form onSubmit={submit} className="grid gap-3 rounded-md border p-3" aria-label={title}>
+      <h3 className="font-medium">{title}</h3>
       <div className="grid gap-3 sm:grid-cols-3">
         <div className="grid gap-1">
-          <Label htmlFor="cron-name">Name</Label>
-          <Input id="cron-name" required value={form.name} onChange={(e) => set({ name: e.target.value })} />
+          <Label htmlFor={`${prefix}-name`}>Name</Label>
+          <Input id={`${prefix}-name`} required value={form.name} onChange={(e) => set({ name: e.target.value })} />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="cron-when">When (crontab)</Label>
-          <Input id="cron-when" required placeholder="0 7 * * 1-5" className="font-mono" value={form.cron} onChange={(e) => set({ cron: e.target.value })} />
+          <Label htmlFor={`${prefix}-when`}>When (crontab)</Label>
+          <Input id={`${prefix}-when`} required placeholder="0 7 * * 1-5" className="font-mono" value={form.cron} onChange={(e) => set({ cron: e.target.value })} />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="cron-timezone">Timezone (blank: yours)</Label>
-          <Input id="cron-timezone" placeholder="Europe/Paris" value={form.timezone} onChange={(e) => set({ timezone: e.target.value })} />
+          <Label htmlFor={`${prefix}-timezone`}>Timezone (blank: yours)</Label>
+          <Input id={`${prefix}-timezone`} placeholder="Europe/Paris" value={form.timezone} onChange={(e) => set({ timezone: e.target.value })} />
         </div>
       </div>
+      <CronPreview cron={form.cron} timezone={form.timezone} />
       <div className="grid gap-1">
-        <Label htmlFor="cron-target">Who does it</Label>
-        <select id="cron-target" className={SELECT} value={form.target} onChange={(e) => set({ target: e.target.value })}>
+        <Label htmlFor={`${prefix}-target`}>Who does it</Label>
+        <select id={`${prefix}-target`} className={SELECT} value={form.target} onChange={(e) => set({ target: e.target.value })}>
           <option value="">Angie herself</option>
           <optgroup label="Agents">
             {targets.agents.map((a) => (
@@ -76,17 +143,22 @@ function CronForm() {
         </select>
       </div>
       <div className="grid gap-1">
-        <Label htmlFor="cron-instruction">Instruction</Label>
-        <Textarea id="cron-instruction" rows={2} value={form.instruction} onChange={(e) => set({ instruction: e.target.value })} />
+        <Label htmlFor={`${prefix}-instruction`}>Instruction</Label>
+        <Textarea id={`${prefix}-instruction`} rows={2} value={form.instruction} onChange={(e) => set({ instruction: e.target.value })} />
       </div>
-      {create.isError ? <Alert>{create.error.message}</Alert> : null}
-      {create.data ? (
+      {saving.isError ? <Alert>{saving.error.message}</Alert> : null}
+      {create.data && !editing ? (
         <p role="status" className="text-sm text-muted-foreground">
           Made {create.data.name}; it first runs {when(create.data.next_run_at) || "never (no time matches)"}.
         </p>
       ) : null}
-      <div>
-        <Button type="submit" disabled={create.isPending}>Create cron</Button>
+      <div className="flex gap-2">
+        <Button type="submit" disabled={saving.isPending}>{editing ? "Save cron" : "Create cron"}</Button>
+        {editing ? (
+          <Button type="button" variant="ghost" onClick={() => onDone?.()}>
+            Cancel
+          </Button>
+        ) : null}
       </div>
     </form>
   );
@@ -97,6 +169,7 @@ export function Crons() {
   const schedules = useSchedules();
   const upcoming = useUpcoming();
   const action = useScheduleAction();
+  const [editing, setEditing] = useState<number | null>(null);
   return (
     <section aria-labelledby="crons" className="grid gap-3">
       <h2 id="crons" className="text-lg font-semibold">Crons</h2>
@@ -114,6 +187,9 @@ export function Crons() {
                 <span className="text-xs text-muted-foreground">{s.timezone}</span>
                 {s.enabled ? null : <Badge variant="outline">paused</Badge>}
                 <span className="flex-1" />
+                <Button variant="outline" size="sm" aria-label={`Edit ${s.name}`} onClick={() => setEditing(s.id)}>
+                  Edit
+                </Button>
                 <Button
                   variant="outline"
                   size="sm"
@@ -141,6 +217,7 @@ export function Crons() {
                   : "Paused"}
                 {s.last_run_at ? ` · last ran ${when(s.last_run_at)}` : ""}
               </p>
+              {editing === s.id ? <CronForm editing={s} onDone={() => setEditing(null)} /> : null}
             </li>
           );
         })}

@@ -52,6 +52,17 @@ function angie() {
       (body as { cron: string }).cron === "61 * * * *"
         ? { status: 422, body: { error: { message: "body: cron: minute 61 is out of range (0-59)" } } }
         : { status: 201, body: { ...cron, ...(body as object), id: 3 } },
+    "POST /api/schedules/preview": (body) => {
+      const { cron: expression, timezone } = body as { cron: string; timezone: string | null };
+      if (expression.startsWith("61"))
+        return { status: 422, body: { error: { message: "body: cron: minute 61 is out of range (0-59)" } } };
+      return {
+        description: expression === "0 7 * * 1-5" ? "At 07:00, Monday through Friday" : `At ${expression}`,
+        timezone: timezone ?? "Europe/Paris",
+        next_runs: ["2026-12-07T06:00:00Z", "2026-12-08T06:00:00Z", "2026-12-09T06:00:00Z", "2026-12-10T06:00:00Z", "2026-12-11T06:00:00Z"],
+      };
+    },
+    "PATCH /api/schedules/{schedule_id}": (body) => ({ ...cron, ...(body as object) }),
     "POST /api/schedules/{schedule_id}/pause": () => ({ ...cron, enabled: false }),
     "DELETE /api/schedules/{schedule_id}": () => ({ status: 204 }),
   });
@@ -76,7 +87,8 @@ describe("EventsPage", () => {
     await userEvent.type(screen.getByLabelText("When (crontab)"), "61 * * * *");
     await userEvent.selectOptions(screen.getByLabelText("Who does it"), "workflow morning");
     await userEvent.click(screen.getByRole("button", { name: "Create cron" }));
-    expect(await screen.findByText("body: cron: minute 61 is out of range (0-59)")).toBeVisible();
+    // The preview says it while it is typed; the refusal says it again.
+    expect(await screen.findByRole("alert")).toHaveTextContent("body: cron: minute 61 is out of range (0-59)");
     await userEvent.clear(screen.getByLabelText("When (crontab)"));
     await userEvent.type(screen.getByLabelText("When (crontab)"), "0 9 * * 6{Enter}");
     expect(await screen.findByText(/Made tidy; it first runs/)).toBeVisible();
@@ -100,5 +112,40 @@ describe("EventsPage", () => {
       expect(fake.to("POST", "/api/schedules/2/pause")).toHaveLength(1);
       expect(fake.to("DELETE", "/api/schedules/2")).toHaveLength(1);
     });
+  });
+
+  it("previews a crontab in words with its next runs as it is typed", async () => {
+    const fake = angie();
+    page(<EventsPage />);
+    const form = await screen.findByRole("form", { name: "New cron" });
+    await userEvent.type(within(form).getByLabelText("When (crontab)"), "0 7 * * 1-5");
+    const preview = await within(form).findByText("At 07:00, Monday through Friday, Europe/Paris");
+    expect(preview).toBeVisible();
+    expect(within(form).getByText(/^Next: /).textContent?.split(" · ")).toHaveLength(5);
+    // Asked once typing paused, not once a key.
+    await vi.waitFor(() => expect(fake.to("POST", "/api/schedules/preview").length).toBeGreaterThan(0));
+    expect(fake.to("POST", "/api/schedules/preview").length).toBeLessThan(4);
+    expect(fake.to("POST", "/api/schedules/preview").at(-1)).toEqual({ cron: "0 7 * * 1-5", timezone: null });
+  });
+
+  it("edits a cron in place, sending what changed", async () => {
+    const fake = angie();
+    page(<EventsPage />);
+    await userEvent.click(await screen.findByRole("button", { name: "Edit morning news" }));
+    const form = await screen.findByRole("form", { name: "Edit morning news" });
+    const when = within(form).getByLabelText("When (crontab)");
+    expect(when).toHaveValue("0 7 * * *");
+    await userEvent.clear(when);
+    await userEvent.type(when, "0 7 * * 1-5");
+    await userEvent.click(within(form).getByRole("button", { name: "Save cron" }));
+    await vi.waitFor(() => expect(fake.to("PATCH", "/api/schedules/2")).toHaveLength(1));
+    // The target did not change: it is not sent, so the workflow stays.
+    expect(fake.to("PATCH", "/api/schedules/2")[0]).toEqual({
+      name: "morning news",
+      cron: "0 7 * * 1-5",
+      timezone: "Europe/Paris",
+      instruction: "Read me the news",
+    });
+    await vi.waitFor(() => expect(screen.queryByRole("form", { name: "Edit morning news" })).toBeNull());
   });
 });

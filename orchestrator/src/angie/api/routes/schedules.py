@@ -19,6 +19,7 @@ from angie.api.validation import PathId, RowId, invalid_at, reject_nulls
 from angie.api.visibility import TARGET_FIELDS
 from angie.db.models import MisfirePolicy, Schedule
 from angie.errors import Conflict, Invalid, NotFound
+from angie.scheduler.crontab import in_words, next_fire_times, parse_crontab
 from angie.scheduler.errors import CronError, ScheduleError, ScheduleNotFound
 from angie.scheduler.misfire import MAX_GRACE_SECONDS
 from angie.scheduler.service import UNSET
@@ -161,6 +162,35 @@ async def create_schedule(
         if not body.enabled:
             schedule = await scheduler.pause(user.id, schedule.id)
     return ScheduleOut.model_validate(schedule)
+
+
+class PreviewIn(Body):
+    cron: str = Field(
+        min_length=1, max_length=120, description="Five fields (m h dom mon dow) or @daily etc."
+    )
+    timezone: str | None = Field(
+        default=None, max_length=64, description="An IANA timezone name; default: yours."
+    )
+
+
+class PreviewOut(Out):
+    description: str = Field(description='In words, e.g. "At 07:00, Monday through Friday".')
+    timezone: str
+    next_runs: list[datetime] = Field(description="The next five runs, in that timezone.")
+
+
+PREVIEW_RUNS = 5
+
+
+@router.post("/preview", operation_id="preview_schedule")
+async def preview_schedule(body: PreviewIn, user: CurrentUser) -> PreviewOut:
+    """A crontab in words and its next five runs, as Angie's scheduler computes them, before
+    anything is saved; a bad crontab or timezone is refused with the reason."""
+    timezone = body.timezone or user.timezone or "UTC"
+    with _refusals():
+        trigger = parse_crontab(body.cron, timezone)
+    runs = next_fire_times(trigger, datetime.now(UTC), PREVIEW_RUNS)
+    return PreviewOut(description=in_words(body.cron), timezone=timezone, next_runs=runs)
 
 
 @router.get("/{schedule_id}", operation_id="get_schedule", responses={404: {}})
