@@ -21,6 +21,7 @@ const ProfilePage = lazy(() => import("@/features/account").then((m) => ({ defau
 const TokensPage = lazy(() => import("@/features/account").then((m) => ({ default: m.TokensPage })));
 const OnboardingPage = lazy(() => import("@/features/onboarding").then((m) => ({ default: m.OnboardingPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
+const WebhooksPage = lazy(() => import("@/features/webhooks").then((m) => ({ default: m.WebhooksPage })));
 
 function Loading() {
   return (
@@ -66,6 +67,7 @@ export function AppRoutes() {
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="settings/profile" element={<ProfilePage />} />
         <Route path="settings/tokens" element={<TokensPage />} />
+        <Route path="settings/webhooks" element={<WebhooksPage />} />
         <Route path="welcome" element={<OnboardingPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

@@ -1,4 +1,4 @@
-import { Bot, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Workflow } from "lucide-react";
+import { Bot, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Webhook, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -20,6 +20,7 @@ const PAGES = [
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
   { to: "/settings/profile", label: "Profile", icon: UserRound, end: false },
   { to: "/settings/tokens", label: "API tokens", icon: KeyRound, end: false },
+  { to: "/settings/webhooks", label: "Webhooks", icon: Webhook, end: false },
 ];
 
 export function Shell({ user, children }: { user: Schemas["UserOut"]; children: ReactNode }) {
