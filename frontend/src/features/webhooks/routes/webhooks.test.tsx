@@ -51,7 +51,7 @@ describe("WebhooksPage", () => {
     ]);
     expect(screen.getByLabelText("Webhook name")).toHaveValue("");
 
-    await userEvent.click(within(hooks).getByRole("button", { name: "Rotate the secret of doorbell" }));
+    await userEvent.click(within(hooks).getByRole("button", { name: "Rotate secret of doorbell" }));
     await userEvent.click(await screen.findByRole("button", { name: "Rotate secret" }));
     expect(await screen.findByText("s3cret-two")).toBeVisible();
     expect(screen.queryByText("s3cret-one")).toBeNull();
@@ -83,7 +83,7 @@ describe("WebhooksPage", () => {
     expect(await screen.findByText("you already have a webhook named 'doorbell'")).toBeVisible();
     expect(screen.queryByTestId("new-secret")).toBeNull();
 
-    await userEvent.click(await screen.findByRole("button", { name: "Rotate the secret of doorbell" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Rotate secret of doorbell" }));
     await userEvent.click(await screen.findByRole("button", { name: "Rotate secret" }));
     expect(await screen.findByText("no webhook 7")).toBeVisible();
     expect(screen.queryByTestId("new-secret")).toBeNull();

@@ -59,7 +59,7 @@ function WebhookRow({ hook, onRotated }: { hook: Webhook; onRotated: (hook: NewW
         <ConfirmButton
           variant="ghost"
           size="sm"
-          aria-label={`Rotate the secret of ${hook.name}`}
+          aria-label={`Rotate secret of ${hook.name}`}
           title={`Give ${hook.name} a new secret?`}
           description="The old secret stops working at once: update the sender with the new one."
           confirmLabel="Rotate secret"
