@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from api_support import PASSWORD
-from browser.web_support import EMAIL, WAIT_MS, Served, accessible, account
-from playwright.sync_api import Page, expect
+from browser.web_support import EMAIL, WAIT_MS, Served, accessible, account, opened
+from playwright.sync_api import Browser, Page, expect
 
 from angie.api.routes.webhook_deliveries import signature
 from angie_mcp_core.testing import free_port
@@ -28,6 +29,7 @@ PAGES = (
     ("/settings/profile", "Profile and prompts"),
     ("/settings/tokens", "API tokens"),
     ("/settings/webhooks", "Webhooks"),
+    ("/settings/household", "Household"),
 )
 
 
@@ -217,6 +219,38 @@ def test_webhook_made_and_its_secret_rotated(served: Served, page: Page) -> None
     assert second != first
     assert _deliver(url, first).status_code == 401
     assert _deliver(url, second).status_code == 202
+    accessible(page)
+
+
+@pytest.mark.slow
+def test_invitation_made_and_used_in_another_browser(
+    served: Served, page: Page, browser: Browser, tmp_path: Path
+) -> None:
+    _sign_in(page, served, "/settings/household")
+    expect(page.get_by_role("heading", name="Household", exact=True)).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Their email (optional)").fill("kim@home.test")
+    page.get_by_role("button", name="Create invitation").click()
+    link = page.get_by_test_id("invite-link").inner_text(timeout=WAIT_MS).strip()
+    assert link.startswith(f"{served.url}/invite/"), link
+    accessible(page)
+
+    with opened(browser, tmp_path / "invited.png") as invited:
+        invited.goto(link)
+        invited.get_by_label("Your name").fill("Kim")
+        invited.get_by_label("Email").fill("kim@home.test")
+        invited.get_by_label("Password").fill(PASSWORD)
+        accessible(invited)
+        invited.get_by_role("button", name="Create account").click()
+        expect(invited.get_by_role("navigation", name="Main")).to_be_visible(timeout=WAIT_MS)
+        # A member is not offered the household page.
+        expect(invited.get_by_role("link", name="Household")).to_have_count(0)
+
+    page.reload()
+    people = page.get_by_role("list", name="People")
+    expect(people.get_by_text("kim@home.test")).to_be_visible(timeout=WAIT_MS)
+    expect(
+        page.get_by_role("list", name="Invitations").get_by_text("used", exact=True)
+    ).to_be_visible()
     accessible(page)
 
 

@@ -39,7 +39,7 @@ describe("HouseholdPage", () => {
 
     const people = screen.getByRole("list", { name: "People" });
     expect(within(people).queryByRole("button", { name: /Sam/ })).toBeNull();
-    await userEvent.click(within(people).getByRole("button", { name: "Make Alex an admin" }));
+    await userEvent.click(within(people).getByRole("button", { name: "Make admin: Alex" }));
     await userEvent.click(within(people).getByRole("button", { name: "Deactivate Alex" }));
     await userEvent.click(await screen.findByRole("button", { name: "Deactivate" }));
     await vi.waitFor(() => expect(fake.to("PATCH", "/api/users/2")).toEqual([{ is_admin: true }, { is_active: false }]));
@@ -59,7 +59,7 @@ describe("HouseholdPage", () => {
       "POST /api/users/invites": () => ({ status: 422, body: { error: { message: "body: email: not an email address" } } }),
     });
     page(<HouseholdPage />);
-    await userEvent.click(await screen.findByRole("button", { name: "Make Alex an admin" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Make admin: Alex" }));
     expect(await screen.findByText("Alex cannot be changed now")).toBeVisible();
     await userEvent.click(screen.getByRole("button", { name: "Create invitation" }));
     expect(await screen.findByText("body: email: not an email address")).toBeVisible();

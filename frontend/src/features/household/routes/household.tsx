@@ -32,7 +32,7 @@ function MemberRow({ member, me }: { member: Member; me: number }) {
             <Button
               variant="ghost"
               size="sm"
-              aria-label={member.is_admin ? `Make ${name} a member` : `Make ${name} an admin`}
+              aria-label={member.is_admin ? `Make member: ${name}` : `Make admin: ${name}`}
               disabled={update.isPending}
               onClick={() => update.mutate({ id: member.id, body: { is_admin: !member.is_admin } })}
             >
