@@ -7,12 +7,17 @@ Skips without Chromium or a built UI, like the other browser tests (see conftest
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
 import httpx
 import pytest
 from api_support import PASSWORD
-from browser.web_support import EMAIL, WAIT_MS, Served, accessible, account
-from playwright.sync_api import Page, expect
+from browser.web_support import EMAIL, WAIT_MS, Served, accessible, account, opened
+from playwright.sync_api import Browser, Page, expect
 
+from angie.api.routes.webhook_deliveries import signature
 from angie_mcp_core.testing import free_port
 
 PAGES = (
@@ -23,6 +28,8 @@ PAGES = (
     ("/events", "Events"),
     ("/settings/profile", "Profile and prompts"),
     ("/settings/tokens", "API tokens"),
+    ("/settings/webhooks", "Webhooks"),
+    ("/settings/household", "Household"),
 )
 
 
@@ -168,6 +175,83 @@ def test_channel_agent_team_workflow_cron_profile_and_token(served: Served, page
         f"{served.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     assert gone.status_code == 401, gone.text
+
+
+def _deliver(url: str, secret: str) -> httpx.Response:
+    """A delivery signed as the page's recipe says."""
+    body = json.dumps({"door": "garage"}).encode()
+    ts = str(int(time.time()))
+    return httpx.post(
+        url,
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Angie-Timestamp": ts,
+            "X-Angie-Signature": signature(secret, ts, body),
+        },
+        timeout=30,
+    )
+
+
+@pytest.mark.slow
+def test_webhook_made_and_its_secret_rotated(served: Served, page: Page) -> None:
+    _sign_in(page, served, "/settings/webhooks")
+    expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Webhook name").fill("garage")
+    page.get_by_label("What to do with each delivery").fill("Tell me if the door opened.")
+    page.get_by_role("button", name="Create webhook").click()
+    first = page.get_by_test_id("new-secret").inner_text(timeout=WAIT_MS).strip()
+    hooks = page.get_by_role("list", name="Webhooks")
+    url = hooks.get_by_test_id("hook-url").inner_text(timeout=WAIT_MS).strip()
+    assert url.startswith(f"{served.url}/api/hooks/"), url
+    accepted = _deliver(url, first)
+    assert accepted.status_code == 202, accepted.text
+    accessible(page)
+
+    # Rotating asks first; the new secret is shown once and the old one stops working.
+    hooks.get_by_role("button", name="Rotate secret of garage").click()
+    ask = page.get_by_role("alertdialog", name="Give garage a new secret?")
+    expect(ask).to_be_visible(timeout=WAIT_MS)
+    accessible(page)
+    ask.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_text("Rotated the secret of garage")).to_be_visible(timeout=WAIT_MS)
+    second = page.get_by_test_id("new-secret").inner_text(timeout=WAIT_MS).strip()
+    assert second != first
+    assert _deliver(url, first).status_code == 401
+    assert _deliver(url, second).status_code == 202
+    accessible(page)
+
+
+@pytest.mark.slow
+def test_invitation_made_and_used_in_another_browser(
+    served: Served, page: Page, browser: Browser, tmp_path: Path
+) -> None:
+    _sign_in(page, served, "/settings/household")
+    expect(page.get_by_role("heading", name="Household", exact=True)).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Their email (optional)").fill("kim@home.test")
+    page.get_by_role("button", name="Create invitation").click()
+    link = page.get_by_test_id("invite-link").inner_text(timeout=WAIT_MS).strip()
+    assert link.startswith(f"{served.url}/invite/"), link
+    accessible(page)
+
+    with opened(browser, tmp_path / "invited.png") as invited:
+        invited.goto(link)
+        invited.get_by_label("Your name").fill("Kim")
+        invited.get_by_label("Email").fill("kim@home.test")
+        invited.get_by_label("Password").fill(PASSWORD)
+        accessible(invited)
+        invited.get_by_role("button", name="Create account").click()
+        expect(invited.get_by_role("navigation", name="Main")).to_be_visible(timeout=WAIT_MS)
+        # A member is not offered the household page.
+        expect(invited.get_by_role("link", name="Household")).to_have_count(0)
+
+    page.reload()
+    people = page.get_by_role("list", name="People")
+    expect(people.get_by_text("kim@home.test")).to_be_visible(timeout=WAIT_MS)
+    expect(
+        page.get_by_role("list", name="Invitations").get_by_text("used", exact=True)
+    ).to_be_visible()
+    accessible(page)
 
 
 @pytest.mark.slow

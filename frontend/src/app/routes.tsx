@@ -2,7 +2,7 @@ import { lazy, Suspense } from "react";
 import { Navigate, Outlet, Route, Routes, useLocation } from "react-router";
 
 import { ApprovalsPage } from "@/features/approvals";
-import { FirstRunPage, SignInPage } from "@/features/auth";
+import { FirstRunPage, InvitePage, SignInPage } from "@/features/auth";
 import { ChatPage } from "@/features/chat";
 import { DashboardPage } from "@/features/dashboard";
 import { TaskDetailPage, TaskListPage } from "@/features/tasks";
@@ -22,6 +22,8 @@ const ProfilePage = lazy(() => import("@/features/account").then((m) => ({ defau
 const TokensPage = lazy(() => import("@/features/account").then((m) => ({ default: m.TokensPage })));
 const OnboardingPage = lazy(() => import("@/features/onboarding").then((m) => ({ default: m.OnboardingPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
+const HouseholdPage = lazy(() => import("@/features/household").then((m) => ({ default: m.HouseholdPage })));
+const WebhooksPage = lazy(() => import("@/features/webhooks").then((m) => ({ default: m.WebhooksPage })));
 
 function Loading() {
   return (
@@ -59,6 +61,7 @@ export function AppRoutes() {
     <Routes>
       <Route path="/sign-in" element={<SignInPage />} />
       <Route path="/setup" element={<FirstRunPage />} />
+      <Route path="/invite/:token" element={<InvitePage />} />
       <Route element={<SignedIn />}>
         <Route index element={<DashboardPage />} />
         <Route path="chat" element={<ChatPage />} />
@@ -74,6 +77,8 @@ export function AppRoutes() {
         <Route path="settings/channels" element={<ChannelsPage />} />
         <Route path="settings/profile" element={<ProfilePage />} />
         <Route path="settings/tokens" element={<TokensPage />} />
+        <Route path="settings/household" element={<HouseholdPage />} />
+        <Route path="settings/webhooks" element={<WebhooksPage />} />
         <Route path="welcome" element={<OnboardingPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

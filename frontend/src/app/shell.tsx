@@ -1,4 +1,4 @@
-import { Bot, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Workflow } from "lucide-react";
+import { Bot, Home, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Webhook, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -20,6 +20,8 @@ const PAGES = [
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
   { to: "/settings/profile", label: "Profile", icon: UserRound, end: false },
   { to: "/settings/tokens", label: "API tokens", icon: KeyRound, end: false },
+  { to: "/settings/webhooks", label: "Webhooks", icon: Webhook, end: false },
+  { to: "/settings/household", label: "Household", icon: Home, end: false, admin: true },
 ];
 
 export function Shell({ user, children }: { user: Schemas["UserOut"]; children: ReactNode }) {
@@ -45,7 +47,7 @@ export function Shell({ user, children }: { user: Schemas["UserOut"]; children: 
           </Button>
         </div>
         <nav aria-label="Main" className="flex gap-1 overflow-x-auto px-2 pb-2 md:flex-col">
-          {PAGES.map(({ to, label, icon: Icon, end }) => (
+          {PAGES.filter((p) => !p.admin || user.is_admin).map(({ to, label, icon: Icon, end }) => (
             <NavLink
               key={to}
               to={to}

@@ -23,6 +23,7 @@ CLIENT_ROUTES = frozenset(
         "",
         "sign-in",
         "setup",
+        "invite",
         "chat",
         "tasks",
         "approvals",

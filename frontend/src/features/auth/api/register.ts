@@ -20,3 +20,24 @@ export function register(form: Registration) {
     }),
   );
 }
+
+export interface InvitedRegistration {
+  email: string;
+  password: string;
+  displayName: string;
+  inviteCode: string;
+}
+
+/** Another household member's account, made with the code from an admin's invite link. */
+export function registerInvited(form: InvitedRegistration) {
+  return data(
+    api.POST("/api/auth/register", {
+      body: {
+        email: form.email,
+        password: form.password,
+        display_name: form.displayName,
+        invite_code: form.inviteCode,
+      },
+    }),
+  );
+}
