@@ -37,6 +37,7 @@ EXEMPT_EXACT = {
     "/api/ready": "no data",
     "/api/me": "the caller themself",
     "/api/me/password": "the caller themself",
+    "/api/live": "a stream that never ends by itself: tests/test_api_live_updates.py",
     "/api/channels/{kind}/hooks/{setting_id}": "a platform's call: its signature or secret, "
     "no user token",
 }
@@ -65,7 +66,8 @@ BODIES = {
 }
 # Lists that may show A nothing although A owns rows: a live view of running work, and the
 # setup interview (its answers are read back from setup's documents, not from any prompt).
-QUIET = {"/api/status", "/api/onboarding"}
+# Counts and states, no rows: /api/tasks/stats's own isolation is tests/test_api_task_stats.py.
+QUIET = {"/api/status", "/api/onboarding", "/api/tasks/stats"}
 
 
 @dataclass
