@@ -30,6 +30,7 @@ PAGES = (
     ("/settings/tokens", "API tokens"),
     ("/settings/webhooks", "Webhooks"),
     ("/settings/household", "Household"),
+    ("/settings/mcp", "MCP servers"),
 )
 
 
@@ -265,3 +266,31 @@ def test_each_page_on_a_phone_in_the_dark(served: Served, phone: Page) -> None:
         # Not "networkidle": the live-updates stream keeps a request open on every page.
         expect(phone.get_by_text("Loading…")).to_have_count(0, timeout=WAIT_MS)
         accessible(phone)
+
+
+@pytest.mark.slow
+def test_a_servers_trust_and_a_tools_rule_set_from_the_page(served: Served, page: Page) -> None:
+    _sign_in(page, served, "/settings/mcp")
+    expect(page.get_by_role("heading", name="MCP servers", exact=True)).to_be_visible(
+        timeout=WAIT_MS
+    )
+    hue = page.get_by_role("listitem", name="hue")
+    trust = hue.get_by_label("What it returns (set by server)")
+    expect(trust).to_have_value("trusted", timeout=WAIT_MS)
+    trust.select_option("untrusted")
+    expect(hue.get_by_label("What it returns (set by admin)")).to_have_value(
+        "untrusted", timeout=WAIT_MS
+    )
+    # The tools come live from the running server, each with what a call does now.
+    hue.get_by_role("button", name="Show tools").click()
+    rule = hue.get_by_label("Rule for set_light")
+    expect(rule).to_be_visible(timeout=WAIT_MS)
+    rule.select_option("never")
+    expect(hue.get_by_label("Rule for set_light")).to_have_value("never", timeout=WAIT_MS)
+    accessible(page)
+    # Kept by Angie, not only by the page.
+    page.reload()
+    hue = page.get_by_role("listitem", name="hue")
+    expect(hue.get_by_label("What it returns (set by admin)")).to_have_value(
+        "untrusted", timeout=WAIT_MS
+    )

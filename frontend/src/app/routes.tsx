@@ -21,6 +21,7 @@ const EventsPage = lazy(() => import("@/features/events").then((m) => ({ default
 const ProfilePage = lazy(() => import("@/features/account").then((m) => ({ default: m.ProfilePage })));
 const TokensPage = lazy(() => import("@/features/account").then((m) => ({ default: m.TokensPage })));
 const OnboardingPage = lazy(() => import("@/features/onboarding").then((m) => ({ default: m.OnboardingPage })));
+const McpServersPage = lazy(() => import("@/features/mcp").then((m) => ({ default: m.McpServersPage })));
 const ChannelsPage = lazy(() => import("@/features/channels").then((m) => ({ default: m.ChannelsPage })));
 const HouseholdPage = lazy(() => import("@/features/household").then((m) => ({ default: m.HouseholdPage })));
 const WebhooksPage = lazy(() => import("@/features/webhooks").then((m) => ({ default: m.WebhooksPage })));
@@ -75,6 +76,7 @@ export function AppRoutes() {
         <Route path="workflows/:workflowId" element={<WorkflowEditPage />} />
         <Route path="events" element={<EventsPage />} />
         <Route path="settings/channels" element={<ChannelsPage />} />
+        <Route path="settings/mcp" element={<McpServersPage />} />
         <Route path="settings/profile" element={<ProfilePage />} />
         <Route path="settings/tokens" element={<TokensPage />} />
         <Route path="settings/household" element={<HouseholdPage />} />

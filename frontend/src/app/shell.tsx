@@ -1,4 +1,4 @@
-import { Bot, Home, CalendarClock, CheckCircle2, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Radio, UserRound, Users, Webhook, Workflow } from "lucide-react";
+import { Bot, CalendarClock, CheckCircle2, Home, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Plug, Radio, UserRound, Users, Webhook, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
@@ -18,6 +18,7 @@ const PAGES = [
   { to: "/workflows", label: "Workflows", icon: Workflow, end: false },
   { to: "/events", label: "Events", icon: CalendarClock, end: false },
   { to: "/settings/channels", label: "Channels", icon: Radio, end: false },
+  { to: "/settings/mcp", label: "MCP servers", icon: Plug, end: false },
   { to: "/settings/profile", label: "Profile", icon: UserRound, end: false },
   { to: "/settings/tokens", label: "API tokens", icon: KeyRound, end: false },
   { to: "/settings/webhooks", label: "Webhooks", icon: Webhook, end: false },

@@ -74,6 +74,10 @@ class ServerOut(BaseModel):
         "an entry of the mcpServers file. Others are seeded so their agents can be listed."
     )
     active: bool = Field(description="This Angie has the server now (installed and enabled).")
+    scope: Literal["household", "personal"] | None = Field(
+        description="household: one account for the home, in its settings; personal: each "
+        "person connects their own (`angie mcp connect NAME`); None: the server says nothing."
+    )
     health: Health
     configured: Configured
     missing_settings: MissingSettings
@@ -144,6 +148,7 @@ def _out(row: McpServer, services: Services) -> ServerOut:
         enabled=row.enabled,
         installed=row.name in services.servers.specs,
         active=row.name in services.toolbox.installed(),
+        scope=spec.manifest.scope if spec is not None and spec.manifest is not None else None,
         health=live.health if live else row.health,
         configured=live.configured if live else None,
         missing_settings=list(live.missing_settings) if live else [],

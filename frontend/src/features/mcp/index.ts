@@ -1,0 +1,1 @@
+export { McpServersPage } from "./routes/mcp-servers";
