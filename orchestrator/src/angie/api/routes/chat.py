@@ -34,9 +34,16 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
-# A task's status changes and answered approvals are for pages that show tasks (GET /api/live):
-# a chat has its own frames for them (``task`` once, with its id; ``done``).
-_NOT_CHAT = frozenset({LiveType.TASK, LiveType.DECISION})
+
+def _for_chat(event: LiveEvent) -> bool:
+    """A task's status changes and answered approvals are for pages that show tasks (GET
+    /api/live): a chat has its own frames for them (its ``task`` frame, with the conversation;
+    ``done``)."""
+    if event.type is LiveType.DECISION:
+        return False
+    return not (event.type is LiveType.TASK and "status" in event.data)
+
+
 AUTH_SECONDS = 10.0
 # How often a follower also asks the database: a cancelled task sends no reply, and a listener
 # too slow for its queue may miss one; the database still knows how the task ended.
@@ -125,7 +132,7 @@ async def _follow(
         if beat is not None:
             due = min(due, last_beat + beat)
         event = await subscription.next(max(0.0, due - loop.time()))
-        if event is not None and event.type in _NOT_CHAT:
+        if event is not None and not _for_chat(event):
             event = None
         if event is not None:
             final = event.type is LiveType.REPLY and event.data.get("kind") != "approval_request"
@@ -343,7 +350,7 @@ async def _watch(websocket: WebSocket, services: Services, signed_in: SignIn) ->
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
     while True:
         event = await subscription.next()
-        if event is not None and event.type not in _NOT_CHAT:
+        if event is not None and _for_chat(event):
             frame = {"type": event.type.value, **event.payload}
             await websocket.send_text(json.dumps(frame, default=str))
 
