@@ -129,16 +129,16 @@ class TaskService:
     ) -> bool:
         """Move a task that has not ended to ``status``; in the caller's transaction when
         given ``session``. Says whether it moved."""
-        statement = (
+        if session is None:
+            async with self.db.session() as own:
+                return await self._finish(task_id, status, session=own, **values)
+        result = await session.execute(
             update(Task)
             .where(Task.id == task_id, Task.status.not_in(TERMINAL))
             .values(status=status, updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )
-        if session is not None:
-            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
-        async with self.db.session() as own:
-            return bool((await own.execute(statement)).rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def succeed(
         self, task_id: int, result: Any, *, session: AsyncSession | None = None
