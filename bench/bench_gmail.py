@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httplib2
-from angie_mcp_gmail.account import token_file
 from angie_mcp_gmail.server import build
 from angie_mcp_gmail.settings import GmailSettings
 from angie_mcp_gmail.testing import CLIENT_ID, CLIENT_SECRET, FakeGmail
@@ -27,6 +26,8 @@ from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient import discovery
 from pydantic import SecretStr
+
+from angie_mcp_core.google.account import token_file
 
 if TYPE_CHECKING:  # mypy checks bench/ as the namespace package `bench`
     from bench import _mail_rounds as rounds

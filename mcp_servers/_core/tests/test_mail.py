@@ -107,7 +107,7 @@ def test_a_raw_mail_becomes_a_message_with_its_text_and_attachments() -> None:
 
 def test_html_bodies_become_text_and_huge_ones_are_cut() -> None:
     markup = "<html><style>p{}</style><p>Hi&nbsp;<b>you</b></p><script>x()</script><p>Bye</p>"
-    assert html_to_text(markup) == "Hi you\nBye"
+    assert html_to_text(markup) == "Hi you\n\nBye"
     message = read_rfc822(
         _raw("<p>" + "word " * 10_000 + "</p>", subtype="html"),
         id="m",

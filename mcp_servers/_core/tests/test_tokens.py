@@ -50,3 +50,35 @@ def test_clear_removes_the_tokens(tmp_path: Path) -> None:
     store.save(TOKENS)
     store.clear()
     assert store.load() is None
+
+
+def test_the_file_is_decrypted_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tokens.enc"
+    tokens = TokenFile(path, "k" * 32)
+    tokens.save({"token": "a"})
+    box = tokens._get_box()
+    opened: list[bytes] = []
+    decrypt = box.decrypt
+
+    def counted(data: bytes) -> str:
+        opened.append(data)
+        return decrypt(data)
+
+    monkeypatch.setattr(box, "decrypt", counted)
+    assert tokens.load() == {"token": "a"}
+    assert tokens.load() == {"token": "a"}
+    assert opened == []  # what it saved itself is known
+    # Another process (a sign-in by the auth command) replaces the file: read again, once.
+    TokenFile(path, "k" * 32).save({"token": "b"})
+    assert tokens.load() == {"token": "b"}
+    assert tokens.load() == {"token": "b"}
+    assert len(opened) == 1
+    # A copy: changing what was loaded changes nothing stored.
+    loaded = tokens.load()
+    assert loaded is not None
+    loaded["token"] = "changed"
+    assert tokens.load() == {"token": "b"}
+    path.unlink()
+    assert tokens.load() is None

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from angie_mcp_gcal.account import token_file
 from angie_mcp_gcal.client import GcalClient
 from angie_mcp_gcal.settings import GcalSettings
 from angie_mcp_gcal.testing import CLIENT_ID, CLIENT_SECRET, EVENTS, READONLY, FakeGoogleCalendar
+
+from angie_mcp_core.google.account import token_file
 
 TOKEN_KEY = "test-token-key-0123456789abcdef"
 

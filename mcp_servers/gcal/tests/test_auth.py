@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from angie_mcp_gcal.account import token_file
 from angie_mcp_gcal.settings import GcalSettings
 from angie_mcp_gcal.testing import CLIENT_ID, CLIENT_SECRET, EVENTS, READONLY, FakeGoogleCalendar
+
+from angie_mcp_core.google.account import token_file
 
 URL = re.compile(r"(http://\S+/auth\?\S+)")
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from angie_mcp_gcal.account import token_file
 from angie_mcp_gcal.client import GcalClient
-from angie_mcp_gcal.errors import NotSignedInError, WriteAccessError
 from angie_mcp_gcal.events import EventDraft
 from angie_mcp_gcal.settings import GcalSettings
 from angie_mcp_gcal.testing import EVENTS, READONLY, FakeGoogleCalendar
 
 from angie_mcp_core.errors import InvalidArgumentError, RateLimitedError, UpstreamError
 from angie_mcp_core.fakes import Reply
+from angie_mcp_core.google.account import token_file
+from angie_mcp_core.google.errors import NotSignedInError, WriteAccessError
 
 MakeSettings = Callable[..., GcalSettings]
 SignIn = Callable[..., dict[str, Any]]
@@ -335,10 +335,18 @@ def test_a_token_file_under_another_key_says_to_reconnect(
 
 
 def test_the_probe_names_the_account_scopes_and_the_testing_expiry(gcal: GcalClient) -> None:
-    line = gcal.probe()
+    probed = gcal.probe()
+    line = probed.upstream
     assert "me@example.com" in line
     assert "scopes: calendar.readonly" in line
     assert "7-day limit" in line
+    assert probed.sign_in is not None
+    assert probed.sign_in.account == "me@example.com"
+    assert probed.sign_in.scopes == [READONLY]
+    assert probed.sign_in.renew_with == "angie-mcp-gcal auth"
+    assert probed.sign_in.expires_at is not None
+    left = probed.sign_in.expires_at - datetime.now(UTC)
+    assert timedelta(days=6, hours=23) < left <= timedelta(days=7)
 
 
 def test_a_published_app_has_no_expiry_in_the_probe(
@@ -347,7 +355,10 @@ def test_a_published_app_has_no_expiry_in_the_probe(
     settings: GcalSettings = make_settings(testing_app=False)
     sign_in(settings)
     with client_for(settings) as client:
-        assert "expires" not in client.probe()
+        probed = client.probe()
+    assert "expires" not in probed.upstream
+    assert probed.sign_in is not None
+    assert probed.sign_in.expires_at is None
 
 
 # -- Google's failures -------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from angie_mcp_gcal.account import token_file
 from angie_mcp_gcal.server import build
 from angie_mcp_gcal.settings import GcalSettings
 from angie_mcp_gcal.testing import FakeGoogleCalendar, demo
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
+
+from angie_mcp_core.google.account import token_file
 
 READS = {"status", "list_calendars", "list_events", "find_free_slots"}
 WRITES = {"create_event", "update_event", "respond_to_invitation"}

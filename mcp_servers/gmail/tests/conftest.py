@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from angie_mcp_gmail.account import token_file
 from angie_mcp_gmail.settings import GmailSettings
 from angie_mcp_gmail.testing import CLIENT_ID, CLIENT_SECRET, COMPOSE, MODIFY, READONLY, FakeGmail
+
+from angie_mcp_core.google.account import token_file
 
 TOKEN_KEY = "test-token-key-0123456789abcdef"
 #: ``(writes=False, **overrides)`` -> settings for the fake, tokens in tmp_path.

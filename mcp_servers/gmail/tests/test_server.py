@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from angie_mcp_gmail.account import token_file
 from angie_mcp_gmail.server import build
 from angie_mcp_gmail.settings import GmailSettings
 from angie_mcp_gmail.testing import FakeGmail
@@ -16,6 +15,7 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
 from angie_mcp_core.fakes import Reply
+from angie_mcp_core.google.account import token_file
 
 from .conftest import MakeSettings, SignIn
 

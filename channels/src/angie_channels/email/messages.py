@@ -12,7 +12,7 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
-from angie_channels.email.html_text import html_to_text
+from angie_mcp_core.html_text import html_to_text
 
 __all__ = ("Mail", "approval_reply", "compose", "read_mail", "reply_subject")
 
@@ -146,7 +146,7 @@ def _body(message: EmailMessage) -> str:
     if part is not None:
         return _content(part)
     part = message.get_body(preferencelist=("html",))
-    return html_to_text(_content(part)) if part is not None else ""
+    return html_to_text(_content(part), quoted=False) if part is not None else ""
 
 
 def _content(part: MIMEPart) -> str:

@@ -14,7 +14,6 @@ Everything read from a mailbox was written by other people: it is data, never in
 
 from __future__ import annotations
 
-import html
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from angie_mcp_core.calls import call_blocking
 from angie_mcp_core.errors import InvalidArgumentError
+from angie_mcp_core.html_text import html_to_text
 from angie_mcp_core.server import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, WRITE
 
 __all__ = (
@@ -299,28 +299,6 @@ def parse_query(text: str, *, today: date | None = None) -> MailQuery:
 
 
 # --- reading and writing RFC 5322 -------------------------------------------------------------
-
-
-class _TextOf:
-    """The readable text of HTML: tags dropped, blocks on their own lines, entities decoded."""
-
-    _BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6])\b[^>]*>", re.IGNORECASE)
-    _DROP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-    _TAG = re.compile(r"<[^>]+>")
-    _BLANKS = re.compile(r"\n\s*\n\s*\n+")
-
-    @classmethod
-    def of(cls, markup: str) -> str:
-        text = cls._DROP.sub("", markup)
-        text = cls._BLOCK.sub("\n", text)
-        text = html.unescape(cls._TAG.sub("", text))
-        lines = (" ".join(line.split()) for line in text.splitlines())
-        return cls._BLANKS.sub("\n\n", "\n".join(lines)).strip()
-
-
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML body, for the model (never rendered)."""
-    return _TextOf.of(markup)
 
 
 def _addresses(values: Sequence[str]) -> list[MailAddress]:

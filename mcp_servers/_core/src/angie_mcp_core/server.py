@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from typing import Any
@@ -24,7 +26,9 @@ __all__ = (
     "NEVER_WHEN_TAINTED",
     "READ_ONLY",
     "WRITE",
+    "Probed",
     "ServerStatus",
+    "SignIn",
     "create_server",
 )
 
@@ -46,7 +50,28 @@ ALWAYS_ASK: dict[str, str] = {"angie/approval": "always"}
 #: webhooks, which would let outside text plant work that outlives the run.
 NEVER_WHEN_TAINTED: dict[str, str] = {"angie/tainted": "never"}
 
-Probe = Callable[[], Awaitable[str]]
+
+class SignIn(BaseModel):
+    """The account a server is signed in to, what it may do and how long the sign-in lasts."""
+
+    service: str = Field(description="The service signed in to (Gmail, Google Calendar).")
+    account: str = Field(description="Who is signed in (an address or user name).")
+    scopes: list[str] = Field(description="What the sign-in allows (the OAuth scopes granted).")
+    expires_at: datetime | None = Field(
+        description="When the sign-in stops working unless renewed; null when it does not expire."
+    )
+    renew_with: str = Field(description="The command that renews the sign-in.")
+
+
+@dataclass(frozen=True, slots=True)
+class Probed:
+    """What a probe found: the service's one line, and the sign-in when there is one."""
+
+    upstream: str
+    sign_in: SignIn | None = None
+
+
+Probe = Callable[[], Awaitable[str | Probed]]
 
 
 class ServerStatus(BaseModel):
@@ -59,6 +84,11 @@ class ServerStatus(BaseModel):
     )
     upstream: str | None = Field(description="What the service said it is (name, version).")
     error: str | None = Field(description="Why the service could not be reached.")
+    sign_in: SignIn | None = Field(
+        default=None,
+        description="The signed-in account, its scopes and when the sign-in expires, for a "
+        "server that signs in; null otherwise or when the service could not be reached.",
+    )
 
 
 def _package_version(name: str) -> str:
@@ -109,10 +139,15 @@ def create_server(
         reachable: bool | None = None
         upstream: str | None = None
         error: str | None = None
+        sign_in: SignIn | None = None
         if not missing and probe is not None:
             try:
-                upstream = await probe()
+                found = await probe()
                 reachable = True
+                if isinstance(found, Probed):
+                    upstream, sign_in = found.upstream, found.sign_in
+                else:
+                    upstream = found
             except ServerToolError as err:
                 reachable, error = False, str(err)
         return ServerStatus(
@@ -123,6 +158,7 @@ def create_server(
             upstream_reachable=reachable,
             upstream=upstream,
             error=error,
+            sign_in=sign_in,
         )
 
     @mcp.resource(

@@ -45,6 +45,9 @@ class TokenFile:
         self._secret = secret
         self._key_name = key_name or f"the key file {path.with_suffix('.key')}"
         self._box: SecretBox | None = None
+        # The last document read or written, by the file's identity: a server that looks at
+        # its tokens on every call decrypts them again only when the file changed.
+        self._cached: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 
     def _key(self) -> str:
         if self._secret:
@@ -61,10 +64,22 @@ class TokenFile:
             )
         return self._box
 
-    def load(self) -> dict[str, Any] | None:
-        """The stored tokens, or None when there are none yet."""
-        if not self.path.exists():
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
             return None
+        # Saving replaces the file (a new inode), and another process's save does the same.
+        return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+    def load(self) -> dict[str, Any] | None:
+        """The stored tokens, or None when there are none yet (a copy: change it freely)."""
+        identity = self._identity()
+        if identity is None:
+            self._cached = None
+            return None
+        if self._cached is not None and self._cached[0] == identity:
+            return dict(self._cached[1])
         try:
             data = json.loads(self._get_box().decrypt(self.path.read_bytes()))
         except (DecryptError, json.JSONDecodeError) as err:
@@ -73,10 +88,14 @@ class TokenFile:
             ) from err
         if not isinstance(data, dict):
             raise DecryptError(f"the token file {self.path} does not hold tokens; sign in again")
-        return data
+        self._cached = (identity, data)
+        return dict(data)
 
     def save(self, tokens: dict[str, Any]) -> None:
         _write_private(self.path, self._get_box().encrypt(json.dumps(tokens)))
+        identity = self._identity()
+        self._cached = None if identity is None else (identity, dict(tokens))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+        self._cached = None

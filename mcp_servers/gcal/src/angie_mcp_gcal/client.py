@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from angie_mcp_core.errors import InvalidArgumentError
+from angie_mcp_core.google.account import GoogleAccount
+from angie_mcp_core.server import Probed
 from angie_mcp_core.vendor import VendorClient
-from angie_mcp_gcal.account import API_URL, TOKEN_URI, Account, token_file
-from angie_mcp_gcal.errors import SERVICE, WriteAccessError, translated
 from angie_mcp_gcal.events import EventDraft, body_of, event_of
 from angie_mcp_gcal.models import Calendar, Deleted, Event, EventList, FreeSlot, SlotSearch
-from angie_mcp_gcal.scopes import can_write
+from angie_mcp_gcal.scopes import GCAL
 from angie_mcp_gcal.settings import GcalSettings
 from angie_mcp_gcal.times import free_periods, merge, parse_time, parse_zone, within_hours
 
-__all__ = ("API_URL", "MAX_EVENTS", "SERVICE", "TOKEN_URI", "GcalClient", "Response")
+__all__ = ("MAX_EVENTS", "SERVICE", "GcalClient", "Response")
 
+SERVICE: Final = GCAL.name
 MAX_EVENTS: Final = 250
 _PAGE: Final = 250
 Response = Literal["accepted", "declined", "tentative"]
@@ -28,25 +29,17 @@ class GcalClient(VendorClient):
     """One Google account's calendars. Methods block; call them with ``call_blocking``."""
 
     def __init__(
-        self, settings: GcalSettings, *, api_url: str = API_URL, token_uri: str = TOKEN_URI
+        self, settings: GcalSettings, *, api_url: str | None = None, token_uri: str | None = None
     ) -> None:
         self._settings = settings
-        self._account = Account(
-            settings, token_file(settings), api_url=api_url, token_uri=token_uri
-        )
+        self._account = GoogleAccount(settings, GCAL, api_url=api_url, token_uri=token_uri)
         self._zones: dict[str, str] = {}
 
     def close(self) -> None:
         self._account.close()
 
     def _call[T](self, fn: Callable[[Any], T], *, write: bool = False) -> T:
-        with self._account.lock, translated():
-            if write and not can_write(list(self._account.stored().get("scopes", []))):
-                raise WriteAccessError()
-            try:
-                return fn(self._account.service())
-            finally:
-                self._account.persist()
+        return self._account.call(fn, write=write)
 
     def _list(self, resource: str, **params: Any) -> dict[str, Any]:
         """One page of a collection (``calendarList``, ``events``)."""
@@ -64,20 +57,10 @@ class GcalClient(VendorClient):
 
     # -- status --------------------------------------------------------------------------------
 
-    def probe(self) -> str:
+    def probe(self) -> Probed:
         """Who is signed in, with which scopes, and until when the sign-in lasts."""
         entry = self._call(lambda s: s.calendarList().get(calendarId="primary").execute())
-        stored = self._account.stored()
-        scopes = ", ".join(sorted(s.rsplit("/", 1)[-1] for s in stored.get("scopes", [])))
-        line = f"{SERVICE} account {entry.get('id')}; scopes: {scopes or 'none'}"
-        expiry = self._account.refresh_expiry(stored)
-        if expiry is not None:
-            left = expiry - datetime.now(UTC)
-            line += f"; the sign-in expires {expiry:%Y-%m-%d %H:%M} UTC (Google's 7-day limit"
-            line += " for apps in Testing)"
-            if left < timedelta(days=1):
-                line += "; WARNING: reconnect gcal soon with `angie-mcp-gcal auth`"
-        return line
+        return self._account.probed(str(entry.get("id")))
 
     # -- reading -------------------------------------------------------------------------------
 

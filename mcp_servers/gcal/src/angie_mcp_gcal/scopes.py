@@ -1,10 +1,13 @@
-"""The OAuth scopes Angie asks Google for: read-only first, the events scope only for writes."""
+"""The OAuth scopes Angie asks Google for: read-only first, the events scope only for writes;
+and what tells Google Calendar from the other Google servers."""
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ("EVENTS", "READONLY", "can_write", "scopes_for")
+from angie_mcp_core.google.service import GoogleService
+
+__all__ = ("EVENTS", "GCAL", "READONLY")
 
 READONLY: Final = "https://www.googleapis.com/auth/calendar.readonly"
 # Create, change and delete events (and answer invitations); not calendars or sharing.
@@ -12,11 +15,16 @@ EVENTS: Final = "https://www.googleapis.com/auth/calendar.events"
 # The full scope also allows everything the events scope does.
 _FULL: Final = "https://www.googleapis.com/auth/calendar"
 
-
-def scopes_for(writes: bool) -> list[str]:
-    """What `angie-mcp-gcal auth` requests: reading always, writing only when enabled."""
-    return [READONLY, EVENTS] if writes else [READONLY]
-
-
-def can_write(granted: list[str]) -> bool:
-    return EVENTS in granted or _FULL in granted
+GCAL: Final = GoogleService(
+    name="Google Calendar",
+    server="gcal",
+    api="calendar",
+    version="v3",
+    api_url="https://www.googleapis.com/calendar/v3/",
+    read=(READONLY,),
+    write=(EVENTS,),
+    write_grants=frozenset({EVENTS, _FULL}),
+    changes="events",
+    not_found="no such event or calendar (check the id with list_events)",
+    gone="the event was already deleted",
+)

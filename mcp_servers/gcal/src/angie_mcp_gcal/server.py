@@ -9,8 +9,8 @@ from fastmcp import FastMCP
 from pydantic import Field
 
 from angie_mcp_core.calls import call_blocking
-from angie_mcp_core.server import DESTRUCTIVE, READ_ONLY, WRITE, create_server
-from angie_mcp_gcal.client import API_URL, MAX_EVENTS, SERVICE, TOKEN_URI, GcalClient, Response
+from angie_mcp_core.server import DESTRUCTIVE, READ_ONLY, WRITE, Probed, create_server
+from angie_mcp_gcal.client import MAX_EVENTS, SERVICE, GcalClient, Response
 from angie_mcp_gcal.events import EventDraft
 from angie_mcp_gcal.models import Calendar, Deleted, Event, EventList, SlotSearch
 from angie_mcp_gcal.settings import GcalSettings
@@ -97,9 +97,7 @@ Reminders = Annotated[
 
 
 def create_client(settings: GcalSettings) -> GcalClient:
-    return GcalClient(
-        settings, api_url=settings.api_url or API_URL, token_uri=settings.token_uri or TOKEN_URI
-    )
+    return GcalClient(settings)
 
 
 def build(settings: GcalSettings) -> FastMCP:
@@ -107,7 +105,7 @@ def build(settings: GcalSettings) -> FastMCP:
     gcal = create_client(settings)
     timeout = settings.timeout
 
-    async def probe() -> str:
+    async def probe() -> Probed:
         return await call_blocking(SERVICE, timeout, gcal.probe)
 
     mcp = create_server("gcal", settings, instructions=INSTRUCTIONS, probe=probe)

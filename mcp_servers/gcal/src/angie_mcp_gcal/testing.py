@@ -8,7 +8,6 @@ recurring series expanded into instances with their own ids, and exceptions to t
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from collections.abc import Iterator
@@ -16,35 +15,26 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from angie_mcp_core.fakes import FakeService, Reply, Request
+from angie_mcp_core.fakes import Reply, Request
+from angie_mcp_core.google.testing import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FakeGoogle,
+    insufficient_scopes,
+)
+from angie_mcp_core.google.testing import google_error as _error
 from angie_mcp_core.tokens import TokenFile
 
 __all__ = ("CLIENT_ID", "CLIENT_SECRET", "EVENTS", "READONLY", "FakeGoogleCalendar", "demo")
 
-CLIENT_ID: Final = "angie-test.apps.googleusercontent.com"
-CLIENT_SECRET: Final = "fake-google-client-secret"
 READONLY: Final = "https://www.googleapis.com/auth/calendar.readonly"
 EVENTS: Final = "https://www.googleapis.com/auth/calendar.events"
 _WRITE_SCOPES: Final = {EVENTS, "https://www.googleapis.com/auth/calendar"}
 _API: Final = "/calendar/v3"
-
-
-def _error(status: int, reason: str, message: str) -> Reply:
-    return Reply.json(
-        status,
-        {
-            "error": {
-                "code": status,
-                "message": message,
-                "errors": [{"reason": reason, "message": message}],
-            }
-        },
-    )
 
 
 def _when(value: dict[str, Any]) -> datetime:
@@ -57,7 +47,7 @@ def _instance_suffix(start: datetime, all_day: bool) -> str:
     return start.strftime("%Y%m%d") if all_day else start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-class FakeGoogleCalendar(FakeService):
+class FakeGoogleCalendar(FakeGoogle):
     """Google Calendar for one account (``me@example.com``) with a primary calendar.
 
     ``add_calendar``/``add_event`` seed it; ``sign_in(scopes)`` issues tokens and returns what
@@ -67,16 +57,14 @@ class FakeGoogleCalendar(FakeService):
     records each write's ``sendUpdates``.
     """
 
+    default_scopes = (READONLY,)
+
     def __init__(self, time_zone: str = "Europe/Paris") -> None:
         super().__init__()
-        self.me = "me@example.com"
         self.calendars: dict[str, dict[str, Any]] = {}
         self.events: dict[str, dict[str, dict[str, Any]]] = {}
         self.page_size = 250
         self.sent_updates: list[str] = []
-        self._access: dict[str, set[str]] = {}
-        self._refresh: dict[str, set[str]] = {}
-        self._codes: dict[str, set[str]] = {}
         self.add_calendar(self.me, "Me", time_zone, primary=True)
 
     # -- seeding and control -----------------------------------------------------------------
@@ -84,14 +72,6 @@ class FakeGoogleCalendar(FakeService):
     @property
     def api_url(self) -> str:
         return f"{self.url}{_API}/"
-
-    @property
-    def token_uri(self) -> str:
-        return f"{self.url}/token"
-
-    @property
-    def auth_uri(self) -> str:
-        return f"{self.url}/auth"
 
     def add_calendar(
         self, cal_id: str, name: str, time_zone: str, *, primary: bool = False
@@ -111,35 +91,6 @@ class FakeGoogleCalendar(FakeService):
         with self.lock:
             return self._insert(cal_id or self.me, fields)
 
-    def sign_in(self, scopes: list[str] | None = None, *, lifetime: int = 3600) -> dict[str, Any]:
-        """Tokens as `angie-mcp-gcal auth` stores them; read-only unless scopes say otherwise."""
-        granted = set(scopes or [READONLY])
-        with self.lock:
-            refresh = f"1//refresh-{secrets.token_hex(8)}"
-            self._refresh[refresh] = granted
-            token = self._issue(granted)
-        return {
-            "token": token,
-            "refresh_token": refresh,
-            "expiry": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
-            "scopes": sorted(granted),
-            "granted_at": datetime.now(UTC).isoformat(),
-        }
-
-    def revoke(self, refresh_token: str) -> None:
-        with self.lock:
-            self._refresh.pop(refresh_token, None)
-            self._access.clear()
-
-    def expire_access_tokens(self) -> None:
-        with self.lock:
-            self._access.clear()
-
-    def _issue(self, scopes: set[str]) -> str:
-        token = f"ya29.fake-{secrets.token_hex(12)}"
-        self._access[token] = scopes
-        return token
-
     def _insert(self, cal_id: str, body: dict[str, Any]) -> dict[str, Any]:
         event = {
             "kind": "calendar#event",
@@ -156,25 +107,15 @@ class FakeGoogleCalendar(FakeService):
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def answer(self, request: Request) -> Reply:
-        if request.path == "/token" and request.method == "POST":
-            return self._token(request)
-        if request.path == "/auth":
-            return self._consent(request)
+    def api(self, request: Request, scopes: set[str] | None) -> Reply:
         if not request.path.startswith(_API + "/"):
             return _error(404, "notFound", "Not Found")
-        auth = request.headers.get("authorization", "")
-        scopes = (
-            self._access.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
-        )
         if scopes is None:
-            return _error(401, "authError", "Invalid Credentials")
+            return self.unauthorised()
         parts = [p for p in request.path.removeprefix(_API).split("/") if p]
         write = request.method in {"POST", "PATCH", "PUT", "DELETE"} and parts != ["freeBusy"]
         if write and not scopes & _WRITE_SCOPES:
-            return _error(
-                403, "insufficientPermissions", "Request had insufficient authentication scopes."
-            )
+            return insufficient_scopes()
         return self._route(request, parts)
 
     def _route(self, request: Request, parts: list[str]) -> Reply:
@@ -379,65 +320,6 @@ class FakeGoogleCalendar(FakeService):
         return Reply.json(200, {"kind": "calendar#freeBusy", "calendars": answer})
 
     # -- OAuth -------------------------------------------------------------------------------
-
-    def _token(self, request: Request) -> Reply:
-        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
-        client = (form.get("client_id"), form.get("client_secret"))
-        basic = request.headers.get("authorization", "")
-        if basic.startswith("Basic "):
-            # Google takes the client's credentials in the body or as HTTP Basic (oauthlib's).
-            user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
-            client = (unquote_plus(user), unquote_plus(password))
-        if client != (CLIENT_ID, CLIENT_SECRET):
-            return Reply.json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
-        if form.get("grant_type") == "refresh_token":
-            scopes = self._refresh.get(form.get("refresh_token", ""))
-            if scopes is None:
-                return Reply.json(
-                    400,
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "Token has been expired or revoked.",
-                    },
-                )
-            token = self._issue(scopes)
-            return Reply.json(
-                200,
-                {
-                    "access_token": token,
-                    "expires_in": 3599,
-                    "token_type": "Bearer",
-                    "scope": " ".join(sorted(scopes)),
-                },
-            )
-        if form.get("grant_type") == "authorization_code":
-            scopes = self._codes.pop(form.get("code", ""), None)
-            if scopes is None:
-                return Reply.json(400, {"error": "invalid_grant", "error_description": "Bad code."})
-            refresh = f"1//refresh-{secrets.token_hex(8)}"
-            self._refresh[refresh] = scopes
-            return Reply.json(
-                200,
-                {
-                    "access_token": self._issue(scopes),
-                    "refresh_token": refresh,
-                    "expires_in": 3599,
-                    "token_type": "Bearer",
-                    "scope": " ".join(sorted(scopes)),
-                },
-            )
-        return Reply.json(400, {"error": "unsupported_grant_type"})
-
-    def _consent(self, request: Request) -> Reply:
-        """The user allowing every scope asked for: a redirect back with a code."""
-        q = {k: v[-1] for k, v in request.query.items()}
-        redirect = q.get("redirect_uri", "")
-        if q.get("client_id") != CLIENT_ID or urlsplit(redirect).hostname != "127.0.0.1":
-            return Reply(400, b"bad client or redirect_uri")
-        code = secrets.token_urlsafe(12)
-        self._codes[code] = set(q.get("scope", "").split())
-        query = urlencode({"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")})
-        return Reply(302, b"", {"Location": f"{redirect}?{query}"})
 
 
 @contextmanager

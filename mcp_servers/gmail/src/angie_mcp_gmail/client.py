@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from functools import partial
 from typing import Any, Final
 
 from angie_mcp_core.errors import InvalidArgumentError, NotFoundError
+from angie_mcp_core.google.account import GoogleAccount
 from angie_mcp_core.mail import (
     Changed,
     Draft,
@@ -33,14 +34,15 @@ from angie_mcp_core.mail import (
     read_rfc822,
     save_download,
 )
+from angie_mcp_core.server import Probed
 from angie_mcp_core.vendor import VendorClient
-from angie_mcp_gmail.account import API_URL, TOKEN_URI, Account, token_file
-from angie_mcp_gmail.errors import SERVICE, WriteAccessError, translated
 from angie_mcp_gmail.query import SYSTEM_FOLDERS, folder_kind, gmail_query
-from angie_mcp_gmail.scopes import can_write
+from angie_mcp_gmail.scopes import GMAIL
 from angie_mcp_gmail.settings import GmailSettings
 
-__all__ = ("API_URL", "SERVICE", "TOKEN_URI", "GmailClient")
+__all__ = ("SERVICE", "GmailClient")
+
+SERVICE: Final = GMAIL.name
 
 _ME: Final = "me"
 _SUMMARY_FIELDS: Final = set(MessageSummary.model_fields)
@@ -66,25 +68,17 @@ class GmailClient(VendorClient):
     """One Google account's mailbox. Methods block; call them with ``call_blocking``."""
 
     def __init__(
-        self, settings: GmailSettings, *, api_url: str = API_URL, token_uri: str = TOKEN_URI
+        self, settings: GmailSettings, *, api_url: str | None = None, token_uri: str | None = None
     ) -> None:
         self._settings = settings
-        self._account = Account(
-            settings, token_file(settings), api_url=api_url, token_uri=token_uri
-        )
+        self._account = GoogleAccount(settings, GMAIL, api_url=api_url, token_uri=token_uri)
         self._me: str | None = None
 
     def close(self) -> None:
         self._account.close()
 
     def _call[T](self, fn: Callable[[Any], T], *, write: bool = False) -> T:
-        with self._account.lock, translated():
-            if write and not can_write(list(self._account.stored().get("scopes", []))):
-                raise WriteAccessError()
-            try:
-                return fn(self._account.service())
-            finally:
-                self._account.persist()
+        return self._account.call(fn, write=write)
 
     def _require_write(self) -> None:
         """Refuse before anything is read when the sign-in only allows reading."""
@@ -92,20 +86,9 @@ class GmailClient(VendorClient):
 
     # -- status --------------------------------------------------------------------------------
 
-    def probe(self) -> str:
+    def probe(self) -> Probed:
         """Who is signed in, with which scopes, and until when the sign-in lasts."""
-        address = self.me()
-        stored = self._account.stored()
-        scopes = ", ".join(sorted(s.rsplit("/", 1)[-1] for s in stored.get("scopes", [])))
-        line = f"{SERVICE} account {address}; scopes: {scopes or 'none'}"
-        expiry = self._account.refresh_expiry(stored)
-        if expiry is not None:
-            left = expiry - datetime.now(UTC)
-            line += f"; the sign-in expires {expiry:%Y-%m-%d %H:%M} UTC (Google's 7-day limit"
-            line += " for apps in Testing)"
-            if left < timedelta(days=1):
-                line += "; WARNING: reconnect gmail soon with `angie-mcp-gmail auth`"
-        return line
+        return self._account.probed(self.me())
 
     def me(self) -> str:
         if self._me is None:

@@ -1,10 +1,13 @@
-"""The OAuth scopes Angie asks Google for: read-only first, modify and compose only for writes."""
+"""The OAuth scopes Angie asks Google for: read-only first, modify and compose only for writes;
+and what tells Gmail from the other Google servers."""
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ("COMPOSE", "MODIFY", "READONLY", "can_write", "scopes_for")
+from angie_mcp_core.google.service import GoogleService
+
+__all__ = ("COMPOSE", "GMAIL", "MODIFY", "READONLY")
 
 READONLY: Final = "https://www.googleapis.com/auth/gmail.readonly"
 # Labels, archive, trash (never permanent deletion) and marking read or starred.
@@ -14,11 +17,15 @@ COMPOSE: Final = "https://www.googleapis.com/auth/gmail.compose"
 # The full scope also allows everything the others do.
 _FULL: Final = "https://mail.google.com/"
 
-
-def scopes_for(writes: bool) -> list[str]:
-    """What `angie-mcp-gmail auth` requests: reading always, writing only when enabled."""
-    return [READONLY, MODIFY, COMPOSE] if writes else [READONLY]
-
-
-def can_write(granted: list[str]) -> bool:
-    return MODIFY in granted or _FULL in granted
+GMAIL: Final = GoogleService(
+    name="Gmail",
+    server="gmail",
+    api="gmail",
+    version="v1",
+    api_url="https://gmail.googleapis.com/",
+    read=(READONLY,),
+    write=(MODIFY, COMPOSE),
+    write_grants=frozenset({MODIFY, _FULL}),
+    changes="mail",
+    not_found="no such message, thread, draft or attachment (check the id with search_messages)",
+)

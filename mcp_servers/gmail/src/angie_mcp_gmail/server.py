@@ -6,8 +6,8 @@ from fastmcp import FastMCP
 
 from angie_mcp_core.calls import call_blocking
 from angie_mcp_core.mail import BlockingMailBackend, add_mail_tools
-from angie_mcp_core.server import create_server
-from angie_mcp_gmail.client import API_URL, SERVICE, TOKEN_URI, GmailClient
+from angie_mcp_core.server import Probed, create_server
+from angie_mcp_gmail.client import SERVICE, GmailClient
 from angie_mcp_gmail.settings import GmailSettings
 
 __all__ = ("build", "create_client")
@@ -22,9 +22,7 @@ the user to reconnect gmail (run `angie-mcp-gmail auth`)."""
 
 
 def create_client(settings: GmailSettings) -> GmailClient:
-    return GmailClient(
-        settings, api_url=settings.api_url or API_URL, token_uri=settings.token_uri or TOKEN_URI
-    )
+    return GmailClient(settings)
 
 
 def build(settings: GmailSettings) -> FastMCP:
@@ -32,7 +30,7 @@ def build(settings: GmailSettings) -> FastMCP:
     gmail = create_client(settings)
     timeout = settings.timeout
 
-    async def probe() -> str:
+    async def probe() -> Probed:
         return await call_blocking(SERVICE, timeout, gmail.probe)
 
     mcp = create_server("gmail", settings, instructions=INSTRUCTIONS, probe=probe)

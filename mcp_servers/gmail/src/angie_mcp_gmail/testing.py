@@ -23,15 +23,19 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
-from angie_mcp_core.fakes import FakeService, Reply, Request
+from angie_mcp_core.fakes import Reply, Request
+from angie_mcp_core.google.testing import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FakeGoogle,
+    insufficient_scopes,
+)
+from angie_mcp_core.google.testing import google_error as _error
 from angie_mcp_core.tokens import TokenFile
 
 __all__ = ("CLIENT_ID", "CLIENT_SECRET", "COMPOSE", "MODIFY", "READONLY", "FakeGmail", "demo")
 
-CLIENT_ID: Final = "angie-test.apps.googleusercontent.com"
-CLIENT_SECRET: Final = "fake-google-client-secret"
 READONLY: Final = "https://www.googleapis.com/auth/gmail.readonly"
 MODIFY: Final = "https://www.googleapis.com/auth/gmail.modify"
 COMPOSE: Final = "https://www.googleapis.com/auth/gmail.compose"
@@ -43,19 +47,6 @@ _API: Final = "/gmail/v1/users/me"
 _SYSTEM: Final = ("INBOX", "SENT", "DRAFT", "TRASH", "SPAM", "STARRED", "UNREAD", "IMPORTANT")
 
 
-def _error(status: int, reason: str, message: str) -> Reply:
-    return Reply.json(
-        status,
-        {
-            "error": {
-                "code": status,
-                "message": message,
-                "errors": [{"reason": reason, "message": message}],
-            }
-        },
-    )
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -64,7 +55,7 @@ def _unb64(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
-class FakeGmail(FakeService):
+class FakeGmail(FakeGoogle):
     """Gmail for one account (``me@example.com``).
 
     ``add_message(raw, labels)`` seeds it; ``add_label(name)`` a user label; ``sign_in(scopes)``
@@ -74,32 +65,22 @@ class FakeGmail(FakeService):
     the state.
     """
 
+    default_scopes = (READONLY,)
+
     def __init__(self) -> None:
         super().__init__()
-        self.me = "me@example.com"
         self.messages: dict[str, dict[str, Any]] = {}
         self.drafts: dict[str, str] = {}
         self.labels: dict[str, dict[str, Any]] = {
             name: {"id": name, "name": name, "type": "system"} for name in _SYSTEM
         }
         self.page_cap = 500
-        self._access: dict[str, set[str]] = {}
-        self._refresh: dict[str, set[str]] = {}
-        self._codes: dict[str, set[str]] = {}
 
     # -- seeding and control -----------------------------------------------------------------
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/"
-
-    @property
-    def token_uri(self) -> str:
-        return f"{self.url}/token"
-
-    @property
-    def auth_uri(self) -> str:
-        return f"{self.url}/auth"
 
     def add_label(self, name: str) -> str:
         with self.lock:
@@ -134,57 +115,18 @@ class FakeGmail(FakeService):
         }
         return message_id
 
-    def sign_in(self, scopes: list[str] | None = None, *, lifetime: int = 3600) -> dict[str, Any]:
-        """Tokens as `angie-mcp-gmail auth` stores them; read-only unless scopes say otherwise."""
-        granted = set(scopes or [READONLY])
-        with self.lock:
-            refresh = f"1//refresh-{secrets.token_hex(8)}"
-            self._refresh[refresh] = granted
-            token = self._issue(granted)
-        return {
-            "token": token,
-            "refresh_token": refresh,
-            "expiry": (datetime.now(UTC) + timedelta(seconds=lifetime)).isoformat(),
-            "scopes": sorted(granted),
-            "granted_at": datetime.now(UTC).isoformat(),
-        }
-
-    def revoke(self, refresh_token: str) -> None:
-        with self.lock:
-            self._refresh.pop(refresh_token, None)
-            self._access.clear()
-
-    def expire_access_tokens(self) -> None:
-        with self.lock:
-            self._access.clear()
-
-    def _issue(self, scopes: set[str]) -> str:
-        token = f"ya29.fake-{secrets.token_hex(12)}"
-        self._access[token] = scopes
-        return token
-
     # -- HTTP --------------------------------------------------------------------------------
 
-    def answer(self, request: Request) -> Reply:
-        if request.path == "/token" and request.method == "POST":
-            return self._token(request)
-        if request.path == "/auth":
-            return self._consent(request)
+    def api(self, request: Request, scopes: set[str] | None) -> Reply:
         path = request.path.removeprefix("/upload")
         if not path.startswith(_API):
             return _error(404, "notFound", "Not Found")
-        auth = request.headers.get("authorization", "")
-        scopes = (
-            self._access.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
-        )
         if scopes is None:
-            return _error(401, "authError", "Invalid Credentials")
+            return self.unauthorised()
         parts = [p for p in path.removeprefix(_API).split("/") if p]
         needed = self._needed(request.method, parts)
         if not scopes & needed:
-            return _error(
-                403, "insufficientPermissions", "Request had insufficient authentication scopes."
-            )
+            return insufficient_scopes()
         return self._route(request, parts)
 
     @staticmethod
@@ -358,65 +300,6 @@ class FakeGmail(FakeService):
         return Reply.json(200, {"id": draft_id, "message": view})
 
     # -- OAuth -------------------------------------------------------------------------------
-
-    def _token(self, request: Request) -> Reply:
-        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
-        client = (form.get("client_id"), form.get("client_secret"))
-        basic = request.headers.get("authorization", "")
-        if basic.startswith("Basic "):
-            # Google takes the client's credentials in the body or as HTTP Basic (oauthlib's).
-            user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
-            client = (unquote_plus(user), unquote_plus(password))
-        if client != (CLIENT_ID, CLIENT_SECRET):
-            return Reply.json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
-        grant = form.get("grant_type")
-        if grant == "refresh_token":
-            scopes = self._refresh.get(form.get("refresh_token", ""))
-            if scopes is None:
-                return Reply.json(
-                    400,
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "Token has been expired or revoked.",
-                    },
-                )
-            return Reply.json(
-                200,
-                {
-                    "access_token": self._issue(scopes),
-                    "expires_in": 3599,
-                    "token_type": "Bearer",
-                    "scope": " ".join(sorted(scopes)),
-                },
-            )
-        if grant == "authorization_code":
-            scopes = self._codes.pop(form.get("code", ""), None)
-            if scopes is None:
-                return Reply.json(400, {"error": "invalid_grant", "error_description": "Bad code."})
-            refresh = f"1//refresh-{secrets.token_hex(8)}"
-            self._refresh[refresh] = scopes
-            return Reply.json(
-                200,
-                {
-                    "access_token": self._issue(scopes),
-                    "refresh_token": refresh,
-                    "expires_in": 3599,
-                    "token_type": "Bearer",
-                    "scope": " ".join(sorted(scopes)),
-                },
-            )
-        return Reply.json(400, {"error": "unsupported_grant_type"})
-
-    def _consent(self, request: Request) -> Reply:
-        """The user allowing every scope asked for: a redirect back with a code."""
-        q = {k: v[-1] for k, v in request.query.items()}
-        redirect = q.get("redirect_uri", "")
-        if q.get("client_id") != CLIENT_ID or urlsplit(redirect).hostname != "127.0.0.1":
-            return Reply(400, b"bad client or redirect_uri")
-        code = secrets.token_urlsafe(12)
-        self._codes[code] = set(q.get("scope", "").split())
-        query = urlencode({"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")})
-        return Reply(302, b"", {"Location": f"{redirect}?{query}"})
 
 
 def _demo_mail(sender: str, subject: str, body: str, days_ago: int) -> bytes:

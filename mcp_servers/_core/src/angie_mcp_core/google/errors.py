@@ -1,10 +1,9 @@
-"""Gmail's failures as the kit's errors: API, OAuth and network errors, in one place."""
+"""Google's failures as the kit's errors: API, OAuth and network errors, in one place."""
 
 from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
-from typing import Final
 
 from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import HttpError
@@ -17,49 +16,44 @@ from angie_mcp_core.errors import (
     from_status,
     parse_retry_after,
 )
+from angie_mcp_core.google.service import GoogleService
 
-__all__ = (
-    "AUTH_COMMAND",
-    "SERVICE",
-    "NotSignedInError",
-    "WriteAccessError",
-    "translated",
-)
+__all__ = ("NO_ACCOUNT", "NotSignedInError", "WriteAccessError", "translated")
 
-SERVICE: Final = "Gmail"
-AUTH_COMMAND: Final = "angie-mcp-gmail auth"
+NO_ACCOUNT = "no Google account has authorised Angie yet"
 
 
 class NotSignedInError(NotConfiguredError):
     """No Google account has authorised Angie, or its sign-in was revoked or expired."""
 
-    def __init__(self, reason: str = "no Google account has authorised Angie yet") -> None:
+    def __init__(self, service: GoogleService, reason: str = NO_ACCOUNT) -> None:
         ServerToolError.__init__(
             self,
-            f"{SERVICE} is not connected: {reason}. Reconnect gmail: run `{AUTH_COMMAND}` on "
-            "the server's machine, then try again.",
+            f"{service.name} is not connected: {reason}. Reconnect {service.server}: run "
+            f"`{service.auth_command}` on the server's machine, then try again.",
         )
 
 
 class WriteAccessError(ServerToolError):
-    """The sign-in only allows reading; a write tool needs the modify and compose scopes."""
+    """The sign-in only allows reading; a write tool needs the write scopes."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: GoogleService) -> None:
         super().__init__(
-            f"{SERVICE} allows Angie to read only: the sign-in lacks permission to change "
-            f"mail. Run `{AUTH_COMMAND}` again (with ANGIE_GMAIL_WRITES=true) to grant it."
+            f"{service.name} allows Angie to read only: the sign-in lacks permission to change "
+            f"{service.changes}. Run `{service.auth_command}` again (with "
+            f"{service.env('writes')}=true) to grant it."
         )
 
 
-def translated() -> AbstractContextManager[None]:
+def translated(service: GoogleService) -> AbstractContextManager[None]:
     """Re-raise googleapiclient's and google-auth's exceptions as the kit's errors."""
     return vendor.translated(
         [
-            (HttpError, _from_http_error),
-            (RefreshError, _from_refresh_error),
+            (HttpError, lambda err: _from_http_error(service, err)),
+            (RefreshError, lambda err: _from_refresh_error(service, err)),
             (
                 (TransportError, OSError),
-                lambda _: UpstreamError(SERVICE, "could not connect; check the network."),
+                lambda _: UpstreamError(service.name, "could not connect; check the network."),
             ),
         ]
     )
@@ -76,39 +70,37 @@ def _reason(err: HttpError) -> tuple[str, str]:
         return "", ""
 
 
-def _from_http_error(err: HttpError) -> ServerToolError:
+def _from_http_error(service: GoogleService, err: HttpError) -> ServerToolError:
     status = int(err.resp.status)
     reason, message = _reason(err)
     if reason in {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}:
-        return WriteAccessError()
+        return WriteAccessError(service)
     if status == 401:
-        return NotSignedInError("Google refused the stored sign-in")
+        return NotSignedInError(service, "Google refused the stored sign-in")
     if status == 403 and reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
         status = 429
     retry = parse_retry_after(err.resp.get("retry-after")) if status == 429 else None
     if status == 404:
-        return UpstreamError(
-            SERVICE,
-            "no such message, thread, draft or attachment (check the id with search_messages)",
-            status,
-        )
+        return UpstreamError(service.name, service.not_found, status)
+    if status == 410 and service.gone:
+        return UpstreamError(service.name, service.gone, status)
     return from_status(
-        SERVICE,
+        service.name,
         status,
         message,
-        auth_hint=f"Reconnect gmail: run `{AUTH_COMMAND}`.",
+        auth_hint=f"Reconnect {service.server}: run `{service.auth_command}`.",
         retry_after=retry,
     )
 
 
-def _from_refresh_error(err: RefreshError) -> ServerToolError:
+def _from_refresh_error(service: GoogleService, err: RefreshError) -> ServerToolError:
     text = " ".join(str(a) for a in err.args)
     if "invalid_grant" in text:
-        return NotSignedInError("Google revoked the sign-in or it expired")
+        return NotSignedInError(service, "Google revoked the sign-in or it expired")
     if "invalid_client" in text:
         return NotConfiguredError(
-            SERVICE,
-            ["ANGIE_GMAIL_CLIENT_ID", "ANGIE_GMAIL_CLIENT_SECRET"],
+            service.name,
+            [service.env("client_id"), service.env("client_secret")],
             "Google does not know this OAuth client; check both.",
         )
-    return UpstreamError(SERVICE, "refreshing the sign-in failed; try again later.")
+    return UpstreamError(service.name, "refreshing the sign-in failed; try again later.")

@@ -1,4 +1,7 @@
-"""The readable text of an HTML-only mail, with the standard library's HTML parser."""
+"""The readable text of HTML mail, with the standard library's HTML parser: tags dropped, blocks
+on lines of their own, entities decoded, scripts and styles gone. One reader for every part of
+Angie that reads mail (the mail servers' tools and the email channel), so a mail reads the same
+wherever it arrives."""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ _HIDDEN = {"script", "style", "head", "title"}
 
 
 class _Text(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, *, quoted: bool) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._keep_quoted = quoted
         self._hidden = 0
         self._quoted = 0
 
@@ -22,7 +26,7 @@ class _Text(HTMLParser):
         if tag in _HIDDEN:
             self._hidden += 1
         # A quoted earlier mail (Gmail, Apple Mail, Outlook all use blockquote) is history.
-        elif tag == "blockquote":
+        elif tag == "blockquote" and not self._keep_quoted:
             self._quoted += 1
         elif tag in _BLOCKS:
             self.parts.append("\n")
@@ -30,7 +34,7 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN:
             self._hidden = max(0, self._hidden - 1)
-        elif tag == "blockquote":
+        elif tag == "blockquote" and not self._keep_quoted:
             self._quoted = max(0, self._quoted - 1)
         elif tag in _BLOCKS:
             self.parts.append("\n")
@@ -40,8 +44,10 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def html_to_text(html: str) -> str:
-    parser = _Text()
+def html_to_text(html: str, *, quoted: bool = True) -> str:
+    """Plain text of an HTML body, for the model (never rendered); ``quoted=False`` leaves out
+    blockquoted history (an earlier mail the sender's program quoted)."""
+    parser = _Text(quoted=quoted)
     parser.feed(html)
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
