@@ -26,6 +26,7 @@ from angie.channels.hub import ChannelFactory
 from angie.db import migrate
 from angie.events.router import NewEvent, Route
 from angie.mcp.registry import ServerSpec
+from angie.mcp.sign_ins import SignInWatch
 from angie.mcp.supervisor import ServerState, Supervisor, stop_strays
 from angie.prompts import prompts_dir
 from angie.services import ModelFor, Services, build_services
@@ -45,6 +46,8 @@ Role = Literal["serve", "daemon", "worker", "api"]
 _SWEEP_SECONDS = 15.0
 # Scratch files are swept at start and then hourly: their retention is counted in days.
 _SCRATCH_SWEEP_SECONDS = 3600.0
+# The sign-ins are first checked a while after start, when the servers have settled.
+_SIGN_IN_FIRST_CHECK = timedelta(minutes=5)
 _SERVER_GRACE = 2.0  # seconds an MCP server has to exit on SIGTERM before SIGKILL
 _MAX_REQUEST_HEAD_BYTES = 65_536
 
@@ -121,6 +124,20 @@ class Angie:
         if self.runs_worker:
             await self._start_supervisor()
             services.queue.start_worker(services.executor.handle, threads=self._threads)
+            # Where the servers run: warn before a sign-in expires (two processes checking at
+            # once still send one warning).
+            watch = SignInWatch(
+                services.database,
+                services.feedback,
+                specs=lambda: services.servers.specs,
+                supervisor=services.servers.supervisor,
+                accounts=services.toolbox.accounts,
+            )
+            self._background.append(
+                asyncio.create_task(
+                    watch.forever(first_after=_SIGN_IN_FIRST_CHECK), name="angie-sign-in-watch"
+                )
+            )
             if services.queue.embedded:
                 # The embedded queue lives in memory: what the database says is unfinished
                 # (queued, or running when the process died) goes back on it.

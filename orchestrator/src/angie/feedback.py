@@ -49,6 +49,8 @@ class DeliveryKind(StrEnum):
     RESULT = "result"
     FAILURE = "failure"
     APPROVAL_REQUEST = "approval_request"
+    # Angie speaking first, about no task: a sign-in about to expire.
+    NOTICE = "notice"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -233,6 +233,31 @@ class AccountInstances:
             self._running[account.id] = (supervisor, tools)
             log.info("started %s for account %d (user %d)", spec.name, account.id, account.user_id)
             return tools
+
+    async def ask[T](
+        self,
+        spec: ServerSpec,
+        account: AccountRef,
+        question: Callable[[Supervisor], Awaitable[T]],
+    ) -> T:
+        """``question`` put to ``account``'s instance: the running one, else one started for
+        the question alone and stopped after it (never handed to a run, so stopping it cannot
+        pull a server from under one)."""
+        async with self._lock:
+            known = self._running.get(account.id)
+        if known is not None:
+            return await question(known[0])
+        supervisor = Supervisor(
+            [account_spec(spec, account.state_dir)],
+            environ=self._environ,
+            state_dir=account.state_dir,
+            start_timeout=self._start_timeout,
+        )
+        await supervisor.start()
+        try:
+            return await question(supervisor)
+        finally:
+            await supervisor.stop()
 
     async def stop(self, account_id: int) -> None:
         """Stop one account's instance (it was disconnected); no instance is no news."""

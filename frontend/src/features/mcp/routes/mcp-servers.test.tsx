@@ -59,12 +59,14 @@ function angie(admin: boolean) {
     "PATCH /api/mcp/servers/{name}": (body) => ({ ...hue, ...(body as object) }),
     "GET /api/mcp/accounts": () => ({
       accounts: [
-        { id: 9, server: "gmail", label: "sam@example.org", status: "connected", owner_id: 1, mine: true, shared_with: [], running: false, created_at: "2026-12-01T10:00:00Z" },
+        { id: 9, server: "gmail", label: "sam@example.org", status: "connected", owner_id: 1, mine: true, shared_with: [], running: false, sign_in_expires_at: inADay, created_at: "2026-12-01T10:00:00Z" },
       ],
     }),
     "DELETE /api/mcp/accounts/{account_id}": () => ({ status: 204 }),
   });
 }
+
+const inADay = new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString();
 
 describe("McpServersPage", () => {
   it("lets an admin set a server's trust, its calls and one tool's rule", async () => {
@@ -97,6 +99,7 @@ describe("McpServersPage", () => {
     expect(within(card).getByText("angie mcp connect gmail")).toBeVisible();
     const accounts = within(card).getByRole("list", { name: "Your gmail accounts" });
     expect(await within(accounts).findByText("sam@example.org")).toBeVisible();
+    expect(within(accounts).getByText(/Reconnect soon: the sign-in expires/)).toBeVisible();
     await userEvent.click(within(accounts).getByRole("button", { name: "Forget sam@example.org" }));
     await userEvent.click(await screen.findByRole("button", { name: "Forget account" }));
     await vi.waitFor(() => expect(fake.to("DELETE", "/api/mcp/accounts/9")).toHaveLength(1));

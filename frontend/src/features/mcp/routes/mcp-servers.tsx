@@ -5,6 +5,7 @@ import { Badge } from "@/components/ui/badge";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
 import { Button } from "@/components/ui/button";
+import { when } from "@/lib/utils";
 
 import {
   type Account,
@@ -98,6 +99,22 @@ function Tools({ server, admin }: { server: Server; admin: boolean }) {
   );
 }
 
+// Angie warns in the person's channel two days ahead; the page says it from the same moment.
+const SOON_MS = 2 * 24 * 60 * 60 * 1000;
+
+function SignInExpiry({ expiresAt }: { expiresAt: string | null }) {
+  // The moment the page was shown: "soon" does not change while one looks at it.
+  const [shownAt] = useState(() => Date.now());
+  if (!expiresAt) return null;
+  const soon = new Date(expiresAt).getTime() - shownAt < SOON_MS;
+  return (
+    <span className={soon ? "text-xs font-medium text-destructive" : "text-xs text-muted-foreground"}>
+      {soon ? "Reconnect soon: the sign-in expires " : "sign-in expires "}
+      {when(expiresAt)}
+    </span>
+  );
+}
+
 function Accounts({ server, accounts }: { server: Server; accounts: Account[] }) {
   const forget = useForgetAccount();
   const command = `angie mcp connect ${server.name}`;
@@ -118,6 +135,7 @@ function Accounts({ server, accounts }: { server: Server; accounts: Account[] })
             <span className="font-medium">{account.label}</span>
             <Badge variant={account.status === "connected" ? "success" : "destructive"}>{account.status}</Badge>
             {account.mine ? null : <span className="text-xs text-muted-foreground">shared with you</span>}
+            <SignInExpiry expiresAt={account.sign_in_expires_at} />
             {account.mine ? (
               <ConfirmButton
                 variant="ghost"

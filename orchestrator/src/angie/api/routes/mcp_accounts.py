@@ -50,6 +50,11 @@ class AccountOut(Out):
     mine: bool = Field(description="Whether it is your own (else it was shared with you).")
     shared_with: list[int] = Field(description="Who else may use it; only its owner sees this.")
     running: bool = Field(description="Whether its server instance runs in this process now.")
+    sign_in_expires_at: datetime | None = Field(
+        description="When its sign-in stops working unless reconnected (Google's 7-day limit "
+        "for apps in Testing), as its server last said; null when it does not expire or is "
+        "not known yet."
+    )
     created_at: datetime
 
 
@@ -68,6 +73,7 @@ def _out(row: McpAccount, user_id: int, running: Iterable[int] = ()) -> AccountO
         mine=mine,
         shared_with=sorted(s.user_id for s in row.shares) if mine else [],
         running=row.id in running,
+        sign_in_expires_at=row.sign_in_expires_at,
         created_at=row.created_at,
     )
 

@@ -78,4 +78,8 @@ class McpServer(TimestampMixin, Base):
         str_enum(ServerHealth, "server_health"), default=ServerHealth.UNKNOWN
     )
     last_health_at: Mapped[datetime | None]
+    # A household-wide sign-in's expiry, as the server's status last said, and the expiry the
+    # admins were last warned about (a person's own accounts keep theirs on mcp_accounts).
+    sign_in_expires_at: Mapped[datetime | None]
+    expiry_warned_for: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

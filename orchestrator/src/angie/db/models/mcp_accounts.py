@@ -3,6 +3,7 @@ they share each with."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -37,6 +38,10 @@ class McpAccount(TimestampMixin, Base):
     status: Mapped[AccountStatus] = mapped_column(
         str_enum(AccountStatus, "mcp_account_status"), default=AccountStatus.CONNECTED
     )
+    # When the sign-in stops working unless renewed, as the server's status last said (Google's
+    # 7-day limit for apps in Testing), and the expiry the person was last warned about.
+    sign_in_expires_at: Mapped[datetime | None]
+    expiry_warned_for: Mapped[datetime | None]
 
     shares: Mapped[list[McpAccountShare]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
