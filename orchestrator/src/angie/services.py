@@ -41,6 +41,7 @@ from angie.mcp.catalog import server_environ, servers
 from angie.mcp.registry import ServerSpec
 from angie.mcp.store import enabled_choices
 from angie.mcp.supervisor import ServerState, Supervisor
+from angie.mcp.web_sign_in import SignIns
 from angie.prompts import (
     HouseholdPromptStore,
     PromptComposer,
@@ -121,6 +122,8 @@ class Services:
     # Where files are kept (ANGIE_STORAGE_URL), and the conversations' scratch files on it.
     storage: Storage
     scratch: ScratchFiles
+    # Accounts being connected from the browser (the server's own sign-in, run here).
+    sign_ins: SignIns
     # A demo home (`angie serve --demo`): simulated devices, said in the status and the prompt.
     demo: bool = False
     # Sign-in needs the secret key, which only the processes that serve the API must have:
@@ -152,6 +155,7 @@ class Services:
         )
 
     async def aclose(self) -> None:
+        await self.sign_ins.aclose()
         await self.toolbox.aclose()
         self.queue.close()
         await self.live.aclose()
@@ -289,6 +293,7 @@ def build_services(
         hub=hub,
         storage=storage,
         scratch=scratch,
+        sign_ins=SignIns(database, environ=server_env, root=settings.data_dir / "mcp"),
         demo=demo,
     )
 

@@ -54,3 +54,55 @@ export function useForgetAccount() {
     onSuccess: () => void client.invalidateQueries({ queryKey: ["mcp-accounts"] }),
   });
 }
+
+export type SignIn = Schemas["SignInOut"];
+export type SignInStart = Schemas["SignInIn"];
+
+/** Start connecting an account: Angie runs the server's sign-in on her machine. */
+export function useStartSignIn() {
+  return useMutation({
+    mutationFn: (body: SignInStart) => data(api.POST("/api/mcp/accounts/sign-ins", { body })),
+  });
+}
+
+/** A sign-in in progress, looked at every second until it ends (it waits for the person, on
+ * the provider's page: no task or stream tells of it). */
+export function useSignIn(id: string | null) {
+  const client = useQueryClient();
+  return useQuery({
+    queryKey: ["mcp-sign-in", id],
+    queryFn: async () => {
+      const found = await data(
+        api.GET("/api/mcp/accounts/sign-ins/{sign_in_id}", { params: { path: { sign_in_id: id ?? "" } } }),
+      );
+      if (found.state === "connected") void client.invalidateQueries({ queryKey: ["mcp-accounts"] });
+      return found;
+    },
+    enabled: id !== null,
+    refetchInterval: (query) => (query.state.data?.state === "waiting" ? 1000 : false),
+  });
+}
+
+export function usePasteSignIn(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (address: string) =>
+      data(
+        api.POST("/api/mcp/accounts/sign-ins/{sign_in_id}/paste", {
+          params: { path: { sign_in_id: id } },
+          body: { address },
+        }),
+      ),
+    onSuccess: (found) => {
+      client.setQueryData(["mcp-sign-in", id], found);
+      if (found.state === "connected") void client.invalidateQueries({ queryKey: ["mcp-accounts"] });
+    },
+  });
+}
+
+export function useCancelSignIn() {
+  return useMutation({
+    mutationFn: (id: string) =>
+      done(api.DELETE("/api/mcp/accounts/sign-ins/{sign_in_id}", { params: { path: { sign_in_id: id } } })),
+  });
+}

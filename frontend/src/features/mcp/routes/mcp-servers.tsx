@@ -7,6 +7,7 @@ import { CopyButton } from "@/components/copy-button";
 import { Button } from "@/components/ui/button";
 import { when } from "@/lib/utils";
 
+import { ConnectAccount } from "../components/connect-account";
 import {
   type Account,
   type Server,
@@ -122,12 +123,13 @@ function Accounts({ server, accounts }: { server: Server; accounts: Account[] })
     <div className="grid gap-2 text-sm">
       <p>
         Each person connects their own {server.name} account. The sign-in runs on the machine Angie runs on, so its
-        tokens never pass through the browser:
+        tokens never pass through the browser: connect here, or run
       </p>
       <p className="flex flex-wrap items-center gap-2">
         <code className="rounded bg-muted px-2 py-1">{command}</code>
         <CopyButton value={command} label={`Copy the command that connects ${server.name}`} />
       </p>
+      <ConnectAccount server={server} />
       {accounts.length === 0 ? <p className="text-muted-foreground">You have no {server.name} account yet.</p> : null}
       <ul className="grid gap-1" aria-label={`Your ${server.name} accounts`}>
         {accounts.map((account) => (

@@ -108,7 +108,9 @@ def auth_command(service: GoogleService) -> Command:
         if missing:
             print(f"{prog} auth: error: set {', '.join(missing)} first.", file=sys.stderr)
             return 2
-        print(f"Asking Google for: {', '.join(service.scopes_for(settings.writes))}", flush=True)
+        # The scopes' short names: the full ones are addresses, not pages to open.
+        asked = ", ".join(s.rsplit("/", 1)[-1] for s in service.scopes_for(settings.writes))
+        print(f"Asking Google for: {asked}", flush=True)
         try:
             sign_in(
                 settings,

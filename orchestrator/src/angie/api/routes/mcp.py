@@ -78,6 +78,11 @@ class ServerOut(BaseModel):
         description="household: one account for the home, in its settings; personal: each "
         "person connects their own (`angie mcp connect NAME`); None: the server says nothing."
     )
+    typed_credentials: list[str] = Field(
+        default_factory=list,
+        description="What a person types to connect an account (Yahoo's address and app "
+        "password, a GitHub token); empty when signing in opens the provider's page instead.",
+    )
     health: Health
     configured: Configured
     missing_settings: MissingSettings
@@ -149,6 +154,9 @@ def _out(row: McpServer, services: Services) -> ServerOut:
         installed=row.name in services.servers.specs,
         active=row.name in services.toolbox.installed(),
         scope=spec.manifest.scope if spec is not None and spec.manifest is not None else None,
+        typed_credentials=list(spec.manifest.typed_credentials)
+        if spec is not None and spec.manifest is not None
+        else [],
         health=live.health if live else row.health,
         configured=live.configured if live else None,
         missing_settings=list(live.missing_settings) if live else [],

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,11 +24,14 @@ from angie.mcp.accounts import (
     share_account,
     visible_accounts,
 )
+from angie.mcp.web_sign_in import MAX_PASTE, SignIn
 from angie.services import Services
 
 __all__ = ("AccountIn", "AccountOut", "AccountsOut", "ShareIn", "router")
 
 router = APIRouter(prefix="/mcp/accounts", tags=["mcp"])
+
+SignInId = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class AccountIn(Body):
@@ -60,6 +64,52 @@ class AccountOut(Out):
 
 class AccountsOut(Out):
     accounts: list[AccountOut]
+
+
+class SignInIn(AccountIn):
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="What the server asks to be typed to sign in (its typed_credentials), "
+        "passed to its sign-in and never kept by Angie; empty for a sign-in on a page.",
+    )
+
+
+class PasteIn(Body):
+    address: str = Field(
+        min_length=1,
+        max_length=MAX_PASTE,
+        description="The address the browser ended on after allowing Angie (it may not load).",
+    )
+
+
+class SignInOut(Out):
+    id: str
+    server: str
+    label: str
+    account_id: int = Field(description="The account being connected (gone if it fails).")
+    state: Literal["waiting", "connected", "failed"]
+    instructions: list[str] = Field(description="What the server's sign-in says, line by line.")
+    links: list[str] = Field(description="The addresses in it, to open in a browser.")
+    can_paste: bool = Field(
+        description="Whether the address the sign-in ended on can be pasted back (a browser on "
+        "another device cannot reach Angie's one-off page on her machine)."
+    )
+    error: str | None = Field(description="Why it failed.")
+
+
+def _sign_in_out(flow: SignIn) -> SignInOut:
+    return SignInOut(
+        id=flow.id,
+        server=flow.server,
+        label=flow.label,
+        account_id=flow.account_id,
+        state=flow.state,
+        instructions=list(flow.lines),
+        links=flow.links,
+        can_paste=flow.can_paste,
+        error=flow.error,
+    )
 
 
 def _out(row: McpAccount, user_id: int, running: Iterable[int] = ()) -> AccountOut:
@@ -121,6 +171,50 @@ async def _created(
     return await create_account(
         session, user_id=user_id, server=body.server, label=body.label, root=root
     )
+
+
+@router.post(
+    "/sign-ins",
+    operation_id="start_mcp_sign_in",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {}, 422: {}},
+)
+async def start_sign_in(body: SignInIn, user: CurrentUser, services: ServicesDep) -> SignInOut:
+    """Connect an account of yours from the browser: Angie runs the server's sign-in on her
+    machine and answers with what it says (the provider's page to open, a code to enter)."""
+    _personal(services, body.server)
+    spec = services.servers.specs[body.server]
+    flow = await services.sign_ins.start(user.id, spec, body.label, body.credentials)
+    return _sign_in_out(flow)
+
+
+@router.get("/sign-ins/{sign_in_id}", operation_id="get_mcp_sign_in", responses={404: {}})
+async def get_sign_in(sign_in_id: SignInId, user: CurrentUser, services: ServicesDep) -> SignInOut:
+    """How your sign-in is going: waiting for you, connected, or failed and why."""
+    return _sign_in_out(services.sign_ins.get(sign_in_id, user.id))
+
+
+@router.post(
+    "/sign-ins/{sign_in_id}/paste",
+    operation_id="paste_mcp_sign_in",
+    responses={404: {}, 422: {}},
+)
+async def paste_sign_in(
+    sign_in_id: SignInId, body: PasteIn, user: CurrentUser, services: ServicesDep
+) -> SignInOut:
+    """Give your sign-in the address the browser ended on, when that page did not load."""
+    return _sign_in_out(await services.sign_ins.paste(sign_in_id, user.id, body.address))
+
+
+@router.delete(
+    "/sign-ins/{sign_in_id}",
+    operation_id="cancel_mcp_sign_in",
+    status_code=204,
+    responses={404: {}},
+)
+async def cancel_sign_in(sign_in_id: SignInId, user: CurrentUser, services: ServicesDep) -> None:
+    """Stop a sign-in of yours; a sign-in that did not finish leaves no account behind."""
+    await services.sign_ins.cancel(sign_in_id, user.id)
 
 
 @router.delete(
