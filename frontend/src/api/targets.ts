@@ -43,5 +43,6 @@ export function useTargets() {
     agents: agents.data?.items ?? [],
     teams: teams.data?.items ?? [],
     workflows: workflows.data?.items ?? [],
+    error: agents.error ?? teams.error ?? workflows.error,
   };
 }
