@@ -133,32 +133,24 @@ async def _workflow(session: AsyncSession, user: User, context: PageContext) -> 
     return Subject("workflow", workflow.id, "\n".join(lines))
 
 
-async def _agent(session: AsyncSession, user: User, context: PageContext) -> Subject:
-    agent = await session.get(Agent, context.id)
-    if agent is None or not access.may_use(agent, user.id):
+async def _fleet(session: AsyncSession, user: User, context: PageContext) -> Subject:
+    """An agent (with its MCP servers) or a team (with its members) the person may use."""
+    row: Agent | Team | None = await session.get(
+        Agent if context.kind == "agent" else Team, context.id
+    )
+    if row is None or not access.may_use(row, user.id):
         raise _missing(context)
-    servers = ", ".join(sorted(s.name for s in agent.servers)) or "none"
+    if isinstance(row, Agent):
+        parts = f"MCP servers: {', '.join(sorted(s.name for s in row.servers)) or 'none'}"
+    else:
+        parts = f"members: {', '.join(m.agent.name for m in row.members) or 'none'}"
     lines = [
-        f"The person is looking at agent {agent.id} {agent.name!r}"
-        f" ({'enabled' if agent.enabled else 'disabled'}; MCP servers: {servers})."
+        f"The person is looking at {context.kind} {row.id} {row.name!r}"
+        f" ({'enabled' if row.enabled else 'disabled'}; {parts})."
     ]
-    if agent.description:
-        lines.append(f"Description: {_clip(agent.description, _SHORT)}")
-    return Subject("agent", agent.id, "\n".join(lines))
-
-
-async def _team(session: AsyncSession, user: User, context: PageContext) -> Subject:
-    team = await session.get(Team, context.id)
-    if team is None or not access.may_use(team, user.id):
-        raise _missing(context)
-    members = ", ".join(m.agent.name for m in team.members) or "none"
-    lines = [
-        f"The person is looking at team {team.id} {team.name!r}"
-        f" ({'enabled' if team.enabled else 'disabled'}; members: {members})."
-    ]
-    if team.description:
-        lines.append(f"Description: {_clip(team.description, _SHORT)}")
-    return Subject("team", team.id, "\n".join(lines))
+    if row.description:
+        lines.append(f"Description: {_clip(row.description, _SHORT)}")
+    return Subject(context.kind, row.id, "\n".join(lines))
 
 
 async def _event(session: AsyncSession, user: User, context: PageContext) -> Subject:
@@ -189,8 +181,8 @@ async def _event(session: AsyncSession, user: User, context: PageContext) -> Sub
 _DESCRIBE = {
     "task": _task,
     "workflow": _workflow,
-    "agent": _agent,
-    "team": _team,
+    "agent": _fleet,
+    "team": _fleet,
     "event": _event,
 }
 
