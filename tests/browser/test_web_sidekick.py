@@ -66,9 +66,7 @@ def failed_task(served: Served) -> int:
 
 
 @pytest.mark.slow
-def test_the_sidekick_on_a_failed_tasks_page_says_why_it_failed(
-    served: Served, page: Page
-) -> None:
+def test_the_sidekick_on_a_failed_tasks_page_says_why_it_failed(served: Served, page: Page) -> None:
     account(served)
     task_id = failed_task(served)
     page.goto(f"{served.url}/tasks/{task_id}")
