@@ -160,6 +160,30 @@ async def test_the_socket_chats_after_signing_in(served: Served) -> None:
     assert got[-1] == {"type": "done", "task_id": got[0]["task_id"], "status": "succeeded"}
 
 
+async def test_a_socket_message_tells_angie_what_the_person_is_looking_at(
+    served: Served,
+) -> None:
+    sam, lee = await served.api.signup("sam"), await served.api.signup("lee")
+    event = await served.api.client.post(
+        "/api/events", json={"instruction": "sams own"}, headers=sam.headers
+    )
+    event_id = event.json()["event_id"]
+    await served.api.settled(event.json()["task_id"])
+    asked = {"type": "message", "text": "what is this?"}
+    async with connect(served.ws_url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": lee.token}))
+        await ws.send(json.dumps({**asked, "context": {"kind": "event", "id": event_id}}))
+        refused = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    async with connect(served.ws_url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": sam.token}))
+        await ws.send(json.dumps({**asked, "context": {"kind": "event", "id": event_id}}))
+        got = await until(ws, "done")
+
+    assert refused == {"type": "error", "message": f"there is no event {event_id} you can see"}
+    assert f"The person is looking at event {event_id}: an api event" in got[-2]["text"]
+    assert await count_rows(served.api, Task) == 2  # sam's event's and sam's question's
+
+
 async def test_a_personal_api_token_signs_in_too(served: Served) -> None:
     sam = await served.api.signup("sam")
     made = await served.api.client.post(

@@ -305,7 +305,15 @@ async def _snapshot(
 
 # -- references: A's ids inside B's bodies ---------------------------------------------------------
 
-REFERENCE_FIELDS = {"agent_id", "team_id", "workflow_id", "members", "task_id", "event_id"}
+REFERENCE_FIELDS = {
+    "agent_id",
+    "team_id",
+    "workflow_id",
+    "members",
+    "task_id",
+    "event_id",
+    "context",
+}
 
 
 def _schema_fields(schema: dict[str, Any], node: Any, depth: int = 0) -> set[str]:
@@ -340,7 +348,15 @@ def _references(a: Owned, mine: dict[str, int]) -> dict[str, list[tuple[str, str
     def schedule() -> dict[str, str]:
         return {"name": _fresh(), "cron": "0 0 1 1 *", "instruction": "go"}
 
+    looking_at = [
+        {"kind": kind, "id": min(a.ids[kind])}
+        for kind in ("task", "event", "workflow", "agent", "team")
+    ]
     return {
+        "chat": [("POST", "/api/chat", {"text": "why?", "context": c}) for c in looking_at],
+        "chat_stream": [
+            ("POST", "/api/chat/stream", {"text": "why?", "context": c}) for c in looking_at
+        ],
         "submit_event": [("POST", "/api/events", {"instruction": "go", **t}) for t in targets],
         "create_schedule": [("POST", "/api/schedules", {**schedule(), **t}) for t in targets],
         "update_schedule": [("PATCH", f"/api/schedules/{mine['schedule']}", t) for t in targets],

@@ -198,6 +198,74 @@ async def test_absurd_webhook_ids_are_invalid(api: ApiHarness) -> None:
 # -- deliveries --------------------------------------------------------------------------------
 
 
+async def test_recent_deliveries_list_newest_first_with_their_tasks(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    hook = await make_hook(api, sam, agent_id=await agent_id(api, "hue"), instruction="rang")
+    other = await make_hook(api, sam, name="mailbox")
+    made = []
+    for number, delivery in enumerate(["d-1", None, "d-3"]):
+        body = json.dumps({"ring": number}).encode()
+        response = await deliver(api, hook, body, signed(hook["secret"], body, delivery=delivery))
+        made.append(response.json())
+    quiet = b"{}"
+    await deliver(api, other, quiet, signed(other["secret"], quiet, delivery="elsewhere"))
+    for one in made:
+        await api.settled(one["task_id"])
+
+    listed = await api.client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=sam.headers)
+    two = await api.client.get(
+        f"/api/webhooks/{hook['id']}/deliveries", params={"limit": 2}, headers=sam.headers
+    )
+
+    page = json_body(listed)
+    assert page["limit"] == 20
+    assert [(d["event_id"], d["delivery_id"], d["task_id"]) for d in page["items"]] == [
+        (one["event_id"], delivery, one["task_id"])
+        for one, delivery in reversed(list(zip(made, ["d-1", None, "d-3"], strict=True)))
+    ]
+    assert {(d["status"], d["task_status"]) for d in page["items"]} == {("routed", "succeeded")}
+    assert all(d["received_at"] and d["error"] is None for d in page["items"])
+    assert "ring" not in listed.text  # never the bodies
+    assert [d["event_id"] for d in json_body(two)["items"]] == [
+        made[2]["event_id"],
+        made[1]["event_id"],
+    ]
+
+
+async def test_a_webhook_without_deliveries_lists_none(api: ApiHarness) -> None:
+    sam = await api.signup("sam")
+    hook = await make_hook(api, sam)
+
+    listed = await api.client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=sam.headers)
+
+    assert json_body(listed) == {"items": [], "limit": 20}
+
+
+async def test_another_persons_webhook_deliveries_are_not_there(api: ApiHarness) -> None:
+    sam, lee = await api.signup("sam"), await api.signup("lee")
+    hook = await make_hook(api, sam)
+    body = b'{"ring": 1}'
+    await deliver(api, hook, body, signed(hook["secret"], body))
+
+    theirs = await api.client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=lee.headers)
+
+    assert theirs.status_code == 404
+    assert theirs.json()["error"]["message"] == f"there is no webhook {hook['id']}"
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
+async def test_a_bad_deliveries_limit_is_422(api: ApiHarness, limit: str) -> None:
+    sam = await api.signup("sam")
+    hook = await make_hook(api, sam)
+
+    answer = await api.client.get(
+        f"/api/webhooks/{hook['id']}/deliveries", params={"limit": limit}, headers=sam.headers
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"][0]["field"] == "query: limit"
+
+
 async def test_a_signed_delivery_becomes_an_untrusted_task_for_its_agent(api: ApiHarness) -> None:
     sam = await api.signup("sam")
     hue = await agent_id(api, "hue")

@@ -178,20 +178,18 @@ def test_channel_agent_team_workflow_cron_profile_and_token(served: Served, page
     assert gone.status_code == 401, gone.text
 
 
-def _deliver(url: str, secret: str) -> httpx.Response:
+def _deliver(url: str, secret: str, delivery: str | None = None) -> httpx.Response:
     """A delivery signed as the page's recipe says."""
     body = json.dumps({"door": "garage"}).encode()
     ts = str(int(time.time()))
-    return httpx.post(
-        url,
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Angie-Timestamp": ts,
-            "X-Angie-Signature": signature(secret, ts, body),
-        },
-        timeout=30,
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "X-Angie-Timestamp": ts,
+        "X-Angie-Signature": signature(secret, ts, body),
+    }
+    if delivery is not None:
+        headers["X-Angie-Delivery"] = delivery
+    return httpx.post(url, content=body, headers=headers, timeout=30)
 
 
 @pytest.mark.slow
@@ -205,8 +203,16 @@ def test_webhook_made_and_its_secret_rotated(served: Served, page: Page) -> None
     hooks = page.get_by_role("list", name="Webhooks")
     url = hooks.get_by_test_id("hook-url").inner_text(timeout=WAIT_MS).strip()
     assert url.startswith(f"{served.url}/api/hooks/"), url
-    accepted = _deliver(url, first)
+    accepted = _deliver(url, first, delivery="garage-1")
     assert accepted.status_code == 202, accepted.text
+    accessible(page)
+
+    # The delivery is listed with the task it started.
+    hooks.get_by_role("button", name="Deliveries of garage").click()
+    deliveries = page.get_by_role("table", name="Recent deliveries of garage")
+    row = deliveries.get_by_role("row").filter(has_text="garage-1")
+    task = f"Task {accepted.json()['task_id']}"
+    expect(row.get_by_role("link", name=task)).to_be_visible(timeout=WAIT_MS)
     accessible(page)
 
     # Rotating asks first; the new secret is shown once and the old one stops working.

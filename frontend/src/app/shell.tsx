@@ -1,10 +1,11 @@
 import { Bot, CalendarClock, CheckCircle2, Home, KeyRound, LayoutDashboard, ListTodo, LogOut, MessageCircle, Plug, Radio, UserRound, Users, Webhook, Workflow } from "lucide-react";
 import type { ReactNode } from "react";
-import { NavLink, useNavigate } from "react-router";
+import { NavLink, useLocation, useNavigate } from "react-router";
 
 import type { Schemas } from "@/api/client";
 import { session } from "@/api/session";
 import { Button } from "@/components/ui/button";
+import { Sidekick } from "@/features/chat";
 import { Tour } from "@/features/onboarding/components/tour";
 import { cn } from "@/lib/utils";
 
@@ -27,6 +28,8 @@ const PAGES = [
 
 export function Shell({ user, children }: { user: Schemas["UserOut"]; children: ReactNode }) {
   const navigate = useNavigate();
+  // The chat page is a conversation with Angie already.
+  const chatting = useLocation().pathname === "/chat";
   return (
     <div className="flex min-h-screen flex-col md:flex-row">
       <a
@@ -36,8 +39,10 @@ export function Shell({ user, children }: { user: Schemas["UserOut"]; children: 
         Skip to content
       </a>
       <header className="border-b md:w-56 md:border-b-0 md:border-r">
-        <div className="flex items-center justify-between p-4">
+        <div className="flex items-center gap-2 p-4">
           <span className="text-lg font-semibold">Angie</span>
+          <span className="flex-1" />
+          {chatting ? null : <Sidekick />}
           <Button
             variant="ghost"
             size="sm"

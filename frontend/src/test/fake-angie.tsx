@@ -13,7 +13,8 @@ type Route = (body: unknown, params: Record<string, string>, query: URLSearchPar
 let current: FakeAngie | null = null;
 
 /** Routes are "METHOD /api/path/{param}" (a route also gets the query string); an answer is
- * the JSON body (200), or `{ status, body }` for anything else. An unknown route answers 404, like Angie. */
+ * the JSON body (200), `{ status, body }` for anything else, or a whole Response (a stream).
+ * An unknown route answers 404, like Angie. */
 export class FakeAngie {
   readonly sent: Sent[] = [];
   constructor(private readonly routes: Record<string, Route>) {}
@@ -28,6 +29,8 @@ export class FakeAngie {
       const params = match(pattern, url.pathname);
       if (method !== request.method || params === null) continue;
       const answer = await route(body, params, url.searchParams);
+      // A stream (server-sent events) is answered as the route made it.
+      if (answer instanceof Response) return answer;
       if (answer && typeof answer === "object" && "status" in answer && typeof answer.status === "number") {
         const { status, body: payload } = answer as { status: number; body?: unknown };
         return json(status, payload);
@@ -73,7 +76,9 @@ function json(status: number, body: unknown): Response {
 /** The fetch the API client was built with (see setup.ts): the current fake answers. */
 export function fakeFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   if (!current) throw new Error("no FakeAngie for this test");
-  return current.fetch(input instanceof Request ? input : new Request(input, init));
+  // A page fetches "/api/…" against its own address, as a browser resolves it.
+  const url = typeof input === "string" ? new URL(input, window.location.origin) : input;
+  return current.fetch(url instanceof Request ? url : new Request(url, init));
 }
 
 /** A page rendered as the app renders it; ``client`` is its query client, which a test tells

@@ -1,1 +1,2 @@
+export { Sidekick } from "./components/sidekick";
 export { ChatPage } from "./routes/chat";

@@ -79,6 +79,15 @@ class ChatTurn:
         prompt = text
         if task.input.get("untrusted"):
             prompt = fence(text + _data(task), str(task.input.get("event_type", "outside")))
+        looking_at = task.input.get("context")
+        if isinstance(looking_at, dict) and looking_at.get("note"):
+            if not resuming and looking_at.get("tainted_by"):
+                # The note quotes what outside content wrote (a webhook's task, its error).
+                await taint_task(self.tasks.db, task, str(looking_at["tainted_by"]))
+            # Fenced like any data: a task's words or error must not steer her.
+            prompt = (
+                f"{fence(str(looking_at['note']), 'the page the person is looking at')}\n\n{prompt}"
+            )
         history: list[ModelMessage] = []
         if not resuming:
             summary, history, tainted_by = await self.memory.history(task)

@@ -162,6 +162,9 @@ class EventRouter:
             task_input["untrusted"] = True
         if "body" in payload:
             task_input["data"] = payload["body"]
+        if event.type is EventType.MESSAGE and "context" in payload:
+            # What the person was looking at as they said it (see angie.api.page_context).
+            task_input["context"] = payload["context"]
         return Task(
             kind=_KINDS[target.kind],
             user_id=event.user_id,

@@ -1,6 +1,10 @@
 // Say something to Angie and follow her work: POST /api/chat/stream answers server-sent events.
-import { type LiveFrame, parseFrames } from "@/api/sse";
+import type { Schemas } from "@/api/client";
 import { session } from "@/api/session";
+import { type LiveFrame, parseFrames } from "@/api/sse";
+
+/** What the person is looking at: Angie is told about it with the message. */
+export type PageContext = Schemas["PageContext"];
 
 export type { LiveFrame } from "@/api/sse";
 export { parseFrames } from "@/api/sse";
@@ -9,6 +13,7 @@ export async function* chatStream(
   text: string,
   thread: string,
   signal: AbortSignal,
+  context?: PageContext,
 ): AsyncGenerator<LiveFrame> {
   const response = await fetch("/api/chat/stream", {
     method: "POST",
@@ -16,7 +21,7 @@ export async function* chatStream(
       "Content-Type": "application/json",
       Authorization: `Bearer ${session.accessToken() ?? ""}`,
     },
-    body: JSON.stringify({ text, thread }),
+    body: JSON.stringify(context ? { text, thread, context } : { text, thread }),
     signal,
   });
   if (!response.ok || !response.body) {

@@ -23,6 +23,8 @@ export interface ApprovalItem {
 export interface Turn {
   id: number;
   said: string;
+  /** What the person was looking at as they said it ("task 12"), when Angie was told. */
+  about?: string;
   taskId?: number;
   text: string;
   items: (ToolCard | ApprovalItem)[];

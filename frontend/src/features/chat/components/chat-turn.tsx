@@ -12,6 +12,7 @@ export function ChatTurn({ turn }: { turn: Turn }) {
       <p className="ml-auto max-w-[85%] rounded-lg bg-primary px-3 py-2 text-primary-foreground">
         {turn.said}
       </p>
+      {turn.about ? <p className="ml-auto text-xs text-muted-foreground">about {turn.about}</p> : null}
       <div className="grid max-w-[85%] gap-2" aria-live="polite">
         {turn.items.map((item) =>
           item.kind === "tool" ? (

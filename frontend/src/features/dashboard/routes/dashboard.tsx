@@ -1,7 +1,7 @@
 import { lazy, Suspense } from "react";
 import { Link } from "react-router";
 
-import { StatusBadge } from "@/components/status-badge";
+import { TaskRow } from "@/components/task-row";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
@@ -60,17 +60,13 @@ export function DashboardPage() {
           </CardHeader>
           <CardContent>
             {tasks.length === 0 ? <p className="text-sm text-muted-foreground">None yet.</p> : null}
-            <ul className="grid gap-1">
-              {tasks.slice(0, 10).map((task) => (
-                <li key={task.id} className="flex items-center gap-2 text-sm">
-                  <StatusBadge status={task.status} />
-                  <Link to={`/tasks/${task.id}`} className="truncate underline-offset-4 hover:underline">
-                    #{task.id} {task.agent ?? task.kind}
-                  </Link>
-                  <span className="ml-auto text-xs text-muted-foreground">{when(task.created_at)}</span>
-                </li>
-              ))}
-            </ul>
+            <div role="table" aria-label="Today's tasks" className="text-sm" hidden={tasks.length === 0}>
+              <div role="rowgroup">
+                {tasks.slice(0, 10).map((task) => (
+                  <TaskRow key={task.id} task={task} className="px-1 py-2 last:border-b-0" />
+                ))}
+              </div>
+            </div>
           </CardContent>
         </Card>
         <Card>

@@ -40,27 +40,6 @@ export function useUpcoming() {
   });
 }
 
-/** What a cron can run: an agent, a team or a workflow (or Angie herself, with none). */
-export function useTargets() {
-  const agents = useQuery({
-    queryKey: ["agents"],
-    queryFn: () => data(api.GET("/api/agents", { params: { query: { limit: 200, sort: "name" } } })),
-  });
-  const teams = useQuery({
-    queryKey: ["teams"],
-    queryFn: () => data(api.GET("/api/teams", { params: { query: { limit: 200 } } })),
-  });
-  const workflows = useQuery({
-    queryKey: ["workflows"],
-    queryFn: () => data(api.GET("/api/workflows", { params: { query: { limit: 200 } } })),
-  });
-  return {
-    agents: agents.data?.items ?? [],
-    teams: teams.data?.items ?? [],
-    workflows: workflows.data?.items ?? [],
-  };
-}
-
 function useRefresh() {
   const client = useQueryClient();
   return () => {

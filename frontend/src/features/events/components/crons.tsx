@@ -1,8 +1,10 @@
 import { type FormEvent, useState } from "react";
 
+import { targetFields, targetKey } from "@/api/targets";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { ConfirmButton } from "@/components/confirm-button";
+import { TargetSelect } from "@/components/target-select";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
@@ -16,30 +18,20 @@ import {
   useCronPreview,
   useScheduleAction,
   useSchedules,
-  useTargets,
   useUpcoming,
   useUpdateSchedule,
 } from "../api/events";
-
-const SELECT = "h-9 rounded-md border border-input bg-background px-2 text-sm";
 
 type Form = { name: string; cron: string; timezone: string; instruction: string; target: string };
 const EMPTY: Form = { name: "", cron: "", timezone: "", instruction: "", target: "" };
 
 function formOf(schedule: Schedule): Form {
-  const target = schedule.agent_id
-    ? `agent:${schedule.agent_id}`
-    : schedule.team_id
-      ? `team:${schedule.team_id}`
-      : schedule.workflow_id
-        ? `workflow:${schedule.workflow_id}`
-        : "";
   return {
     name: schedule.name,
     cron: schedule.cron,
     timezone: schedule.timezone,
     instruction: schedule.instruction,
-    target,
+    target: targetKey(schedule),
   };
 }
 
@@ -66,7 +58,6 @@ function CronPreview({ cron, timezone }: { cron: string; timezone: string }) {
 }
 
 function CronForm({ editing, onDone }: { editing?: Schedule; onDone?: () => void }) {
-  const targets = useTargets();
   const create = useCreateSchedule();
   const update = useUpdateSchedule();
   const [form, setForm] = useState<Form>(editing ? formOf(editing) : EMPTY);
@@ -74,16 +65,12 @@ function CronForm({ editing, onDone }: { editing?: Schedule; onDone?: () => void
   const saving = editing ? update : create;
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const [kind, value] = form.target.split(":");
-    const id = value ? Number(value) : null;
     const fields = {
       name: form.name.trim(),
       cron: form.cron.trim(),
       timezone: form.timezone.trim() || null,
       instruction: form.instruction,
-      agent_id: kind === "agent" ? id : null,
-      team_id: kind === "team" ? id : null,
-      workflow_id: kind === "workflow" ? id : null,
+      ...targetFields(form.target),
     };
     if (editing) {
       // The target is sent only when it changed: naming one replaces the whole target.
@@ -123,24 +110,7 @@ function CronForm({ editing, onDone }: { editing?: Schedule; onDone?: () => void
       <CronPreview cron={form.cron} timezone={form.timezone} />
       <div className="grid gap-1">
         <Label htmlFor={`${prefix}-target`}>Who does it</Label>
-        <select id={`${prefix}-target`} className={SELECT} value={form.target} onChange={(e) => set({ target: e.target.value })}>
-          <option value="">Angie herself</option>
-          <optgroup label="Agents">
-            {targets.agents.map((a) => (
-              <option key={a.id} value={`agent:${a.id}`}>{a.name}</option>
-            ))}
-          </optgroup>
-          <optgroup label="Teams">
-            {targets.teams.map((t) => (
-              <option key={t.id} value={`team:${t.id}`}>team {t.name}</option>
-            ))}
-          </optgroup>
-          <optgroup label="Workflows">
-            {targets.workflows.map((w) => (
-              <option key={w.id} value={`workflow:${w.id}`}>workflow {w.name}</option>
-            ))}
-          </optgroup>
-        </select>
+        <TargetSelect id={`${prefix}-target`} value={form.target} onChange={(target) => set({ target })} />
       </div>
       <div className="grid gap-1">
         <Label htmlFor={`${prefix}-instruction`}>Instruction</Label>

@@ -1,16 +1,13 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { type KeyboardEvent, memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useSearchParams } from "react-router";
 
-import type { Schemas } from "@/api/client";
-import { StatusBadge } from "@/components/status-badge";
+import { TASK_ROW_CLASS, TaskRow } from "@/components/task-row";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { when } from "@/lib/utils";
+import { cn } from "@/lib/utils";
 
 import { filtersFrom, filtersTo, KINDS, SORTS, STATUSES, type TaskFilters, useTaskList } from "../api/tasks";
-
-type Task = Schemas["TaskOut"];
 
 // Every row is one height, so the list knows where row 9,000 is without drawing the rows above.
 export const ROW_HEIGHT = 56;
@@ -19,11 +16,6 @@ const OVERSCAN = 8;
 // The next page is asked for when the rows drawn come this close to the last one loaded.
 const AHEAD = 20;
 const SELECT = "h-9 rounded-md border border-input bg-background px-2 text-sm";
-
-function summary(input: Record<string, unknown>): string {
-  const text = input.text ?? input.request ?? input.instruction;
-  return typeof text === "string" ? text : JSON.stringify(input);
-}
 
 /** A date of the filter (YYYY-MM-DD, the person's day) as the instant the API compares with. */
 function midnight(day: string, after = 0): string | undefined {
@@ -133,34 +125,6 @@ function Filters({ filters, set }: { filters: TaskFilters; set: (next: Partial<T
     </div>
   );
 }
-
-// Scrolling draws the page again every frame: a row already drawn is kept as it is (its time,
-// formatted by Intl, is the costly part).
-const Row = memo(function Row({ task, focusable }: { task: Task; focusable: boolean }) {
-  return (
-    <>
-      <div role="cell" className="w-14 shrink-0">
-        {/* The link covers the whole row (after:inset-0), so a click anywhere opens the task. */}
-        <Link
-          to={`/tasks/${task.id}`}
-          tabIndex={focusable ? 0 : -1}
-          className="text-xs text-muted-foreground after:absolute after:inset-0 after:content-[''] focus-visible:outline-none"
-        >
-          #{task.id}
-        </Link>
-      </div>
-      <div role="cell" className="w-32 shrink-0">
-        <StatusBadge status={task.status} />
-      </div>
-      <div role="cell" className="grid min-w-0 flex-1">
-        <span className="truncate">{summary(task.input)}</span>
-        <span className="truncate text-xs text-muted-foreground">
-          {task.agent ?? task.kind} · {when(task.created_at)}
-        </span>
-      </div>
-    </>
-  );
-});
 
 export function TaskListPage() {
   const [params, setParams] = useSearchParams();
@@ -272,24 +236,25 @@ export function TaskListPage() {
         <div role="rowgroup" className="relative w-full" style={{ height: virtualizer.getTotalSize() }}>
           {drawn.map((item) => {
             const task = rows[item.index];
-            return (
-              // The pointer shows as a bar, not a background: the status badges keep their contrast.
-              <div
+            const place = {
+              "aria-rowindex": item.index + 1,
+              "data-index": item.index,
+              className: "absolute left-0 top-0",
+              style: { height: ROW_HEIGHT, transform: `translateY(${item.start}px)` },
+            };
+            return task ? (
+              <TaskRow
                 key={item.key}
-                role="row"
-                aria-rowindex={item.index + 1}
-                data-index={item.index}
-                className="absolute left-0 top-0 flex w-full items-center gap-2 border-b px-3 hover:shadow-[inset_3px_0_0_var(--color-ring)] focus-within:ring-2 focus-within:ring-inset focus-within:ring-ring"
-                style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                task={task}
+                focusable={item.index === current}
                 onFocus={() => setActive(item.index)}
-              >
-                {task ? (
-                  <Row task={task} focusable={item.index === current} />
-                ) : (
-                  <div role="cell" className="text-sm text-muted-foreground">
-                    Loading more…
-                  </div>
-                )}
+                {...place}
+              />
+            ) : (
+              <div key={item.key} role="row" {...place} className={cn(TASK_ROW_CLASS, place.className)}>
+                <div role="cell" className="text-sm text-muted-foreground">
+                  Loading more…
+                </div>
               </div>
             );
           })}

@@ -14,11 +14,15 @@ export function useWebhooks() {
   });
 }
 
-/** The agents a webhook may hand its deliveries to. */
-export function useAgentChoices() {
+export type Delivery = Schemas["DeliveryRecordOut"];
+
+/** A webhook's recent deliveries, newest first; deliveries are events, so the live updates
+ * that refresh events (a task ending) refresh these too. */
+export function useDeliveries(id: number) {
   return useQuery({
-    queryKey: ["agents"],
-    queryFn: () => data(api.GET("/api/agents", { params: { query: { limit: 200, sort: "name" } } })),
+    queryKey: ["events", "webhook", id],
+    queryFn: () =>
+      data(api.GET("/api/webhooks/{webhook_id}/deliveries", { params: { path: { webhook_id: id }, query: { limit: 20 } } })),
   });
 }
 

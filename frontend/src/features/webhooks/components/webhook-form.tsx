@@ -1,15 +1,18 @@
 import { type FormEvent, useState } from "react";
 
+import { type TargetFields, targetFields, targetKey } from "@/api/targets";
+import { TargetSelect } from "@/components/target-select";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/textarea";
 
-import { useAgentChoices, type Webhook } from "../api/webhooks";
+import type { Webhook } from "../api/webhooks";
 
-export type WebhookFields = { name: string; agent_id: number | null; instruction: string; enabled: boolean };
+export type WebhookFields = TargetFields & { name: string; instruction: string; enabled: boolean };
 
-/** A webhook's name, the agent it hands deliveries to and what to do with each one. */
+/** A webhook's name, who handles its deliveries (an agent, a team, a workflow or Angie herself)
+ * and what to do with each one. */
 export function WebhookForm({
   prefix,
   hook,
@@ -25,14 +28,13 @@ export function WebhookForm({
   onSubmit: (fields: WebhookFields) => void;
   onCancel?: () => void;
 }) {
-  const agents = useAgentChoices();
   const [name, setName] = useState(hook?.name ?? "");
-  const [agent, setAgent] = useState(hook?.agent_id ? String(hook.agent_id) : "");
+  const [target, setTarget] = useState(hook ? targetKey(hook) : "");
   const [instruction, setInstruction] = useState(hook?.instruction ?? "");
   const [enabled, setEnabled] = useState(hook?.enabled ?? true);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    onSubmit({ name: name.trim(), agent_id: agent ? Number(agent) : null, instruction, enabled });
+    onSubmit({ name: name.trim(), ...targetFields(target), instruction, enabled });
   };
   return (
     <form onSubmit={submit} className="grid gap-3" aria-label={hook ? `Edit ${hook.name}` : "New webhook"}>
@@ -42,20 +44,8 @@ export function WebhookForm({
           <Input id={`${prefix}-name`} required maxLength={120} value={name} onChange={(e) => setName(e.target.value)} placeholder="doorbell" />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor={`${prefix}-agent`}>Agent</Label>
-          <select
-            id={`${prefix}-agent`}
-            className="h-9 rounded-md border border-input bg-background px-2 text-sm"
-            value={agent}
-            onChange={(e) => setAgent(e.target.value)}
-          >
-            <option value="">Angie decides</option>
-            {agents.data?.items.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
-          </select>
+          <Label htmlFor={`${prefix}-target`}>Who handles it</Label>
+          <TargetSelect id={`${prefix}-target`} value={target} onChange={setTarget} />
         </div>
         <label className="flex h-9 items-center gap-2 text-sm">
           <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />

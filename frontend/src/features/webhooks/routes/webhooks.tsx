@@ -1,13 +1,26 @@
 import { useState } from "react";
+import { Link } from "react-router";
+
+import { targetKey, useTargets } from "@/api/targets";
 
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
+import { StatusBadge } from "@/components/status-badge";
 import { Button } from "@/components/ui/button";
 import { when } from "@/lib/utils";
 
-import { type NewWebhook, useCreateWebhook, useDeleteWebhook, useRotateWebhook, useUpdateWebhook, useWebhooks, type Webhook } from "../api/webhooks";
+import {
+  type NewWebhook,
+  useCreateWebhook,
+  useDeleteWebhook,
+  useDeliveries,
+  useRotateWebhook,
+  useUpdateWebhook,
+  useWebhooks,
+  type Webhook,
+} from "../api/webhooks";
 import { SigningRecipe } from "../components/signing-recipe";
 import { WebhookForm, type WebhookFields } from "../components/webhook-form";
 
@@ -32,16 +45,71 @@ function SecretOnce({ hook, verb }: { hook: NewWebhook; verb: string }) {
   );
 }
 
+/** Who handles a hook's deliveries, in words. */
+function useHandler(hook: Webhook): string {
+  const targets = useTargets();
+  if (hook.agent_id) return `agent ${targets.agents.find((a) => a.id === hook.agent_id)?.name ?? hook.agent_id}`;
+  if (hook.team_id) return `team ${targets.teams.find((t) => t.id === hook.team_id)?.name ?? hook.team_id}`;
+  if (hook.workflow_id) return `workflow ${targets.workflows.find((w) => w.id === hook.workflow_id)?.name ?? hook.workflow_id}`;
+  return "Angie herself";
+}
+
+/** A hook's recent deliveries: when each came, its delivery id, its event and the task it started. */
+function Deliveries({ hook }: { hook: Webhook }) {
+  const deliveries = useDeliveries(hook.id);
+  if (deliveries.isPending) return <p role="status" className="text-muted-foreground">Loading deliveries…</p>;
+  if (deliveries.isError) return <Alert>{deliveries.error.message}</Alert>;
+  if (deliveries.data.items.length === 0) return <p className="text-muted-foreground">No deliveries yet.</p>;
+  return (
+    <table className="w-full text-left text-xs" aria-label={`Recent deliveries of ${hook.name}`}>
+      <thead className="text-muted-foreground">
+        <tr>
+          <th className="py-1 pr-2 font-medium">When</th>
+          <th className="py-1 pr-2 font-medium">Delivery id</th>
+          <th className="py-1 pr-2 font-medium">Event</th>
+          <th className="py-1 font-medium">Task</th>
+        </tr>
+      </thead>
+      <tbody>
+        {deliveries.data.items.map((d) => (
+          <tr key={d.event_id} className="border-t align-top">
+            <td className="py-1 pr-2">{when(d.received_at)}</td>
+            <td className="break-all py-1 pr-2 font-mono">{d.delivery_id ?? <span className="text-muted-foreground">none sent</span>}</td>
+            <td className="py-1 pr-2">
+              {d.status}
+              {d.error ? <span className="block text-destructive">{d.error}</span> : null}
+            </td>
+            <td className="py-1">
+              {d.task_id ? (
+                <span className="flex flex-wrap items-center gap-1">
+                  <Link to={`/tasks/${d.task_id}`} className="underline">
+                    Task {d.task_id}
+                  </Link>
+                  {d.task_status ? <StatusBadge status={d.task_status} /> : null}
+                </span>
+              ) : (
+                <span className="text-muted-foreground">none</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function WebhookRow({ hook, onRotated }: { hook: Webhook; onRotated: (hook: NewWebhook) => void }) {
   const [editing, setEditing] = useState(false);
+  const [showDeliveries, setShowDeliveries] = useState(false);
+  const handler = useHandler(hook);
   const update = useUpdateWebhook();
   const rotate = useRotateWebhook();
   const remove = useDeleteWebhook();
   const url = fullUrl(hook.url);
   const save = (fields: WebhookFields) => {
-    // Only a changed agent is sent: naming a target replaces a team or workflow set elsewhere.
-    const { agent_id, ...rest } = fields;
-    const body = agent_id === hook.agent_id ? rest : fields;
+    // The target is sent only when it changed: naming one replaces the whole target.
+    const { agent_id, team_id, workflow_id, ...rest } = fields;
+    const body = targetKey(fields) === targetKey(hook) ? rest : { ...rest, agent_id, team_id, workflow_id };
     update.mutate({ id: hook.id, body }, { onSuccess: () => setEditing(false) });
   };
   return (
@@ -53,6 +121,15 @@ function WebhookRow({ hook, onRotated }: { hook: Webhook; onRotated: (hook: NewW
           made {when(hook.created_at)}
           {hook.last_delivery_at ? ` · last delivery ${when(hook.last_delivery_at)}` : " · no deliveries yet"}
         </span>
+        <Button
+          variant="ghost"
+          size="sm"
+          aria-label={`Deliveries of ${hook.name}`}
+          aria-expanded={showDeliveries}
+          onClick={() => setShowDeliveries(!showDeliveries)}
+        >
+          Deliveries
+        </Button>
         <Button variant="ghost" size="sm" aria-label={`Edit ${hook.name}`} aria-expanded={editing} onClick={() => setEditing(!editing)}>
           Edit
         </Button>
@@ -85,13 +162,17 @@ function WebhookRow({ hook, onRotated }: { hook: Webhook; onRotated: (hook: NewW
         </code>
         <CopyButton value={url} label={`Copy the address of ${hook.name}`} />
       </div>
-      {hook.instruction ? <p className="text-muted-foreground">{hook.instruction}</p> : null}
+      <p className="text-muted-foreground">
+        Handled by {handler}
+        {hook.instruction ? `: ${hook.instruction}` : ""}
+      </p>
       {update.isError ? <Alert>{update.error.message}</Alert> : null}
       {rotate.isError ? <Alert>{rotate.error.message}</Alert> : null}
       {remove.isError ? <Alert>{remove.error.message}</Alert> : null}
       {editing ? (
         <WebhookForm prefix={`hook-${hook.id}`} hook={hook} submitLabel="Save webhook" pending={update.isPending} onSubmit={save} onCancel={() => setEditing(false)} />
       ) : null}
+      {showDeliveries ? <Deliveries hook={hook} /> : null}
       <SigningRecipe url={url} />
     </li>
   );

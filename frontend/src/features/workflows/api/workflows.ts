@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, data, done, type Schemas } from "@/api/client";
+import { useTargets } from "@/api/targets";
 
 export type Workflow = Schemas["WorkflowOut"];
 export type WorkflowIn = Schemas["WorkflowIn"];
@@ -24,15 +25,8 @@ export function useWorkflow(id: number | null) {
 
 /** The agents and teams a step can be run by. */
 export function useRunners() {
-  const agents = useQuery({
-    queryKey: ["agents"],
-    queryFn: () => data(api.GET("/api/agents", { params: { query: { limit: 200, sort: "name" } } })),
-  });
-  const teams = useQuery({
-    queryKey: ["teams"],
-    queryFn: () => data(api.GET("/api/teams", { params: { query: { limit: 200 } } })),
-  });
-  return { agents: agents.data?.items ?? [], teams: teams.data?.items ?? [], error: agents.error ?? teams.error };
+  const { agents, teams, error } = useTargets();
+  return { agents, teams, error };
 }
 
 export function useSaveWorkflow(id: number | null) {

@@ -18,9 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from angie.accounts.auth import AuthService, SignIn
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
+from angie.api.page_context import PageContext, Subject, describe
 from angie.api.routes.live import KEEPALIVE_SECONDS, event_stream
 from angie.api.schemas import Body
-from angie.db.models import ChannelKind, EventType, Message, MessageRole, TaskStatus
+from angie.db.models import ChannelKind, EventType, Message, MessageRole, TaskStatus, User
 from angie.errors import AngieError, Unavailable
 from angie.events.router import NewEvent
 from angie.feedback import conversation_for
@@ -60,9 +61,19 @@ Thread = Annotated[
 ]
 
 
+PageContextField = Annotated[
+    PageContext | None,
+    Field(
+        description="What you are looking at (a task, workflow, agent, team or event of yours): "
+        "Angie is told about it with the message."
+    ),
+]
+
+
 class ChatIn(Body):
     text: Text
     thread: Thread = "api"
+    context: PageContextField = None
 
 
 class ChatOut(BaseModel):
@@ -76,17 +87,34 @@ class _MessageFrame(Body):
     type: Literal["message"]
     text: Text
     thread: Thread = "web"
+    context: PageContextField = None
 
 
 # -- following a task ------------------------------------------------------------------------
 
 
+async def _subject(services: Services, user: User, context: PageContext | None) -> Subject | None:
+    """What the person is looking at, read for them alone (a 422 when it is not theirs)."""
+    if context is None:
+        return None
+    async with services.database.session() as session:
+        return await describe(session, user, context)
+
+
 async def _start(
-    services: Services, user_id: int, channel: ChannelKind, thread: str, text: str
+    services: Services,
+    user_id: int,
+    channel: ChannelKind,
+    thread: str,
+    text: str,
+    subject: Subject | None = None,
 ) -> tuple[int, int]:
     """Submit the message as an event; returns (task id, conversation id)."""
     async with services.database.session() as session:
         conversation_id = (await conversation_for(session, user_id, channel, thread)).id
+    payload: dict[str, Any] = {"text": text}
+    if subject is not None:
+        payload["context"] = subject.payload()
     route = await services.submit(
         NewEvent(
             EventType.MESSAGE,
@@ -94,7 +122,7 @@ async def _start(
             user_id=user_id,
             channel=channel,
             thread=thread,
-            payload={"text": text},
+            payload=payload,
         )
     )
     if route.task is None:
@@ -188,11 +216,12 @@ async def chat(
 ) -> ChatOut:
     """Say something to Angie and wait (up to `wait` seconds) for her reply."""
     user_id = user.id
+    subject = await _subject(services, user, body.context)
     await session.commit()  # nothing of this request's session stays open while she works
     reply: LiveEvent | None = None
     with await services.live.subscribe(user_id) as subscription:
         task_id, conversation_id = await _start(
-            services, user_id, ChannelKind.API, body.thread, body.text
+            services, user_id, ChannelKind.API, body.thread, body.text, subject
         )
         subscription.follow(task_id)
         with contextlib.suppress(TimeoutError):
@@ -242,11 +271,12 @@ async def chat_stream(
 ) -> StreamingResponse:
     """Say something to Angie and follow her work as server-sent events until she is done."""
     user_id = user.id
+    subject = await _subject(services, user, body.context)
     await session.commit()
     subscription = await services.live.subscribe(user_id)
     try:
         task_id, conversation_id = await _start(
-            services, user_id, ChannelKind.API, body.thread, body.text
+            services, user_id, ChannelKind.API, body.thread, body.text, subject
         )
     except BaseException:
         subscription.close()
@@ -356,9 +386,10 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
 
 
 async def _take(
-    services: Services, subscription: Subscription, user_id: int, frame: dict[str, Any]
+    services: Services, subscription: Subscription, user: User, frame: dict[str, Any]
 ) -> None:
     """One frame after signing in: a message starts a chat task; anything else is an error."""
+    user_id = user.id
     if frame["type"] != "message":
         reason = (
             "you are signed in already"
@@ -375,8 +406,13 @@ async def _take(
         text = f"{where}: {first['msg']}" if where else str(first["msg"])
         subscription.offer(_event(LiveType.ERROR, None, user_id, message=text))
         return
+    try:
+        subject = await _subject(services, user, message.context)
+    except AngieError as err:
+        subscription.offer(_event(LiveType.ERROR, None, user_id, message=err.message))
+        return
     task_id, conversation_id = await _start(
-        services, user_id, ChannelKind.WEB, message.thread, message.text
+        services, user_id, ChannelKind.WEB, message.thread, message.text, subject
     )
     subscription.offer(
         _event(
@@ -416,7 +452,7 @@ async def chat_socket(websocket: WebSocket) -> None:
                     subscription.offer(_event(LiveType.ERROR, None, user_id, message=frame))
                     continue
                 try:
-                    await _take(services, subscription, user_id, frame)
+                    await _take(services, subscription, signed_in.user, frame)
                 except Exception:
                     log.exception("could not take a chat message from user %s", user_id)
                     subscription.offer(

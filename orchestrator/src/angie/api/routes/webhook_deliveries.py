@@ -236,6 +236,7 @@ async def deliver_webhook(
                 "instruction": hook.instruction,
                 **hook.target,
                 "hook": hook.name,
+                **({"delivery_id": x_angie_delivery} if x_angie_delivery is not None else {}),
             },
             dedupe_key=f"hook:{hook.id}:{x_angie_delivery or sig.removeprefix('sha256=')}",
         )

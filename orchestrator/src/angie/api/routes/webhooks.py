@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, status
-from pydantic import Field, model_validator
-from sqlalchemy import select
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import and_, select
 
 from angie.api.deps import CurrentUser, ServicesDep, SessionDep
 from angie.api.paging import query_page
@@ -19,10 +19,17 @@ from angie.api.schemas import Body, ListParams, Out, Page, order_by
 from angie.api.validation import PathId, RowId, UniqueName, reject_nulls
 from angie.api.visibility import TARGET_FIELDS, at_most_one_target, check_target, owned
 from angie.db.crypto import credential_box
-from angie.db.models import Webhook
+from angie.db.models import Event, EventStatus, EventType, Task, TaskStatus, Webhook
 from angie.services import Services
 
-__all__ = ("NewWebhookOut", "WebhookOut", "hook_url", "router")
+__all__ = (
+    "DeliveriesOut",
+    "DeliveryRecordOut",
+    "NewWebhookOut",
+    "WebhookOut",
+    "hook_url",
+    "router",
+)
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 _NAMES = UniqueName(
@@ -89,6 +96,23 @@ class WebhookOut(Out):
 
 class NewWebhookOut(WebhookOut):
     secret: str = Field(description="Shown once: the key that signs deliveries. Keep it now.")
+
+
+class DeliveryRecordOut(BaseModel):
+    event_id: int = Field(description="The event the delivery became.")
+    received_at: datetime
+    delivery_id: str | None = Field(
+        description="The sender's X-Angie-Delivery id; null when it sent none."
+    )
+    status: EventStatus = Field(description="What became of the event.")
+    error: str | None = Field(description="Why the event could not be routed, if it could not.")
+    task_id: int | None = Field(description="The task it started, if any.")
+    task_status: TaskStatus | None = Field(description="That task's status now.")
+
+
+class DeliveriesOut(BaseModel):
+    items: list[DeliveryRecordOut]
+    limit: int
 
 
 def _columns(row: Webhook) -> dict[str, Any]:
@@ -198,3 +222,45 @@ async def rotate_webhook_secret(
     await session.flush()
     await session.refresh(row)
     return _with_secret(row, secret)
+
+
+@router.get("/{webhook_id}/deliveries", operation_id="list_webhook_deliveries")
+async def list_webhook_deliveries(
+    webhook_id: PathId,
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many, newest first.")] = 20,
+) -> DeliveriesOut:
+    """One of your webhooks' recent deliveries, newest first: when each came, what became of
+    its event and the task it started (never its body)."""
+    row = await owned(session, Webhook, webhook_id, user)
+    started = and_(Task.event_id == Event.id, Task.parent_id.is_(None))
+    found = await session.execute(
+        select(Event, Task.id, Task.status)
+        .outerjoin(Task, started)
+        .where(
+            Event.user_id == user.id,
+            Event.type == EventType.WEBHOOK,
+            Event.source == f"hook:{row.hook_id}",
+        )
+        .order_by(Event.created_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    items = [
+        DeliveryRecordOut(
+            event_id=event.id,
+            received_at=event.created_at,
+            delivery_id=_delivery_id(event),
+            status=event.status,
+            error=event.error,
+            task_id=task_id,
+            task_status=task_status,
+        )
+        for event, task_id, task_status in found
+    ]
+    return DeliveriesOut(items=items, limit=limit)
+
+
+def _delivery_id(event: Event) -> str | None:
+    value = event.payload.get("delivery_id")
+    return value if isinstance(value, str) else None
