@@ -98,6 +98,8 @@ class Job:
     def parse(cls, argv: Sequence[str]) -> Job:
         """A command the launcher can run: ``-m MODULE``, ``-c CODE`` or ``SCRIPT`` (each with
         its arguments) after the interpreter's path."""
+        if not isinstance(argv, list | tuple) or not all(isinstance(a, str) for a in argv):
+            raise TypeError("argv must be a list of strings")
         if len(argv) < 2 or (argv[1] in ("-m", "-c") and len(argv) < 3):
             raise ValueError("expected PYTHON -m MODULE, PYTHON -c CODE or PYTHON SCRIPT")
         if argv[1].startswith("-") and argv[1] not in ("-m", "-c"):
