@@ -325,14 +325,17 @@ def test_an_uninstalled_servers_agent_is_still_seeded(monkeypatch: pytest.Monkey
     assert {"hue", "github", "email"} <= {a.name for a in fleet.seed_agents()}
 
 
-# Imports every module of a server in a fresh interpreter whose environment records what is
-# read, and whose file opens are audited: a server that reads its settings or its token file
-# at import time would hand a pre-forked launcher's parent (which imports every server once)
-# one server's credentials, and a credential changed on disk would need a new process.
+# Imports every module of a server as the pre-forked launcher does (``__main__`` included), in a
+# fresh interpreter whose environment records what is read and whose file opens are audited,
+# with every one of the server's settings set to a sentinel. Then it looks at what the imported
+# modules hold: a settings object, or the sentinel anywhere in their globals (a value read, a
+# copy of the whole environment). A server that read its settings or token file at import time
+# would hand the launcher, which imports every server once, one server's credentials, and the
+# forks would keep them.
+SENTINEL = "set-to-see-who-reads-it"
 _IMPORT_PROBE = """
 import os, pkgutil, importlib, sys, json
-PREFIX = sys.argv[1]
-STATE = sys.argv[2]
+PREFIX, STATE, PACKAGE, SENTINEL = sys.argv[1:5]
 read = []
 class Recording(os._Environ):
     def __getitem__(self, key):
@@ -344,6 +347,7 @@ class Recording(os._Environ):
         return super().__getitem__(key)
 env = os.environ
 os.environ = Recording(env._data, env.encodekey, env.decodekey, env.encodevalue, env.decodevalue)
+from pydantic_settings import BaseSettings
 from angie_mcp_core.settings import ServerSettings
 made = ServerSettings.__init__
 def recording_init(self, *args, **kwargs):
@@ -355,28 +359,125 @@ def audit(event, args):
     if event == "open" and isinstance(args[0], str) and args[0].startswith(STATE):
         opened.append(args[0])
 sys.addaudithook(audit)
-package = importlib.import_module(sys.argv[3])
+package = importlib.import_module(PACKAGE)
 for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-    if info.name.endswith(("__main__", ".testing")):
-        continue
-    importlib.import_module(info.name)
-print(json.dumps({"read": sorted(set(read)), "opened": sorted(set(opened))}))
+    if not info.name.endswith(".testing"):  # the fakes, which the launcher never imports
+        importlib.import_module(info.name)
+
+def holds(value, depth=0):
+    # The sentinel in a value, a container of them, or an object's attributes (two levels).
+    if isinstance(value, str):
+        return SENTINEL in value
+    if isinstance(value, BaseSettings):
+        return True
+    if depth > 2 or isinstance(value, type) or type(value).__module__ == "builtins" and not \
+            isinstance(value, (dict, list, tuple, set, frozenset)):
+        return False
+    if isinstance(value, dict):
+        return any(holds(k, depth + 1) or holds(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(holds(v, depth + 1) for v in value)
+    attributes = getattr(value, "__dict__", None)
+    return isinstance(attributes, dict) and holds(attributes, depth + 1)
+
+kept = sorted(
+    f"{name}.{attribute}"
+    for name, module in list(sys.modules.items())
+    if name == PACKAGE or name.startswith(PACKAGE + ".")
+    for attribute, value in list(vars(module).items())
+    if not attribute.startswith("__") and not callable(value) and holds(value)
+)
+print(json.dumps({"read": sorted(set(read)), "opened": sorted(set(opened)), "kept": kept}))
 """
+
+
+def imported_with_sentinels(
+    package: str, prefix: str, fields: list[str], tmp_path: Path, path: Path | None = None
+) -> dict[str, list[str]]:
+    """What importing ``package`` read, opened (under its data dir, ``tmp_path/state``, where
+    it runs) and kept of its settings, each set to the sentinel."""
+    import json
+    import os
+
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANGIE_")}
+    env.update({f"{prefix}{field.upper()}": SENTINEL for field in fields})
+    env["ANGIE_DATA_DIR"] = str(state)
+    if path is not None:
+        env["PYTHONPATH"] = str(path)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, prefix, str(state), package, SENTINEL],
+        capture_output=True, text=True, check=False, env=env, cwd=state, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
 
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_a_server_reads_no_credentials_when_imported(name: str, tmp_path: Path) -> None:
-    import json
-    import os
+    settings = settings_class(name)
+    prefix = settings.model_config.get("env_prefix") or f"ANGIE_{name.upper()}_"
+    found = imported_with_sentinels(
+        f"angie_mcp_{name}", prefix, list(settings.model_fields), tmp_path
+    )
+    assert found == {"read": [], "opened": [], "kept": []}, f"angie_mcp_{name} at import: {found}"
 
-    prefix = settings_class(name).model_config.get("env_prefix") or f"ANGIE_{name.upper()}_"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANGIE_")}
-    for field in settings_class(name).model_fields:
-        env[f"{prefix}{field.upper()}"] = "set-to-see-who-reads-it"
-    env["ANGIE_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORT_PROBE, prefix, str(tmp_path), f"angie_mcp_{name}"],
-        capture_output=True, text=True, check=True, env=env, timeout=60,
-    )  # fmt: skip
-    found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert found == {"read": [], "opened": []}, f"angie_mcp_{name} reads at import: {found}"
+
+# Servers that get their settings at import, each in its own way; the last one waits for main().
+_LEAKY = {
+    "reads_one": "import os\nTOKEN = os.environ.get('ANGIE_LEAKY_TOKEN')\n",
+    "copies_all": "import os\nSNAPSHOT = dict(os.environ)\n",
+    "makes_its_settings": (
+        "from pydantic_settings import SettingsConfigDict\n"
+        "from angie_mcp_core.settings import ServerSettings\n"
+        "class LeakySettings(ServerSettings):\n"
+        "    model_config = SettingsConfigDict(env_prefix='ANGIE_LEAKY_')\n"
+        "SETTINGS = LeakySettings()\n"
+    ),
+    "makes_plain_settings": (
+        "from pydantic_settings import BaseSettings, SettingsConfigDict\n"
+        "class Plain(BaseSettings):\n"
+        "    model_config = SettingsConfigDict(env_prefix='ANGIE_LEAKY_')\n"
+        "    token: str = ''\n"
+        "class Holder:\n"
+        "    def __init__(self):\n"
+        "        self.settings = Plain()\n"
+        "HOLDER = Holder()\n"
+    ),
+    "opens_its_token_file": (
+        "import os\nfrom pathlib import Path\n"
+        "try:\n    open(Path(os.getcwd(), 'token.json'))\nexcept OSError:\n    pass\n"
+    ),
+    "waits_for_main": ("import os\ndef main():\n    return os.environ.get('ANGIE_LEAKY_TOKEN')\n"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(_LEAKY))
+def test_the_import_probe_catches_a_server_that_reads_its_settings_at_import(
+    variant: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "src" / "angie_mcp_leaky"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A server that should not be."""\n')
+    (package / "__main__.py").write_text(_LEAKY[variant])
+    found = imported_with_sentinels(
+        "angie_mcp_leaky", "ANGIE_LEAKY_", ["token"], tmp_path, path=tmp_path / "src"
+    )
+    caught = {k: v for k, v in found.items() if v}
+    expected = {
+        "reads_one": {"read": ["ANGIE_LEAKY_TOKEN"], "kept": ["angie_mcp_leaky.__main__.TOKEN"]},
+        "copies_all": {
+            "read": ["ANGIE_LEAKY_TOKEN"],
+            "kept": ["angie_mcp_leaky.__main__.SNAPSHOT"],
+        },
+        "makes_its_settings": {
+            "read": ["LeakySettings()"],
+            "kept": ["angie_mcp_leaky.__main__.SETTINGS"],
+        },
+        "makes_plain_settings": {"kept": ["angie_mcp_leaky.__main__.HOLDER"]},
+        "opens_its_token_file": {"opened": [str(tmp_path / "state" / "token.json")]},
+        "waits_for_main": {},
+    }
+    assert caught == expected[variant]

@@ -34,8 +34,11 @@ from angie.mcp.toolsets import ServerToolset
 SAMPLE = (
     Path(__file__).resolve().parents[1] / "mcp_servers" / "_core" / "tests" / "sample_server.py"
 )
+ENVIRON = Path(__file__).parent / "fakes" / "environ_server.py"
+LAUNCHERS = ["fork", "exec"]
 
-# One supervisor (two servers) for the module: starting Python servers is the slow part.
+# One supervisor (two servers) per launcher for the module: starting Python servers is the
+# slow part. Every test of the shared supervisor runs with a forked and with an exec'd server.
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 
@@ -57,8 +60,10 @@ async def wait_for(condition: object, seconds: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Supervisor]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=LAUNCHERS)
+async def running(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Supervisor]:
     tmp_path = tmp_path_factory.mktemp("supervisor")
     environ = {
         "PATH": os.environ["PATH"],
@@ -75,7 +80,9 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sup
         state_dir=tmp_path / "mcp",
         min_backoff=0.1,
         on_restart=restarted.append,
+        launcher=request.param,
     )
+    assert sup.launcher == request.param
     sup.restarted = restarted  # type: ignore[attr-defined]
     await sup.start()
     try:
@@ -108,13 +115,66 @@ async def test_server_refuses_requests_without_its_token(supervisor: Supervisor)
     assert response.status_code == 401
 
 
-async def test_each_server_gets_only_its_own_credentials(supervisor: Supervisor) -> None:
-    state = next(s for s in supervisor.states() if s.name == "sample")
-    assert state.pid is not None
-    environ = (await asyncio.to_thread(Path(f"/proc/{state.pid}/environ").read_bytes)).split(b"\0")
-    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
-    assert "ANGIE_SAMPLE_API_KEY" in names
-    assert not names & {"ANGIE_OTHER_API_KEY", "ANGIE_GITHUB_TOKEN", "OPENAI_API_KEY"}
+def environ_spec(name: str) -> ServerSpec:
+    prefix = f"ANGIE_{name.upper()}_"
+    command = (sys.executable, str(ENVIRON), prefix)
+    return ServerSpec(name=name, transport="stdio", command=command, builtin=True)
+
+
+async def environ_of(supervisor: Supervisor, name: str) -> dict[str, str]:
+    """The environment the server's process runs with, as the server itself reads it."""
+    endpoint = supervisor.endpoint(name)
+    async with Client(endpoint.url, auth=endpoint.token) as client:
+        seen = (await client.call_tool("environ", {})).structured_content
+    assert isinstance(seen, dict)
+    return dict(seen)
+
+
+def proc_environ(pid: int) -> set[str]:
+    """The names in /proc/<pid>/environ: what any process of the same user can read."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return {entry.split(b"=", 1)[0].decode() for entry in raw.split(b"\0") if entry}
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+async def test_each_server_gets_only_its_own_credentials(launcher: str, tmp_path: Path) -> None:
+    secrets = {
+        "ANGIE_SECRET_KEY": "the-orchestrators-own-key",
+        "ANGIE_DATABASE_URL": "mysql+asyncmy://angie:hunter2@db/angie",
+        "OPENAI_API_KEY": "sk-not-for-servers",
+    }
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "TZ": "Europe/Paris",
+        "ANGIE_ALPHA_API_KEY": "alpha-key",
+        "ANGIE_BETA_API_KEY": "beta-key",
+        **secrets,
+    }
+    sup = Supervisor(
+        [environ_spec("alpha"), environ_spec("beta")],
+        environ=environ,
+        state_dir=tmp_path / "mcp",
+        launcher=launcher,  # type: ignore[arg-type]
+    )
+    await sup.start()
+    try:
+        assert sup.launcher == launcher
+        alpha, beta = await environ_of(sup, "alpha"), await environ_of(sup, "beta")
+        pids = {s.name: s.pid for s in sup.states()}
+        readable = {name: proc_environ(pid) for name, pid in pids.items() if pid}
+    finally:
+        await sup.stop()
+    assert alpha["ANGIE_ALPHA_API_KEY"] == "alpha-key"
+    assert beta["ANGIE_BETA_API_KEY"] == "beta-key"
+    assert alpha["TZ"] == "Europe/Paris"
+    assert alpha["ANGIE_ALPHA_TRANSPORT"] == "http"
+    assert not set(alpha) & {"ANGIE_BETA_API_KEY", "ANGIE_BETA_TOKEN", *secrets}
+    assert not set(beta) & {"ANGIE_ALPHA_API_KEY", "ANGIE_ALPHA_TOKEN", *secrets}
+    # Nor can another process read them from outside (a fork shows its launcher's).
+    assert set(readable) == {"alpha", "beta"}
+    assert not readable["alpha"] & {"ANGIE_BETA_API_KEY", *secrets}
+    assert not readable["beta"] & {"ANGIE_ALPHA_API_KEY", *secrets}
 
 
 async def test_crashed_server_is_restarted_with_a_new_token(supervisor: Supervisor) -> None:
@@ -132,15 +192,21 @@ async def test_crashed_server_is_restarted_with_a_new_token(supervisor: Supervis
         assert (await client.call_tool("brightness", {"room": "living room"})).data == 80
 
 
-async def test_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+async def test_server_that_cannot_start_is_reported(launcher: str, tmp_path: Path) -> None:
     broken = ServerSpec(
         "broken", "stdio", command=(sys.executable, "-c", "raise SystemExit(3)"), builtin=True
     )
     sup = Supervisor(
-        [broken], environ={"PATH": os.environ["PATH"]}, state_dir=tmp_path, max_backoff=60
+        [broken],
+        environ={"PATH": os.environ["PATH"]},
+        state_dir=tmp_path,
+        max_backoff=60,
+        launcher=launcher,  # type: ignore[arg-type]
     )
     await sup.start()
     try:
+        assert sup.launcher == launcher
         (state,) = sup.states()
         assert state.health is ServerHealth.UNHEALTHY
         assert state.last_error is not None

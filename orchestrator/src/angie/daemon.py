@@ -192,6 +192,7 @@ class Angie:
             services.servers.specs.values(),
             environ=services.environ,
             state_dir=services.settings.data_dir / "mcp",
+            launcher=services.settings.mcp_launcher,
         )
         services.servers.supervisor = supervisor
         services.toolbox.attach(supervisor)

@@ -62,6 +62,7 @@ _ECHOABLE = frozenset(
         "trusted_proxies",
         "model",
         "mcp_timeout",
+        "mcp_launcher",
         "scheduler_lease_seconds",
         "scheduler_renew_seconds",
     }
@@ -211,6 +212,11 @@ class AngieSettings(BaseSettings):
     )
     mcp_timeout: float = Field(
         default=30.0, gt=0, le=600, description="Seconds an MCP tool call may take."
+    )
+    mcp_launcher: Literal["fork", "exec"] | None = Field(
+        default=None,
+        description="How built-in MCP servers are started: fork (from one launcher that "
+        "imported their code once; the default on Linux) or exec (a fresh Python each).",
     )
     log_level: Annotated[str, Field(description="DEBUG, INFO, WARNING or ERROR.")] = "INFO"
     log_format: Literal["text", "json"] = Field(

@@ -227,6 +227,8 @@ class AccountInstances:
                 environ=self._environ,
                 state_dir=account.state_dir,
                 start_timeout=self._start_timeout,
+                # One server each: a launcher of its own would be one more process, not one less.
+                launcher="exec",
             )
             await supervisor.start()
             tools = ServerToolset(own, supervisor, timeout=self._timeout, health=self._health)

@@ -9,17 +9,22 @@ lacks its settings is "not configured", not healthy, and says which settings it 
 
 Each child runs in a session of its own: a SIGTERM to Angie's process group (Ctrl-C, systemd)
 reaches Angie alone, who stops her servers only once her tasks are done with them.
+
+How a child is made is ``launcher``: ``exec`` runs a fresh ``python -m angie_mcp_<name>`` per
+server; ``fork`` (the default on Linux) asks the pre-forked launcher (:mod:`angie.mcp.forked`),
+which imported the server machinery once, for a fork per server, so the servers share those
+pages and start without importing them again. Both kinds of process are watched, restarted and
+stopped the same way. A launcher that dies is started again; one that cannot start leaves the
+supervisor on ``exec``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import secrets
-import signal
 import socket
 import sys
 import time
@@ -27,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 import httpx2
 from fastmcp import Client
@@ -35,23 +41,29 @@ from mcp.types import TextResourceContents
 
 from angie.db.models import ServerHealth
 from angie.errors import Unavailable
+from angie.mcp.forked import Launcher, LauncherError, ServerProcess
+from angie.mcp.launcher import Job
+from angie.mcp.processes import die_with_parent, stop_process_group
 from angie.mcp.registry import ServerSpec
 from angie_mcp_core.configuration import CONFIGURATION_URI, Configuration
 
 __all__ = (
     "Endpoint",
+    "LauncherMode",
     "ServerGone",
     "ServerState",
     "Supervisor",
     "SupervisorError",
     "child_environ",
+    "default_launcher",
     "stop_process_group",
     "stop_strays",
 )
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
+#: How the supervisor makes a server's process: a fork of the pre-forked launcher, or an exec.
+LauncherMode = Literal["fork", "exec"]
 
 # What a child may inherit besides its own settings: enough to run Python, nothing secret.
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
@@ -89,6 +101,19 @@ class ServerState:
     missing_settings: tuple[str, ...] = ()
 
 
+def default_launcher() -> LauncherMode:
+    """``fork`` where the launcher works (Linux, a Python with ``os.fork``, not the standalone
+    binary, which has no ``-m`` to run it with), ``exec`` elsewhere."""
+    frozen = getattr(sys, "frozen", False)
+    return "fork" if sys.platform == "linux" and hasattr(os, "fork") and not frozen else "exec"
+
+
+def _startup_variable(name: str) -> bool:
+    """A variable an interpreter reads as it starts (or fastmcp as it is imported): a forked
+    child would keep the launcher's value of it."""
+    return name.startswith(("PYTHON", "FASTMCP_", "LC_")) or name == "LANG"
+
+
 def child_environ(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str]:
     """What a server's process may see: enough to run Python and its own ANGIE_<NAME>_* only.
 
@@ -101,37 +126,11 @@ def child_environ(spec: ServerSpec, environ: Mapping[str, str]) -> dict[str, str
     return env
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: on Linux, get SIGTERM when Angie dies, even by SIGKILL, so
-    no server outlives her holding its port and credentials."""
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-async def stop_process_group(pgid: int, grace: float) -> None:
-    """SIGTERM a child's process group (it leads its own session), SIGKILL what is left of it
-    after ``grace`` seconds: a server's own children go with it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _group_alive(pgid):
-            return
-        await asyncio.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def _launcher_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The launcher's environment: what every child's starts with, and no one's settings."""
+    env = {k: environ[k] for k in _PASS_THROUGH if k in environ}
+    env.update({"FASTMCP_SHOW_SERVER_BANNER": "false", "PYTHONUNBUFFERED": "1"})
+    return env
 
 
 def _children_of(pid: int) -> list[int]:
@@ -162,7 +161,7 @@ def _free_port(host: str) -> int:
 class _Child:
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: ServerProcess | None = None
         self.health = ServerHealth.STOPPED
         self.endpoint: Endpoint | None = None
         self.generation = 0
@@ -188,8 +187,12 @@ class Supervisor:
         min_backoff: float = 0.5,
         max_backoff: float = 30.0,
         on_restart: Callable[[str], None] | None = None,
+        launcher: LauncherMode | None = None,
     ) -> None:
         self._children = {s.name: _Child(s) for s in specs if s.builtin and s.enabled}
+        self._mode = self._choose(launcher)
+        self._launcher: Launcher | None = None
+        self._launcher_lock = asyncio.Lock()
         self._environ = dict(environ)
         self._state_dir = state_dir
         self._host = host
@@ -201,6 +204,27 @@ class Supervisor:
 
     def stopping(self) -> bool:
         return self._stopping
+
+    @staticmethod
+    def _choose(launcher: LauncherMode | None) -> LauncherMode:
+        if launcher is not None and launcher not in get_args(LauncherMode):
+            raise ValueError(f"launcher {launcher!r} must be fork or exec")
+        if launcher == "fork" and default_launcher() != "fork":
+            log.warning("the fork launcher needs Linux and Python's -m; starting servers with exec")
+            return "exec"
+        return launcher or default_launcher()
+
+    @property
+    def launcher(self) -> LauncherMode:
+        """How the next server's process is made (``fork`` falls back to ``exec`` for good when
+        its launcher cannot start)."""
+        return self._mode
+
+    @property
+    def launcher_pid(self) -> int | None:
+        """The pid of the running launcher; None when there is none."""
+        found = self._launcher
+        return found.pid if found is not None and found.alive else None
 
     @property
     def names(self) -> list[str]:
@@ -235,19 +259,10 @@ class Supervisor:
         child.configuration = None
         child.started_at = 0.0
         try:
-            child.process = await asyncio.create_subprocess_exec(
-                *child.spec.command,
-                env=self._env(child, port, token),
-                cwd=cwd,  # not Angie's cwd: a .env there holds every server's secrets
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                preexec_fn=_die_with_parent,
-                # Its own process group: a signal to Angie's group is not a stop order for it.
-                start_new_session=True,
-            )
-        except OSError as err:
-            self._failed(child, f"cannot start {child.spec.describe()}: {err.strerror}")
+            child.process = await self._spawn(child, self._env(child, port, token), cwd)
+        except (OSError, LauncherError) as err:
+            why = err.strerror if isinstance(err, OSError) else str(err)
+            self._failed(child, f"cannot start {child.spec.describe()}: {why}")
             return
         asyncio.create_task(self._drain(child, child.process))  # noqa: RUF006 - ends with the process
         if await self._ready(child.process, port):
@@ -270,6 +285,69 @@ class Supervisor:
             await asyncio.sleep(0)  # let the stderr drain catch up
             self._failed(child, *self._exit_reason(child))
         child.watcher = asyncio.create_task(self._watch(child, child.process))
+
+    async def _spawn(self, child: _Child, env: dict[str, str], cwd: Path) -> ServerProcess:
+        """The child's process: forked by the launcher when it can be, else exec'd."""
+        launcher = await self._running_launcher() if self._forkable(child, env) else None
+        if launcher is not None:
+            try:
+                return await launcher.spawn(child.spec.command, env, cwd)
+            except LauncherError as err:  # it died meanwhile: this one start goes by exec
+                log.warning("MCP server %s: %s; starting it with exec", child.spec.name, err)
+        return await asyncio.create_subprocess_exec(
+            *child.spec.command,
+            env=env,
+            cwd=cwd,  # not Angie's cwd: a .env there holds every server's secrets
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            preexec_fn=die_with_parent,
+            # Its own process group: a signal to Angie's group is not a stop order for it.
+            start_new_session=True,
+        )
+
+    def _forkable(self, child: _Child, env: Mapping[str, str]) -> bool:
+        """Whether the launcher can run this child exactly as an exec would: this Python
+        running a module or a script, with the interpreter's start-up variables its own."""
+        command = child.spec.command
+        if self._mode != "fork" or not command or command[0] != sys.executable:
+            return False
+        try:
+            Job.parse(command)
+        except ValueError:
+            return False
+        base = _launcher_environ(self._environ)
+        differ = [k for k in {*env, *base} if _startup_variable(k) and env.get(k) != base.get(k)]
+        if differ:
+            log.info("MCP server %s sets %s: started with exec", child.spec.name, sorted(differ))
+        return not differ
+
+    def _modules(self) -> list[str]:
+        """The packages the launcher imports: each forkable child's ``-m`` module."""
+        commands = [c.spec.command for c in self._children.values()]
+        return sorted({c[2] for c in commands if c[:2] == (sys.executable, "-m") and len(c) > 2})
+
+    async def _running_launcher(self) -> Launcher | None:
+        """The launcher, started (again) if need be; None once it could not be."""
+        async with self._launcher_lock:
+            if self._launcher is not None and self._launcher.alive:
+                return self._launcher
+            if self._mode != "fork" or self._stopping:
+                return None
+            launcher = Launcher(
+                environ=_launcher_environ(self._environ),
+                cwd=self._state_dir,
+                modules=self._modules(),
+                start_timeout=self._start_timeout,
+            )
+            try:
+                await launcher.start()
+            except LauncherError as err:
+                log.warning("%s; starting MCP servers with exec from now on", err)
+                self._mode = "exec"
+                return None
+            self._launcher = launcher
+            return launcher
 
     async def _configuration(self, name: str, url: str, token: str) -> Configuration | None:
         """What a server that listens says of its settings; None when it does not say."""
@@ -305,7 +383,7 @@ class Supervisor:
         code = child.process.returncode if child.process else None
         return f"exited with code {code}", " | ".join(list(child.stderr_tail)[-3:])
 
-    async def _drain(self, child: _Child, process: asyncio.subprocess.Process) -> None:
+    async def _drain(self, child: _Child, process: ServerProcess) -> None:
         assert process.stderr is not None
         async for line in process.stderr:
             text = line.decode("utf-8", "replace").rstrip()
@@ -313,7 +391,7 @@ class Supervisor:
                 child.stderr_tail.append(text)
                 log.debug("[%s] %s", child.spec.name, text)
 
-    async def _ready(self, process: asyncio.subprocess.Process, port: int) -> bool:
+    async def _ready(self, process: ServerProcess, port: int) -> bool:
         deadline = time.monotonic() + self._start_timeout
         while time.monotonic() < deadline and process.returncode is None:
             with contextlib.suppress(OSError):
@@ -324,7 +402,7 @@ class Supervisor:
             await asyncio.sleep(0.05)
         return False
 
-    async def _watch(self, child: _Child, process: asyncio.subprocess.Process) -> None:
+    async def _watch(self, child: _Child, process: ServerProcess) -> None:
         """Restart the child when it exits, waiting longer after each quick failure."""
         await process.wait()
         if self._stopping:
@@ -426,3 +504,7 @@ class Supervisor:
             child.health = ServerHealth.STOPPED
             child.endpoint = None
         await asyncio.gather(*(c.watcher for c in children if c.watcher), return_exceptions=True)
+        async with self._launcher_lock:
+            if self._launcher is not None:
+                await self._launcher.stop(grace)
+                self._launcher = None
