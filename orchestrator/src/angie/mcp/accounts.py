@@ -254,6 +254,7 @@ class AccountInstances:
             environ=self._environ,
             state_dir=account.state_dir,
             start_timeout=self._start_timeout,
+            launcher="exec",
         )
         await supervisor.start()
         try:
