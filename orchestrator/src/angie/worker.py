@@ -252,6 +252,8 @@ class Executor:
         # The task settles and its answer is written in one transaction: the person hears
         # exactly when it ended, even if the worker dies the moment after.
         async with self.tasks.db.session() as session:
+            for call in outcome.audit:
+                session.add(call.row(task.id))
             if isinstance(outcome, Finished):
                 result = {"text": outcome.text, "data": outcome.data}
                 settled = await self.tasks.succeed(task.id, result, session=session)

@@ -123,6 +123,18 @@ class ToolCallRecord:
     duration_ms: int
     tool_call_id: str | None
 
+    def row(self, task_id: int) -> ToolCall:
+        """The ``tool_calls`` row of ``task_id`` that keeps it."""
+        return ToolCall(
+            task_id=task_id,
+            server=self.server,
+            tool=self.tool,
+            arguments=self.arguments,
+            outcome=self.outcome,
+            error=self.error,
+            duration_ms=self.duration_ms,
+        )
+
 
 class Recorder(Protocol):
     async def record(self, call: ToolCallRecord) -> None: ...
@@ -250,17 +262,7 @@ class DatabaseRecorder:
     async def record(self, call: ToolCallRecord) -> None:
         try:
             async with self._database.session() as session:
-                session.add(
-                    ToolCall(
-                        task_id=self._task_id,
-                        server=call.server,
-                        tool=call.tool,
-                        arguments=call.arguments,
-                        outcome=call.outcome,
-                        error=call.error,
-                        duration_ms=call.duration_ms,
-                    )
-                )
+                session.add(call.row(self._task_id))
         except Exception:
             # The audit trail must never cost the user the call itself.
             log.exception(

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 
 from angie.agents.approvals import ApprovalService
+from angie.agents.audit import DatabaseRecorder, ToolCallRecord
 from angie.agents.direct import DirectCaller, DirectCallError
 from angie.agents.llm import ModelNotConfigured
 from angie.agents.memory import ConversationMemory
@@ -122,14 +123,24 @@ class ChatTurn:
         return outcome
 
     async def _tool_command(self, task: Task, text: str) -> Outcome:
+        # The call's audit row is written with the task's end, in the same transaction.
+        audit: list[ToolCallRecord] = []
         try:
             server, tool, arguments = parse_tool_command(text)
-            result = await self.direct.call(task.id, server, tool, arguments)
+            result = await self.direct.call(task.id, server, tool, arguments, recorded=audit)
         except DirectCallError as err:
             # The task fails for the tool's own words (or the command's mistake); the person
             # reads them as they are.
-            return Failed(err.message, told=f"/tool: {err.message}")
-        return Finished(json.dumps(result, ensure_ascii=False, indent=2, default=str), result)
+            return Failed(err.message, told=f"/tool: {err.message}", audit=tuple(audit))
+        except BaseException:
+            # Ending some other way (a server that went silent, a cancelled task), the call
+            # is still on record.
+            recorder = DatabaseRecorder(self.tasks.db, task.id)
+            for call in audit:
+                await recorder.record(call)
+            raise
+        text = json.dumps(result, ensure_ascii=False, indent=2, default=str)
+        return Finished(text, result, audit=tuple(audit))
 
 
 def _data(task: Task) -> str:

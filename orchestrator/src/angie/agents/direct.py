@@ -39,14 +39,23 @@ class DirectCaller:
     def __init__(self, toolbox: Toolbox) -> None:
         self.toolbox = toolbox
 
-    async def call(self, task_id: int, server: str, tool: str, arguments: dict[str, Any]) -> Any:
+    async def call(
+        self,
+        task_id: int,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        recorded: list[ToolCallRecord] | None = None,
+    ) -> Any:
+        """Make the call and audit it: in a transaction of its own, or, given ``recorded``,
+        appended there for the caller to write with the task's end (one transaction less)."""
         spec = self.toolbox.spec(server)
         if spec is None:
             known = ", ".join(sorted(self.toolbox.installed())) or "none"
             raise DirectCallError(f"no MCP server named {server!r} is enabled (enabled: {known})")
         async with self.toolbox.db.session() as session:
             policy = await load_policy(session)
-        recorder = DatabaseRecorder(self.toolbox.db, task_id)
         started = time.monotonic()
         outcome, error, data = ToolCallOutcome.OK, None, None
         generation = self._generation(spec)
@@ -109,17 +118,19 @@ class DirectCaller:
             await self.toolbox.health.failed(spec, reached.message)
             raise reached from err
         finally:
-            await recorder.record(
-                ToolCallRecord(
-                    server=server,
-                    tool=tool,
-                    arguments=redact(arguments),
-                    outcome=outcome,
-                    error=error,
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                    tool_call_id=None,
-                )
+            record = ToolCallRecord(
+                server=server,
+                tool=tool,
+                arguments=redact(arguments),
+                outcome=outcome,
+                error=error,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                tool_call_id=None,
             )
+            if recorded is not None:
+                recorded.append(record)
+            else:
+                await DatabaseRecorder(self.toolbox.db, task_id).record(record)
 
     def _reconnect_next_time(self, spec: ServerSpec) -> None:
         server_toolset = self.toolbox.server(spec.name)

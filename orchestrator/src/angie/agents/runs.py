@@ -44,6 +44,8 @@ __all__ = ("Failed", "Finished", "Outcome", "Suspended", "Waiting", "answer_of",
 class Finished:
     text: str
     data: Any = None
+    # Tool calls made outside an agent run (a /tool command), written with the task's end.
+    audit: tuple[ToolCallRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class Failed:
 
     error: str
     told: str | None = None
+    audit: tuple[ToolCallRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
