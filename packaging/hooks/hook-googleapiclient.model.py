@@ -2,7 +2,9 @@
 # google-api-python-client (110 MB, some 500 APIs). The gmail and gcal servers build their
 # service from the document that ships with the library (static_discovery=True), so the binary
 # needs those and no others: the (name, version) of every `build("name", "version", ...)` call
-# in mcp_servers/. A server that builds a new API is bundled its document without a change here.
+# and of every `GoogleService(api="name", version="version", ...)` (the kit's Google account
+# builds from those) in mcp_servers/. A server of a new API is bundled its document without a
+# change here.
 
 import ast
 from pathlib import Path
@@ -18,11 +20,18 @@ def _documents():
         for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
-            if node.func.id != "build" or len(node.args) < 2:
+            if node.func.id == "build" and len(node.args) >= 2:
+                name, version = node.args[0], node.args[1]
+            elif node.func.id == "GoogleService":
+                given = {k.arg: k.value for k in node.keywords}
+                name, version = given.get("api"), given.get("version")
+            else:
                 continue
-            name, version = node.args[0], node.args[1]
             if isinstance(name, ast.Constant) and isinstance(version, ast.Constant):
                 names.add(f"{name.value}.{version.value}.json")
+    if not names:
+        # An empty list would bundle every document: better to fail the build.
+        raise SystemExit("no Google API is built in mcp_servers/: the hook found nothing")
     return sorted(names)
 
 

@@ -71,8 +71,10 @@ class ChatTurn:
         resuming = bool((task.state or {}).get("messages"))
         if not resuming and text.lstrip().startswith("/tool"):
             return await self._tool_command(task, text)
+        recalled: tuple[str | None, list[ModelMessage], str | None] = (None, [], None)
         if not resuming:
-            await self.memory.remember_request(task, text)
+            # The request is kept, and what came before it read, in one transaction.
+            recalled = await self.memory.remember_and_recall(task, text)
         try:
             self.factory.model_for(None)
         except ModelNotConfigured as err:
@@ -91,7 +93,7 @@ class ChatTurn:
             )
         history: list[ModelMessage] = []
         if not resuming:
-            summary, history, tainted_by = await self.memory.history(task)
+            summary, history, tainted_by = recalled
             if tainted_by is not None:
                 # Earlier messages quote outside content: reading them taints this run too.
                 await taint_task(self.tasks.db, task, tainted_by)

@@ -44,35 +44,36 @@ class ConversationMemory:
             return None
         return task.user_id, task.channel or ChannelKind.WEB, task.thread or ""
 
-    async def remember_request(self, task: Task, text: str) -> None:
-        where = self._where(task)
-        if where is None:
-            return
-        async with self.db.session() as session:
-            conversation = await conversation_for(session, *where)
-            seen = await session.scalar(
-                select(func.count()).where(
-                    Message.task_id == task.id, Message.role == MessageRole.USER
-                )
-            )
-            if not seen:
-                session.add(
-                    Message(
-                        conversation_id=conversation.id,
-                        role=MessageRole.USER,
-                        content=text,
-                        task_id=task.id,
-                        tainted_by=task.tainted_by or started_by(task),
-                    )
-                )
-
     async def history(self, task: Task) -> tuple[str | None, list[ModelMessage], str | None]:
         """(summary, recent messages, what tainted any of them) before this task's request."""
+        return await self.remember_and_recall(task, None)
+
+    async def remember_and_recall(
+        self, task: Task, text: str | None
+    ) -> tuple[str | None, list[ModelMessage], str | None]:
+        """Keep the person's request (``text``, once per task) and read what came before it,
+        in one transaction: (summary, recent messages, what tainted any of them)."""
         where = self._where(task)
         if where is None:
             return None, [], None
         async with self.db.session() as session:
             conversation = await conversation_for(session, *where)
+            if text is not None:
+                seen = await session.scalar(
+                    select(func.count()).where(
+                        Message.task_id == task.id, Message.role == MessageRole.USER
+                    )
+                )
+                if not seen:
+                    session.add(
+                        Message(
+                            conversation_id=conversation.id,
+                            role=MessageRole.USER,
+                            content=text,
+                            task_id=task.id,
+                            tainted_by=task.tainted_by or started_by(task),
+                        )
+                    )
             rows = list(
                 await session.scalars(
                     select(Message)

@@ -105,7 +105,9 @@ async def run_agent(
     model server that fails raises :class:`~angie.agents.llm.ModelFailed`, saying which."""
     deps = TaskDeps(task=task, delegate=delegate)
     stream = _live_text(agent, task, live)
-    limits = (limits or RunLimits()).within(TreeUsage(*await tasks.tree_usage(task.id)))
+    limits = (limits or RunLimits()).within(
+        TreeUsage(*await tasks.tree_usage(task.id, is_root=task.parent_id is None))
+    )
     exhausted = limits.exhausted()
     if exhausted is not None:
         return Failed(exhausted, RunLimits.told(exhausted))

@@ -190,12 +190,13 @@ class TaskService:
                 .execution_options(synchronize_session=False)
             )
 
-    async def tree_usage(self, task_id: int) -> tuple[int, int]:
+    async def tree_usage(self, task_id: int, *, is_root: bool = False) -> tuple[int, int]:
         """(tool calls, tokens) used so far by the request ``task_id`` belongs to: its root task
-        and every task under it, over all their runs."""
+        and every task under it, over all their runs. ``is_root``: the caller knows the task
+        has no parent (no walk up)."""
         async with self.db.session() as session:
             root = task_id
-            for _ in range(64):  # delegations nest a few levels; a cycle cannot happen
+            for _ in range(0 if is_root else 64):  # delegations nest a few levels, no cycle
                 parent = await session.scalar(select(Task.parent_id).where(Task.id == root))
                 if parent is None:
                     break
@@ -206,13 +207,15 @@ class TaskService:
                     await session.scalars(select(Task.id).where(Task.parent_id.in_(level)))
                 )
                 tree.extend(level)
-            # What the request did through MCP servers; handing work on is not counted.
-            calls = await session.scalar(
+            # What the request did through MCP servers (handing work on is not counted), and
+            # its tokens: one statement.
+            calls = (
                 select(func.count())
                 .select_from(ToolCall)
                 .where(ToolCall.task_id.in_(tree), ToolCall.server != DELEGATIONS)
+                .scalar_subquery()
             )
-            tokens = await session.scalar(
+            tokens = (
                 select(
                     func.coalesce(
                         func.sum(
@@ -221,9 +224,12 @@ class TaskService:
                         ),
                         0,
                     )
-                ).where(Task.id.in_(tree))
+                )
+                .where(Task.id.in_(tree))
+                .scalar_subquery()
             )
-        return int(calls or 0), int(tokens or 0)
+            used = (await session.execute(select(calls, tokens))).one()
+        return int(used[0] or 0), int(used[1] or 0)
 
     async def save_state(self, task_id: int, state: dict[str, Any]) -> None:
         async with self.db.session() as session:
