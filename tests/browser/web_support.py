@@ -84,11 +84,28 @@ def wait_ready(url: str, process: subprocess.Popen[str]) -> None:
     pytest.fail("angie serve did not get ready")
 
 
+def _lost_port(url: str, process: subprocess.Popen[str]) -> bool:
+    """Whether Angie exited at once because her port was taken meanwhile."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _, err = process.communicate()
+            if "is in use" in err:
+                return True
+            pytest.fail(f"angie serve exited with {process.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(f"{url}/api/ready", timeout=1).status_code == 200:
+                return False
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 @contextmanager
 def serving(model: Respond, home: Path) -> Iterator[Served]:
     """A real ``angie serve`` in ``home``: the Hue server against the fake bridge, ``model`` as
     the language model, a fresh data dir (so she prints a setup code)."""
-    port = free_port()
     angie = Path(sys.executable).with_name("angie")
     with FakeHueBridge() as bridge, FakeOpenAI(model, api_key="sk-web") as llm:
         env = {
@@ -102,16 +119,23 @@ def serving(model: Respond, home: Path) -> Iterator[Served]:
             "ANGIE_MODEL_BASE_URL": llm.url,
             "ANGIE_MODEL_API_KEY": "sk-web",
         }
-        process = subprocess.Popen(
-            [str(angie), "serve", "--port", str(port)],
-            env=env,
-            cwd=home,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        # A free port can be taken by another process (a test beside this one, an MCP server)
+        # before Angie binds it: she says so and exits, and a new port is tried.
+        for attempt in range(3):
+            port = free_port()
+            process = subprocess.Popen(
+                [str(angie), "serve", "--port", str(port)],
+                env=env,
+                cwd=home,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             url = f"http://127.0.0.1:{port}"
+            if attempt < 2 and _lost_port(url, process):
+                continue
+            break
+        try:
             wait_ready(url, process)
             yield Served(url, home / "data", bridge, llm)
         finally:
