@@ -18,7 +18,7 @@ from fastmcp import Client
 from angie.db.models import ServerHealth
 from angie.mcp.forked import Launcher
 from angie.mcp.registry import ServerSpec, builtin_specs
-from angie.mcp.supervisor import Supervisor
+from angie.mcp.supervisor import LauncherMode, Supervisor
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 
@@ -32,13 +32,13 @@ def sample(**env: str) -> ServerSpec:
     return ServerSpec("sample", "stdio", command=command, env=env, builtin=True)
 
 
-def supervisor(tmp_path: Path, *specs: ServerSpec, launcher: str = "fork") -> Supervisor:
+def supervisor(tmp_path: Path, *specs: ServerSpec, launcher: LauncherMode = "fork") -> Supervisor:
     return Supervisor(
         specs or [sample()],
         environ={"PATH": os.environ["PATH"], "ANGIE_SAMPLE_API_KEY": "sample-key"},
         state_dir=tmp_path / "mcp",
         min_backoff=0.1,
-        launcher=launcher,  # type: ignore[arg-type]
+        launcher=launcher,
     )
 
 
@@ -157,7 +157,9 @@ async def test_a_server_that_sets_an_interpreter_variable_is_execd(tmp_path: Pat
 
 
 @pytest.mark.parametrize("launcher", ["fork", "exec"])
-async def test_a_stop_leaves_no_server_and_no_launcher(launcher: str, tmp_path: Path) -> None:
+async def test_a_stop_leaves_no_server_and_no_launcher(
+    launcher: LauncherMode, tmp_path: Path
+) -> None:
     sup = supervisor(tmp_path, launcher=launcher)
     await sup.start()
     pids = [s.pid for s in sup.states() if s.pid] + [p for p in [sup.launcher_pid] if p]

@@ -28,7 +28,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from angie.db.models import ServerHealth
 from angie.mcp.registry import ServerSpec
-from angie.mcp.supervisor import ServerGone, Supervisor, SupervisorError
+from angie.mcp.supervisor import LauncherMode, ServerGone, Supervisor, SupervisorError
 from angie.mcp.toolsets import ServerToolset
 
 SAMPLE = (
@@ -137,7 +137,9 @@ def proc_environ(pid: int) -> set[str]:
 
 
 @pytest.mark.parametrize("launcher", LAUNCHERS)
-async def test_each_server_gets_only_its_own_credentials(launcher: str, tmp_path: Path) -> None:
+async def test_each_server_gets_only_its_own_credentials(
+    launcher: LauncherMode, tmp_path: Path
+) -> None:
     secrets = {
         "ANGIE_SECRET_KEY": "the-orchestrators-own-key",
         "ANGIE_DATABASE_URL": "mysql+asyncmy://angie:hunter2@db/angie",
@@ -155,7 +157,7 @@ async def test_each_server_gets_only_its_own_credentials(launcher: str, tmp_path
         [environ_spec("alpha"), environ_spec("beta")],
         environ=environ,
         state_dir=tmp_path / "mcp",
-        launcher=launcher,  # type: ignore[arg-type]
+        launcher=launcher,
     )
     await sup.start()
     try:
@@ -193,7 +195,7 @@ async def test_crashed_server_is_restarted_with_a_new_token(supervisor: Supervis
 
 
 @pytest.mark.parametrize("launcher", LAUNCHERS)
-async def test_server_that_cannot_start_is_reported(launcher: str, tmp_path: Path) -> None:
+async def test_server_that_cannot_start_is_reported(launcher: LauncherMode, tmp_path: Path) -> None:
     broken = ServerSpec(
         "broken", "stdio", command=(sys.executable, "-c", "raise SystemExit(3)"), builtin=True
     )
@@ -202,7 +204,7 @@ async def test_server_that_cannot_start_is_reported(launcher: str, tmp_path: Pat
         environ={"PATH": os.environ["PATH"]},
         state_dir=tmp_path,
         max_backoff=60,
-        launcher=launcher,  # type: ignore[arg-type]
+        launcher=launcher,
     )
     await sup.start()
     try:

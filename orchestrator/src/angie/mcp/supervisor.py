@@ -168,6 +168,9 @@ class _Child:
         self.restarts = 0
         self.last_error: str | None = None  # with the end of its stderr, for the admin
         self.reason: str | None = None  # the same in a few words, for the person
+        # Why the last few generations ended ("exited with code -9"): a call to one that is
+        # already restarted (a forked server is back within milliseconds) still hears why.
+        self.ended: dict[int, str] = {}
         self.started_at = 0.0  # when the current process came up; 0 while it has not
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self.configuration: Configuration | None = None
@@ -409,6 +412,9 @@ class Supervisor:
             return
         if child.health is ServerHealth.HEALTHY:
             self._failed(child, *self._exit_reason(child))
+        child.ended[child.generation] = self._exit_reason(child)[0]
+        for old in [g for g in child.ended if g < child.generation - 4]:
+            del child.ended[old]
         # Only a process that came up and stayed up resets the backoff: one that never started
         # keeps waiting longer between tries instead of being restarted twice a second.
         if child.started_at and time.monotonic() - child.started_at > _STABLE_AFTER:
@@ -454,7 +460,7 @@ class Supervisor:
             return "was stopped with Angie"
         process = child.process
         if child.generation != generation:
-            return "was restarted"
+            return child.ended.get(generation, "was restarted")
         if child.health is not ServerHealth.HEALTHY:
             return child.reason or f"is {child.health.value}"
         if process is not None and process.returncode is None:

@@ -35,7 +35,7 @@ from angie.mcp.accounts import account_spec, create_account, delete_account
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import child_environ
 
-__all__ = ("SIGN_IN_TIMEOUT", "SignIn", "SignIns")
+__all__ = ("SIGN_IN_TIMEOUT", "SignInFlow", "SignIns")
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ State = Literal["waiting", "connected", "failed"]
 
 
 @dataclass(slots=True)
-class SignIn:
+class SignInFlow:
     """One person's sign-in in progress: what the server said, and how it ended."""
 
     id: str
@@ -74,11 +74,8 @@ class SignIn:
     spoke: asyncio.Event = field(default_factory=asyncio.Event)
     failing: bool = False
     stopped_because: str | None = None
+    # Set once it has ended, connected or failed (and its account removed).
     settled: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def finished(self) -> bool:
-        return self.state != "waiting"
 
     @property
     def links(self) -> list[str]:
@@ -111,7 +108,7 @@ class SignIns:
         self._database = database
         self._environ = dict(environ)
         self._root = root
-        self._flows: dict[str, SignIn] = {}
+        self._flows: dict[str, SignInFlow] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(
@@ -120,7 +117,7 @@ class SignIns:
         spec: ServerSpec,
         label: str,
         credentials: Mapping[str, str] | None = None,
-    ) -> SignIn:
+    ) -> SignInFlow:
         """Record the account, start its server's ``auth`` and wait for its first words."""
         typed = spec.manifest.typed_credentials if spec.manifest is not None else ()
         credentials = dict(credentials or {})
@@ -155,7 +152,7 @@ class SignIns:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-        flow = SignIn(
+        flow = SignInFlow(
             secrets.token_urlsafe(16), user_id, spec.name, label, account_id, state_dir, process
         )
         self._flows[flow.id] = flow
@@ -172,18 +169,18 @@ class SignIns:
         return flow
 
     @staticmethod
-    async def _instructions(flow: SignIn) -> None:
+    async def _instructions(flow: SignInFlow) -> None:
         """Until the server has given an address, and the lines that come with it."""
         await flow.spoke.wait()
         await asyncio.sleep(_QUIET)
 
-    def get(self, flow_id: str, user_id: int) -> SignIn:
+    def get(self, flow_id: str, user_id: int) -> SignInFlow:
         flow = self._flows.get(flow_id)
         if flow is None or flow.user_id != user_id:
             raise NotFound(f"no sign-in {flow_id!r} of yours is in progress")
         return flow
 
-    async def paste(self, flow_id: str, user_id: int, text: str) -> SignIn:
+    async def paste(self, flow_id: str, user_id: int, text: str) -> SignInFlow:
         """Pass on the address the sign-in ended on."""
         flow = self.get(flow_id, user_id)
         if flow.state != "waiting":
@@ -203,15 +200,10 @@ class SignIns:
         else:
             raise Invalid("this sign-in does not take an address")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(flow.process.wait(), 10)
-        # Its end is recorded by the follower; give it the moment it needs.
-        for _ in range(50):
-            if flow.finished:
-                break
-            await asyncio.sleep(0.02)
+            await asyncio.wait_for(flow.settled.wait(), 10)
         return flow
 
-    async def _open_loopback(self, flow: SignIn, text: str) -> None:
+    async def _open_loopback(self, flow: SignInFlow, text: str) -> None:
         parts = urlsplit(text)
         if (
             parts.scheme != "http"
@@ -244,7 +236,7 @@ class SignIns:
             task.cancel()
         self._flows.clear()
 
-    async def _follow(self, flow: SignIn) -> None:
+    async def _follow(self, flow: SignInFlow) -> None:
         """Read what the server says until it ends, then record how it ended."""
         process = flow.process
         assert process.stdout is not None
@@ -274,13 +266,14 @@ class SignIns:
         said = (await errors).decode("utf-8", "replace").strip().splitlines()
         if code == 0:
             flow.state, flow.ended = "connected", time.monotonic()
+            flow.settled.set()
             log.info("%s account %d connected from the web", flow.server, flow.account_id)
             return
         # The server's own one line, without its program name.
         reason = said[-1].split(": ", 1)[-1] if said else f"exit code {code}"
         await self._failed(flow, flow.stopped_because or reason)
 
-    async def _stop(self, flow: SignIn, reason: str) -> None:
+    async def _stop(self, flow: SignInFlow, reason: str) -> None:
         flow.stopped_because = reason
         with contextlib.suppress(ProcessLookupError):
             flow.process.kill()
@@ -288,7 +281,7 @@ class SignIns:
             await asyncio.wait_for(flow.process.wait(), 5)
         await self._failed(flow, reason)
 
-    async def _failed(self, flow: SignIn, reason: str) -> None:
+    async def _failed(self, flow: SignInFlow, reason: str) -> None:
         if flow.failing:
             await flow.settled.wait()  # whoever came first is cleaning up
             return

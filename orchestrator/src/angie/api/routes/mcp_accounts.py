@@ -24,7 +24,7 @@ from angie.mcp.accounts import (
     share_account,
     visible_accounts,
 )
-from angie.mcp.web_sign_in import MAX_PASTE, SignIn
+from angie.mcp.web_sign_in import MAX_PASTE, SignInFlow
 from angie.services import Services
 
 __all__ = ("AccountIn", "AccountOut", "AccountsOut", "ShareIn", "router")
@@ -98,7 +98,7 @@ class SignInOut(Out):
     error: str | None = Field(description="Why it failed.")
 
 
-def _sign_in_out(flow: SignIn) -> SignInOut:
+def _sign_in_out(flow: SignInFlow) -> SignInOut:
     return SignInOut(
         id=flow.id,
         server=flow.server,
