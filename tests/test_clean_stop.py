@@ -169,7 +169,7 @@ async def test_a_stop_of_the_process_group_loses_no_task_and_repeats_no_effect(
     # The tasks finished within the grace, with their servers still up: each light once.
     assert {name: puts(bridge, light) for light, name in LIGHTS.items()} == dict.fromkeys(
         LIGHTS.values(), 1
-    )
+    ), story(tasks, bridge, data_dir)
 
 
 async def test_tasks_still_running_after_the_grace_run_again_at_the_next_start(
@@ -181,6 +181,24 @@ async def test_tasks_still_running_after_the_grace_run_again_at_the_next_start(
     assert any(t.attempts == 2 for t in tasks if t.parent_id is None), "none was stopped"
     # A call that was out when Angie stopped may be made again (set_light is idempotent).
     assert all(1 <= puts(bridge, light) <= 2 for light in LIGHTS)
+
+
+def story(tasks: list[Task], bridge: FakeHueBridge, data_dir: Path) -> str:
+    """What happened, for a failure to explain itself: each task's runs, the bridge's requests
+    and what Angie said at WARNING and above, or about her tasks and servers."""
+    lines = [
+        f"task {t.id} (parent {t.parent_id}) {t.status.value} after {t.attempts} attempt(s): "
+        f"{str(t.input.get('text') or t.input.get('request'))[:60]!r}"
+        for t in tasks
+    ]
+    lines += [f"bridge: {r.method} {r.path}" for r in bridge.requests if "/lights" in r.path]
+    said = (data_dir / "angie.log").read_text(errors="replace").splitlines()
+    lines += [
+        line[:300]
+        for line in said
+        if any(w in line for w in ("WARNING", "ERROR", "angie.tasks", "angie.mcp", "angie.daemon"))
+    ]
+    return "\n".join(lines)
 
 
 def _light_of(text: str) -> str:

@@ -76,3 +76,57 @@ async def test_a_task_past_the_time_limit_is_stopped(monkeypatch: pytest.MonkeyP
     finally:
         await tasks.stop_worker(grace=1)
         tasks.close()
+
+
+async def test_every_running_task_gets_the_whole_grace() -> None:
+    """Tasks on several threads, ending one after the other, all finish within the grace: it is one
+    deadline for all of them, not shortened again by each thread's task that ended first."""
+    started: set[int] = set()
+    all_started = asyncio.Event()
+    finished: list[int] = []
+    cancelled: list[int] = []
+
+    async def handler(task_id: int) -> None:
+        started.add(task_id)
+        if len(started) == 6:
+            all_started.set()
+        try:
+            await asyncio.sleep(0.3 * task_id)
+        except asyncio.CancelledError:
+            cancelled.append(task_id)
+            raise
+        finished.append(task_id)
+
+    tasks = TaskQueue(create_broker(None))
+    tasks.start_worker(handler, threads=6)
+    for task_id in range(1, 7):
+        tasks.enqueue(task_id)
+    async with asyncio.timeout(10):
+        await all_started.wait()
+    await tasks.stop_worker(grace=2.4)  # the last ends 1.8 s after it started
+    assert (sorted(finished), cancelled) == ([1, 2, 3, 4, 5, 6], [])
+
+
+async def test_a_task_still_running_after_the_grace_is_stopped() -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def slow(_task_id: int) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    before = _threads()
+    tasks = TaskQueue(create_broker(None))
+    tasks.start_worker(slow, threads=1)
+    tasks.enqueue(1)
+    async with asyncio.timeout(10):
+        await started.wait()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await tasks.stop_worker(grace=0.5)
+    assert cancelled.is_set()
+    assert 0.5 <= loop.time() - began < 5
+    assert _settled(before) == set()

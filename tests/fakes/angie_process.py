@@ -108,7 +108,7 @@ async def answer_approvals(angie: Angie) -> None:
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     faulthandler.register(signal.SIGUSR1)  # a stack dump of a process that does not stop
     role = os.environ.get("ANGIE_TEST_ROLE", "serve")
     settings = AngieSettings(_env_file=None)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -34,6 +36,8 @@ _TIME_LIMIT_MS = 6 * 3600 * 1000
 
 # How long an idle consumer waits between polls: Redis picks up a new task within this.
 _POLL_MS = 50
+# Dramatiq's own limit on its stop, well past any grace: stop_worker keeps the grace itself.
+_STOP_WAIT_MS = 24 * 3600 * 1000
 
 Handler = Callable[[int], Coroutine[Any, Any, None]]
 
@@ -42,6 +46,33 @@ def _middleware() -> list[Middleware]:
     """Dramatiq's defaults but its TimeLimit, whose thread (one per broker) never ends: the
     worker thread keeps its own time limit instead (see ``TaskQueue._run``)."""
     return [m() for m in default_middleware if m is not TimeLimit]
+
+
+def _in_daemon_thread(fn: Callable[[], object]) -> asyncio.Future[None]:
+    """Run ``fn`` on a daemon thread of its own; the future ends with it. Unlike
+    ``asyncio.to_thread``, a call that never returns cannot hold the process at exit."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(err: BaseException | None) -> None:
+        if done.done():
+            return
+        if err is None:
+            done.set_result(None)
+        else:
+            done.set_exception(err)
+
+    def run() -> None:
+        err: BaseException | None = None
+        try:
+            fn()
+        except BaseException as raised:
+            err = raised
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, err)
+
+    threading.Thread(target=run, name="angie-worker-stop", daemon=True).start()
+    return done
 
 
 def create_broker(redis_url: str | None) -> Broker:
@@ -133,7 +164,11 @@ class TaskQueue:
         worker, self._worker = self._worker, None
         if worker is None:
             return
-        await asyncio.to_thread(worker.stop, int(grace * 1000))
+        # The grace is kept here, not by Dramatiq: its stop gives each thread's join what is
+        # left of the timeout minus all the time spent so far, so with several threads busy
+        # the last ones were given nothing and their tasks were stopped halfway.
+        stopping = _in_daemon_thread(lambda: worker.stop(_STOP_WAIT_MS))
+        await asyncio.wait({stopping}, timeout=grace)
         # Past the grace, the tasks still running are stopped here, before their MCP servers
         # are: each stays ``running`` and runs again, rather than seeing its servers vanish.
         late = [t for t in self._running if not t.done()]
@@ -142,6 +177,11 @@ class TaskQueue:
             for running in late:
                 running.cancel()
             await asyncio.wait(late, timeout=5.0)
+        # Their threads end with them; one stuck elsewhere is left behind (a daemon thread,
+        # as Dramatiq's are), not waited for.
+        await asyncio.wait({stopping}, timeout=5.0)
+        if stopping.done() and (err := stopping.exception()) is not None:
+            log.warning("the task worker did not stop cleanly: %r", err)
 
     def close(self) -> None:
         self.broker.close()
