@@ -4,7 +4,11 @@
    its forks, or the exec'd servers), summed from /proc/<pid>/smaps_rollup (aim with fork:
    <= 450 MB for all the built-in servers);
 2. start: the time until every built-in server is ready vs one server alone (aim with fork:
-   <= 1.5x); the median of a few rounds, after a warm-up round.
+   <= 1.5x); the median of a few rounds, after a warm-up round;
+3. ``angie serve`` whole (Angie's own process, the launcher and every server), just started and
+   once its servers rested for idleness (ANGIE_MCP_IDLE_SECONDS; aim <= 450 MB);
+4. the first tool call to a server that rested (forked again by the call) vs a call to one
+   that runs, through the supervisor and a fresh MCP session as Angie's calls go (aim <= 150 ms).
 
 Servers run without their vendors' settings (up, listening, "not configured"): what is measured
 is the process, not a vendor.
@@ -14,11 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
+from angie_mcp_hue.testing import FakeHueBridge
+from fastmcp import Client
 
 from angie.mcp.registry import ServerSpec, builtin_specs
 from angie.mcp.supervisor import LauncherMode, Supervisor
@@ -74,6 +84,99 @@ async def idle_pss(specs: list[ServerSpec], launcher: LauncherMode, state_dir: P
         await sup.stop()
 
 
+def tree_pss_mb(root: int) -> float:
+    return sum(pss_mb(pid) for pid in (root, *descendants(root)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def serve_pss(tmp: Path) -> tuple[float, float, int]:
+    """``angie serve`` on the embedded defaults with every built-in server: the PSS of its
+    whole process tree once up, then once every server rested; and how many servers ran."""
+    port, data = free_port(), tmp / "serve"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp),
+        "ANGIE_DATA_DIR": str(data),
+        "ANGIE_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "ANGIE_MCP_TIMEOUT": "2",
+        "ANGIE_MCP_IDLE_SECONDS": "4",  # the floor: twice the timeout
+    }
+    angie = Path(sys.executable).with_name("angie")  # the console script beside this Python
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for over HTTP
+        [str(angie), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = time.monotonic() + 120
+            while True:
+                assert time.monotonic() < deadline, "angie serve did not come up"
+                try:
+                    if (await client.get("/api/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(IDLE)
+        servers = len(descendants(process.pid)) - 1  # the launcher's forks
+        up = tree_pss_mb(process.pid)
+        deadline = time.monotonic() + 60
+        while len(descendants(process.pid)) > 1:  # only the launcher left
+            assert time.monotonic() < deadline, "the servers did not rest"
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1)
+        return up, tree_pss_mb(process.pid), servers
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def call_lights(sup: Supervisor) -> float:
+    started = time.perf_counter()
+    endpoint = await sup.ready("hue", within=10)
+    async with Client(endpoint.url, auth=endpoint.token) as client:
+        await client.call_tool("list_lights", {})
+    return (time.perf_counter() - started) * 1000
+
+
+async def first_call_ms(tmp: Path, rounds: int = 8) -> tuple[float, float]:
+    """Median ms of a call to a running Hue server and of one to a rested one."""
+    with FakeHueBridge() as bridge:
+        environ = {
+            "PATH": os.environ["PATH"],
+            "ANGIE_HUE_BRIDGE_HOST": bridge.host,
+            "ANGIE_HUE_USERNAME": bridge.username,
+        }
+        sup = Supervisor(
+            [builtin_specs()["hue"]],
+            environ=environ,
+            state_dir=tmp / "mcp",
+            launcher="fork",
+            idle_after=0.5,
+        )
+        await sup.start()
+        warm, cold = [], []
+        try:
+            await call_lights(sup)
+            for _ in range(rounds):
+                warm.append(await call_lights(sup))
+                while not sup.states()[0].idle:  # noqa: ASYNC110 - the supervisor's own state
+                    await asyncio.sleep(0.05)
+                cold.append(await call_lights(sup))
+        finally:
+            await sup.stop()
+    return statistics.median(warm), statistics.median(cold)
+
+
 async def main() -> None:
     specs = builtin_specs()
     everything, one = list(specs.values()), [specs["hue"]]
@@ -81,6 +184,8 @@ async def main() -> None:
         state = Path(tmp)
         memory = {mode: await idle_pss(everything, mode, state) for mode in LAUNCHERS}
         times: dict[tuple[LauncherMode, str], list[float]] = {}
+        serve_up, serve_rested, serving = await serve_pss(state)
+        warm_ms, cold_ms = await first_call_ms(state)
         for mode in LAUNCHERS:  # warm-up: compiled bytecode, page cache
             await ready_in(one, mode, state)
         for _ in range(ROUNDS):  # alternate, so both see the same machine
@@ -103,6 +208,14 @@ async def main() -> None:
     print(
         f"all {n} ready, fork vs exec {fork_all:6.2f} s vs {exec_all:6.2f} s"
         f"   ratio {fork_all / exec_all:5.2f}x"
+    )
+    print(
+        f"angie serve, {serving} servers  up {serve_up:7.1f} MB   rested {serve_rested:7.1f} MB"
+        f"   ratio {serve_rested / serve_up:5.2f}x   (aim: <= 450 MB)"
+    )
+    print(
+        f"first call, rested server  {cold_ms:6.1f} ms   running {warm_ms:6.1f} ms"
+        f"   ratio {cold_ms / warm_ms:5.2f}x   (aim: <= 150 ms)"
     )
     print(
         f"  (aim: fork all/one <= 1.5x; median of {ROUNDS} rounds; {os.cpu_count()} cores;"

@@ -193,6 +193,7 @@ class Angie:
             environ=services.environ,
             state_dir=services.settings.data_dir / "mcp",
             launcher=services.settings.mcp_launcher,
+            idle_after=_idle_after(services.settings),
         )
         services.servers.supervisor = supervisor
         services.toolbox.attach(supervisor)
@@ -321,6 +322,14 @@ class Angie:
 
     def server_states(self) -> list[ServerState]:
         return self.services.servers.states()
+
+
+def _idle_after(settings: AngieSettings) -> float | None:
+    """Seconds before an unused forked server is stopped; never so few that a call still
+    running (up to ANGIE_MCP_TIMEOUT) could be cut short."""
+    if not settings.mcp_idle_seconds:
+        return None
+    return max(settings.mcp_idle_seconds, 2 * settings.mcp_timeout)
 
 
 async def _end_stragglers(within: float) -> None:

@@ -63,6 +63,7 @@ _ECHOABLE = frozenset(
         "model",
         "mcp_timeout",
         "mcp_launcher",
+        "mcp_idle_seconds",
         "scheduler_lease_seconds",
         "scheduler_renew_seconds",
     }
@@ -217,6 +218,13 @@ class AngieSettings(BaseSettings):
         default=None,
         description="How built-in MCP servers are started: fork (from one launcher that "
         "imported their code once; the default on Linux) or exec (a fresh Python each).",
+    )
+    mcp_idle_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="Stop a forked built-in MCP server nobody called for this many seconds; "
+        "the next call starts it again (in about a tenth of a second). 0 keeps them running. "
+        "Never less than twice ANGIE_MCP_TIMEOUT, so no call is cut short.",
     )
     log_level: Annotated[str, Field(description="DEBUG, INFO, WARNING or ERROR.")] = "INFO"
     log_format: Literal["text", "json"] = Field(

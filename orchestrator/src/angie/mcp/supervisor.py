@@ -16,6 +16,10 @@ which imported the server machinery once, for a fork per server, so the servers 
 pages and start without importing them again. Both kinds of process are watched, restarted and
 stopped the same way. A launcher that dies is started again; one that cannot start leaves the
 supervisor on ``exec``.
+
+A forked server nobody called for ``idle_after`` seconds is stopped and forked again on the next
+call (it is back within a tenth of a second), so a household's idle servers hold no memory. An
+exec'd one keeps running: its start takes a second or more.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ LauncherMode = Literal["fork", "exec"]
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
 _STABLE_AFTER = 60.0  # seconds up before the restart backoff starts again from the bottom
 _ASK_CONFIGURATION = 10.0  # seconds a started server has to say whether it is configured
+_RESTED = "was stopped while nobody used it"
+_REST_GRACE = 2.0  # seconds an idle server has to exit before it is killed
 
 
 class SupervisorError(Unavailable):
@@ -99,6 +105,8 @@ class ServerState:
     # server, or not running); the names (never values) of those it still lacks.
     configured: bool | None = None
     missing_settings: tuple[str, ...] = ()
+    # Stopped while nobody used it: it starts again on the next call (health stays healthy).
+    idle: bool = False
 
 
 def default_launcher() -> LauncherMode:
@@ -176,6 +184,10 @@ class _Child:
         self.configuration: Configuration | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.up = asyncio.Event()  # set while healthy: callers wait on it during a restart
+        self.forked = False  # the current process came from the launcher
+        self.last_used = 0.0  # when a caller last asked for it (monotonic)
+        self.resting = False  # stopped for idleness: the next call starts it again
+        self.waking: asyncio.Task[None] | None = None
 
 
 class Supervisor:
@@ -191,8 +203,13 @@ class Supervisor:
         max_backoff: float = 30.0,
         on_restart: Callable[[str], None] | None = None,
         launcher: LauncherMode | None = None,
+        idle_after: float | None = None,
     ) -> None:
+        """``idle_after``: seconds without a call after which a forked server is stopped until
+        the next one (None or 0: never)."""
         self._children = {s.name: _Child(s) for s in specs if s.builtin and s.enabled}
+        self._idle_after = idle_after or None
+        self._reaper: asyncio.Task[None] | None = None
         self._mode = self._choose(launcher)
         self._launcher: Launcher | None = None
         self._launcher_lock = asyncio.Lock()
@@ -251,8 +268,12 @@ class Supervisor:
         """Start every enabled built-in server in parallel; returns when all are up or failed."""
         self._stopping = False
         await asyncio.gather(*(self._launch(child) for child in self._children.values()))
+        if self._idle_after is not None and self._reaper is None:
+            self._reaper = asyncio.create_task(self._reap_idle(self._idle_after))
 
-    async def _launch(self, child: _Child) -> None:
+    async def _launch(self, child: _Child, *, known: Configuration | None = None) -> None:
+        """Start ``child`` and wait until it listens; ``known``: what it said of its settings
+        before a rest, asked again otherwise (the same environment gives the same answer)."""
         port, token = _free_port(self._host), secrets.token_urlsafe(32)
         cwd = self._state_dir / child.spec.name
         cwd.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -261,6 +282,7 @@ class Supervisor:
         child.stderr_tail.clear()
         child.configuration = None
         child.started_at = 0.0
+        child.last_used = time.monotonic()
         try:
             child.process = await self._spawn(child, self._env(child, port, token), cwd)
         except (OSError, LauncherError) as err:
@@ -270,7 +292,7 @@ class Supervisor:
         asyncio.create_task(self._drain(child, child.process))  # noqa: RUF006 - ends with the process
         if await self._ready(child.process, port):
             url = f"http://{self._host}:{port}/mcp"
-            child.configuration = await self._configuration(child.spec.name, url, token)
+            child.configuration = known or await self._configuration(child.spec.name, url, token)
             child.generation += 1
             child.endpoint = Endpoint(url, token, child.generation)
             child.health = ServerHealth.HEALTHY
@@ -292,11 +314,15 @@ class Supervisor:
     async def _spawn(self, child: _Child, env: dict[str, str], cwd: Path) -> ServerProcess:
         """The child's process: forked by the launcher when it can be, else exec'd."""
         launcher = await self._running_launcher() if self._forkable(child, env) else None
+        child.forked = False
         if launcher is not None:
             try:
-                return await launcher.spawn(child.spec.command, env, cwd)
+                process = await launcher.spawn(child.spec.command, env, cwd)
             except LauncherError as err:  # it died meanwhile: this one start goes by exec
                 log.warning("MCP server %s: %s; starting it with exec", child.spec.name, err)
+            else:
+                child.forked = True
+                return process
         return await asyncio.create_subprocess_exec(
             *child.spec.command,
             env=env,
@@ -395,20 +421,23 @@ class Supervisor:
                 log.debug("[%s] %s", child.spec.name, text)
 
     async def _ready(self, process: ServerProcess, port: int) -> bool:
-        deadline = time.monotonic() + self._start_timeout
+        started = time.monotonic()
+        deadline = started + self._start_timeout
         while time.monotonic() < deadline and process.returncode is None:
             with contextlib.suppress(OSError):
                 _, writer = await asyncio.open_connection(self._host, port)
                 writer.close()
                 await writer.wait_closed()
                 return True
-            await asyncio.sleep(0.05)
+            # A fork listens within a few tens of milliseconds, an exec within a second or two.
+            await asyncio.sleep(0.005 if time.monotonic() - started < 0.5 else 0.05)
         return False
 
     async def _watch(self, child: _Child, process: ServerProcess) -> None:
         """Restart the child when it exits, waiting longer after each quick failure."""
         await process.wait()
-        if self._stopping:
+        # Stopped for idleness (perhaps already forked again by a call meanwhile): not a crash.
+        if self._stopping or child.resting or child.process is not process:
             return
         if child.health is ServerHealth.HEALTHY:
             self._failed(child, *self._exit_reason(child))
@@ -434,6 +463,9 @@ class Supervisor:
         child = self._children.get(name)
         if child is None:
             raise SupervisorError(f"no built-in MCP server named {name!r} is supervised")
+        child.last_used = time.monotonic()
+        if child.resting:
+            raise SupervisorError(f"the {name} server is resting: ask for it with ready()")
         if child.health is not ServerHealth.HEALTHY or child.endpoint is None:
             if child.reason:  # "the hue server exited with code -9"
                 raise SupervisorError(f"the {name} server {child.reason}")
@@ -444,10 +476,60 @@ class Supervisor:
         """Where a server answers, waiting up to ``within`` seconds for one being restarted;
         :class:`SupervisorError` says which server and why when it cannot be had."""
         child = self._children.get(name)
+        if child is not None and child.resting and not self._stopping:
+            child.last_used = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._wake(child)), within)
         if child is not None and not self._stopping and not child.up.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(child.up.wait(), within)
         return self.endpoint(name)
+
+    def _wake(self, child: _Child) -> asyncio.Task[None]:
+        """Start a resting child again; callers asking at once share the one start."""
+        if child.waking is None or child.waking.done():
+            child.waking = asyncio.create_task(self._rise(child))
+        return child.waking
+
+    async def _rise(self, child: _Child) -> None:
+        started = time.perf_counter()
+        child.resting = False
+        await self._launch(child, known=child.configuration)
+        if child.health is ServerHealth.HEALTHY:
+            log.info(
+                "MCP server %s is back after its rest, in %.0f ms",
+                child.spec.name,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    async def _reap_idle(self, idle_after: float) -> None:
+        """Stop the forked servers nobody asked for in ``idle_after`` seconds."""
+        every = min(max(idle_after / 4, 0.05), 30.0)
+        while not self._stopping:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            for child in list(self._children.values()):
+                if (
+                    child.forked
+                    and not child.resting
+                    and child.health is ServerHealth.HEALTHY
+                    and now - max(child.last_used, child.started_at) >= idle_after
+                ):
+                    await self._rest(child)
+
+    async def _rest(self, child: _Child) -> None:
+        """Stop a healthy child until its next call; what it said of its settings stays."""
+        process = child.process
+        if process is None or process.returncode is not None:
+            return
+        log.info("stopping MCP server %s: nobody used it for a while", child.spec.name)
+        child.resting = True
+        child.up.clear()
+        child.ended[child.generation] = _RESTED
+        child.endpoint = None
+        await stop_process_group(process.pid, _REST_GRACE)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 1.0)
 
     async def went_away(self, name: str, generation: int, *, within: float = 0.5) -> str | None:
         """Why the server a call was made to (its ``generation``) is gone (``"exited with code
@@ -459,7 +541,7 @@ class Supervisor:
         if self._stopping:
             return "was stopped with Angie"
         process = child.process
-        if child.generation != generation:
+        if child.generation != generation or child.resting:
             return child.ended.get(generation, "was restarted")
         if child.health is not ServerHealth.HEALTHY:
             return child.reason or f"is {child.health.value}"
@@ -479,7 +561,7 @@ class Supervisor:
                 health=child.health,
                 url=child.endpoint.url if child.endpoint else None,
                 pid=child.process.pid
-                if child.process and child.process.returncode is None
+                if child.process and child.process.returncode is None and not child.resting
                 else None,
                 restarts=child.restarts,
                 last_error=child.last_error,
@@ -487,6 +569,7 @@ class Supervisor:
                 missing_settings=tuple(child.configuration.missing_settings)
                 if child.configuration
                 else (),
+                idle=child.resting,
             )
             for name, child in sorted(self._children.items())
         ]
@@ -496,12 +579,22 @@ class Supervisor:
         seconds), whatever the child does with the signal."""
         self._stopping = True
         children = list(self._children.values())
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
+            self._reaper = None
         for child in children:
             if child.watcher is not None:
                 child.watcher.cancel()
+            if child.waking is not None:
+                child.waking.cancel()
             child.up.clear()
         await asyncio.gather(
-            *(stop_process_group(c.process.pid, grace) for c in children if c.process is not None)
+            *(
+                stop_process_group(c.process.pid, grace)
+                for c in children
+                if c.process is not None and not c.resting  # a resting one went with its group
+            )
         )
         for child in children:
             if child.process is not None and child.process.returncode is None:
@@ -509,7 +602,12 @@ class Supervisor:
                     await asyncio.wait_for(child.process.wait(), 1.0)
             child.health = ServerHealth.STOPPED
             child.endpoint = None
-        await asyncio.gather(*(c.watcher for c in children if c.watcher), return_exceptions=True)
+        await asyncio.gather(
+            *(t for c in children for t in (c.watcher, c.waking) if t is not None),
+            return_exceptions=True,
+        )
+        for child in children:
+            child.resting = False
         async with self._launcher_lock:
             if self._launcher is not None:
                 await self._launcher.stop(grace)

@@ -83,6 +83,11 @@ export function DashboardPage() {
                   >
                     {server.health}
                   </Badge>
+                  {server.idle ? (
+                    <Badge variant="outline" title="Stopped while nobody used it; the next call starts it again.">
+                      idle
+                    </Badge>
+                  ) : null}
                   {server.last_error ? (
                     <span className="truncate text-xs text-destructive">{server.last_error}</span>
                   ) : null}

@@ -33,6 +33,11 @@ function Health({ server }: { server: Server }) {
   return (
     <span className="flex flex-wrap items-center gap-2">
       <Badge variant={variant}>{server.health}</Badge>
+      {server.idle ? (
+        <Badge variant="outline" title="Stopped while nobody used it; the next call starts it again.">
+          idle
+        </Badge>
+      ) : null}
       {server.configured === false ? <Badge variant="outline">not configured</Badge> : null}
       {!server.enabled ? <Badge variant="outline">off</Badge> : null}
       {!server.installed ? <Badge variant="outline">not installed here</Badge> : null}

@@ -88,6 +88,11 @@ class ServerOut(BaseModel):
     missing_settings: MissingSettings
     last_error: str | None
     restarts: int | None = Field(description="Restarts by the supervisor, when it runs it.")
+    idle: bool = Field(
+        default=False,
+        description="Stopped while nobody used it (ANGIE_MCP_IDLE_SECONDS); the next call "
+        "starts it again.",
+    )
     approval_mode: ApprovalMode
     tool_policies: dict[str, Decision]
     content_trust: ContentTrust = Field(
@@ -162,6 +167,7 @@ def _out(row: McpServer, services: Services) -> ServerOut:
         missing_settings=list(live.missing_settings) if live else [],
         last_error=live.last_error if live else row.last_error,
         restarts=live.restarts if live else None,
+        idle=live.idle if live else False,
         approval_mode=row.approval_mode,
         tool_policies=policies,
         content_trust=trust,

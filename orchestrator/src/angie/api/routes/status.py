@@ -54,6 +54,10 @@ class ServerOut(Out):
     configured: Configured
     missing_settings: MissingSettings
     last_error: str | None
+    idle: bool = Field(
+        default=False,
+        description="Stopped while nobody used it; the next call starts it again.",
+    )
 
 
 class SpendingOut(Out):
@@ -129,6 +133,7 @@ async def _servers(session: AsyncSession, services: Services) -> list[ServerOut]
                 configured=state.configured if state else None,
                 missing_settings=list(state.missing_settings) if state else [],
                 last_error=state.last_error if state else stored_error,
+                idle=state.idle if state else False,
             )
         )
     return servers
