@@ -23,12 +23,14 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from angie.daemon import _idle_after
 from angie.db.models import ServerHealth
 from angie.mcp.registry import ServerSpec
 from angie.mcp.supervisor import LauncherMode, Supervisor, SupervisorError
 from angie.mcp.toolsets import ServerToolset
+from angie.settings import AngieSettings
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
+pytestmark = [pytest.mark.slow]
 
 SAMPLE = (
     Path(__file__).resolve().parents[1] / "mcp_servers" / "_core" / "tests" / "sample_server.py"
@@ -168,3 +170,15 @@ async def test_a_stop_leaves_no_server_whether_resting_or_not(tmp_path: Path) ->
     assert launcher is not None
     await wait_for(lambda: not alive(launcher) and not alive(first))
     assert [(s.health, s.idle) for s in sup.states()] == [(ServerHealth.STOPPED, False)]
+
+
+@pytest.mark.parametrize(
+    ("idle", "timeout", "expected"),
+    [("600", "30", 600.0), ("5", "30", 60.0), ("0", "30", None)],
+)
+def test_a_rest_never_comes_before_twice_the_call_timeout(
+    idle: str, timeout: str, expected: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANGIE_MCP_IDLE_SECONDS", idle)
+    monkeypatch.setenv("ANGIE_MCP_TIMEOUT", timeout)
+    assert _idle_after(AngieSettings(_env_file=None)) == expected
