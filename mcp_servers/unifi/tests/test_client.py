@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -347,3 +348,16 @@ async def test_a_controller_that_does_not_answer_in_time_times_out(
         # test's event loop must still run then, or the socket outlives it.
         await _until(lambda: fake_unifi.open_connections == 0)
         await asyncio.sleep(0.05)
+
+
+async def test_a_login_logs_no_warning(
+    unifi_settings: UnifiSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiounifi's "Using SSL context" notice at every login is not a warning for the admin."""
+    caplog.set_level(logging.WARNING)
+    client = UnifiClient(unifi_settings)
+    try:
+        await client.list_devices()
+    finally:
+        await client.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

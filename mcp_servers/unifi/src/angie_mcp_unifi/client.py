@@ -7,8 +7,10 @@ errors leave this module as the kit's errors (``angie_mcp_core.errors``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -57,6 +59,24 @@ from angie_mcp_unifi.models import ActionResult, ClientInfo, DeviceInfo, PortFor
 from angie_mcp_unifi.settings import UnifiSettings
 
 __all__ = ("SERVICE", "UnifiClient")
+
+# aiounifi says at WARNING that it uses the SSL context it was given, at every login.
+_CONNECTIVITY_LOG = logging.getLogger("aiounifi.interfaces.connectivity")
+
+
+def _not_the_ssl_notice(record: logging.LogRecord) -> bool:
+    return record.msg != "Using SSL context %s"
+
+
+@contextlib.contextmanager
+def _ssl_notice_hushed() -> Iterator[None]:
+    """aiounifi's notice that it uses the context Angie gave it, and nothing else, unsaid."""
+    _CONNECTIVITY_LOG.addFilter(_not_the_ssl_notice)
+    try:
+        yield
+    finally:
+        _CONNECTIVITY_LOG.removeFilter(_not_the_ssl_notice)
+
 
 SERVICE = "The UniFi controller"
 _CREDENTIALS = (
@@ -176,17 +196,18 @@ class UnifiClient:
                 ) from err
             # unsafe: aiohttp's jar otherwise drops cookies set by an IP address (192.168.1.1).
             session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-            controller = Controller(
-                Configuration(
-                    session,
-                    host,
-                    username=username,
-                    password=password.get_secret_value(),
-                    port=settings.controller_port,
-                    site=settings.site,
-                    ssl_context=context,
+            with _ssl_notice_hushed():
+                controller = Controller(
+                    Configuration(
+                        session,
+                        host,
+                        username=username,
+                        password=password.get_secret_value(),
+                        port=settings.controller_port,
+                        site=settings.site,
+                        ssl_context=context,
+                    )
                 )
-            )
             try:
                 await controller.login()
             except BaseException:
