@@ -3,9 +3,11 @@ accounts its person owns or was given a share of, and no other, whatever the mod
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from angie.db.engine import Database
 from angie.db.models import ApprovalMode, TaskKind, User
 from angie.mcp.accounts import account_spec, create_account, share_account
 from angie.mcp.registry import ServerSpec, builtin_specs
-from angie.mcp.supervisor import child_environ
+from angie.mcp.supervisor import Supervisor, child_environ
 from angie.tasks.service import TaskService
 from angie_mcp_core.manifest import ServerManifest
 
@@ -238,3 +240,44 @@ def test_a_persons_instance_never_reads_the_households_typed_credentials(tmp_pat
     [gmail] = builtin_specs(["gmail"]).values()
     env = child_environ(account_spec(gmail, tmp_path), {"ANGIE_GMAIL_CLIENT_ID": "the app"})
     assert env["ANGIE_GMAIL_CLIENT_ID"] == "the app"
+
+
+async def test_accounts_are_forked_from_the_households_launcher_and_rest_as_its_servers_do(
+    home: Household, tmp_path: Path
+) -> None:
+    household = Supervisor(
+        [personal("cal")],
+        environ={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        state_dir=tmp_path / "household",
+        launcher="fork",
+    )
+    await household.start()
+    try:
+        launcher = household.launcher_pid
+        assert launcher is not None
+        home.toolbox.accounts.fork_from(household, idle_after=2.0)
+        anns = await home.account(home.ann, "mail", "ann@example.org", "Ann's inbox: dentist")
+        messages = await home.run(home.ann, script(ToolCallPart("mail_inbox", {}))[0], "mail")
+        assert returned(messages) == ["Ann's inbox: dentist"]
+
+        (instance,) = home.toolbox.accounts.supervisor_of(anns).states()
+        assert instance.pid is not None
+        assert parent_of(instance.pid) == launcher  # a fork, not a Python of its own
+        await wait_until(lambda: home.toolbox.accounts.supervisor_of(anns).states()[0].idle)
+        # Rested, it is forked again for the next run, still with Ann's own token file.
+        messages = await home.run(home.ann, script(ToolCallPart("mail_inbox", {}))[0], "mail")
+        assert returned(messages) == ["Ann's inbox: dentist"]
+    finally:
+        await home.toolbox.accounts.aclose()
+        await household.stop()
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)

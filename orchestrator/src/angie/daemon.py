@@ -197,6 +197,7 @@ class Angie:
         )
         services.servers.supervisor = supervisor
         services.toolbox.attach(supervisor)
+        services.toolbox.accounts.fork_from(supervisor, idle_after=_idle_after(services.settings))
         await supervisor.start()
 
     async def _start_api(self) -> None:
@@ -263,6 +264,8 @@ class Angie:
                 await task
         self._background.clear()
         if services.servers.supervisor is not None:
+            # The accounts' own instances first: they may be forks of its launcher.
+            await services.toolbox.accounts.aclose()
             await services.servers.supervisor.stop(grace=_SERVER_GRACE)
         if self._api_socket is not None:  # handed over, but the API never started
             self._api_socket.close()

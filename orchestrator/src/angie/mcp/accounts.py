@@ -209,11 +209,36 @@ class AccountInstances:
         self._health = health
         self._running: dict[int, tuple[Supervisor, ServerToolset]] = {}
         self._lock = asyncio.Lock()
+        self._lender: Supervisor | None = None
+        self._idle_after: float | None = None
+
+    def fork_from(self, supervisor: Supervisor, *, idle_after: float | None = None) -> None:
+        """Fork instances from ``supervisor``'s launcher (which imported every built-in server
+        once) instead of exec'ing a Python each, and let them rest after ``idle_after``
+        seconds without a call as the household's servers do."""
+        self._lender, self._idle_after = supervisor, idle_after
+
+    def _supervisor(self, spec: ServerSpec, account: AccountRef) -> Supervisor:
+        lender = self._lender
+        return Supervisor(
+            [account_spec(spec, account.state_dir)],
+            environ=self._environ,
+            state_dir=account.state_dir,
+            start_timeout=self._start_timeout,
+            # Without a launcher to borrow, exec: one of its own would be one more process.
+            launcher="exec" if lender is None else None,
+            lender=lender,
+            idle_after=self._idle_after,
+        )
 
     @property
     def running(self) -> list[int]:
         """Ids of the accounts whose instance runs now."""
         return sorted(self._running)
+
+    def supervisor_of(self, account_id: int) -> Supervisor:
+        """The supervisor of ``account_id``'s running instance (KeyError when none runs)."""
+        return self._running[account_id][0]
 
     async def toolset(self, spec: ServerSpec, account: AccountRef) -> ServerToolset:
         """The tools of ``account``'s own instance of ``spec``, starting it on first use."""
@@ -221,16 +246,9 @@ class AccountInstances:
             known = self._running.get(account.id)
             if known is not None:
                 return known[1]
-            own = account_spec(spec, account.state_dir)
-            supervisor = Supervisor(
-                [own],
-                environ=self._environ,
-                state_dir=account.state_dir,
-                start_timeout=self._start_timeout,
-                # One server each: a launcher of its own would be one more process, not one less.
-                launcher="exec",
-            )
+            supervisor = self._supervisor(spec, account)
             await supervisor.start()
+            own = account_spec(spec, account.state_dir)
             tools = ServerToolset(own, supervisor, timeout=self._timeout, health=self._health)
             self._running[account.id] = (supervisor, tools)
             log.info("started %s for account %d (user %d)", spec.name, account.id, account.user_id)
@@ -249,13 +267,7 @@ class AccountInstances:
             known = self._running.get(account.id)
         if known is not None:
             return await question(known[0])
-        supervisor = Supervisor(
-            [account_spec(spec, account.state_dir)],
-            environ=self._environ,
-            state_dir=account.state_dir,
-            start_timeout=self._start_timeout,
-            launcher="exec",
-        )
+        supervisor = self._supervisor(spec, account)
         await supervisor.start()
         try:
             return await question(supervisor)

@@ -204,13 +204,17 @@ class Supervisor:
         on_restart: Callable[[str], None] | None = None,
         launcher: LauncherMode | None = None,
         idle_after: float | None = None,
+        lender: Supervisor | None = None,
     ) -> None:
         """``idle_after``: seconds without a call after which a forked server is stopped until
-        the next one (None or 0: never)."""
+        the next one (None or 0: never). ``lender``: the supervisor whose launcher forks this
+        one's servers too (one account's own instance forked beside the household's servers);
+        its launcher mode is used and its launcher is left running at this one's stop."""
         self._children = {s.name: _Child(s) for s in specs if s.builtin and s.enabled}
         self._idle_after = idle_after or None
         self._reaper: asyncio.Task[None] | None = None
-        self._mode = self._choose(launcher)
+        self._lender = lender
+        self._mode = self._choose(lender.launcher if lender is not None else launcher)
         self._launcher: Launcher | None = None
         self._launcher_lock = asyncio.Lock()
         self._environ = dict(environ)
@@ -243,6 +247,8 @@ class Supervisor:
     @property
     def launcher_pid(self) -> int | None:
         """The pid of the running launcher; None when there is none."""
+        if self._lender is not None:
+            return self._lender.launcher_pid
         found = self._launcher
         return found.pid if found is not None and found.alive else None
 
@@ -313,6 +319,8 @@ class Supervisor:
 
     async def _spawn(self, child: _Child, env: dict[str, str], cwd: Path) -> ServerProcess:
         """The child's process: forked by the launcher when it can be, else exec'd."""
+        if self._lender is not None and self._lender.stopping():
+            raise LauncherError("Angie is stopping")  # not exec'd now its launcher has gone
         launcher = await self._running_launcher() if self._forkable(child, env) else None
         child.forked = False
         if launcher is not None:
@@ -358,6 +366,8 @@ class Supervisor:
 
     async def _running_launcher(self) -> Launcher | None:
         """The launcher, started (again) if need be; None once it could not be."""
+        if self._lender is not None:
+            return None if self._stopping else await self._lender._running_launcher()
         async with self._launcher_lock:
             if self._launcher is not None and self._launcher.alive:
                 return self._launcher
@@ -437,7 +447,8 @@ class Supervisor:
         """Restart the child when it exits, waiting longer after each quick failure."""
         await process.wait()
         # Stopped for idleness (perhaps already forked again by a call meanwhile): not a crash.
-        if self._stopping or child.resting or child.process is not process:
+        lender_stopping = self._lender is not None and self._lender.stopping()
+        if self._stopping or lender_stopping or child.resting or child.process is not process:
             return
         if child.health is ServerHealth.HEALTHY:
             self._failed(child, *self._exit_reason(child))
