@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 SERVER_ENTRY = "mcp-server"
+LAUNCHER_ENTRY = "mcp-launcher"  # angie.mcp.forked.FROZEN_ENTRY
 
 
 def serve_builtin(argv: Sequence[str]) -> int:
@@ -45,6 +46,12 @@ def serve_builtin(argv: Sequence[str]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == SERVER_ENTRY:
         sys.exit(serve_builtin(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == LAUNCHER_ENTRY:
+        # The pre-forked launcher (angie.mcp.launcher): it imports the bundled servers once and
+        # forks each of them, instead of the binary unpacking and starting itself per server.
+        from angie.mcp.launcher import main as launch
+
+        sys.exit(launch(sys.argv[2:]))
     from angie.cli import main
 
     main()

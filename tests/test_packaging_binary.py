@@ -13,9 +13,12 @@ from pathlib import Path
 
 import googleapiclient
 import pytest
+from fastmcp import Client
 
+from angie.db.models import ServerHealth
 from angie.mcp.manifests import discover
 from angie.mcp.registry import builtin_specs
+from angie.mcp.supervisor import Supervisor, default_launcher
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = ROOT / "packaging" / "angie_entry.py"
@@ -94,3 +97,44 @@ def test_the_image_keeps_the_same_google_documents_as_the_binary() -> None:
     pruning = dockerfile[dockerfile.index("discovery_cache/documents") :].split("\n\n", 1)[0]
     assert set(re.findall(r"! -name (\S+\.json)", pruning)) == documents
     assert "-delete" in pruning
+
+
+def test_the_entry_runs_the_launcher() -> None:
+    done = _entry("mcp-launcher", "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: angie-mcp-launcher")
+
+
+@pytest.mark.slow
+async def test_in_the_binary_the_servers_are_forked_from_its_own_launcher(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The binary's supervisor runs ``angie mcp-launcher`` and has it fork each server as its
+    package's module; played here by a stand-in for the binary that runs the entry script."""
+    binary = tmp_path / "angie"
+    binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ENTRY}" "$@"\n')
+    binary.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(binary))
+    spec = builtin_specs(["hue"])["hue"]
+    assert spec.command == (str(binary), "mcp-server", "hue")
+    assert default_launcher() == "fork"
+    sup = Supervisor([spec], environ={"PATH": "/usr/bin:/bin"}, state_dir=tmp_path / "mcp")
+    await sup.start()
+    try:
+        (state,) = sup.states()
+        assert (state.health, state.configured) == (ServerHealth.HEALTHY, False)
+        assert state.pid is not None
+        launcher = sup.launcher_pid
+        assert launcher is not None
+        # A fork of the launcher (which the stand-in exec'd as itself), not a binary of its own.
+        assert _parent_of(state.pid) == launcher
+        endpoint = sup.endpoint("hue")
+        async with Client(endpoint.url, auth=endpoint.token) as client:
+            assert "list_lights" in {t.name for t in await client.list_tools()}
+    finally:
+        await sup.stop()
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

@@ -25,7 +25,10 @@ from typing import Protocol
 from angie.mcp.launcher import MAX_MESSAGE, decode, encode
 from angie.mcp.processes import die_with_parent, stop_process_group
 
-__all__ = ("ForkedProcess", "Launcher", "LauncherError", "ServerProcess")
+__all__ = ("FROZEN_ENTRY", "ForkedProcess", "Launcher", "LauncherError", "ServerProcess")
+
+#: The standalone binary's entry that runs the launcher (packaging/angie_entry.py).
+FROZEN_ENTRY = "mcp-launcher"
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,14 @@ class Launcher:
         self.gone = asyncio.Event()  # set once the launcher has exited, for whatever reason
 
     @property
+    def command(self) -> tuple[str, ...]:
+        """How the launcher is run: ``python -m`` its module, or in the standalone binary
+        (which has no ``-m``) the binary's own ``mcp-launcher`` entry."""
+        if getattr(sys, "frozen", False):
+            return (sys.executable, FROZEN_ENTRY)
+        return (sys.executable, "-m", self.module)
+
+    @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
@@ -135,9 +146,7 @@ class Launcher:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                self.module,
+                *self.command,
                 "--control",
                 str(theirs.fileno()),
                 *self._modules,

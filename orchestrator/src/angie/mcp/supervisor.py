@@ -110,10 +110,18 @@ class ServerState:
 
 
 def default_launcher() -> LauncherMode:
-    """``fork`` where the launcher works (Linux, a Python with ``os.fork``, not the standalone
-    binary, which has no ``-m`` to run it with), ``exec`` elsewhere."""
-    frozen = getattr(sys, "frozen", False)
-    return "fork" if sys.platform == "linux" and hasattr(os, "fork") and not frozen else "exec"
+    """``fork`` where the launcher works (Linux, with ``os.fork``; in the standalone binary
+    too, which runs it as its own ``mcp-launcher`` entry), ``exec`` elsewhere."""
+    return "fork" if sys.platform == "linux" and hasattr(os, "fork") else "exec"
+
+
+def _fork_command(spec: ServerSpec) -> tuple[str, ...]:
+    """``spec``'s command as the launcher runs it: the binary's ``mcp-server NAME`` entry is
+    the server's package run as a module (the launcher imported it from the binary)."""
+    command = spec.command
+    if command[1:2] == ("mcp-server",) and spec.manifest is not None and len(command) > 2:
+        return (command[0], "-m", spec.manifest.module, *command[3:])
+    return command
 
 
 def _startup_variable(name: str) -> bool:
@@ -234,7 +242,7 @@ class Supervisor:
         if launcher is not None and launcher not in get_args(LauncherMode):
             raise ValueError(f"launcher {launcher!r} must be fork or exec")
         if launcher == "fork" and default_launcher() != "fork":
-            log.warning("the fork launcher needs Linux and Python's -m; starting servers with exec")
+            log.warning("the fork launcher needs Linux; starting servers with exec")
             return "exec"
         return launcher or default_launcher()
 
@@ -325,7 +333,7 @@ class Supervisor:
         child.forked = False
         if launcher is not None:
             try:
-                process = await launcher.spawn(child.spec.command, env, cwd)
+                process = await launcher.spawn(_fork_command(child.spec), env, cwd)
             except LauncherError as err:  # it died meanwhile: this one start goes by exec
                 log.warning("MCP server %s: %s; starting it with exec", child.spec.name, err)
             else:
@@ -346,7 +354,7 @@ class Supervisor:
     def _forkable(self, child: _Child, env: Mapping[str, str]) -> bool:
         """Whether the launcher can run this child exactly as an exec would: this Python
         running a module or a script, with the interpreter's start-up variables its own."""
-        command = child.spec.command
+        command = _fork_command(child.spec)
         if self._mode != "fork" or not command or command[0] != sys.executable:
             return False
         try:
@@ -361,7 +369,7 @@ class Supervisor:
 
     def _modules(self) -> list[str]:
         """The packages the launcher imports: each forkable child's ``-m`` module."""
-        commands = [c.spec.command for c in self._children.values()]
+        commands = [_fork_command(c.spec) for c in self._children.values()]
         return sorted({c[2] for c in commands if c[:2] == (sys.executable, "-m") and len(c) > 2})
 
     async def _running_launcher(self) -> Launcher | None:
