@@ -104,11 +104,11 @@ class ChatTurn:
                         parts=[SystemPromptPart(f"Summary of the conversation so far:\n{summary}")]
                     ),
                 )
-        documents = await self.user_prompts.current(task.user_id) if task.user_id else []
+        prompts = await self.user_prompts.for_conversation(task.user_id)
         roster = await self.factory.roster(task.user_id)
         # Planning needs someone to do the steps.
         extra = [plan_tool(roster, self.tasks.db)] if roster.available else []
-        agent = await self.factory.for_angie(task, roster, documents, extra)
+        agent = await self.factory.for_angie(task, roster, prompts, extra)
         outcome = await run_agent(
             agent,
             task,

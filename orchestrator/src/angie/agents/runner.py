@@ -38,7 +38,13 @@ from angie.db.models import (
 )
 from angie.db.models import Agent as AgentRow
 from angie.feedback import conversation_for
-from angie.prompts import PromptAgent, PromptComposer, PromptContext, PromptUser, PromptVersion
+from angie.prompts import (
+    ConversationPrompts,
+    PromptAgent,
+    PromptComposer,
+    PromptContext,
+    PromptUser,
+)
 from angie.storage.scratch import ScratchFiles
 
 __all__ = ("AgentFactory", "Answer", "Delegate", "Roster", "RosterEntry", "TaskDeps")
@@ -240,7 +246,7 @@ class AgentFactory:
         self,
         task: Task,
         roster: Roster,
-        user_prompts: Sequence[PromptVersion],
+        prompts: ConversationPrompts,
         extra: Sequence[Tool[TaskDeps]] = (),
     ) -> Agent[TaskDeps, Any]:
         """Angie over the roster: an ``ask_`` tool per available agent and team, and the
@@ -249,7 +255,9 @@ class AgentFactory:
         # Handing work on is one of her tool calls: audited and shown live like any other.
         tools = self.toolbox.audited(asks, server=DELEGATIONS, task_id=task.id)
         ctx = await self.context(task)
-        instructions = await self.prompts.compose_conversation(ctx, user_prompts)
+        instructions = await self.prompts.compose_conversation(
+            ctx, prompts.documents, prompts.household
+        )
         unavailable = [e for e in roster.entries if not e.available]
         if unavailable:
             instructions += "\n\nNot available on this machine: " + "; ".join(
