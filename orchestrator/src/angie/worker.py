@@ -272,6 +272,7 @@ class Executor:
                     text=text,
                     task_id=task.id,
                     tainted_by=task.tainted_by or started_by(task),
+                    conversation_id=outcome.conversation_id,
                 )
         if not settled:
             return  # cancelled meanwhile: nothing to say

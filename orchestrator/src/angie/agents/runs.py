@@ -46,6 +46,9 @@ class Finished:
     data: Any = None
     # Tool calls made outside an agent run (a /tool command), written with the task's end.
     audit: tuple[ToolCallRecord, ...] = ()
+    # The conversation the answer goes to, when the turn found it already (None: it is
+    # looked up as the answer is written).
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class Failed:
     error: str
     told: str | None = None
     audit: tuple[ToolCallRecord, ...] = ()
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
