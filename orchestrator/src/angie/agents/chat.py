@@ -122,7 +122,8 @@ class ChatTurn:
             limits=self.factory.limits,
         )
         if isinstance(outcome, Finished):
-            await self.memory.fold(task, recalled.conversation_id)
+            async with self.tasks.usage_kept(task.id, outcome.used):
+                await self.memory.fold(task, recalled.conversation_id)
         if isinstance(outcome, Finished | Failed):
             return replace(outcome, conversation_id=recalled.conversation_id)
         return outcome
