@@ -308,6 +308,41 @@ async def test_conversation_composes_the_stored_documents(db: Database, tmp_path
     assert text == "SYSTEM file for Sam Lee.\n\nANGIE file.\n\nAnn is Sam's sister.\n\nSoup."
 
 
+async def test_a_turn_reads_the_overrides_and_the_documents_together(
+    db: Database, tmp_path: Path
+) -> None:
+    library = _small_library(tmp_path)
+    store, household = UserPromptStore(db, library), HouseholdPromptStore(db, library)
+    sam, ann = await _user(db), await _user(db, "ann@example.org")
+    await store.save(sam, "recipes", "Soup.", by=sam)
+    await store.save(sam, "people", "Ann is {{ user.address_as }}'s sister.", by=sam)
+    await store.save(sam, "old", "Gone soon.", by=sam)
+    await store.save(sam, "old", "", by=sam)
+    await store.save(ann, "recipes", "Ann's cake.", by=ann)
+    await household.save(PromptKind.ANGIE, "ANGIE edited, version 1.", by=None)
+    await household.save(PromptKind.ANGIE, "ANGIE edited, version 2.", by=None)
+    await household.save(PromptKind.SYSTEM, "SYSTEM edited.", by=None)
+    await household.reset(PromptKind.SYSTEM, by=None)
+    composer = PromptComposer(library, household)
+
+    prompts = await store.for_conversation(sam)
+
+    assert prompts.documents == await store.current(sam)
+    assert prompts.household == await household.overrides()
+    assert {kind: v.body for kind, v in prompts.household.items()} == {
+        PromptKind.ANGIE: "ANGIE edited, version 2.\n"
+    }
+    assert [d.body for d in prompts.documents] == [
+        "Ann is {{ user.address_as }}'s sister.\n",
+        "Soup.\n",
+    ]
+    assert await composer.compose_conversation(CTX, prompts.documents, prompts.household) == (
+        await composer.compose_conversation(CTX, await store.current(sam))
+    )
+    household_only = await store.for_conversation(None)
+    assert (household_only.documents, household_only.household) == ([], prompts.household)
+
+
 async def test_household_reset_goes_back_to_the_file_and_keeps_history(
     db: Database, tmp_path: Path
 ) -> None:

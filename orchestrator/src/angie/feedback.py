@@ -176,30 +176,34 @@ class Feedback:
         task_id: int | None = None,
         approval_id: int | None = None,
         tainted_by: str | None = None,
+        conversation_id: int | None = None,
     ) -> Written | None:
         """Write the message (and a chat channel's ledger row) in the caller's transaction, so
         it commits with whatever the caller settles; ``push`` it once that has committed. None
-        when the person is gone."""
+        when the person is gone. ``conversation_id``: the person's conversation on that
+        channel and thread, when the caller found it already."""
         asked_for = channel
         channel = channel or ChannelKind.WEB
         mention = None
+        if conversation_id is None:
+            found = await _existing_conversation(session, user_id, channel, thread or "")
+            conversation_id = found.id if found is not None else None
         # A result names nobody: the person is read only to be named, or when the
         # conversation is new (whoever it is for must exist).
-        conversation = await _existing_conversation(session, user_id, channel, thread or "")
-        if kind is not DeliveryKind.RESULT or conversation is None:
+        if kind is not DeliveryKind.RESULT or conversation_id is None:
             user = await session.get(User, user_id)
             if user is None:
                 return None
             if kind is not DeliveryKind.RESULT:
                 mention = user.preferred_name or user.display_name
-        if conversation is None:
-            conversation = await conversation_for(session, user_id, channel, thread or "")
+        if conversation_id is None:
+            conversation_id = (await conversation_for(session, user_id, channel, thread or "")).id
         delivery = Delivery(
             kind, user_id, channel, thread or "", text, task_id, approval_id, mention
         )
         session.add(
             Message(
-                conversation_id=conversation.id,
+                conversation_id=conversation_id,
                 role=MessageRole.ASSISTANT,
                 content=delivery.rendered,
                 task_id=task_id,

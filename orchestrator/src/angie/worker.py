@@ -249,14 +249,16 @@ class Executor:
             return
         kind: Literal[DeliveryKind.RESULT, DeliveryKind.FAILURE] = DeliveryKind.RESULT
         written: Written | None = None
-        # The task settles and its answer is written in one transaction: the person hears
-        # exactly when it ended, even if the worker dies the moment after.
-        async with self.tasks.db.session() as session:
+        # The task settles, with its run's use of the model, and its answer is written in one
+        # transaction: the person hears exactly when it ended, even if the worker dies the
+        # moment after.
+        used = outcome.used if isinstance(outcome, Finished) else None
+        async with self.tasks.usage_kept(task.id, used), self.tasks.db.session() as session:
             for call in outcome.audit:
                 session.add(call.row(task.id))
             if isinstance(outcome, Finished):
                 result = {"text": outcome.text, "data": outcome.data}
-                settled = await self.tasks.succeed(task.id, result, session=session)
+                settled = await self.tasks.succeed(task.id, result, session=session, used=used)
                 text = outcome.text
             else:
                 settled = await self.tasks.fail(task.id, outcome.error, session=session)
@@ -272,6 +274,7 @@ class Executor:
                     text=text,
                     task_id=task.id,
                     tainted_by=task.tainted_by or started_by(task),
+                    conversation_id=outcome.conversation_id,
                 )
         if not settled:
             return  # cancelled meanwhile: nothing to say

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
@@ -14,7 +14,7 @@ from angie.agents.approvals import ApprovalService
 from angie.agents.audit import DatabaseRecorder, ToolCallRecord
 from angie.agents.direct import DirectCaller, DirectCallError
 from angie.agents.llm import ModelNotConfigured
-from angie.agents.memory import ConversationMemory
+from angie.agents.memory import ConversationMemory, Recalled
 from angie.agents.planning import plan_tool
 from angie.agents.runner import AgentFactory, Delegate
 from angie.agents.runs import Failed, Finished, Outcome, run_agent
@@ -71,14 +71,15 @@ class ChatTurn:
         resuming = bool((task.state or {}).get("messages"))
         if not resuming and text.lstrip().startswith("/tool"):
             return await self._tool_command(task, text)
-        recalled: tuple[str | None, list[ModelMessage], str | None] = (None, [], None)
+        recalled = Recalled()
         if not resuming:
-            # The request is kept, and what came before it read, in one transaction.
+            # The request is kept, and what came before it read, in one transaction; the
+            # conversation found there is the turn's until its answer is written.
             recalled = await self.memory.remember_and_recall(task, text)
         try:
             self.factory.model_for(None)
         except ModelNotConfigured as err:
-            return Finished(str(err))
+            return Finished(str(err), conversation_id=recalled.conversation_id)
         prompt = text
         if task.input.get("untrusted"):
             prompt = fence(text + _data(task), str(task.input.get("event_type", "outside")))
@@ -93,10 +94,10 @@ class ChatTurn:
             )
         history: list[ModelMessage] = []
         if not resuming:
-            summary, history, tainted_by = recalled
-            if tainted_by is not None:
+            summary, history = recalled.summary, recalled.messages
+            if recalled.tainted_by is not None:
                 # Earlier messages quote outside content: reading them taints this run too.
-                await taint_task(self.tasks.db, task, tainted_by)
+                await taint_task(self.tasks.db, task, recalled.tainted_by)
             if summary:
                 history.insert(
                     0,
@@ -104,11 +105,11 @@ class ChatTurn:
                         parts=[SystemPromptPart(f"Summary of the conversation so far:\n{summary}")]
                     ),
                 )
-        documents = await self.user_prompts.current(task.user_id) if task.user_id else []
+        prompts = await self.user_prompts.for_conversation(task.user_id)
         roster = await self.factory.roster(task.user_id)
         # Planning needs someone to do the steps.
         extra = [plan_tool(roster, self.tasks.db)] if roster.available else []
-        agent = await self.factory.for_angie(task, roster, documents, extra)
+        agent = await self.factory.for_angie(task, roster, prompts, extra)
         outcome = await run_agent(
             agent,
             task,
@@ -121,7 +122,10 @@ class ChatTurn:
             limits=self.factory.limits,
         )
         if isinstance(outcome, Finished):
-            await self.memory.fold(task)
+            async with self.tasks.usage_kept(task.id, outcome.used):
+                await self.memory.fold(task, recalled.conversation_id)
+        if isinstance(outcome, Finished | Failed):
+            return replace(outcome, conversation_id=recalled.conversation_id)
         return outcome
 
     async def _tool_command(self, task: Task, text: str) -> Outcome:

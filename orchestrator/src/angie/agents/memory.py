@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from pydantic_ai.messages import (
     ModelMessage,
@@ -24,12 +25,23 @@ from angie.db.engine import Database
 from angie.db.models import ChannelKind, Conversation, Message, MessageRole, Task
 from angie.feedback import conversation_for
 
-__all__ = ("ConversationMemory", "Summarise")
+__all__ = ("ConversationMemory", "Recalled", "Summarise")
 
 log = logging.getLogger(__name__)
 
 # (previous summary, messages to fold in as "role: text" lines) → the new summary.
 Summarise = Callable[[str | None, list[str]], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """What came before a request: the summary, the recent messages, what tainted any of
+    them, and the conversation's id for the rest of the turn (None: a task of nobody's)."""
+
+    summary: str | None = None
+    messages: list[ModelMessage] = field(default_factory=list)
+    tainted_by: str | None = None
+    conversation_id: int | None = None
 
 
 class ConversationMemory:
@@ -46,16 +58,15 @@ class ConversationMemory:
 
     async def history(self, task: Task) -> tuple[str | None, list[ModelMessage], str | None]:
         """(summary, recent messages, what tainted any of them) before this task's request."""
-        return await self.remember_and_recall(task, None)
+        recalled = await self.remember_and_recall(task, None)
+        return recalled.summary, recalled.messages, recalled.tainted_by
 
-    async def remember_and_recall(
-        self, task: Task, text: str | None
-    ) -> tuple[str | None, list[ModelMessage], str | None]:
+    async def remember_and_recall(self, task: Task, text: str | None) -> Recalled:
         """Keep the person's request (``text``, once per task) and read what came before it,
-        in one transaction: (summary, recent messages, what tainted any of them)."""
+        in one transaction."""
         where = self._where(task)
         if where is None:
-            return None, [], None
+            return Recalled()
         async with self.db.session() as session:
             conversation = await conversation_for(session, *where)
             if text is not None:
@@ -86,27 +97,38 @@ class ConversationMemory:
                     .limit(self.keep)
                 )
             )
-            summary = conversation.summary
         rows.reverse()
         tainted_by = next((m.tainted_by for m in rows if m.tainted_by is not None), None)
-        return summary, [_as_model_message(m) for m in rows], tainted_by
+        return Recalled(
+            conversation.summary,
+            [_as_model_message(m) for m in rows],
+            tainted_by,
+            conversation.id,
+        )
 
-    async def fold(self, task: Task) -> None:
-        """Summarise what fell out of the window since the last summary (after a chat turn)."""
+    async def fold(self, task: Task, conversation_id: int | None = None) -> None:
+        """Summarise what fell out of the window since the last summary (after a chat turn);
+        ``conversation_id``: the task's conversation, as the turn found it."""
         where = self._where(task)
         if where is None or self._summarise is None:
             return
         async with self.db.session() as session:
-            conversation = await conversation_for(session, *where)
+            if conversation_id is None:
+                conversation_id = (await conversation_for(session, *where)).id
             ids = list(
                 await session.scalars(
                     select(Message.id)
-                    .where(Message.conversation_id == conversation.id)
+                    .where(Message.conversation_id == conversation_id)
                     .order_by(Message.id.desc())
                     .limit(self.keep)
                 )
             )
             if len(ids) < self.keep:
+                return
+            # Its summary is read now, not at the turn's start: another turn of the same
+            # thread may have folded meanwhile.
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
                 return
             oldest_kept = min(ids)
             folded_upto = conversation.summary_upto or 0
@@ -125,7 +147,6 @@ class ConversationMemory:
                 return
             lines = [_summary_line(m) for m in fallen]
             previous = conversation.summary
-            conversation_id = conversation.id
         try:
             summary = await self._summarise(previous, lines)
         except Exception:

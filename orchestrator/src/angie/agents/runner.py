@@ -8,12 +8,12 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic_ai import Agent, DeferredToolRequests, RunContext, Tool
 from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
-from sqlalchemy import select
+from sqlalchemy import Select, literal, select, union_all
 
 from angie.access import visible_to
 from angie.agents.fleet import availability
@@ -26,10 +26,25 @@ from angie.agents.toolbox import Toolbox
 from angie.agents.trust import RunTrust
 from angie.db.base import utcnow
 from angie.db.engine import Database
-from angie.db.models import DELEGATIONS, ChannelKind, Task, Team, User
+from angie.db.models import (
+    DELEGATIONS,
+    AgentServer,
+    ChannelKind,
+    McpServer,
+    Task,
+    Team,
+    TeamMember,
+    User,
+)
 from angie.db.models import Agent as AgentRow
 from angie.feedback import conversation_for
-from angie.prompts import PromptAgent, PromptComposer, PromptContext, PromptUser, PromptVersion
+from angie.prompts import (
+    ConversationPrompts,
+    PromptAgent,
+    PromptComposer,
+    PromptContext,
+    PromptUser,
+)
 from angie.storage.scratch import ScratchFiles
 
 __all__ = ("AgentFactory", "Answer", "Delegate", "Roster", "RosterEntry", "TaskDeps")
@@ -104,44 +119,30 @@ class AgentFactory:
 
     async def roster(self, user_id: int | None = None) -> Roster:
         """The enabled agents and teams a person may use (the household's and their own), each
-        marked available or not on this machine."""
+        marked available or not on this machine; read in one statement, every turn, so an
+        agent or team changed by any process is seen by the next turn of every other."""
         installed = self.toolbox.installed()
-        entries: list[RosterEntry] = []
+        found: dict[tuple[str, int], tuple[str, str, list[str]]] = {}
         async with self.db.session() as session:
-            for agent in await session.scalars(
-                select(AgentRow)
-                .where(
-                    AgentRow.enabled.is_(True),
-                    visible_to(AgentRow, user_id),
-                )
-                .order_by(AgentRow.name)
+            for kind, row_id, name, description, server in await session.execute(
+                _roster_rows(user_id)
             ):
-                state = availability([s.name for s in agent.servers], installed)
-                entries.append(
-                    RosterEntry(
-                        "agent",
-                        agent.id,
-                        agent.name,
-                        agent.description,
-                        state.available,
-                        state.reason,
-                    )
+                entry = found.setdefault((kind, row_id), (name, description, []))
+                if server is not None:
+                    entry[2].append(server)
+        entries = []
+        for (kind, row_id), (name, description, servers) in found.items():
+            state = availability(servers, installed)
+            entries.append(
+                RosterEntry(
+                    cast(Literal["agent", "team"], kind),
+                    row_id,
+                    name,
+                    description,
+                    state.available,
+                    state.reason,
                 )
-            for team in await session.scalars(
-                select(Team)
-                .where(
-                    Team.enabled.is_(True),
-                    visible_to(Team, user_id),
-                )
-                .order_by(Team.name)
-            ):
-                servers = [s.name for m in team.members for s in m.agent.servers]
-                state = availability(servers, installed)
-                entries.append(
-                    RosterEntry(
-                        "team", team.id, team.name, team.description, state.available, state.reason
-                    )
-                )
+            )
         return Roster(entries)
 
     async def context(self, task: Task, agent: PromptAgent | None = None) -> PromptContext:
@@ -245,7 +246,7 @@ class AgentFactory:
         self,
         task: Task,
         roster: Roster,
-        user_prompts: Sequence[PromptVersion],
+        prompts: ConversationPrompts,
         extra: Sequence[Tool[TaskDeps]] = (),
     ) -> Agent[TaskDeps, Any]:
         """Angie over the roster: an ``ask_`` tool per available agent and team, and the
@@ -254,7 +255,9 @@ class AgentFactory:
         # Handing work on is one of her tool calls: audited and shown live like any other.
         tools = self.toolbox.audited(asks, server=DELEGATIONS, task_id=task.id)
         ctx = await self.context(task)
-        instructions = await self.prompts.compose_conversation(ctx, user_prompts)
+        instructions = await self.prompts.compose_conversation(
+            ctx, prompts.documents, prompts.household
+        )
         unavailable = [e for e in roster.entries if not e.available]
         if unavailable:
             instructions += "\n\nNot available on this machine: " + "; ".join(
@@ -298,3 +301,42 @@ def _delegation_tool(entry: RosterEntry) -> Tool[TaskDeps]:
         ),
         takes_ctx=True,
     )
+
+
+def _roster_rows(user_id: int | None) -> Select[str, int, str, str, str | None]:
+    """(kind, id, name, description, server) of every enabled agent and team ``user_id`` may
+    use: an agent's own servers, a team's those of all its members in their order (a member
+    disabled on its own still counts, as it always has); by kind, then name."""
+    agents = (
+        select(
+            literal("agent").label("kind"),
+            AgentRow.id,
+            AgentRow.name,
+            AgentRow.description,
+            literal(0).label("position"),
+            McpServer.id.label("server_id"),
+            McpServer.name.label("server"),
+        )
+        .outerjoin(AgentServer, AgentServer.agent_id == AgentRow.id)
+        .outerjoin(McpServer, McpServer.id == AgentServer.server_id)
+        .where(AgentRow.enabled.is_(True), visible_to(AgentRow, user_id))
+    )
+    teams = (
+        select(
+            literal("team").label("kind"),
+            Team.id,
+            Team.name,
+            Team.description,
+            TeamMember.position,
+            McpServer.id.label("server_id"),
+            McpServer.name.label("server"),
+        )
+        .outerjoin(TeamMember, TeamMember.team_id == Team.id)
+        .outerjoin(AgentServer, AgentServer.agent_id == TeamMember.agent_id)
+        .outerjoin(McpServer, McpServer.id == AgentServer.server_id)
+        .where(Team.enabled.is_(True), visible_to(Team, user_id))
+    )
+    both = union_all(agents, teams).subquery()
+    kind, name, description, server = both.c.kind, both.c.name, both.c.description, both.c.server
+    rows = select(kind, both.c.id, name, description, server)
+    return rows.order_by(kind, name, both.c.id, both.c.position, both.c.server_id)

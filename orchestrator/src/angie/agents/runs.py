@@ -35,7 +35,7 @@ from angie.db.models import (
     ToolCallOutcome,
 )
 from angie.live import LiveBus
-from angie.tasks.service import TERMINAL, TaskService
+from angie.tasks.service import TERMINAL, ModelUse, TaskService
 
 __all__ = ("Failed", "Finished", "Outcome", "Suspended", "Waiting", "answer_of", "run_agent")
 
@@ -46,6 +46,12 @@ class Finished:
     data: Any = None
     # Tool calls made outside an agent run (a /tool command), written with the task's end.
     audit: tuple[ToolCallRecord, ...] = ()
+    # The conversation the answer goes to, when the turn found it already (None: it is
+    # looked up as the answer is written).
+    conversation_id: int | None = None
+    # The run's use of the language model, added to the task as it settles (None: none, or
+    # added already).
+    used: ModelUse | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ class Failed:
     error: str
     told: str | None = None
     audit: tuple[ToolCallRecord, ...] = ()
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,9 @@ async def run_agent(
     usage = RunUsage()
     state = task.state or {}
     deadline = asyncio.timeout(limits.seconds)
+    # A run that ends normally hands its use of the model to the task's settle (the same
+    # transaction); a run ended otherwise (an error, a limit) adds it here.
+    ended = False
     try:
         if state.get("messages"):
             messages = ModelMessagesTypeAdapter.validate_python(state["messages"])
@@ -129,6 +139,7 @@ async def run_agent(
                     usage_limits=limits.usage_limits(),
                     usage=usage,
                 )
+            ended = True
         else:
             async with deadline:
                 run = await agent.run(
@@ -139,6 +150,7 @@ async def run_agent(
                     usage_limits=limits.usage_limits(),
                     usage=usage,
                 )
+            ended = True
     except TimeoutError:
         if not deadline.expired():
             raise  # a timeout of something inside the run, not the run's own
@@ -152,10 +164,12 @@ async def run_agent(
         # what to check; the worker retries it when that may help.
         raise model_failure(err, agent.model) from err
     finally:
-        if usage.requests:
-            await tasks.add_usage(task.id, usage.input_tokens, usage.output_tokens, usage.cost)
+        if usage.requests and not ended:
+            await tasks.add_usage(task.id, _used(usage))
     output = run.output
     if isinstance(output, DeferredToolRequests):
+        if usage.requests:  # the task waits: what this run used is kept now
+            await tasks.add_usage(task.id, _used(usage))
         children = {
             call.tool_call_id: int(output.metadata.get(call.tool_call_id, {}).get("task_id", 0))
             for call in output.calls
@@ -171,7 +185,11 @@ async def run_agent(
             if "reason" in output.metadata.get(call.tool_call_id, {})
         }
         return Suspended(state, list(output.approvals), children, reasons)
-    return Finished(str(output))
+    return Finished(str(output), used=_used(usage) if usage.requests else None)
+
+
+def _used(usage: RunUsage) -> ModelUse:
+    return ModelUse(usage.input_tokens, usage.output_tokens, usage.cost)
 
 
 def _live_text(

@@ -9,7 +9,7 @@ from angie.prompts.context import PromptAgent, PromptContext, PromptUser, Tool
 from angie.prompts.errors import PromptError
 from angie.prompts.household import HOUSEHOLD_KINDS, HouseholdPromptStore
 from angie.prompts.library import BUNDLED_PROMPTS, ONBOARDING_DOCS, PromptLibrary, prompts_dir
-from angie.prompts.user_store import UserPromptStore, doc_order
+from angie.prompts.user_store import ConversationPrompts, UserPromptStore, doc_order
 from angie.prompts.versions import MAX_BODY_BYTES, PromptVersion
 
 __all__ = (
@@ -17,6 +17,7 @@ __all__ = (
     "HOUSEHOLD_KINDS",
     "MAX_BODY_BYTES",
     "ONBOARDING_DOCS",
+    "ConversationPrompts",
     "HouseholdPromptStore",
     "PromptAgent",
     "PromptComposer",

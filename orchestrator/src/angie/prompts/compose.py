@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from angie.prompts.household import HOUSEHOLD_KINDS
 from angie.prompts.user_store import doc_order
 
 if TYPE_CHECKING:
+    from angie.db.models import PromptKind
     from angie.prompts.context import PromptContext
     from angie.prompts.household import HouseholdPromptStore
     from angie.prompts.library import PromptLibrary
@@ -53,17 +54,27 @@ class PromptComposer:
         return await _rendered(sections)
 
     async def compose_conversation(
-        self, ctx: PromptContext, user_prompts: Sequence[PromptVersion]
+        self,
+        ctx: PromptContext,
+        user_prompts: Sequence[PromptVersion],
+        household: Mapping[PromptKind, PromptVersion] | None = None,
     ) -> str:
-        """SYSTEM, ANGIE, then the user's documents: the setup topics first, others by name."""
-        sections = await self._household_sections(ctx)
+        """SYSTEM, ANGIE, then the user's documents: the setup topics first, others by name.
+        ``household``: the overrides in effect, read by the caller with the documents (None:
+        read here)."""
+        sections = await self._household_sections(ctx, household)
         for doc in sorted(user_prompts, key=lambda doc: doc_order(doc.name)):
             where = f"user prompt `{doc.name}` (version {doc.version})"
             sections.append(partial(self._library.render_source, doc.body, ctx, name=where))
         return await _rendered(sections)
 
-    async def _household_sections(self, ctx: PromptContext) -> list[Callable[[], str]]:
-        overrides = await self._household.overrides() if self._household else {}
+    async def _household_sections(
+        self, ctx: PromptContext, overrides: Mapping[PromptKind, PromptVersion] | None = None
+    ) -> list[Callable[[], str]]:
+        if self._household is None:
+            overrides = {}  # no database: the shipped files as they are
+        elif overrides is None:
+            overrides = await self._household.overrides()
         sections: list[Callable[[], str]] = []
         for kind in HOUSEHOLD_KINDS:
             override = overrides.get(kind)

@@ -7,9 +7,10 @@ household follows future updates of the file, and the edited texts stay in the h
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from angie.db.models import PromptKind
+from angie.db.models import Prompt, PromptKind
 from angie.prompts import versions
 from angie.prompts.versions import PromptVersion, prepare_body
 
@@ -17,10 +18,25 @@ if TYPE_CHECKING:
     from angie.db.engine import Database
     from angie.prompts.library import PromptLibrary
 
-__all__ = ("HOUSEHOLD_KINDS", "HouseholdPromptStore")
+__all__ = ("HOUSEHOLD_DOCUMENTS", "HOUSEHOLD_KINDS", "HouseholdPromptStore", "overrides_in")
 
 #: The kinds of prompt a household admin may override.
 HOUSEHOLD_KINDS = (PromptKind.SYSTEM, PromptKind.ANGIE)
+#: The documents holding those overrides, as :func:`versions.latest_of` names them.
+HOUSEHOLD_DOCUMENTS = tuple((kind, None, kind.value) for kind in HOUSEHOLD_KINDS)
+
+
+def overrides_in(rows: Iterable[Prompt]) -> dict[PromptKind, PromptVersion]:
+    """The overrides in effect among the latest versions of the household's documents (an
+    empty one means the shipped file); rows of other kinds are passed over."""
+    return {
+        row.kind: PromptVersion.of(row)
+        for row in rows
+        if row.kind in HOUSEHOLD_KINDS
+        and row.owner_key == 0
+        and row.name == row.kind.value
+        and row.body
+    }
 
 
 def _kind(kind: PromptKind) -> PromptKind:
@@ -43,14 +59,9 @@ class HouseholdPromptStore:
         return PromptVersion.of(row) if row and row.body else None
 
     async def overrides(self) -> dict[PromptKind, PromptVersion]:
-        """Every override in effect, in one read: what composition needs on each turn."""
-        found: dict[PromptKind, PromptVersion] = {}
+        """Every override in effect, in one statement: what composition needs on each turn."""
         async with self._db.session() as session:
-            for kind in HOUSEHOLD_KINDS:
-                row = await versions.latest(session, kind, None, kind.value)
-                if row and row.body:
-                    found[kind] = PromptVersion.of(row)
-        return found
+            return overrides_in(await versions.latest_of(session, HOUSEHOLD_DOCUMENTS))
 
     async def history(self, kind: PromptKind) -> list[PromptVersion]:
         """Every version, oldest first; empty bodies are the resets to the shipped file."""

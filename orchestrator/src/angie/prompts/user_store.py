@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from angie.db.models import Prompt, PromptKind
 from angie.prompts import versions
 from angie.prompts.errors import PromptError
+from angie.prompts.household import HOUSEHOLD_DOCUMENTS, overrides_in
 from angie.prompts.library import ONBOARDING_DOCS
 from angie.prompts.versions import MAX_BODY_BYTES, PromptVersion, check_name, prepare_body
 
@@ -25,9 +27,18 @@ if TYPE_CHECKING:
     from angie.db.engine import Database
     from angie.prompts.library import PromptLibrary
 
-__all__ = ("UserPromptStore", "doc_order")
+__all__ = ("ConversationPrompts", "UserPromptStore", "doc_order")
 
 _USER = PromptKind.USER
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPrompts:
+    """What a conversation turn composes besides the shipped files: the household's overrides
+    in effect and the person's documents in effect, in composition order."""
+
+    household: dict[PromptKind, PromptVersion]
+    documents: list[PromptVersion]
 
 
 def doc_order(name: str) -> tuple[int, str]:
@@ -50,6 +61,17 @@ class UserPromptStore:
             rows = await versions.current_all(session, _USER, user_id)
         docs = [PromptVersion.of(row) for row in rows if row.body]
         return sorted(docs, key=lambda doc: doc_order(doc.name))
+
+    async def for_conversation(self, user_id: int | None) -> ConversationPrompts:
+        """The household's overrides and the person's documents (none without a person), read
+        in one statement on every turn: an edit from any process is in the next turn."""
+        wanted = [*HOUSEHOLD_DOCUMENTS, *([(_USER, user_id, None)] if user_id else [])]
+        async with self._db.session() as session:
+            rows = await versions.latest_of(session, wanted)
+        docs = [PromptVersion.of(row) for row in rows if row.kind is _USER and row.body]
+        return ConversationPrompts(
+            overrides_in(rows), sorted(docs, key=lambda doc: doc_order(doc.name))
+        )
 
     async def get(self, user_id: int, name: str) -> PromptVersion | None:
         """The latest version of one document (its body is empty if it was cleared)."""

@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from angie.db.models import Prompt, PromptKind
 from angie.prompts.errors import PromptError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from sqlalchemy import ColumnElement
@@ -27,6 +28,7 @@ __all__ = (
     "current_all",
     "history",
     "latest",
+    "latest_of",
     "prepare_body",
 )
 
@@ -94,16 +96,37 @@ async def latest(
 
 async def current_all(session: AsyncSession, kind: PromptKind, user_id: int | None) -> list[Prompt]:
     """The latest version of every name of one kind and owner, by name."""
+    return await latest_of(session, [(kind, user_id, None)])
+
+
+async def latest_of(
+    session: AsyncSession, documents: Sequence[tuple[PromptKind, int | None, str | None]]
+) -> list[Prompt]:
+    """The latest version of each of ``documents`` (kind, owner, name; a name of None: every
+    name of that kind and owner), in one statement, by name."""
+    wanted = or_(
+        *(
+            and_(*_rows(kind, user_id), *([] if name is None else [Prompt.name == name]))
+            for kind, user_id, name in documents
+        )
+    )
     newest = (
-        select(Prompt.name, func.max(Prompt.version).label("version"))
-        .where(*_rows(kind, user_id))
-        .group_by(Prompt.name)
+        select(
+            Prompt.kind,
+            Prompt.owner_key,
+            Prompt.name,
+            func.max(Prompt.version).label("version"),
+        )
+        .where(wanted)
+        .group_by(Prompt.kind, Prompt.owner_key, Prompt.name)
         .subquery()
     )
-    stmt = (
-        select(Prompt)
-        .join(newest, (Prompt.name == newest.c.name) & (Prompt.version == newest.c.version))
-        .where(*_rows(kind, user_id))
+    stmt = select(Prompt).join(
+        newest,
+        (Prompt.kind == newest.c.kind)
+        & (Prompt.owner_key == newest.c.owner_key)
+        & (Prompt.name == newest.c.name)
+        & (Prompt.version == newest.c.version),
     )
     return sorted((await session.scalars(stmt)).all(), key=lambda row: row.name)
 

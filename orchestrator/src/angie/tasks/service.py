@@ -3,7 +3,9 @@ awaiting_approval in between. The database is the truth; the queue only carries 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,11 +20,31 @@ from angie.db.engine import Database
 from angie.db.models import DELEGATIONS, Task, TaskKind, TaskStatus, ToolCall
 from angie.errors import Conflict, NotFound
 
-__all__ = ("TERMINAL", "TaskError", "TaskService")
+__all__ = ("TERMINAL", "ModelUse", "TaskError", "TaskService")
 
 TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 # A delivery may start a task that is queued, or one left running by a worker that died.
 _CLAIMABLE = (TaskStatus.QUEUED, TaskStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUse:
+    """One run's use of the language model, not yet added to its task."""
+
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal | None = None
+
+    def added(self) -> dict[str, Any]:
+        """The task's columns with this use added (summed in the database, so a resumed run
+        adds to what the run before it used)."""
+        values: dict[str, Any] = {
+            "input_tokens": func.coalesce(Task.input_tokens, 0) + self.input_tokens,
+            "output_tokens": func.coalesce(Task.output_tokens, 0) + self.output_tokens,
+        }
+        if self.cost_usd is not None:
+            values["cost_usd"] = func.coalesce(Task.cost_usd, 0) + self.cost_usd
+        return values
 
 
 class TaskError(Conflict):
@@ -141,9 +163,19 @@ class TaskService:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def succeed(
-        self, task_id: int, result: Any, *, session: AsyncSession | None = None
+        self,
+        task_id: int,
+        result: Any,
+        *,
+        session: AsyncSession | None = None,
+        used: ModelUse | None = None,
     ) -> bool:
-        return await self._finish(
+        """Settle the task as succeeded, adding its last run's ``used`` in the same statement
+        (or, for a task that ended meanwhile, in one of its own: the use is never lost)."""
+        if session is None:
+            async with self.db.session() as own:
+                return await self.succeed(task_id, result, session=own, used=used)
+        settled = await self._finish(
             task_id,
             TaskStatus.SUCCEEDED,
             session=session,
@@ -151,7 +183,11 @@ class TaskService:
             error=None,
             finished_at=utcnow(),
             state=None,
+            **(used.added() if used is not None else {}),
         )
+        if not settled and used is not None:
+            await self.add_usage(task_id, used, session=session)
+        return settled
 
     async def fail(self, task_id: int, error: str, *, session: AsyncSession | None = None) -> bool:
         return await self._finish(
@@ -172,23 +208,31 @@ class TaskService:
         return await self._finish(task_id, TaskStatus.AWAITING_APPROVAL, state=state)
 
     async def add_usage(
-        self, task_id: int, input_tokens: int, output_tokens: int, cost_usd: Decimal | None
+        self, task_id: int, used: ModelUse, *, session: AsyncSession | None = None
     ) -> None:
-        """Add one run's use of the language model to its task (summed in the database, so a
-        resumed run adds to what the run before it used)."""
-        values: dict[str, Any] = {
-            "input_tokens": func.coalesce(Task.input_tokens, 0) + input_tokens,
-            "output_tokens": func.coalesce(Task.output_tokens, 0) + output_tokens,
-        }
-        if cost_usd is not None:
-            values["cost_usd"] = func.coalesce(Task.cost_usd, 0) + cost_usd
-        async with self.db.session() as session:
-            await session.execute(
-                update(Task)
-                .where(Task.id == task_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+        """Add one run's use of the language model to its task; in the caller's transaction
+        when given ``session``."""
+        if session is None:
+            async with self.db.session() as own:
+                await self.add_usage(task_id, used, session=own)
+            return
+        await session.execute(
+            update(Task)
+            .where(Task.id == task_id)
+            .values(**used.added())
+            .execution_options(synchronize_session=False)
+        )
+
+    @asynccontextmanager
+    async def usage_kept(self, task_id: int, used: ModelUse | None) -> AsyncIterator[None]:
+        """Around the work that is to add ``used`` to the task as it settles: if that work
+        fails, the use is added on its own, so no run's use of the model is lost."""
+        try:
+            yield
+        except BaseException:
+            if used is not None:
+                await self.add_usage(task_id, used)
+            raise
 
     async def tree_usage(self, task_id: int, *, is_root: bool = False) -> tuple[int, int]:
         """(tool calls, tokens) used so far by the request ``task_id`` belongs to: its root task
