@@ -8,7 +8,6 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from pydantic_ai.messages import (
     ToolReturnPart,
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
+from test_mcp_launcher import alive, wait_for
 
 from angie.daemon import _idle_after
 from angie.db.models import ServerHealth
@@ -46,21 +46,6 @@ def supervisor(tmp_path: Path, *, idle_after: float, launcher: LauncherMode = "f
         launcher=launcher,
         idle_after=idle_after,
     )
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-async def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def brightness(sup: Supervisor) -> int:
