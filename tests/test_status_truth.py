@@ -80,6 +80,7 @@ async def test_status_without_a_supervisor_shows_the_stored_health(
             "configured": None,
             "missing_settings": [],
             "last_error": "the bridge does not answer",
+            "idle": False,
         }
     }
 
