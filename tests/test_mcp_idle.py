@@ -108,6 +108,40 @@ async def test_a_server_in_use_keeps_running(tmp_path: Path) -> None:
         await sup.stop()
 
 
+async def test_a_server_without_its_settings_rests_sooner_than_one_with_them(
+    tmp_path: Path,
+) -> None:
+    configured = ServerSpec(
+        "lit",
+        "stdio",
+        command=SPEC.command,
+        env={"SAMPLE_PREFIX": "ANGIE_LIT_", "ANGIE_LIT_API_KEY": "key"},
+        builtin=True,
+    )
+    sup = Supervisor(
+        [SPEC, configured],
+        environ={"PATH": os.environ["PATH"]},  # "sample" lacks ANGIE_SAMPLE_API_KEY
+        state_dir=tmp_path / "mcp",
+        launcher="fork",
+        idle_after=60,
+        unconfigured_after=0.3,
+    )
+    await sup.start()
+    try:
+        states = {s.name: s for s in sup.states()}
+        assert (states["sample"].configured, states["lit"].configured) == (False, True)
+        await wait_for(lambda: {s.name: s for s in sup.states()}["sample"].idle)
+        lit = {s.name: s for s in sup.states()}["lit"]
+        assert (lit.idle, lit.pid) == (False, states["lit"].pid)
+        # Called, it wakes, still known to lack its settings.
+        assert await brightness(sup) == 40
+        sample = {s.name: s for s in sup.states()}["sample"]
+        assert (sample.idle, sample.configured) == (False, False)
+        assert sample.missing_settings == ("ANGIE_SAMPLE_API_KEY",)
+    finally:
+        await sup.stop()
+
+
 async def test_an_execd_server_is_not_stopped_for_idleness(tmp_path: Path) -> None:
     sup = supervisor(tmp_path, idle_after=0.2, launcher="exec")
     await sup.start()

@@ -19,7 +19,9 @@ supervisor on ``exec``.
 
 A forked server nobody called for ``idle_after`` seconds is stopped and forked again on the next
 call (it is back within a tenth of a second), so a household's idle servers hold no memory. An
-exec'd one keeps running: its start takes a second or more.
+exec'd one keeps running: its start takes a second or more. A server that said it is not
+configured rests sooner (``unconfigured_after``): with no settings it can reach no vendor, and
+on a new household that is most of them.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ _STABLE_AFTER = 60.0  # seconds up before the restart backoff starts again from 
 _ASK_CONFIGURATION = 10.0  # seconds a started server has to say whether it is configured
 _RESTED = "was stopped while nobody used it"
 _REST_GRACE = 2.0  # seconds an idle server has to exit before it is killed
+_UNCONFIGURED_AFTER = 30.0  # seconds without a call before a server without settings rests
 
 
 class SupervisorError(Unavailable):
@@ -212,14 +215,17 @@ class Supervisor:
         on_restart: Callable[[str], None] | None = None,
         launcher: LauncherMode | None = None,
         idle_after: float | None = None,
+        unconfigured_after: float = _UNCONFIGURED_AFTER,
         lender: Supervisor | None = None,
     ) -> None:
         """``idle_after``: seconds without a call after which a forked server is stopped until
-        the next one (None or 0: never). ``lender``: the supervisor whose launcher forks this
+        the next one (None or 0: never); ``unconfigured_after``: the same for a server that said
+        it is not configured, when shorter. ``lender``: the supervisor whose launcher forks this
         one's servers too (one account's own instance forked beside the household's servers);
         its launcher mode is used and its launcher is left running at this one's stop."""
         self._children = {s.name: _Child(s) for s in specs if s.builtin and s.enabled}
         self._idle_after = idle_after or None
+        self._unconfigured_after = min(unconfigured_after, idle_after or 0.0)
         self._reaper: asyncio.Task[None] | None = None
         self._lender = lender
         self._mode = self._choose(lender.launcher if lender is not None else launcher)
@@ -522,17 +528,20 @@ class Supervisor:
             )
 
     async def _reap_idle(self, idle_after: float) -> None:
-        """Stop the forked servers nobody asked for in ``idle_after`` seconds."""
-        every = min(max(idle_after / 4, 0.05), 30.0)
+        """Stop the forked servers nobody asked for in ``idle_after`` seconds (those that said
+        they are not configured, in ``unconfigured_after``)."""
+        every = min(max(self._unconfigured_after / 4, 0.05), 30.0)
         while not self._stopping:
             await asyncio.sleep(every)
             now = time.monotonic()
             for child in list(self._children.values()):
+                said = child.configuration
+                after = idle_after if said is None or said.configured else self._unconfigured_after
                 if (
                     child.forked
                     and not child.resting
                     and child.health is ServerHealth.HEALTHY
-                    and now - max(child.last_used, child.started_at) >= idle_after
+                    and now - max(child.last_used, child.started_at) >= after
                 ):
                     await self._rest(child)
 
