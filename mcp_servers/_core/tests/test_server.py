@@ -161,6 +161,23 @@ def _env(**extra: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **extra}
 
 
+def test_fastmcps_own_log_lines_are_plain_single_lines_in_the_kits_format() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SAMPLE), "--transport", "stdio"],
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    # Not rich's box-drawn, column-wrapped rendering (a timestamp, padding, the source file).
+    assert (
+        "INFO fastmcp.server.mixins.transport: Starting MCP server 'sample' with transport "
+        "'stdio'" in done.stderr.splitlines()
+    )
+
+
 async def test_official_sdk_client_over_stdio() -> None:
     params = StdioServerParameters(
         command=sys.executable, args=[str(SAMPLE)], env=_env(ANGIE_SAMPLE_API_KEY="k-1")
