@@ -6,7 +6,9 @@
    effects journal written before and after, loop breaker, content trust, audit row; SQLite)
    vs the guarded toolset alone, on the real Hue server against the fake bridge (aim: <= 2x);
 2. federation start: all four built-in servers started in parallel vs one alone (aim: <= 2x);
-3. memory: RSS of each idle built-in server vs a bare FastMCP hello-world (aim: <= 1.2x).
+3. memory: PSS of each idle built-in server vs a bare FastMCP hello-world (aim: <= 1.2x). PSS, not
+   RSS: a server forked from the launcher shares most of its pages with its siblings, and RSS
+   would count each shared page once per server.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def pss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -187,14 +189,14 @@ def memory(pids: dict[str, int]) -> None:
             except OSError:
                 time.sleep(0.1)
         time.sleep(2)
-        base = rss_mb(hello.pid)
+        base = pss_mb(hello.pid)
     finally:
         hello.terminate()
         hello.wait()
     for name, pid in sorted(pids.items()):
-        mine = rss_mb(pid)
+        mine = pss_mb(pid)
         print(
-            f"idle RSS {name:<15} {mine:6.1f} MB   hello-world {base:6.1f} MB"
+            f"idle PSS {name:<15} {mine:6.1f} MB   hello-world {base:6.1f} MB"
             f"   ratio {mine / base:5.2f}x"
         )
     print("  (aim <= 1.2x)")
