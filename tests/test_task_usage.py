@@ -121,3 +121,44 @@ async def test_runs_stopped_for_an_approval_keep_their_tokens(home: Harness) -> 
         assert settled is not None
         assert (input_tokens or 0) > (before[settled.id][0] or 0)
         assert (output_tokens or 0) > (before[settled.id][1] or 0)
+
+
+async def test_a_retried_run_counts_what_its_earlier_attempt_used(db: Database) -> None:
+    # A request's first run has used nothing and reads nothing; a later attempt (after a
+    # transient failure) reads what the earlier one did, and here the budget is already spent.
+    from pydantic_ai import Agent
+    from pydantic_ai.messages import ModelMessage, ModelResponse
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    from angie.agents.approvals import ApprovalService
+    from angie.agents.limits import RunLimits
+    from angie.agents.runs import Failed, run_agent
+    from angie.db.models import ToolCall, ToolCallOutcome
+
+    def never(_messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        raise AssertionError("a run whose request's budget is spent must not start")
+
+    tasks = TaskService(db)
+    task, _ = await tasks.submit(TaskKind.AGENT, user_id=None)
+    await tasks.claim(task.id)
+    async with db.session() as session:
+        session.add_all(
+            ToolCall(task_id=task.id, server="hue", tool="set_light", outcome=ToolCallOutcome.OK)
+            for _ in range(3)
+        )
+    await tasks.requeue(task.id, error="the bridge did not answer")
+    again = await tasks.claim(task.id)
+    assert again is not None
+    assert again.attempts == 2
+
+    outcome = await run_agent(
+        Agent(FunctionModel(never)),
+        again,
+        prompt="switch the lamp on",
+        tasks=tasks,
+        approvals=ApprovalService(db, ttl=60, servers=list),
+        limits=RunLimits(task_tool_calls=3),
+    )
+
+    assert isinstance(outcome, Failed)
+    assert "this request as a whole took more than 3 tool calls" in str(outcome)

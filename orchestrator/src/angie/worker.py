@@ -313,9 +313,9 @@ class Executor:
             return await self.workflows.run(task)
         if task.kind in (TaskKind.AGENT, TaskKind.TEAM, TaskKind.WORKFLOW_STEP):
             if task.agent_id is not None:
-                agent = await self.factory.for_agent(task, task.agent_id, untrusted=untrusted)
+                built = await self.factory.for_agent(task, task.agent_id, untrusted=untrusted)
             elif task.team_id is not None:
-                agent = await self.factory.for_team(task, task.team_id, untrusted=untrusted)
+                built = await self.factory.for_team(task, task.team_id, untrusted=untrusted)
             else:
                 return Failed("the task names no agent or team")
             prompt = str(task.input.get("text", ""))
@@ -324,13 +324,13 @@ class Executor:
                     f"{prompt}\n{task.input['data']}", str(task.input.get("event_type", "outside"))
                 )
             return await run_agent(
-                agent,
+                built.agent,
                 task,
                 prompt=prompt,
                 tasks=self.tasks,
                 approvals=self.approvals,
                 delegate=self._delegate,
-                limits=await self.factory.limits_for(task),
+                limits=built.limits,
             )
         # TaskKind.TOOL: a direct call, made like the chat command that asks for it.
         text = str(task.input.get("text", ""))

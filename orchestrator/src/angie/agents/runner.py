@@ -14,6 +14,7 @@ from pydantic_ai import Agent, DeferredToolRequests, RunContext, Tool
 from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
 from sqlalchemy import Select, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from angie.access import visible_to
 from angie.agents.fleet import availability
@@ -47,7 +48,7 @@ from angie.prompts import (
 )
 from angie.storage.scratch import ScratchFiles
 
-__all__ = ("AgentFactory", "Answer", "Delegate", "Roster", "RosterEntry", "TaskDeps")
+__all__ = ("AgentFactory", "Answer", "Built", "Delegate", "Roster", "RosterEntry", "TaskDeps")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,14 @@ class Answer:
 # a "plan" is an approved plan's id and its goal, run as a task of its own.
 Delegate = Callable[[Task, str, Literal["agent", "team", "plan"], int, str], Awaitable[Answer]]
 ModelFor = Callable[[str | None], Model]
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """An agent (or a team's) built for one task's run, and the limits that run has."""
+
+    agent: Agent[TaskDeps, Any]
+    limits: RunLimits
 
 
 @dataclass
@@ -146,21 +155,16 @@ class AgentFactory:
         return Roster(entries)
 
     async def context(self, task: Task, agent: PromptAgent | None = None) -> PromptContext:
-        channel = task.channel.value if task.channel else "web"
         async with self.db.session() as session:
             user = await session.get(User, task.user_id) if task.user_id else None
+        return self._context(task, user, agent)
+
+    def _context(self, task: Task, user: User | None, agent: PromptAgent | None) -> PromptContext:
+        channel = task.channel.value if task.channel else "web"
         if user is None:
             person = PromptUser(name="the household", address_as="everyone")
             return PromptContext(person, self._clock(), "UTC", channel, agent)
         return PromptContext.for_user(user, now=self._clock(), channel=channel, agent=agent)
-
-    async def limits_for(self, task: Task) -> RunLimits:
-        """The per-run limits of ``task``'s run: its agent's own where it set them."""
-        if task.agent_id is None:
-            return self.limits
-        async with self.db.session() as session:
-            own = await session.scalar(select(AgentRow.limits).where(AgentRow.id == task.agent_id))
-        return self.limits.overridden(own)
 
     async def scratch_tools(self, task: Task) -> list[AbstractToolset[Any]]:
         """The scratch-file tools over the conversation ``task`` belongs to (its person's
@@ -179,26 +183,30 @@ class AgentFactory:
         tools = scratch_toolset(self.scratch, conversation)
         return [self.toolbox.audited(tools, server=SCRATCH_SERVER, task_id=task.id)]
 
-    async def _policy(self, task: Task) -> ApprovalPolicy:
+    @staticmethod
+    async def _policy_in(session: AsyncSession, task: Task) -> ApprovalPolicy:
         """The household's policy with the rules of the person ``task`` works for."""
-        async with self.db.session() as session:
-            policy = await load_policy(session)
-            if task.user_id is None:
-                return policy
-            return policy.for_person(await load_rules(session, task.user_id))
+        policy = await load_policy(session)
+        if task.user_id is None:
+            return policy
+        return policy.for_person(await load_rules(session, task.user_id))
 
-    async def for_agent(
-        self, task: Task, agent_id: int, *, untrusted: bool
-    ) -> Agent[TaskDeps, Any]:
+    async def for_agent(self, task: Task, agent_id: int, *, untrusted: bool) -> Built:
+        """The agent's run for ``task`` and the limits it runs under (its own where it set
+        them); the agent, its servers, the approval policy, the person and the household's
+        prompts read together."""
         async with self.db.session() as session:
             row = await session.get(AgentRow, agent_id)
             if row is None:
                 raise LookupError(f"agent {agent_id} no longer exists")
             servers = [s.name for s in row.servers]
+            policy = await self._policy_in(session, task)
+            user = await session.get(User, task.user_id) if task.user_id else None
+            household = await self.prompts.household_in(session)
         toolsets = self.toolbox.toolsets(
             servers,
             row.tool_filter,
-            policy=await self._policy(task),
+            policy=policy,
             task_id=task.id,
             untrusted=untrusted,
             journal=EffectJournal(self.db, task.id),
@@ -206,11 +214,15 @@ class AgentFactory:
             accounts=await self.toolbox.accounts_for(task.user_id, servers),
         )
         tools = await self.toolbox.capabilities(servers, row.tool_filter)
-        ctx = await self.context(task, PromptAgent(row.name, row.description, tools))
+        ctx = self._context(task, user, PromptAgent(row.name, row.description, tools))
         toolsets.extend(await self.scratch_tools(task))
-        return self._agent(row.model, await self.prompts.compose_agent(ctx, row.prompt), toolsets)
+        instructions = await self.prompts.compose_agent(ctx, row.prompt, household)
+        agent = self._agent(row.model, instructions, toolsets)
+        return Built(agent, self.limits.overridden(row.limits))
 
-    async def for_team(self, task: Task, team_id: int, *, untrusted: bool) -> Agent[TaskDeps, Any]:
+    async def for_team(self, task: Task, team_id: int, *, untrusted: bool) -> Built:
+        """A team's run for ``task``: its members' servers and prompts as one agent; read in
+        one session like :meth:`for_agent`."""
         async with self.db.session() as session:
             team = await session.get(Team, team_id)
             if team is None:
@@ -223,7 +235,9 @@ class AgentFactory:
             )
             description = team.description
             team_filter = list(team.tool_filter)
-        policy = await self._policy(task)
+            policy = await self._policy_in(session, task)
+            user = await session.get(User, task.user_id) if task.user_id else None
+            household = await self.prompts.household_in(session)
         journal = EffectJournal(self.db, task.id)
         toolsets = self.toolbox.toolsets(
             servers,
@@ -237,10 +251,12 @@ class AgentFactory:
             accounts=await self.toolbox.accounts_for(task.user_id, servers),
         )
         tools = await self.toolbox.capabilities(servers, [*team_filter, *member_filters])
-        ctx = await self.context(task, PromptAgent(team.name, description, tools))
+        ctx = self._context(task, user, PromptAgent(team.name, description, tools))
         model = members[0].model if members else None
         toolsets.extend(await self.scratch_tools(task))
-        return self._agent(model, await self.prompts.compose_agent(ctx, prompt), toolsets)
+        instructions = await self.prompts.compose_agent(ctx, prompt, household)
+        agent = self._agent(model, instructions, toolsets)
+        return Built(agent, self.limits)
 
     async def for_angie(
         self,

@@ -112,9 +112,12 @@ async def run_agent(
     model server that fails raises :class:`~angie.agents.llm.ModelFailed`, saying which."""
     deps = TaskDeps(task=task, delegate=delegate)
     stream = _live_text(agent, task, live)
-    limits = (limits or RunLimits()).within(
-        TreeUsage(*await tasks.tree_usage(task.id, is_root=task.parent_id is None))
-    )
+    # A request's first run has used nothing yet: no earlier run, no task under it.
+    if task.parent_id is None and task.attempts <= 1 and not task.state:
+        used = TreeUsage()
+    else:
+        used = TreeUsage(*await tasks.tree_usage(task.id, is_root=task.parent_id is None))
+    limits = (limits or RunLimits()).within(used)
     exhausted = limits.exhausted()
     if exhausted is not None:
         return Failed(exhausted, RunLimits.told(exhausted))

@@ -11,6 +11,8 @@ from angie.prompts.household import HOUSEHOLD_KINDS
 from angie.prompts.user_store import doc_order
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from angie.db.models import PromptKind
     from angie.prompts.context import PromptContext
     from angie.prompts.household import HouseholdPromptStore
@@ -44,14 +46,28 @@ class PromptComposer:
         self._household = household
         self._demo = demo
 
-    async def compose_agent(self, ctx: PromptContext, agent_prompt: str) -> str:
-        """SYSTEM, ANGIE, then the agent's prompt (``agents.prompt``, itself a template)."""
+    async def compose_agent(
+        self,
+        ctx: PromptContext,
+        agent_prompt: str,
+        household: Mapping[PromptKind, PromptVersion] | None = None,
+    ) -> str:
+        """SYSTEM, ANGIE, then the agent's prompt (``agents.prompt``, itself a template).
+        ``household``: the overrides in effect, read by the caller (None: read here)."""
         if ctx.agent is None:
             raise ValueError("compose_agent needs a PromptContext with an agent")
-        sections = await self._household_sections(ctx)
+        sections = await self._household_sections(ctx, household)
         name = f"the prompt of agent {ctx.agent.name}"
         sections.append(partial(self._library.render_source, agent_prompt, ctx, name=name))
         return await _rendered(sections)
+
+    async def household_in(
+        self, session: AsyncSession
+    ) -> Mapping[PromptKind, PromptVersion] | None:
+        """The household's overrides read in ``session`` (None with no database)."""
+        if self._household is None:
+            return None
+        return await self._household.read_overrides(session)
 
     async def compose_conversation(
         self,

@@ -15,6 +15,8 @@ from angie.prompts import versions
 from angie.prompts.versions import PromptVersion, prepare_body
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from angie.db.engine import Database
     from angie.prompts.library import PromptLibrary
 
@@ -61,7 +63,12 @@ class HouseholdPromptStore:
     async def overrides(self) -> dict[PromptKind, PromptVersion]:
         """Every override in effect, in one statement: what composition needs on each turn."""
         async with self._db.session() as session:
-            return overrides_in(await versions.latest_of(session, HOUSEHOLD_DOCUMENTS))
+            return await self.read_overrides(session)
+
+    @staticmethod
+    async def read_overrides(session: AsyncSession) -> dict[PromptKind, PromptVersion]:
+        """:meth:`overrides`, read in a session the caller holds for its other reads."""
+        return overrides_in(await versions.latest_of(session, HOUSEHOLD_DOCUMENTS))
 
     async def history(self, kind: PromptKind) -> list[PromptVersion]:
         """Every version, oldest first; empty bodies are the resets to the shipped file."""
