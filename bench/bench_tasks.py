@@ -133,9 +133,8 @@ async def main() -> None:
                 report(queue, await measure(where))
             if queue == "redis":
                 print(
-                    "  (an idle Dramatiq consumer polls Redis with a back-off of up to the worker's"
-                    " worker_timeout,\n   50 ms in Angie's TaskQueue: a task waits about half of"
-                    " that before it is picked up)"
+                    "  (an idle consumer waits on a wake-up list that sending a task pushes to:"
+                    " a task is taken\n   at once, not at the next of Dramatiq's polls)"
                 )
 
 

@@ -1,15 +1,18 @@
-"""The embedded task queue: a worker that stops leaves no thread behind, and a task that runs
-past the worker's time limit is stopped, its coroutine cancelled."""
+"""The task queue: a worker that stops leaves no thread behind, and a task that runs past the
+worker's time limit is stopped, its coroutine cancelled; over Redis, a new task wakes an idle
+consumer instead of waiting for its next poll."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 
+import dramatiq
 import pytest
 
 from angie.tasks import queue as task_queue
-from angie.tasks.queue import TaskQueue, create_broker
+from angie.tasks.queue import TaskQueue, WakingRedisBroker, create_broker
 
 
 def _threads() -> set[int]:
@@ -130,3 +133,34 @@ async def test_a_task_still_running_after_the_grace_is_stopped() -> None:
     assert cancelled.is_set()
     assert 0.5 <= loop.time() - began < 5
     assert _settled(before) == set()
+
+
+def test_a_new_task_wakes_an_idle_redis_consumer_at_once(redis_url: str) -> None:
+    broker = create_broker(redis_url)
+    assert isinstance(broker, WakingRedisBroker)
+    queue = f"wake-{uuid.uuid4().hex[:8]}"
+
+    @dramatiq.actor(broker=broker, queue_name=queue, max_retries=0)
+    def ping() -> None:
+        """Nothing: only its message is looked at."""
+
+    # A consumer whose idle timeout is 30 s, as a worker with worker_timeout=30_000 makes.
+    consumer = broker.consume(queue, prefetch=1, timeout=30_000)
+    waiting = threading.Thread(target=lambda: next(consumer))
+    try:
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive()  # it found nothing and waits, rather than polling again
+        ping.send()
+        waiting.join(10)
+        assert not waiting.is_alive(), "the new task did not wake the consumer"
+        message = next(consumer)  # woken, its next fetch finds the task
+        assert message is not None
+        assert message.actor_name == "ping"
+        consumer.ack(message)
+    finally:
+        broker.client.lpush(broker.wake_key(queue), 1)  # a wait still going ends
+        waiting.join(10)
+        consumer.close()
+        broker.client.delete(broker.wake_key(queue))
+        broker.close()

@@ -10,16 +10,18 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import dramatiq
-from dramatiq import Broker, Middleware, Worker
+import redis
+from dramatiq import Broker, Consumer, Message, MessageProxy, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import TimeLimit, default_middleware
 
-__all__ = ("QUEUE_NAME", "TaskQueue", "create_broker")
+__all__ = ("QUEUE_NAME", "TaskQueue", "WakingRedisBroker", "create_broker")
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,13 @@ REDIS_MAINTENANCE_CHANCE = 100_000
 # only stops a wedged worker thread from waiting forever.
 _TIME_LIMIT_MS = 6 * 3600 * 1000
 
-# How long an idle consumer waits between polls: Redis picks up a new task within this.
+# How long an idle consumer waits between polls: Redis picks up a new task within this (at
+# once when the task was sent by a broker that wakes consumers, as Angie's does).
 _POLL_MS = 50
+# The longest a consumer's miss sleeps inside Dramatiq before its wait for a wake-up.
+_MISS_MS = 1
+# Wake-ups no consumer has taken yet are kept up to this many: each costs a consumer one poll.
+_WAKE_BACKLOG = 16
 # Dramatiq's own limit on its stop, well past any grace: stop_worker keeps the grace itself.
 _STOP_WAIT_MS = 24 * 3600 * 1000
 
@@ -75,9 +82,72 @@ def _in_daemon_thread(fn: Callable[[], object]) -> asyncio.Future[None]:
     return done
 
 
+class WakingRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker whose idle consumers are woken by a new message rather than
+    finding it at their next poll: a poll every ``worker_timeout`` kept each task waiting half
+    of that on average before a worker took it.
+
+    Sending pushes a token on the queue's wake list; a consumer that found nothing waits on that
+    list (``BLPOP``, at most its idle timeout) instead of sleeping. A token nobody is waiting for
+    makes one consumer's next wait end at once: one poll more, never a lost message, since the
+    messages themselves stay where Dramatiq keeps them.
+    """
+
+    def wake_key(self, queue_name: str) -> str:
+        return f"{self.namespace}:{queue_name}.wake"
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
+        inner = super().consume(queue_name, prefetch, timeout=_MISS_MS)
+        return _WokenConsumer(inner, self.client, self.wake_key(queue_name), timeout / 1000)
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        sent = super().enqueue(message, delay=delay)
+        key = self.wake_key(sent.queue_name)  # the delay queue's, for a delayed message
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.lpush(key, 1)
+            pipe.ltrim(key, 0, _WAKE_BACKLOG - 1)
+            pipe.expire(key, 60)
+            pipe.execute()
+        return sent
+
+
+class _WokenConsumer(Consumer):
+    """A Redis consumer that, having found nothing, waits for a wake-up instead of sleeping."""
+
+    def __init__(self, inner: Consumer, client: redis.Redis, key: str, idle_s: float) -> None:
+        self._inner = inner
+        self._client = client
+        self._key = key
+        self._idle_s = idle_s
+
+    def __iter__(self) -> _WokenConsumer:
+        return self
+
+    def __next__(self) -> MessageProxy | None:
+        message = next(self._inner)
+        if message is None:
+            try:
+                self._client.blpop([self._key], timeout=self._idle_s)
+            except redis.ConnectionError as err:
+                raise ConnectionClosed(err) from None  # type: ignore[no-untyped-call]
+        return message
+
+    def ack(self, message: MessageProxy) -> None:
+        self._inner.ack(message)
+
+    def nack(self, message: MessageProxy) -> None:
+        self._inner.nack(message)
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        self._inner.requeue(messages)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 def create_broker(redis_url: str | None) -> Broker:
     if redis_url:
-        return RedisBroker(  # type: ignore[no-untyped-call]
+        return WakingRedisBroker(  # type: ignore[no-untyped-call]
             url=redis_url,
             namespace="angie-tasks",
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
