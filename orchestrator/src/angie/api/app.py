@@ -73,7 +73,7 @@ def create_app(
     app.openapi = lambda: document_errors(generate())  # type: ignore[method-assign]
     install_docs(app, openapi_url="/api/openapi.json")
 
-    api = APIRouter(prefix="/api")
+    api = APIRouter()
 
     @api.get("/health", operation_id="health", tags=["health"])
     async def health() -> dict[str, str | bool]:
@@ -97,23 +97,27 @@ def create_app(
         servers = {s.name: s.health.value for s in services.servers.states()}
         return {"status": "ready", "servers": servers}
 
-    api.include_router(auth.router)
-    api.include_router(browser_auth.router)
-    api.include_router(users.me_router)
-    api.include_router(approval_rules.router)
-    api.include_router(users.users_router)
-    api.include_router(webhooks.router)
-    api.include_router(webhook_deliveries.router)
-    api.include_router(prompts.prompts_router)
-    api.include_router(prompts.system_prompts_router)
-    api.include_router(onboarding.router)
-    for work in (tasks, events, schedules, approvals, status, live):
-        api.include_router(work.router)
-    api.include_router(mcp_accounts.router)
-    for household in (agents, teams, workflows, mcp, channels):
-        api.include_router(household.router)
-    api.include_router(chat.router)
-    api.include_router(conversations.router)
-    app.include_router(api)
+    # Each router straight on the app under ``/api``: FastAPI matches included routers lazily,
+    # walking a nested router's routes again at each level on every request. The order is
+    # the matching order (and the schema's).
+    for router in (
+        api,
+        auth.router,
+        browser_auth.router,
+        users.me_router,
+        approval_rules.router,
+        users.users_router,
+        webhooks.router,
+        webhook_deliveries.router,
+        prompts.prompts_router,
+        prompts.system_prompts_router,
+        onboarding.router,
+        *(work.router for work in (tasks, events, schedules, approvals, status, live)),
+        mcp_accounts.router,
+        *(household.router for household in (agents, teams, workflows, mcp, channels)),
+        chat.router,
+        conversations.router,
+    ):
+        app.include_router(router, prefix="/api")
     install_web(app, web_dist)
     return app

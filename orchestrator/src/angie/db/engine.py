@@ -35,6 +35,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _in_transaction(dbapi_connection: Any) -> bool:
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    try:
+        return driver is None or bool(driver.in_transaction)
+    except ValueError:  # aiosqlite's connection is closed: let the dialect decide
+        return True
+
+
+def _skip_idle_ends(engine: AsyncEngine) -> None:
+    """Commit and roll back only a connection that is in a transaction.
+
+    The sqlite3 module begins a transaction before a write only, so a request that only read
+    ends with nothing open; its commit and the pool's rollback are then no-ops in sqlite3,
+    yet each is a hop to aiosqlite's thread and back.
+    """
+    dialect = engine.sync_engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        if _in_transaction(dbapi_connection):
+            commit(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if _in_transaction(dbapi_connection):
+            rollback(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+
 def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
     """An engine for ``sqlite+aiosqlite`` (the embedded default) or ``mysql+asyncmy``."""
     parsed = make_url(url)
@@ -44,6 +74,7 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(parsed, echo=echo)
         # SQLite leaves foreign keys off unless asked, per connection.
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _skip_idle_ends(engine)
         return engine
     if parsed.get_backend_name() in {"mysql", "mariadb"}:
         if "charset" not in parsed.query:

@@ -306,8 +306,10 @@ async def list_tasks(
 ) -> Page[TaskOut]:
     """Your tasks, newest first; filter by status, kind, agent, team, workflow and time."""
     page, count = task_page(user.id, filters, params)
-    total = await session.scalar(count)
-    rows = await session.execute(page)
+    # Plain rows, not entities: run on the session's connection, past the ORM's row loading.
+    connection = await session.connection()
+    total = await connection.scalar(count)
+    rows = await connection.execute(page)
     return page_of([TaskOut.model_validate(row) for row in rows], int(total or 0), params)
 
 
