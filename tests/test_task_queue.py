@@ -164,3 +164,38 @@ def test_a_new_task_wakes_an_idle_redis_consumer_at_once(redis_url: str) -> None
         consumer.close()
         broker.client.delete(broker.wake_key(queue))
         broker.close()
+
+
+def test_a_redis_consumer_holding_a_task_polls_rather_than_waiting_to_be_woken(
+    redis_url: str,
+) -> None:
+    # A worker that fetched all it may prefetch is woken by nothing when a worker thread frees a
+    # slot: it must come back to fetch on its own, as Dramatiq's consumer does.
+    broker = create_broker(redis_url)
+    assert isinstance(broker, WakingRedisBroker)
+    queue = f"busy-{uuid.uuid4().hex[:8]}"
+
+    @dramatiq.actor(broker=broker, queue_name=queue, max_retries=0)
+    def ping() -> None:
+        """Nothing: only its messages are looked at."""
+
+    ping.send()
+    ping.send()
+    consumer = broker.consume(queue, prefetch=1, timeout=30_000)
+    try:
+        held = next(consumer)
+        assert held is not None
+        broker.client.delete(broker.wake_key(queue))  # no token left to end a wait early
+        again = threading.Thread(target=lambda: next(consumer))
+        again.start()
+        again.join(5)
+        assert not again.is_alive(), "a consumer holding a task waited to be woken"
+        consumer.ack(held)
+        second = next(consumer)
+        assert second is not None
+        consumer.ack(second)
+    finally:
+        broker.client.lpush(broker.wake_key(queue), 1)
+        consumer.close()
+        broker.client.delete(broker.wake_key(queue))
+        broker.close()

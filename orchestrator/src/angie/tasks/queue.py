@@ -18,6 +18,7 @@ import redis
 from dramatiq import Broker, Consumer, Message, MessageProxy, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import compute_backoff
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import TimeLimit, default_middleware
 
@@ -87,10 +88,10 @@ class WakingRedisBroker(RedisBroker):
     finding it at their next poll: a poll every ``worker_timeout`` kept each task waiting half
     of that on average before a worker took it.
 
-    Sending pushes a token on the queue's wake list; a consumer that found nothing waits on that
-    list (``BLPOP``, at most its idle timeout) instead of sleeping. A token nobody is waiting for
-    makes one consumer's next wait end at once: one poll more, never a lost message, since the
-    messages themselves stay where Dramatiq keeps them.
+    Sending pushes a token on the queue's wake list; a consumer that found nothing and holds no
+    message waits on that list (``BLPOP``, at most its idle timeout) instead of sleeping. A token
+    nobody is waiting for makes one consumer's next wait end at once: one poll more, never a
+    lost message, since the messages themselves stay where Dramatiq keeps them.
     """
 
     def wake_key(self, queue_name: str) -> str:
@@ -98,7 +99,7 @@ class WakingRedisBroker(RedisBroker):
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
         inner = super().consume(queue_name, prefetch, timeout=_MISS_MS)
-        return _WokenConsumer(inner, self.client, self.wake_key(queue_name), timeout / 1000)
+        return _WokenConsumer(inner, self.client, self.wake_key(queue_name), timeout)
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         sent = super().enqueue(message, delay=delay)
@@ -112,24 +113,35 @@ class WakingRedisBroker(RedisBroker):
 
 
 class _WokenConsumer(Consumer):
-    """A Redis consumer that, having found nothing, waits for a wake-up instead of sleeping."""
+    """A Redis consumer that, having found nothing and holding nothing, waits for a wake-up
+    instead of sleeping."""
 
-    def __init__(self, inner: Consumer, client: redis.Redis, key: str, idle_s: float) -> None:
+    def __init__(self, inner: Consumer, client: redis.Redis, key: str, idle_ms: int) -> None:
         self._inner = inner
         self._client = client
         self._key = key
-        self._idle_s = idle_s
+        self._idle_ms = idle_ms
+        self._misses = 0
 
     def __iter__(self) -> _WokenConsumer:
         return self
 
     def __next__(self) -> MessageProxy | None:
         message = next(self._inner)
-        if message is None:
+        if message is not None:
+            self._misses = 0
+        elif getattr(self._inner, "outstanding_message_count", 0) == 0:
+            # The queue is empty and this worker idle: the next message wakes it.
+            self._misses = 0
             try:
-                self._client.blpop([self._key], timeout=self._idle_s)
+                self._client.blpop([self._key], timeout=self._idle_ms / 1000)
             except redis.ConnectionError as err:
                 raise ConnectionClosed(err) from None  # type: ignore[no-untyped-call]
+        else:
+            # Busy with what it fetched (perhaps all it may prefetch): a slot freed by a worker
+            # thread wakes nobody, so poll back off as Dramatiq's consumer does.
+            self._misses, backoff_ms = compute_backoff(self._misses, max_backoff=self._idle_ms)
+            time.sleep(backoff_ms / 1000)
         return message
 
     def ack(self, message: MessageProxy) -> None:
