@@ -5,7 +5,7 @@ and team) but holds no integration tools."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -32,6 +32,7 @@ from angie.db.models import (
     AgentServer,
     ChannelKind,
     McpServer,
+    PromptKind,
     Task,
     Team,
     TeamMember,
@@ -45,6 +46,7 @@ from angie.prompts import (
     PromptComposer,
     PromptContext,
     PromptUser,
+    PromptVersion,
 )
 from angie.storage.scratch import ScratchFiles
 
@@ -73,6 +75,15 @@ class Built:
 
     agent: Agent[TaskDeps, Any]
     limits: RunLimits
+
+
+@dataclass(frozen=True, slots=True)
+class _RunReads:
+    """What every agent's or team's run reads besides its own row, in the same session."""
+
+    policy: ApprovalPolicy
+    user: User | None
+    household: Mapping[PromptKind, PromptVersion] | None
 
 
 @dataclass
@@ -183,13 +194,15 @@ class AgentFactory:
         tools = scratch_toolset(self.scratch, conversation)
         return [self.toolbox.audited(tools, server=SCRATCH_SERVER, task_id=task.id)]
 
-    @staticmethod
-    async def _policy_in(session: AsyncSession, task: Task) -> ApprovalPolicy:
-        """The household's policy with the rules of the person ``task`` works for."""
+    async def _run_reads(self, session: AsyncSession, task: Task) -> _RunReads:
+        """The household's approval policy with the rules of the person ``task`` works for,
+        that person, and the household's prompt overrides."""
         policy = await load_policy(session)
-        if task.user_id is None:
-            return policy
-        return policy.for_person(await load_rules(session, task.user_id))
+        user = None
+        if task.user_id is not None:
+            policy = policy.for_person(await load_rules(session, task.user_id))
+            user = await session.get(User, task.user_id)
+        return _RunReads(policy, user, await self.prompts.household_in(session))
 
     async def for_agent(self, task: Task, agent_id: int, *, untrusted: bool) -> Built:
         """The agent's run for ``task`` and the limits it runs under (its own where it set
@@ -200,13 +213,11 @@ class AgentFactory:
             if row is None:
                 raise LookupError(f"agent {agent_id} no longer exists")
             servers = [s.name for s in row.servers]
-            policy = await self._policy_in(session, task)
-            user = await session.get(User, task.user_id) if task.user_id else None
-            household = await self.prompts.household_in(session)
+            reads = await self._run_reads(session, task)
         toolsets = self.toolbox.toolsets(
             servers,
             row.tool_filter,
-            policy=policy,
+            policy=reads.policy,
             task_id=task.id,
             untrusted=untrusted,
             journal=EffectJournal(self.db, task.id),
@@ -214,9 +225,9 @@ class AgentFactory:
             accounts=await self.toolbox.accounts_for(task.user_id, servers),
         )
         tools = await self.toolbox.capabilities(servers, row.tool_filter)
-        ctx = self._context(task, user, PromptAgent(row.name, row.description, tools))
+        ctx = self._context(task, reads.user, PromptAgent(row.name, row.description, tools))
         toolsets.extend(await self.scratch_tools(task))
-        instructions = await self.prompts.compose_agent(ctx, row.prompt, household)
+        instructions = await self.prompts.compose_agent(ctx, row.prompt, reads.household)
         agent = self._agent(row.model, instructions, toolsets)
         return Built(agent, self.limits.overridden(row.limits))
 
@@ -235,14 +246,12 @@ class AgentFactory:
             )
             description = team.description
             team_filter = list(team.tool_filter)
-            policy = await self._policy_in(session, task)
-            user = await session.get(User, task.user_id) if task.user_id else None
-            household = await self.prompts.household_in(session)
+            reads = await self._run_reads(session, task)
         journal = EffectJournal(self.db, task.id)
         toolsets = self.toolbox.toolsets(
             servers,
             team.tool_filter,
-            policy=policy,
+            policy=reads.policy,
             task_id=task.id,
             untrusted=untrusted,
             journal=journal,
@@ -251,10 +260,10 @@ class AgentFactory:
             accounts=await self.toolbox.accounts_for(task.user_id, servers),
         )
         tools = await self.toolbox.capabilities(servers, [*team_filter, *member_filters])
-        ctx = self._context(task, user, PromptAgent(team.name, description, tools))
+        ctx = self._context(task, reads.user, PromptAgent(team.name, description, tools))
         model = members[0].model if members else None
         toolsets.extend(await self.scratch_tools(task))
-        instructions = await self.prompts.compose_agent(ctx, prompt, household)
+        instructions = await self.prompts.compose_agent(ctx, prompt, reads.household)
         agent = self._agent(model, instructions, toolsets)
         return Built(agent, self.limits)
 
